@@ -1,0 +1,3 @@
+module github.com/pail-dev/pail/api
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/pail-dev/pail/core
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/pail-dev/pail/plugins/minio
+
+go 1.26

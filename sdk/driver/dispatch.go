@@ -1,0 +1,57 @@
+package driver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/pail-dev/pail/sdk/abi"
+)
+
+// Dispatch runs one abi.Request against d and builds the abi.Response. The
+// guest runtime uses it behind the call export; native mode skips it.
+func Dispatch(ctx context.Context, d Driver, req abi.Request) abi.Response {
+	result, err := dispatch(ctx, d, req)
+	if err != nil {
+		return abi.Response{Error: AsABIError(err)}
+	}
+	return abi.Response{Result: result}
+}
+
+func dispatch(ctx context.Context, d Driver, req abi.Request) ([]byte, error) {
+	var b abi.BucketArgs
+	if len(req.Args) > 0 {
+		if err := json.Unmarshal(req.Args, &b); err != nil {
+			return nil, abi.Errorf(abi.CodeInvalidArgument, "decode %s args: %v", req.Op, err)
+		}
+	}
+	switch req.Op {
+	case abi.OpCheckProvider:
+		return nil, d.CheckProvider(ctx, req.Provider)
+	case abi.OpObserveBucket:
+		obs, err := d.ObserveBucket(ctx, req.Provider, b)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(obs)
+	case abi.OpApplyBucket:
+		return nil, d.ApplyBucket(ctx, req.Provider, b)
+	case abi.OpDeleteBucket:
+		return nil, d.DeleteBucket(ctx, req.Provider, b)
+	default:
+		return nil, abi.Errorf(abi.CodeUnimplemented, "operation %q is not implemented by driver %s", req.Op, d.Describe().Name)
+	}
+}
+
+// AsABIError converts any error to an *abi.Error, keeping one that already is.
+func AsABIError(err error) *abi.Error {
+	if e, ok := err.(*abi.Error); ok {
+		return e
+	}
+	var e *abi.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &abi.Error{Code: abi.CodeInternal, Message: fmt.Sprint(err)}
+}
