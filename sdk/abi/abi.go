@@ -5,6 +5,7 @@ package abi
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -105,17 +106,17 @@ type ProviderConfig struct {
 
 // Request is the input of the call export.
 type Request struct {
-	Op       string         `json:"op"`
-	ID       string         `json:"id,omitempty"`
-	Deadline time.Time      `json:"deadline,omitzero"`
-	Provider ProviderConfig `json:"provider"`
-	Args     []byte         `json:"args,omitempty"`
+	Op       string          `json:"op"`
+	ID       string          `json:"id,omitempty"`
+	Deadline time.Time       `json:"deadline,omitzero"`
+	Provider ProviderConfig  `json:"provider"`
+	Args     json.RawMessage `json:"args,omitempty"`
 }
 
 // Response is the output of the call export: exactly one of Result or Error.
 type Response struct {
-	Result []byte `json:"result,omitempty"`
-	Error  *Error `json:"error,omitempty"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
 }
 
 // BucketArgs are the arguments of every bucket operation.
@@ -162,7 +163,7 @@ func (e *Error) Error() string {
 
 // Errorf builds an *Error.
 func Errorf(code Code, format string, a ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, a...), Retryable: code == CodeUnavailable || code == CodeInternal}
+	return &Error{Code: code, Message: fmt.Sprintf(format, a...), Retryable: code == CodeUnavailable}
 }
 
 // CodeOf returns the ABI code of err, or "" when err is not an *Error.
@@ -182,11 +183,14 @@ type HTTPRequestHead struct {
 }
 
 // HTTPResponseHead is the JSON head of a response frame. Error is set, and
-// Status is 0, when the host refused or failed the request.
+// Status is 0, when the host refused or failed the request; Refused tells a
+// policy refusal (host not allowed, a cap exceeded), which retrying cannot
+// fix, from a network failure, which it may.
 type HTTPResponseHead struct {
 	Status  int         `json:"status"`
 	Headers [][2]string `json:"headers,omitempty"`
 	Error   string      `json:"error,omitempty"`
+	Refused bool        `json:"refused,omitempty"`
 }
 
 // LogRecord is the payload of the log import.

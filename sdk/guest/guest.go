@@ -3,8 +3,9 @@
 // package provides the ABI v1 exports and an http.RoundTripper that sends
 // every request through the host, which owns the network.
 //
-// Off wasm (native mode, tests) Register is a no-op hook and Transport
-// returns nil, so the same driver package builds everywhere.
+// Off wasm (native mode, tests) the package still builds, but there is no
+// host: Transport's requests fail with "no host". Native mode gives the
+// driver a real http.RoundTripper instead.
 package guest
 
 import (

@@ -67,7 +67,7 @@ func (hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("pail guest: decode response head: %w", err)
 	}
 	if resp.Error != "" {
-		return nil, &HostError{Message: resp.Error}
+		return nil, &HostError{Message: resp.Error, Refused: resp.Refused}
 	}
 	h := http.Header{}
 	for _, kv := range resp.Headers {
@@ -87,7 +87,10 @@ func (hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // HostError is a request the host refused or could not complete, such as a
-// host outside the Provider's allow-list or an unreachable endpoint.
-type HostError struct{ Message string }
+// host outside the Provider's allow-list (Refused) or an unreachable endpoint.
+type HostError struct {
+	Message string
+	Refused bool
+}
 
 func (e *HostError) Error() string { return "host: " + e.Message }

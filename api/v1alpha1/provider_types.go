@@ -1,0 +1,126 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ProviderSpec says how to reach one S3-compatible endpoint and which driver
+// speaks to it.
+type ProviderSpec struct {
+	// Driver names the driver module that serves this Provider: a built-in
+	// one (minio, aws, wasabi) or a custom driver installed by the platform team.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`
+	Driver string `json:"driver"`
+
+	// Endpoint is the S3 API URL, for example https://s3.us-east-1.amazonaws.com
+	// or http://minio.storage.svc:9000. The driver may reach only this host.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('http://') || self.startsWith('https://')",message="endpoint must be an http:// or https:// URL"
+	Endpoint string `json:"endpoint"`
+
+	// Region is the signing region.
+	// +kubebuilder:default=us-east-1
+	// +optional
+	Region string `json:"region,omitempty"`
+
+	// CredentialsSecretRef names the Secret, in the Provider's namespace,
+	// that holds the access key pair.
+	CredentialsSecretRef CredentialsSecretRef `json:"credentialsSecretRef"`
+
+	// TLS configures how the host verifies the endpoint's certificate.
+	// +optional
+	TLS *TLSConfig `json:"tls,omitempty"`
+
+	// PathStyle addresses buckets as endpoint/bucket instead of
+	// bucket.endpoint. MinIO and most self-hosted servers need it.
+	// +optional
+	PathStyle bool `json:"pathStyle,omitempty"`
+}
+
+// CredentialsSecretRef points at the keys of a Secret holding an access key pair.
+type CredentialsSecretRef struct {
+	// Name of the Secret in the Provider's namespace.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// AccessKeyIDKey is the Secret key holding the access key id.
+	// +kubebuilder:default=AWS_ACCESS_KEY_ID
+	// +optional
+	AccessKeyIDKey string `json:"accessKeyIDKey,omitempty"`
+	// SecretAccessKeyKey is the Secret key holding the secret access key.
+	// +kubebuilder:default=AWS_SECRET_ACCESS_KEY
+	// +optional
+	SecretAccessKeyKey string `json:"secretAccessKeyKey,omitempty"`
+}
+
+// TLSConfig controls certificate verification of the endpoint.
+type TLSConfig struct {
+	// CASecretRef names a Secret whose key holds the PEM CA bundle that signs
+	// the endpoint's certificate.
+	// +optional
+	CASecretRef *SecretKeyRef `json:"caSecretRef,omitempty"`
+	// InsecureSkipVerify turns certificate verification off. Never use it
+	// outside a lab: it lets anyone on the path read the credentials' signatures
+	// and the traffic.
+	// +kubebuilder:default=false
+	// +optional
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
+}
+
+// SecretKeyRef selects one key of a Secret in the same namespace.
+type SecretKeyRef struct {
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +kubebuilder:default=ca.crt
+	// +optional
+	Key string `json:"key,omitempty"`
+}
+
+// ProviderStatus reports the connectivity and auth check.
+type ProviderStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Ready, EndpointReachable, AuthValid, DriverReady.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// DriverVersion is the version of the driver module serving this Provider.
+	// +optional
+	DriverVersion string `json:"driverVersion,omitempty"`
+	// LastCheckTime is when the connectivity and auth check last ran.
+	// +optional
+	LastCheckTime *metav1.Time `json:"lastCheckTime,omitempty"`
+	// ConsecutiveFailures counts failed checks since the last success; the
+	// retry delay doubles with each one.
+	// +optional
+	ConsecutiveFailures int32 `json:"consecutiveFailures,omitempty"`
+}
+
+// Provider is an S3-compatible endpoint, its credentials and the driver that
+// speaks to it.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=s3p;pailprovider,categories=pail
+// +kubebuilder:printcolumn:name="Driver",type=string,JSONPath=`.spec.driver`
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Provider struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ProviderSpec   `json:"spec"`
+	Status ProviderStatus `json:"status,omitempty"`
+}
+
+// ProviderList is a list of Providers.
+// +kubebuilder:object:root=true
+type ProviderList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Provider `json:"items"`
+}
+
+func init() { SchemeBuilder.Register(&Provider{}, &ProviderList{}) }

@@ -1,0 +1,75 @@
+// Command pail is the Pail operator.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/pail-dev/pail/core/logging"
+	"github.com/pail-dev/pail/core/operator"
+)
+
+func main() {
+	var (
+		o          operator.Options
+		kubeconfig string
+		logLevel   string
+		logJSON    bool
+		preload    string
+	)
+	flag.StringVar(&kubeconfig, "kubeconfig", "", "Path to a kubeconfig; empty uses in-cluster config or $KUBECONFIG.")
+	flag.StringVar(&o.DriverDir, "driver-dir", envOr("PAIL_DRIVER_DIR", "/drivers"), "Directory holding the built-in drivers as <name>.wasm.")
+	flag.StringVar(&o.CacheDir, "cache-dir", operator.DefaultCacheDir(), "wazero compilation cache; keep it private to the operator.")
+	flag.StringVar(&preload, "preload", "", "Comma-separated drivers to load at start (default: load on first use).")
+	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "Metrics endpoint address; 0 disables it.")
+	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "healthz/readyz address.")
+	flag.BoolVar(&o.LeaderElect, "leader-elect", false, "Elect a leader so only one replica reconciles.")
+	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease.")
+	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 16, "Buckets reconciled in parallel.")
+	flag.IntVar(&o.DriverPoolSize, "driver-pool-size", 4, "wasm instances per driver.")
+	flag.DurationVar(&o.DriverCallTimeout, "driver-call-timeout", 30*time.Second, "Deadline of one driver call.")
+	flag.DurationVar(&o.BucketResync, "bucket-resync-period", 10*time.Minute, "How often a Ready Bucket is observed again.")
+	flag.DurationVar(&o.ProviderRecheck, "provider-recheck-period", 5*time.Minute, "How often a Ready Provider is checked again.")
+	flag.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error.")
+	flag.BoolVar(&logJSON, "log-json", true, "JSON logs (hclog).")
+	flag.Parse()
+
+	o.Logger = logging.New("pail", logLevel, logJSON, os.Stderr)
+	if preload != "" {
+		o.Preload = strings.Split(preload, ",")
+	}
+	if kubeconfig != "" {
+		_ = os.Setenv("KUBECONFIG", kubeconfig)
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		fail(err)
+	}
+	o.RestConfig = cfg
+	ctx := ctrl.SetupSignalHandler()
+	op, err := operator.New(ctx, o)
+	if err != nil {
+		fail(err)
+	}
+	o.Logger.Info("starting pail", "driver_dir", o.DriverDir, "available_drivers", op.Registry.Available())
+	if err := op.Start(ctx); err != nil {
+		fail(err)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "pail:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,291 @@
+// Package bucket reconciles Buckets: it creates the bucket when absent,
+// observes it, and on delete honours deletionPolicy without ever deleting a
+// bucket that holds data.
+package bucket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/sdk/abi"
+)
+
+const indexProvider = "pail.dev/bucket-provider"
+
+// Reconciler manages Buckets.
+type Reconciler struct {
+	Client    client.Client
+	Connector *connect.Connector
+	Recorder  events.EventRecorder
+	// ResyncPeriod re-observes a Ready bucket.
+	ResyncPeriod time.Duration
+	// NotEmptyRetry is how often a blocked delete looks again.
+	NotEmptyRetry           time.Duration
+	MaxConcurrentReconciles int
+	// RetryBase and RetryMax bound the per-Bucket backoff after errors.
+	RetryBase, RetryMax time.Duration
+}
+
+// +kubebuilder:rbac:groups=pail.dev,resources=buckets,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=pail.dev,resources=buckets/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=pail.dev,resources=buckets/finalizers,verbs=update
+// +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.ResyncPeriod == 0 {
+		r.ResyncPeriod = 10 * time.Minute
+	}
+	if r.NotEmptyRetry == 0 {
+		r.NotEmptyRetry = 30 * time.Second
+	}
+	if r.RetryBase == 0 {
+		r.RetryBase = 500 * time.Millisecond
+	}
+	if r.RetryMax == 0 {
+		r.RetryMax = 2 * time.Minute
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexProvider, func(o client.Object) []string {
+		return []string{o.(*pailv1.Bucket).Spec.ProviderRef.Name}
+	}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionOrFinalizerChange()))).
+		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(r.bucketsForProvider), builder.WithPredicates(providerReadinessChanged())).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
+			// Per-item backoff only: the default adds a global 10 qps bucket
+			// that throttles a thousand healthy Buckets for nothing.
+			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](r.RetryBase, r.RetryMax),
+		}).
+		Complete(r)
+}
+
+func (r *Reconciler) bucketsForProvider(ctx context.Context, o client.Object) []reconcile.Request {
+	var list pailv1.BucketList
+	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexProvider: o.GetName()}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, b := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: b.Namespace, Name: b.Name}})
+	}
+	return out
+}
+
+// providerReadinessChanged passes Provider events that can change what a
+// Bucket sees: creation, deletion, and a flip of the Ready condition.
+func providerReadinessChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, ok1 := e.ObjectOld.(*pailv1.Provider)
+			n, ok2 := e.ObjectNew.(*pailv1.Provider)
+			if !ok1 || !ok2 {
+				return true
+			}
+			return meta.IsStatusConditionTrue(o.Status.Conditions, pailv1.ConditionReady) !=
+				meta.IsStatusConditionTrue(n.Status.Conditions, pailv1.ConditionReady) ||
+				o.Generation != n.Generation
+		},
+	}
+}
+
+func deletionOrFinalizerChange() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !e.ObjectNew.GetDeletionTimestamp().IsZero()
+		},
+	}
+}
+
+// Reconcile drives one Bucket.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var b pailv1.Bucket
+	if err := r.Client.Get(ctx, req.NamespacedName, &b); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !b.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, &b)
+	}
+	if !controllerutil.ContainsFinalizer(&b, pailv1.BucketFinalizer) {
+		before := b.DeepCopy()
+		controllerutil.AddFinalizer(&b, pailv1.BucketFinalizer)
+		if err := r.Client.Patch(ctx, &b, client.MergeFrom(before)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
+	}
+	before := b.DeepCopy()
+	res, err := r.sync(ctx, &b)
+	if perr := status.Patch(ctx, r.Client, before, &b, before.Status, b.Status); perr != nil {
+		return ctrl.Result{}, errors.Join(err, fmt.Errorf("write Bucket status: %w", perr))
+	}
+	return res, err
+}
+
+// provider returns the Bucket's Provider once it is Ready, or sets the
+// ProviderReady condition saying why not.
+func (r *Reconciler) provider(ctx context.Context, b *pailv1.Bucket) (*pailv1.Provider, *connect.Connection, error) {
+	gen := b.Generation
+	conds := &b.Status.Conditions
+	var p pailv1.Provider
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p)
+	if apierrors.IsNotFound(err) {
+		msg := fmt.Sprintf("Provider %s does not exist in namespace %s; the Bucket will proceed once it is created and Ready.", b.Spec.ProviderRef.Name, b.Namespace)
+		status.False(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderNotFound, msg)
+		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonProviderNotFound, msg)
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ready := meta.FindStatusCondition(p.Status.Conditions, pailv1.ConditionReady)
+	if ready == nil || ready.Status != "True" {
+		why := "it has not been checked yet"
+		if ready != nil {
+			why = fmt.Sprintf("%s: %s", ready.Reason, ready.Message)
+		}
+		msg := fmt.Sprintf("Provider %s is not Ready (%s)", p.Name, why)
+		status.False(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderNotReady, msg)
+		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonProviderNotReady, msg)
+		return nil, nil, nil
+	}
+	conn, err := r.Connector.Get(ctx, &p)
+	if err != nil {
+		var ce *connect.Error
+		if errors.As(err, &ce) {
+			status.False(conds, gen, pailv1.ConditionProviderReady, ce.Reason, ce.Message)
+			status.False(conds, gen, pailv1.ConditionReady, ce.Reason, ce.Message)
+		}
+		return nil, nil, err
+	}
+	status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("Provider %s is Ready.", p.Name))
+	return &p, conn, nil
+}
+
+func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, error) {
+	gen := b.Generation
+	conds := &b.Status.Conditions
+	b.Status.ObservedGeneration = gen
+	p, conn, err := r.provider(ctx, b)
+	if err != nil || p == nil {
+		// Not ready: the Provider watch brings the Bucket back.
+		return ctrl.Result{}, err
+	}
+	cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
+	args := abi.BucketArgs{Name: b.Spec.BucketName, Region: p.Spec.Region}
+	obs, err := conn.Driver.ObserveBucket(cctx, conn.Config, args)
+	if err != nil {
+		return ctrl.Result{}, r.backendError(b, "observe", err)
+	}
+	if !obs.Exists {
+		if err := conn.Driver.ApplyBucket(cctx, conn.Config, args); err != nil {
+			if abi.CodeOf(err) == abi.CodeAlreadyExists {
+				msg := fmt.Sprintf("Bucket name %s is taken by another account at %s; choose another spec.bucketName.", b.Spec.BucketName, p.Spec.Endpoint)
+				status.False(conds, gen, pailv1.ConditionSynced, "BucketNameTaken", msg)
+				status.False(conds, gen, pailv1.ConditionReady, "BucketNameTaken", msg)
+				return ctrl.Result{}, reconcile.TerminalError(err)
+			}
+			return ctrl.Result{}, r.backendError(b, "create", err)
+		}
+		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonCreated, "Create", "Created bucket %s at %s", b.Spec.BucketName, p.Spec.Endpoint)
+	}
+	b.Status.Endpoint = p.Spec.Endpoint
+	b.Status.Region = args.Region
+	status.True(conds, gen, pailv1.ConditionSynced, pailv1.ReasonObserved, fmt.Sprintf("Bucket %s exists at %s.", b.Spec.BucketName, p.Spec.Endpoint))
+	status.True(conds, gen, pailv1.ConditionReady, pailv1.ReasonAvailable, fmt.Sprintf("Bucket %s is ready.", b.Spec.BucketName))
+	return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+}
+
+// backendError records a failed driver call and returns the error for the
+// workqueue's per-item backoff, or a terminal error for one a retry cannot fix.
+func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) error {
+	gen := b.Generation
+	msg := fmt.Sprintf("Could not %s bucket %s: %v", what, b.Spec.BucketName, err)
+	status.False(&b.Status.Conditions, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, msg)
+	status.False(&b.Status.Conditions, gen, pailv1.ConditionReady, pailv1.ReasonBackendError, msg)
+	switch abi.CodeOf(err) {
+	case abi.CodeInvalidArgument, abi.CodeAccessDenied:
+		return reconcile.TerminalError(err)
+	}
+	return fmt.Errorf("%s bucket %s: %w", what, b.Spec.BucketName, err)
+}
+
+func (r *Reconciler) finalize(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(b, pailv1.BucketFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	before := b.DeepCopy()
+	res, done, err := r.deleteExternal(ctx, b)
+	if done {
+		controllerutil.RemoveFinalizer(b, pailv1.BucketFinalizer)
+		if perr := r.Client.Patch(ctx, b, client.MergeFrom(before)); perr != nil && !apierrors.IsNotFound(perr) {
+			return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", perr)
+		}
+		return ctrl.Result{}, nil
+	}
+	if perr := status.Patch(ctx, r.Client, before, b, before.Status, b.Status); perr != nil && !apierrors.IsNotFound(perr) {
+		return ctrl.Result{}, errors.Join(err, fmt.Errorf("write Bucket status: %w", perr))
+	}
+	return res, err
+}
+
+// deleteExternal honours deletionPolicy; done means the finalizer may go.
+func (r *Reconciler) deleteExternal(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, bool, error) {
+	gen := b.Generation
+	conds := &b.Status.Conditions
+	if b.Spec.DeletionPolicy != pailv1.DeletionDelete {
+		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "Retained", "Delete", "Left bucket %s and its data in place (deletionPolicy Retain)", b.Spec.BucketName)
+		return ctrl.Result{}, true, nil
+	}
+	p, conn, err := r.provider(ctx, b)
+	if err != nil {
+		return ctrl.Result{}, false, err
+	}
+	if p == nil {
+		msg := "Cannot delete the bucket while its Provider is not Ready; " +
+			meta.FindStatusCondition(*conds, pailv1.ConditionProviderReady).Message +
+			". Restore the Provider, or set spec.deletionPolicy to Retain to release the bucket."
+		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonDeleting, msg)
+		return ctrl.Result{RequeueAfter: r.NotEmptyRetry}, false, nil
+	}
+	cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
+	err = conn.Driver.DeleteBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: p.Spec.Region})
+	switch code := abi.CodeOf(err); {
+	case err == nil:
+		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted bucket %s (deletionPolicy Delete)", b.Spec.BucketName)
+		return ctrl.Result{}, true, nil
+	case code == abi.CodeNotFound:
+		return ctrl.Result{}, true, nil
+	case code == abi.CodeConflict:
+		msg := fmt.Sprintf("Bucket %s still holds objects, so Pail will not delete it: deletionPolicy Delete never deletes data. Empty the bucket and Pail deletes it on its next try, or set spec.deletionPolicy to Retain to release it.", b.Spec.BucketName)
+		if prev := meta.FindStatusCondition(*conds, pailv1.ConditionReady); prev == nil || prev.Reason != pailv1.ReasonBucketNotEmpty {
+			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBucketNotEmpty, "Delete", "%s", msg)
+		}
+		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonBucketNotEmpty, msg)
+		return ctrl.Result{RequeueAfter: r.NotEmptyRetry}, false, nil
+	default:
+		return ctrl.Result{}, false, r.backendError(b, "delete", err)
+	}
+}

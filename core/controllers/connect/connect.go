@@ -1,0 +1,184 @@
+// Package connect turns a Provider into a live connection: its credentials,
+// its network policy and its driver. The Provider controller resolves it and
+// the Bucket controller reuses the cached result, so Secrets are read once per
+// Provider change rather than once per Bucket reconcile.
+package connect
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/hosthttp"
+	"github.com/pail-dev/pail/core/registry"
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/driver"
+)
+
+// Connection is everything needed to call a Provider's driver.
+type Connection struct {
+	Driver driver.Driver
+	Config abi.ProviderConfig
+	Policy *hosthttp.Policy
+
+	key         types.NamespacedName
+	fingerprint string
+}
+
+// Context attaches the network policy and call metadata for one reconcile.
+func (c *Connection) Context(ctx context.Context, reconcileID string) context.Context {
+	ctx = hosthttp.WithPolicy(ctx, c.Policy)
+	return hosthttp.WithCallInfo(ctx, hosthttp.CallInfo{
+		Provider:    c.key.String(),
+		ReconcileID: reconcileID,
+		Secrets:     []string{c.Config.Credentials.SecretAccessKey},
+	})
+}
+
+// Error says why a Provider cannot be connected, as a condition reason.
+type Error struct {
+	Reason  string
+	Message string
+	// Wait is true when the cause fixes itself (a driver still loading).
+	Wait bool
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Message }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Connector resolves and caches connections.
+type Connector struct {
+	// Reader reads Secrets; the operator passes an uncached reader so it needs
+	// no cluster-wide Secret informer.
+	Reader   client.Reader
+	Registry *registry.Registry
+
+	mu    sync.Mutex
+	conns map[types.NamespacedName]*Connection
+}
+
+// Get returns the cached connection while the Provider's spec is unchanged,
+// and resolves it otherwise.
+func (c *Connector) Get(ctx context.Context, p *pailv1.Provider) (*Connection, error) {
+	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+	c.mu.Lock()
+	conn := c.conns[key]
+	c.mu.Unlock()
+	if conn != nil && conn.fingerprint == specFingerprint(p, "") {
+		return conn, nil
+	}
+	return c.Resolve(ctx, p)
+}
+
+// Forget drops the cached connection of a deleted Provider.
+func (c *Connector) Forget(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if conn, ok := c.conns[key]; ok {
+		conn.Policy.Close()
+		delete(c.conns, key)
+	}
+}
+
+// Resolve reads the Provider's Secrets and driver afresh and caches the result.
+func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connection, error) {
+	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+	ref := p.Spec.CredentialsSecretRef
+	idKey, secretKey := ref.AccessKeyIDKey, ref.SecretAccessKeyKey
+	if idKey == "" {
+		idKey = "AWS_ACCESS_KEY_ID"
+	}
+	if secretKey == "" {
+		secretKey = "AWS_SECRET_ACCESS_KEY"
+	}
+	var sec corev1.Secret
+	if err := c.Reader.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: ref.Name}, &sec); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &Error{Reason: pailv1.ReasonCredentialsMissing, Message: fmt.Sprintf("Secret %s/%s named in spec.credentialsSecretRef does not exist; create it with the keys %s and %s.", p.Namespace, ref.Name, idKey, secretKey), Err: err}
+		}
+		return nil, fmt.Errorf("read credentials Secret: %w", err)
+	}
+	id, secret := string(sec.Data[idKey]), string(sec.Data[secretKey])
+	if id == "" || secret == "" {
+		return nil, &Error{Reason: pailv1.ReasonCredentialsMissing, Message: fmt.Sprintf("Secret %s/%s lacks a non-empty %s or %s key.", p.Namespace, ref.Name, idKey, secretKey)}
+	}
+
+	var tlsOpts hosthttp.TLSOptions
+	if t := p.Spec.TLS; t != nil {
+		tlsOpts.InsecureSkipVerify = t.InsecureSkipVerify
+		if t.CASecretRef != nil {
+			caKey := t.CASecretRef.Key
+			if caKey == "" {
+				caKey = "ca.crt"
+			}
+			var ca corev1.Secret
+			if err := c.Reader.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: t.CASecretRef.Name}, &ca); err != nil {
+				if apierrors.IsNotFound(err) {
+					return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("CA Secret %s/%s named in spec.tls.caSecretRef does not exist.", p.Namespace, t.CASecretRef.Name), Err: err}
+				}
+				return nil, fmt.Errorf("read CA Secret: %w", err)
+			}
+			tlsOpts.CAPEM = ca.Data[caKey]
+			if len(tlsOpts.CAPEM) == 0 {
+				return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("CA Secret %s/%s has no key %s.", p.Namespace, t.CASecretRef.Name, caKey)}
+			}
+		}
+	}
+	policy, err := hosthttp.NewPolicy([]string{p.Spec.Endpoint}, tlsOpts)
+	if err != nil {
+		return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("Cannot build the connection to %s: %v.", p.Spec.Endpoint, err), Err: err}
+	}
+
+	d, err := c.Registry.Get(p.Spec.Driver)
+	if err != nil {
+		policy.Close()
+		switch {
+		case errors.Is(err, registry.ErrLoading):
+			return nil, &Error{Reason: pailv1.ReasonDriverLoading, Message: fmt.Sprintf("Driver %s is loading.", p.Spec.Driver), Wait: true, Err: err}
+		case errors.Is(err, registry.ErrNotFound):
+			return nil, &Error{Reason: pailv1.ReasonDriverNotFound, Message: fmt.Sprintf("No driver named %s is installed: %v.", p.Spec.Driver, err), Err: err}
+		default:
+			return nil, &Error{Reason: pailv1.ReasonDriverFailed, Message: fmt.Sprintf("Driver %s failed to load: %v.", p.Spec.Driver, err), Err: err}
+		}
+	}
+
+	conn := &Connection{
+		Driver: d,
+		Config: abi.ProviderConfig{
+			Name:        key.String(),
+			Endpoint:    p.Spec.Endpoint,
+			Region:      p.Spec.Region,
+			PathStyle:   p.Spec.PathStyle,
+			Credentials: abi.Credentials{AccessKeyID: id, SecretAccessKey: secret},
+		},
+		Policy:      policy,
+		key:         key,
+		fingerprint: specFingerprint(p, ""),
+	}
+	c.mu.Lock()
+	if c.conns == nil {
+		c.conns = map[types.NamespacedName]*Connection{}
+	}
+	if old := c.conns[key]; old != nil {
+		old.Policy.Close()
+	}
+	c.conns[key] = conn
+	c.mu.Unlock()
+	return conn, nil
+}
+
+// specFingerprint changes whenever the Provider's spec does. Secret changes
+// reach the cache through the Provider controller, which always Resolves.
+func specFingerprint(p *pailv1.Provider, extra string) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s/%d/%s", p.UID, p.Generation, extra))
+	return fmt.Sprintf("%x", h[:8])
+}

@@ -1,0 +1,230 @@
+// Package provider reconciles Providers: it resolves the connection and runs
+// the driver's connectivity and auth check, backing off while it fails.
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/wasmhost"
+	"github.com/pail-dev/pail/sdk/abi"
+)
+
+// Index names.
+const (
+	indexSecret = "pail.dev/provider-secret"
+)
+
+// Reconciler checks Providers.
+type Reconciler struct {
+	Client    client.Client
+	Connector *connect.Connector
+	Recorder  events.EventRecorder
+	// RecheckInterval re-runs the check of a healthy Provider.
+	RecheckInterval time.Duration
+	// RetryBase and RetryMax bound the backoff of a failing check.
+	RetryBase, RetryMax time.Duration
+	// DriverPoll is how soon to look again while a driver loads.
+	DriverPoll              time.Duration
+	MaxConcurrentReconciles int
+}
+
+// +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pail.dev,resources=providers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.RecheckInterval == 0 {
+		r.RecheckInterval = 5 * time.Minute
+	}
+	if r.RetryBase == 0 {
+		r.RetryBase = 2 * time.Second
+	}
+	if r.RetryMax == 0 {
+		r.RetryMax = 5 * time.Minute
+	}
+	if r.DriverPoll == 0 {
+		r.DriverPoll = time.Second
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Provider{}, indexSecret, func(o client.Object) []string {
+		p := o.(*pailv1.Provider)
+		out := []string{p.Spec.CredentialsSecretRef.Name}
+		if p.Spec.TLS != nil && p.Spec.TLS.CASecretRef != nil {
+			out = append(out, p.Spec.TLS.CASecretRef.Name)
+		}
+		return out
+	}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&pailv1.Provider{}, builder.WithPredicates(generationOrDeletion())).
+		// Metadata only: the operator never caches Secret contents.
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.providersForSecret)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
+		Complete(r)
+}
+
+func (r *Reconciler) providersForSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var list pailv1.ProviderList
+	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexSecret: o.GetName()}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, p := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
+	}
+	return out
+}
+
+// Reconcile runs the connectivity and auth check.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	var p pailv1.Provider
+	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Connector.Forget(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if !p.DeletionTimestamp.IsZero() {
+		r.Connector.Forget(req.NamespacedName)
+		return ctrl.Result{}, nil
+	}
+	before := p.DeepCopy()
+	st := &p.Status
+	gen := p.Generation
+	st.ObservedGeneration = gen
+
+	result, checkErr := r.check(ctx, &p)
+	now := metav1.Now()
+	if result.Requeue || checkErr == nil && result.RequeueAfter == 0 {
+		// DriverLoading: not a check, keep the previous check time.
+	} else {
+		st.LastCheckTime = &now
+	}
+
+	ready := checkErr == nil
+	if ready {
+		st.ConsecutiveFailures = 0
+		status.True(&st.Conditions, gen, pailv1.ConditionReady, pailv1.ReasonAvailable,
+			fmt.Sprintf("Endpoint %s is reachable and accepted the credentials.", p.Spec.Endpoint))
+		if status.Changed(before.Status.Conditions, st.Conditions, pailv1.ConditionReady) {
+			r.Recorder.Eventf(&p, nil, corev1.EventTypeNormal, pailv1.ReasonAvailable, "Check", "Provider is ready: %s accepted the credentials", p.Spec.Endpoint)
+		}
+		result = ctrl.Result{RequeueAfter: r.RecheckInterval}
+	} else {
+		var ce *checkError
+		if !errors.As(checkErr, &ce) {
+			return ctrl.Result{}, checkErr
+		}
+		msg := ce.message
+		if ce.wait {
+			result = ctrl.Result{RequeueAfter: r.DriverPoll}
+		} else {
+			st.ConsecutiveFailures++
+			delay := status.Backoff(st.ConsecutiveFailures, r.RetryBase, r.RetryMax)
+			msg = fmt.Sprintf("%s Check %d failed; next check in %s.", msg, st.ConsecutiveFailures, delay)
+			result = ctrl.Result{RequeueAfter: delay}
+		}
+		status.False(&st.Conditions, gen, pailv1.ConditionReady, ce.reason, msg)
+		if status.Changed(before.Status.Conditions, st.Conditions, pailv1.ConditionReady) &&
+			!ce.wait && before.Status.ConsecutiveFailures == 0 {
+			r.Recorder.Eventf(&p, nil, corev1.EventTypeWarning, ce.reason, "Check", "%s", ce.message)
+		}
+		log.V(1).Info("provider check failed", "reason", ce.reason, "failures", st.ConsecutiveFailures, "retry_in", result.RequeueAfter.String())
+	}
+	if err := status.Patch(ctx, r.Client, before, &p, before.Status, p.Status); err != nil {
+		return ctrl.Result{}, fmt.Errorf("write Provider status: %w", err)
+	}
+	return result, nil
+}
+
+type checkError struct {
+	reason, message string
+	wait            bool
+}
+
+func (e *checkError) Error() string { return e.message }
+
+// check sets EndpointReachable, AuthValid and DriverReady, and returns a
+// checkError naming the Ready reason when the Provider is not ready.
+func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) (ctrl.Result, error) {
+	st := &p.Status
+	gen := p.Generation
+	conn, err := r.Connector.Resolve(ctx, p)
+	if err != nil {
+		var ce *connect.Error
+		if !errors.As(err, &ce) {
+			return ctrl.Result{}, err
+		}
+		switch ce.Reason {
+		case pailv1.ReasonDriverLoading, pailv1.ReasonDriverNotFound, pailv1.ReasonDriverFailed:
+			status.False(&st.Conditions, gen, pailv1.ConditionDriverReady, ce.Reason, ce.Message)
+		case pailv1.ReasonCredentialsMissing:
+			status.False(&st.Conditions, gen, pailv1.ConditionAuthValid, ce.Reason, ce.Message)
+		}
+		return ctrl.Result{Requeue: ce.Wait}, &checkError{reason: ce.Reason, message: ce.Message, wait: ce.Wait}
+	}
+	info := conn.Driver.Describe()
+	st.DriverVersion = info.Version
+	status.True(&st.Conditions, gen, pailv1.ConditionDriverReady, pailv1.ReasonDriverLoaded,
+		fmt.Sprintf("Driver %s %s (ABI %s) is loaded.", info.Name, info.Version, info.ABI))
+
+	reconcileID := string(controller.ReconcileIDFromContext(ctx))
+	err = conn.Driver.CheckProvider(conn.Context(ctx, reconcileID), conn.Config)
+	code := abi.CodeOf(err)
+	switch {
+	case err == nil:
+		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
+			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
+		status.True(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsAccepted,
+			fmt.Sprintf("The provider accepted the credentials in Secret %s.", p.Spec.CredentialsSecretRef.Name))
+		return ctrl.Result{}, nil
+	case code == abi.CodeAccessDenied:
+		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
+			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
+		msg := fmt.Sprintf("The provider refused the credentials in Secret %s: %s. Fix the access key pair in the Secret; Pail rechecks when it changes.",
+			p.Spec.CredentialsSecretRef.Name, describe(err))
+		status.False(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsRefused, msg)
+		return ctrl.Result{}, &checkError{reason: pailv1.ReasonCredentialsRefused, message: msg}
+	case code == abi.CodeUnavailable || wasmhost.IsTrap(err) || code == "":
+		msg := fmt.Sprintf("Endpoint %s could not be reached: %s.", p.Spec.Endpoint, describe(err))
+		status.False(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonUnreachable, msg)
+		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonUnknown, "The credentials cannot be checked while the endpoint is unreachable.")
+		return ctrl.Result{}, &checkError{reason: pailv1.ReasonUnreachable, message: msg}
+	default:
+		msg := fmt.Sprintf("The connectivity check against %s failed: %s.", p.Spec.Endpoint, describe(err))
+		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
+			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
+		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonBackendError, msg)
+		return ctrl.Result{}, &checkError{reason: pailv1.ReasonBackendError, message: msg}
+	}
+}
+
+func describe(err error) string {
+	var e *abi.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}

@@ -1,0 +1,99 @@
+// Package metrics defines Pail's Prometheus metrics on controller-runtime's
+// registry, so they are served on the manager's metrics endpoint.
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// Metrics holds the collectors. Tests read them with prometheus/testutil.
+type Metrics struct {
+	DriverRequests        *prometheus.CounterVec
+	DriverRequestDuration *prometheus.HistogramVec
+	DriverOperations      *prometheus.CounterVec
+	DriverTraps           *prometheus.CounterVec
+	DriverLoadSeconds     *prometheus.GaugeVec
+	DriverInstances       *prometheus.GaugeVec
+}
+
+// New creates the collectors and registers them with reg (nil: controller-runtime's registry).
+// Registering twice on one registry (two managers in one test process)
+// returns the collectors already there, so both record into the same series.
+func New(reg prometheus.Registerer) (*Metrics, error) {
+	if reg == nil {
+		reg = crmetrics.Registry
+	}
+	m := &Metrics{
+		DriverRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pail_driver_http_requests_total",
+			Help: "HTTP requests drivers made through the host, by driver, operation, method and status code (0 when refused or failed).",
+		}, []string{"driver", "operation", "method", "code"}),
+		DriverRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "pail_driver_http_request_duration_seconds",
+			Help:    "Latency of HTTP requests drivers made through the host.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"driver", "operation"}),
+		DriverOperations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pail_driver_operations_total",
+			Help: "Driver operations by driver, operation and result (ok or the ABI error code).",
+		}, []string{"driver", "operation", "result"}),
+		DriverTraps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pail_driver_traps_total",
+			Help: "Driver instances discarded after a trap, timeout or protocol violation.",
+		}, []string{"driver"}),
+		DriverLoadSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pail_driver_load_seconds",
+			Help: "Time the last load of each driver took, compile included.",
+		}, []string{"driver"}),
+		DriverInstances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pail_driver_instances",
+			Help: "Live wasm instances per driver.",
+		}, []string{"driver"}),
+	}
+	var err error
+	m.DriverRequests, err = register(reg, m.DriverRequests)
+	if err == nil {
+		m.DriverRequestDuration, err = register(reg, m.DriverRequestDuration)
+	}
+	if err == nil {
+		m.DriverOperations, err = register(reg, m.DriverOperations)
+	}
+	if err == nil {
+		m.DriverTraps, err = register(reg, m.DriverTraps)
+	}
+	if err == nil {
+		m.DriverLoadSeconds, err = register(reg, m.DriverLoadSeconds)
+	}
+	if err == nil {
+		m.DriverInstances, err = register(reg, m.DriverInstances)
+	}
+	return m, err
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, fmt.Errorf("register metric: %w", err)
+	}
+	return c, nil
+}
+
+// ObserveRequest records one host HTTP request.
+func (m *Metrics) ObserveRequest(driver, op, method string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.DriverRequests.WithLabelValues(driver, op, method, strconv.Itoa(status)).Inc()
+	m.DriverRequestDuration.WithLabelValues(driver, op).Observe(d.Seconds())
+}

@@ -1,0 +1,208 @@
+// Package operator wires the manager, the wasm host, the driver registry and
+// the controllers. The pail binary and the integration tests both use it, so
+// tests run exactly what ships.
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/bucket"
+	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/provider"
+	"github.com/pail-dev/pail/core/logging"
+	"github.com/pail-dev/pail/core/metrics"
+	"github.com/pail-dev/pail/core/registry"
+	"github.com/pail-dev/pail/core/wasmhost"
+	"github.com/pail-dev/pail/sdk/driver"
+)
+
+// Options configure the operator. Zero values take the documented defaults.
+type Options struct {
+	RestConfig *rest.Config
+	// DriverDir holds the built-in drivers as <name>.wasm.
+	DriverDir string
+	// CacheDir is wazero's compilation cache; keep it private to the operator.
+	CacheDir string
+	// Preload names drivers to load at start instead of on first use.
+	Preload []string
+	// Native serves these drivers in-process instead of from wasm.
+	Native map[string]driver.Driver
+
+	MetricsAddr, ProbeAddr  string
+	LeaderElect             bool
+	LeaderElectionNamespace string
+
+	MaxConcurrentReconciles int
+	DriverPoolSize          int
+	DriverCallTimeout       time.Duration
+	BucketResync            time.Duration
+	ProviderRecheck         time.Duration
+	ProviderRetryBase       time.Duration
+	ProviderRetryMax        time.Duration
+
+	Logger hclog.Logger
+}
+
+// Operator is a configured, not yet started, operator.
+type Operator struct {
+	Manager  manager.Manager
+	Registry *registry.Registry
+	Metrics  *metrics.Metrics
+	host     *wasmhost.Host
+	log      hclog.Logger
+	preload  []string
+}
+
+// Scheme returns a scheme with the core kinds and Pail's.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := pailv1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// DefaultCacheDir is $XDG_CACHE_HOME/pail/wasm (or ~/.cache/pail/wasm).
+func DefaultCacheDir() string {
+	if d := os.Getenv("PAIL_WASM_CACHE"); d != "" {
+		return d
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "pail", "wasm")
+}
+
+// New builds the operator.
+func New(ctx context.Context, o Options) (*Operator, error) {
+	if o.RestConfig == nil {
+		return nil, errors.New("operator: no rest config")
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = DefaultCacheDir()
+	}
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = 16
+	}
+	if o.MetricsAddr == "" {
+		o.MetricsAddr = "0"
+	}
+	if o.ProbeAddr == "" {
+		o.ProbeAddr = "0"
+	}
+	ctrl.SetLogger(logging.Logr(o.Logger))
+
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	skip := true
+	mgr, err := ctrl.NewManager(o.RestConfig, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:  o.ProbeAddr,
+		LeaderElection:          o.LeaderElect,
+		LeaderElectionID:        "pail-operator.pail.dev",
+		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		// Release the lease on shutdown so a standby takes over at once.
+		LeaderElectionReleaseOnCancel: true,
+		Logger:                        logging.Logr(o.Logger),
+		// Tests run several managers in one process.
+		Controller: config.Controller{SkipNameValidation: &skip},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("manager: %w", err)
+	}
+	m, err := metrics.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	hostCfg := wasmhost.NewConfig().
+		WithCacheDir(o.CacheDir).
+		WithPoolSize(o.DriverPoolSize).
+		WithCallTimeout(o.DriverCallTimeout).
+		WithLogger(o.Logger)
+	host, err := wasmhost.New(hostCfg)
+	if err != nil {
+		return nil, err
+	}
+	reg := registry.New(ctx, host, o.DriverDir, m, o.Logger)
+	for name, d := range o.Native {
+		reg.RegisterNative(name, d)
+	}
+	conn := &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg}
+	if err := (&provider.Reconciler{
+		Client:                  mgr.GetClient(),
+		Connector:               conn,
+		Recorder:                mgr.GetEventRecorder("pail-provider"),
+		RecheckInterval:         o.ProviderRecheck,
+		RetryBase:               o.ProviderRetryBase,
+		RetryMax:                o.ProviderRetryMax,
+		MaxConcurrentReconciles: 4,
+	}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("provider controller: %w", err)
+	}
+	if err := (&bucket.Reconciler{
+		Client:                  mgr.GetClient(),
+		Connector:               conn,
+		Recorder:                mgr.GetEventRecorder("pail-bucket"),
+		ResyncPeriod:            o.BucketResync,
+		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+	}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("bucket controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	// Ready means every driver load started so far has finished.
+	if err := mgr.AddReadyzCheck("drivers", func(*http.Request) error {
+		if !reg.Loaded() {
+			return errors.New("drivers are loading")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &Operator{Manager: mgr, Registry: reg, Metrics: m, host: host, log: o.Logger, preload: o.Preload}, nil
+}
+
+// Start preloads drivers in the background and runs the manager until ctx ends.
+func (op *Operator) Start(ctx context.Context) error {
+	for _, name := range op.preload {
+		go func() {
+			if _, err := op.Registry.Load(ctx, name); err != nil {
+				op.log.Error("preload driver", "driver", name, "error", err)
+			}
+		}()
+	}
+	err := op.Manager.Start(ctx)
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	op.Registry.Close(shutdown)
+	_ = op.host.Close(shutdown)
+	return err
+}

@@ -1,0 +1,93 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/pail-dev/pail/core/hosthttp"
+	"github.com/pail-dev/pail/core/metrics"
+	"github.com/pail-dev/pail/core/wasmhost"
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/driver"
+)
+
+// Instrument wraps a driver so every operation runs under the Provider's
+// network policy (taken from ctx) and is measured, identically for wasm and
+// native drivers.
+func Instrument(d driver.Driver, name string, m *metrics.Metrics) driver.Driver {
+	return &instrumented{d: d, name: name, m: m}
+}
+
+type instrumented struct {
+	d    driver.Driver
+	name string
+	m    *metrics.Metrics
+}
+
+var errNoPolicy = errors.New("pail host: driver operation without a network policy")
+
+func (i *instrumented) begin(ctx context.Context, op string) (context.Context, error) {
+	p := hosthttp.PolicyFrom(ctx)
+	if p == nil {
+		return ctx, errNoPolicy
+	}
+	o := p.NewOp(func(method, _ string, status int, d time.Duration, _ error) {
+		i.m.ObserveRequest(i.name, op, method, status, d)
+	})
+	return hosthttp.WithOp(ctx, o), nil
+}
+
+func (i *instrumented) end(op string, err error) error {
+	if i.m == nil {
+		return err
+	}
+	result := "ok"
+	switch {
+	case err == nil:
+	case wasmhost.IsTrap(err):
+		result = "Trap"
+		i.m.DriverTraps.WithLabelValues(i.name).Inc()
+	case abi.CodeOf(err) != "":
+		result = string(abi.CodeOf(err))
+	default:
+		result = "Error"
+	}
+	i.m.DriverOperations.WithLabelValues(i.name, op, result).Inc()
+	return err
+}
+
+func (i *instrumented) Describe() abi.DriverInfo { return i.d.Describe() }
+
+func (i *instrumented) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
+	ctx, err := i.begin(ctx, abi.OpCheckProvider)
+	if err != nil {
+		return err
+	}
+	return i.end(abi.OpCheckProvider, i.d.CheckProvider(ctx, p))
+}
+
+func (i *instrumented) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
+	ctx, err := i.begin(ctx, abi.OpObserveBucket)
+	if err != nil {
+		return abi.BucketObservation{}, err
+	}
+	obs, err := i.d.ObserveBucket(ctx, p, b)
+	return obs, i.end(abi.OpObserveBucket, err)
+}
+
+func (i *instrumented) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
+	ctx, err := i.begin(ctx, abi.OpApplyBucket)
+	if err != nil {
+		return err
+	}
+	return i.end(abi.OpApplyBucket, i.d.ApplyBucket(ctx, p, b))
+}
+
+func (i *instrumented) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
+	ctx, err := i.begin(ctx, abi.OpDeleteBucket)
+	if err != nil {
+		return err
+	}
+	return i.end(abi.OpDeleteBucket, i.d.DeleteBucket(ctx, p, b))
+}

@@ -1,0 +1,364 @@
+package wasmhost
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"golang.org/x/time/rate"
+
+	"github.com/pail-dev/pail/core/hosthttp"
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/driver"
+)
+
+// Driver is a loaded module. It implements driver.Driver, so controllers
+// cannot tell it from a native driver.
+type Driver struct {
+	name        string
+	cfg         Config
+	runtime     wazero.Runtime
+	compiled    wazero.CompiledModule
+	info        abi.DriverInfo
+	pool        *pool
+	log         hclog.Logger
+	logLimiter  *rate.Limiter
+	compileTime time.Duration
+	loadTime    time.Duration
+
+	traps     atomic.Int64
+	instances atomic.Int64
+	dropped   atomic.Int64
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// Info is what the module declared in the handshake.
+func (d *Driver) Info() abi.DriverInfo { return d.info }
+
+// LoadTime is how long Load took, compile included.
+func (d *Driver) LoadTime() time.Duration { return d.loadTime }
+
+// Traps counts instances discarded after a failed call.
+func (d *Driver) Traps() int64 { return d.traps.Load() }
+
+// Instances is the number of live instances.
+func (d *Driver) Instances() int64 { return d.instances.Load() }
+
+// Close closes every instance and the runtime.
+func (d *Driver) Close(ctx context.Context) error {
+	d.pool.closeAll(ctx)
+	return d.runtime.Close(ctx)
+}
+
+type instance struct {
+	mod    api.Module
+	alloc  api.Function
+	free   api.Function
+	desc   api.Function
+	call   api.Function
+	calls  int
+	state  atomic.Pointer[callState]
+	stderr *stderrLog
+}
+
+func (i *instance) close(ctx context.Context) { _ = i.mod.Close(ctx) }
+
+// callState is what the host imports see of the call in progress on an
+// instance. One call at a time runs per instance, so it needs no lock.
+type callState struct {
+	op      *hosthttp.Op
+	info    hosthttp.CallInfo
+	opName  string
+	pending []byte
+}
+
+func (s *callState) redact(v string) string {
+	if s == nil {
+		return v
+	}
+	for _, sec := range s.info.Secrets {
+		if len(sec) >= 4 {
+			v = strings.ReplaceAll(v, sec, "[REDACTED]")
+		}
+	}
+	return v
+}
+
+type stateKey struct{}
+
+func (d *Driver) newInstance(ctx context.Context) (*instance, error) {
+	inst := &instance{}
+	inst.stderr = &stderrLog{d: d, inst: inst}
+	mc := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions("_initialize").
+		// wazero's defaults are a fake clock and deterministic randomness,
+		// which break request signing and TLS-grade nonces.
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader).
+		WithStderr(inst.stderr).
+		WithStdout(inst.stderr)
+	mod, err := d.runtime.InstantiateModule(ctx, d.compiled, mc)
+	if err != nil {
+		return nil, err
+	}
+	inst.mod = mod
+	inst.alloc = mod.ExportedFunction("alloc")
+	inst.free = mod.ExportedFunction("free")
+	inst.desc = mod.ExportedFunction("describe")
+	inst.call = mod.ExportedFunction("call")
+	d.instances.Add(1)
+	return inst, nil
+}
+
+func (d *Driver) discard(ctx context.Context, inst *instance) {
+	inst.close(context.WithoutCancel(ctx))
+	d.instances.Add(-1)
+	d.pool.remove(inst)
+}
+
+// roundTrip writes in into the instance, calls fn and returns its buffer.
+func roundTrip(ctx context.Context, inst *instance, fn api.Function, in []byte) ([]byte, error) {
+	res, err := inst.alloc.Call(ctx, uint64(len(in)))
+	if err != nil {
+		return nil, err
+	}
+	ptr := uint32(res[0])
+	if !inst.mod.Memory().Write(ptr, in) {
+		return nil, fmt.Errorf("protocol: alloc returned %d, outside memory", ptr)
+	}
+	res, err = fn.Call(ctx, uint64(ptr), uint64(len(in)))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := inst.free.Call(ctx, uint64(ptr)); err != nil {
+		return nil, err
+	}
+	outPtr, outLen := abi.Unpack(res[0])
+	view, ok := inst.mod.Memory().Read(outPtr, outLen)
+	if !ok {
+		return nil, fmt.Errorf("protocol: result %d+%d outside memory", outPtr, outLen)
+	}
+	out := bytes.Clone(view)
+	if _, err := inst.free.Call(ctx, uint64(outPtr)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (d *Driver) describe(ctx context.Context, inst *instance) (abi.DriverInfo, error) {
+	in, _ := json.Marshal(abi.HostInfo{ABI: abi.Version, Host: "pail"})
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.callTimeout)
+	defer cancel()
+	out, err := roundTrip(ctx, inst, inst.desc, in)
+	if err != nil {
+		return abi.DriverInfo{}, err
+	}
+	var info abi.DriverInfo
+	if err := json.Unmarshal(out, &info); err != nil {
+		return abi.DriverInfo{}, fmt.Errorf("protocol: undecodable DriverInfo: %w", err)
+	}
+	return info, nil
+}
+
+// invoke runs one operation on a pooled instance.
+func (d *Driver) invoke(ctx context.Context, op string, p abi.ProviderConfig, args any) ([]byte, error) {
+	if !d.info.Implements(op) {
+		return nil, abi.Errorf(abi.CodeUnimplemented, "driver %s does not implement %s", d.name, op)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.callTimeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	req := abi.Request{Op: op, Deadline: deadline, Provider: p}
+	ci := hosthttp.CallInfoFrom(ctx)
+	req.ID = ci.ReconcileID
+	if args != nil {
+		b, err := json.Marshal(args)
+		if err != nil {
+			return nil, err
+		}
+		req.Args = b
+	}
+	in, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := d.pool.get(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	st := &callState{op: hosthttp.OpFrom(ctx), info: ci, opName: op}
+	st.info.Secrets = append(append([]string(nil), ci.Secrets...), p.Credentials.SecretAccessKey, p.Credentials.SessionToken)
+	inst.state.Store(st)
+	out, err := roundTrip(context.WithValue(ctx, stateKey{}, st), inst, inst.call, in)
+	inst.state.Store(nil)
+	inst.calls++
+	if err != nil {
+		d.traps.Add(1)
+		d.discard(ctx, inst)
+		cause := err
+		if ctx.Err() != nil {
+			cause = fmt.Errorf("call exceeded its deadline: %w", err)
+		}
+		d.log.Warn("driver instance discarded", "op", op, "provider", ci.Provider, "reconcile_id", ci.ReconcileID, "error", st.redact(cause.Error()))
+		return nil, &TrapError{Driver: d.name, Op: op, Cause: errors.New(st.redact(cause.Error()))}
+	}
+	if inst.calls >= d.cfg.maxCallsPerInst {
+		d.discard(ctx, inst)
+	} else {
+		d.pool.put(inst)
+	}
+	var resp abi.Response
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return nil, &TrapError{Driver: d.name, Op: op, Cause: fmt.Errorf("protocol: undecodable response: %w", err)}
+	}
+	if resp.Error != nil {
+		resp.Error.Message = st.redact(resp.Error.Message)
+		return nil, resp.Error
+	}
+	return resp.Result, nil
+}
+
+// Describe returns the handshake result.
+func (d *Driver) Describe() abi.DriverInfo { return d.info }
+
+// CheckProvider implements driver.Driver.
+func (d *Driver) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
+	_, err := d.invoke(ctx, abi.OpCheckProvider, p, nil)
+	return err
+}
+
+// ObserveBucket implements driver.Driver.
+func (d *Driver) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
+	var obs abi.BucketObservation
+	out, err := d.invoke(ctx, abi.OpObserveBucket, p, b)
+	if err != nil {
+		return obs, err
+	}
+	if err := json.Unmarshal(out, &obs); err != nil {
+		return obs, fmt.Errorf("driver %s: undecodable ObserveBucket result: %w", d.name, err)
+	}
+	return obs, nil
+}
+
+// ApplyBucket implements driver.Driver.
+func (d *Driver) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
+	_, err := d.invoke(ctx, abi.OpApplyBucket, p, b)
+	return err
+}
+
+// DeleteBucket implements driver.Driver.
+func (d *Driver) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
+	_, err := d.invoke(ctx, abi.OpDeleteBucket, p, b)
+	return err
+}
+
+// pool hands out instances, never one to two goroutines at once.
+type pool struct {
+	idle chan *instance
+	sem  chan struct{}
+	mu   sync.Mutex
+	all  map[*instance]struct{}
+}
+
+func newPool(n int) *pool {
+	return &pool{idle: make(chan *instance, n), sem: make(chan struct{}, n), all: map[*instance]struct{}{}}
+}
+
+func (p *pool) get(ctx context.Context, d *Driver) (*instance, error) {
+	select {
+	case inst := <-p.idle:
+		return inst, nil
+	default:
+	}
+	select {
+	case inst := <-p.idle:
+		return inst, nil
+	case p.sem <- struct{}{}:
+		inst, err := d.newInstance(ctx)
+		if err != nil {
+			<-p.sem
+			return nil, fmt.Errorf("instantiate driver %s: %w", d.name, err)
+		}
+		p.mu.Lock()
+		p.all[inst] = struct{}{}
+		p.mu.Unlock()
+		return inst, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for a free %s instance: %w", d.name, ctx.Err())
+	}
+}
+
+// put returns a healthy instance. The first instance (from Load) did not
+// take a slot yet, so put claims one for it when needed.
+func (p *pool) put(inst *instance) {
+	p.mu.Lock()
+	if _, ok := p.all[inst]; !ok {
+		p.all[inst] = struct{}{}
+		p.mu.Unlock()
+		p.sem <- struct{}{}
+	} else {
+		p.mu.Unlock()
+	}
+	p.idle <- inst
+}
+
+func (p *pool) remove(inst *instance) {
+	p.mu.Lock()
+	delete(p.all, inst)
+	p.mu.Unlock()
+	<-p.sem
+}
+
+func (p *pool) closeAll(ctx context.Context) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for inst := range p.all {
+		inst.close(ctx)
+	}
+	p.all = map[*instance]struct{}{}
+}
+
+// stderrLog turns the guest's stderr (Go panics, runtime errors) into host
+// log lines, redacted with the credentials of the call in progress.
+type stderrLog struct {
+	d    *Driver
+	inst *instance
+}
+
+func (w *stderrLog) Write(b []byte) (int, error) {
+	if !w.d.logAllowed() {
+		return len(b), nil
+	}
+	msg := strings.TrimRight(string(b), "\n")
+	if len(msg) > 4096 {
+		msg = msg[:4096] + "…(truncated)"
+	}
+	w.d.log.Warn("driver stderr", "output", w.inst.state.Load().redact(msg))
+	return len(b), nil
+}
+
+func (d *Driver) logAllowed() bool {
+	if d.logLimiter == nil {
+		return true
+	}
+	if d.logLimiter.Allow() {
+		return true
+	}
+	d.dropped.Add(1)
+	return false
+}
+

@@ -1,0 +1,116 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/guest"
+)
+
+// s3Codes maps S3 error codes to ABI codes. Codes missing here fall back to
+// the HTTP status (401/403 are AccessDenied) and then to Internal.
+var s3Codes = map[string]abi.Code{
+	"InvalidAccessKeyId":          abi.CodeAccessDenied,
+	"SignatureDoesNotMatch":       abi.CodeAccessDenied,
+	"AccessDenied":                abi.CodeAccessDenied,
+	"InvalidToken":                abi.CodeAccessDenied,
+	"ExpiredToken":                abi.CodeAccessDenied,
+	minio.NoSuchBucket:            abi.CodeNotFound,
+	minio.BucketNotEmpty:          abi.CodeConflict,
+	minio.BucketAlreadyExists:     abi.CodeAlreadyExists,
+	minio.BucketAlreadyOwnedByYou: abi.CodeAlreadyExists,
+	// A 403, but about the clock, not the credentials: SigV4 needs the
+	// guest to see the real time (a wazero host must grant a wall clock).
+	"RequestTimeTooSkewed":               abi.CodeInternal,
+	"InvalidBucketName":                  abi.CodeInvalidArgument,
+	"InvalidLocationConstraint":          abi.CodeInvalidArgument,
+	"IllegalLocationConstraintException": abi.CodeInvalidArgument,
+}
+
+// mapError turns an error from minio-go, the transport or the context into
+// an *abi.Error. nil stays nil and an *abi.Error passes through unchanged.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *abi.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+
+	// A response from the server, even one without a code, comes first:
+	// it proves the endpoint was reached.
+	var er minio.ErrorResponse
+	if errors.As(err, &er) && (er.Code != "" || er.StatusCode != 0) {
+		return mapS3Error(er)
+	}
+
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &abi.Error{Code: abi.CodeUnavailable, Retryable: true,
+			Message: fmt.Sprintf("the endpoint did not answer in time: %v", err)}
+	}
+	if isTransportError(err) {
+		var he *guest.HostError
+		refused := errors.As(err, &he) && he.Refused
+		return &abi.Error{Code: abi.CodeUnavailable, Retryable: !refused,
+			Message: fmt.Sprintf("the endpoint could not be reached: %v", err)}
+	}
+	return &abi.Error{Code: abi.CodeInternal, Message: err.Error()}
+}
+
+// isTransportError reports a request that never got an HTTP response: the
+// host refused or failed it (wasm), or the network did (native).
+func isTransportError(err error) bool {
+	var he *guest.HostError
+	var ue *url.Error
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &he) || errors.As(err, &ue) || errors.As(err, &ne) ||
+		errors.As(err, &oe) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func mapS3Error(er minio.ErrorResponse) *abi.Error {
+	code, ok := s3Codes[er.Code]
+	if !ok {
+		switch {
+		case er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden:
+			code = abi.CodeAccessDenied
+		case er.StatusCode == http.StatusNotFound && er.Code == "":
+			code = abi.CodeNotFound
+		default:
+			code = abi.CodeInternal
+		}
+	}
+	label := er.Code
+	if label == "" {
+		label = fmt.Sprintf("HTTP %d", er.StatusCode)
+	}
+	detail := er.Message
+	if detail == "" && er.Code != "" {
+		detail = er.Error() // minio-go's text for a known code
+	}
+	if detail == "" {
+		detail = http.StatusText(er.StatusCode)
+	}
+	out := &abi.Error{
+		Code:         code,
+		ProviderCode: er.Code,
+		HTTPStatus:   er.StatusCode,
+		Retryable:    code == abi.CodeInternal && er.StatusCode >= 500,
+	}
+	switch code {
+	case abi.CodeAccessDenied:
+		out.Message = fmt.Sprintf("the provider refused the credentials: %s: %s", label, detail)
+	default:
+		out.Message = fmt.Sprintf("%s: %s", label, detail)
+	}
+	return out
+}

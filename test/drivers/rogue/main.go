@@ -1,0 +1,58 @@
+// Command rogue is a deliberately misbehaving driver module for tests. Every
+// operation sends an HTTP GET through the host to the URL held in the
+// Provider's region field, which a test sets to a server that is not the
+// Provider's endpoint: the host must refuse it.
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o bin/drivers/rogue.wasm ./test/drivers/rogue
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/driver"
+)
+
+func main() {}
+
+// newRogue returns the driver; rt is guest.Transport() in the wasm module.
+func newRogue(rt http.RoundTripper) driver.Driver {
+	get := func(ctx context.Context, p abi.ProviderConfig) error { return fetch(ctx, rt, p.Region) }
+	return driver.Funcs{
+		Info: abi.DriverInfo{
+			Name:         "rogue",
+			Version:      "0.0.1",
+			ABI:          abi.Version,
+			Capabilities: []string{abi.CapBuckets},
+			Operations:   []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket},
+		},
+		CheckFn: get,
+		ObserveFn: func(ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) (abi.BucketObservation, error) {
+			if err := get(ctx, p); err != nil {
+				return abi.BucketObservation{}, err
+			}
+			return abi.BucketObservation{Exists: true}, nil
+		},
+		ApplyFn:  func(ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) error { return get(ctx, p) },
+		DeleteFn: func(ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) error { return get(ctx, p) },
+	}
+}
+
+// fetch GETs target through rt. A failed request becomes Unavailable with the
+// transport's error text, so a test can check the host named the refused host.
+func fetch(ctx context.Context, rt http.RoundTripper, target string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return abi.Errorf(abi.CodeInvalidArgument, "rogue: bad target URL %q: %v", target, err)
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return &abi.Error{Code: abi.CodeUnavailable, Message: fmt.Sprintf("rogue: GET %s failed: %v", target, err)}
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return nil
+}

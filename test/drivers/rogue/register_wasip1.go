@@ -1,0 +1,7 @@
+//go:build wasip1
+
+package main
+
+import "github.com/pail-dev/pail/sdk/guest"
+
+func init() { guest.Register(newRogue(guest.Transport())) }

@@ -1,0 +1,163 @@
+package env
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/pail-dev/pail/test/tools"
+)
+
+// KubeStartTimeout is how long etcd and kube-apiserver each get to become
+// healthy, unless KUBEBUILDER_CONTROLPLANE_START_TIMEOUT says otherwise.
+const KubeStartTimeout = 60 * time.Second
+
+// KubeOptions configures StartKube.
+type KubeOptions struct {
+	// CRDDirs are directories (or files) of CRD manifests to install. Each
+	// must exist.
+	CRDDirs []string
+	// Log receives the output of etcd and kube-apiserver. nil discards it
+	// (the tail is still kept for error messages).
+	Log io.Writer
+}
+
+// Kube is a running etcd + kube-apiserver pair started by StartKube.
+type Kube struct {
+	// Config is an admin (system:masters) REST config.
+	Config *rest.Config
+	// Kubeconfig is the path of a kubeconfig file for the same admin user.
+	Kubeconfig string
+	// Dir is a temporary directory holding Kubeconfig; Stop removes it.
+	Dir string
+
+	env  *envtest.Environment
+	tail *tail
+	done bool
+}
+
+// StartKube starts etcd and kube-apiserver (built and cached by the tools
+// module) on 127.0.0.1 ephemeral ports, installs the CRDs in opts.CRDDirs and
+// writes an admin kubeconfig.
+func StartKube(ctx context.Context, opts KubeOptions) (_ *Kube, retErr error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, d := range opts.CRDDirs {
+		if _, err := os.Stat(d); err != nil {
+			return nil, fmt.Errorf("CRD directory: %w", err)
+		}
+	}
+	binDir, err := tools.EnvtestDir(os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	etcdPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	apiPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	k := &Kube{tail: newTail(16 << 10)}
+	out := io.MultiWriter(logWriter(opts.Log), k.tail)
+	te := &envtest.Environment{
+		BinaryAssetsDirectory: binDir,
+		CRDDirectoryPaths:     opts.CRDDirs,
+		ErrorIfCRDPathMissing: true,
+		ControlPlane: envtest.ControlPlane{
+			Etcd: &envtest.Etcd{
+				URL: &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(etcdPort))},
+				Out: out,
+				Err: out,
+			},
+			APIServer: &envtest.APIServer{
+				SecureServing: envtest.SecureServing{
+					ListenAddr: envtest.ListenAddr{Address: "127.0.0.1", Port: strconv.Itoa(apiPort)},
+				},
+				Out: out,
+				Err: out,
+			},
+		},
+	}
+	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {
+		te.ControlPlaneStartTimeout = KubeStartTimeout
+	}
+	k.env = te
+	defer func() {
+		if retErr != nil {
+			_ = k.Stop()
+		}
+	}()
+
+	// envtest's Start takes no context; run it aside so a cancelled ctx
+	// returns promptly (the deferred Stop then waits for it and cleans up).
+	type result struct {
+		cfg *rest.Config
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		cfg, err := te.Start()
+		ch <- result{cfg, err}
+	}()
+	var r result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		<-ch
+		return nil, ctx.Err()
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("start kube-apiserver: %w\n--- etcd/kube-apiserver log (tail) ---\n%s", r.err, k.tail.String())
+	}
+	k.Config = r.cfg
+
+	k.Dir, err = os.MkdirTemp("", "pail-kube-")
+	if err != nil {
+		return nil, err
+	}
+	admin, err := te.AddUser(envtest.User{Name: "pail-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("provision admin user: %w", err)
+	}
+	kc, err := admin.KubeConfig()
+	if err != nil {
+		return nil, fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	k.Kubeconfig = filepath.Join(k.Dir, "kubeconfig")
+	if err := os.WriteFile(k.Kubeconfig, kc, 0o600); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Stop stops kube-apiserver and etcd and removes Dir. It is idempotent.
+func (k *Kube) Stop() error {
+	if k.done {
+		return nil
+	}
+	k.done = true
+	var errs []error
+	if k.env != nil {
+		errs = append(errs, k.env.Stop())
+	}
+	if k.Dir != "" {
+		errs = append(errs, os.RemoveAll(k.Dir))
+	}
+	return errors.Join(errs...)
+}
+
+// LogTail returns the last few KiB etcd and kube-apiserver wrote.
+func (k *Kube) LogTail() string { return k.tail.String() }

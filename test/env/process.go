@@ -1,0 +1,143 @@
+package env
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// FreePort asks the kernel for a free TCP port on 127.0.0.1. The port is
+// released before FreePort returns, so another process can in principle take
+// it before the caller binds it; callers that start servers on it should
+// treat a bind failure as retryable.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// PortFree reports whether 127.0.0.1:port can be bound right now.
+func PortFree(port int) bool {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// StopTimeout is how long Stop waits after SIGTERM before it sends SIGKILL.
+const StopTimeout = 10 * time.Second
+
+// Process is a child process running in its own process group. Stop signals
+// the whole group, so grandchildren started by the process go away with it.
+type Process struct {
+	Name string
+	cmd  *exec.Cmd
+
+	done    chan struct{}
+	waitErr error
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// StartProcess starts cmd in a new process group (and, on Linux, asks the
+// kernel to kill it if this process dies). name is used in error messages.
+func StartProcess(name string, cmd *exec.Cmd) (*Process, error) {
+	setProcAttr(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &Process{Name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Pid is the process id (and process group id) of the process.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Done is closed once the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Exited reports whether the process has exited, and with what error.
+func (p *Process) Exited() (bool, error) {
+	select {
+	case <-p.done:
+		return true, p.waitErr
+	default:
+		return false, nil
+	}
+}
+
+// Stop sends SIGTERM to the process group, waits up to StopTimeout, then
+// sends SIGKILL to the group. It is safe to call more than once and after
+// the process has exited on its own; it always signals the group so that
+// leftover children are reaped too.
+func (p *Process) Stop() error {
+	p.stopOnce.Do(func() {
+		pgid := p.cmd.Process.Pid
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(StopTimeout):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			select {
+			case <-p.done:
+			case <-time.After(StopTimeout):
+				p.stopErr = fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.Name, pgid)
+				return
+			}
+		}
+		// Anything left in the group (a child that ignored SIGTERM while its
+		// parent exited) is killed outright; ESRCH just means nothing is left.
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	})
+	return p.stopErr
+}
+
+// tail keeps the last max bytes written to it, for error messages.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func newTail(max int) *tail { return &tail{max: max} }
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// logWriter returns w, or io.Discard if w is nil.
+func logWriter(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+var errStopped = errors.New("already stopped")
