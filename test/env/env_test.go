@@ -51,14 +51,27 @@ func TestMinIORestartKeepsBuckets(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok, "bucket lost across restart")
 
+	// Kill leaves it down until Restart brings it back on the same port.
+	require.NoError(t, m.Kill())
+	requireNotListening(t, m.Host)
+	require.NoError(t, m.Restart(ctx))
+	ok, err = mc.BucketExists(ctx, "env-test-bucket")
+	require.NoError(t, err)
+	require.True(t, ok)
+
 	dir := m.Dir
 	require.NoError(t, m.Stop())
 	require.NoError(t, m.Stop(), "Stop must be idempotent")
 	require.NoDirExists(t, dir, "temp data dir must be removed")
-	conn, err := net.DialTimeout("tcp", m.Host, time.Second)
+	requireNotListening(t, m.Host)
+}
+
+func requireNotListening(t *testing.T, hostport string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", hostport, time.Second)
 	if err == nil {
 		conn.Close()
-		t.Fatalf("minio still listening on %s after Stop", m.Host)
+		t.Fatalf("something still listening on %s", hostport)
 	}
 }
 

@@ -58,7 +58,7 @@ func StartKube(ctx context.Context, opts KubeOptions) (_ *Kube, retErr error) {
 			return nil, fmt.Errorf("CRD directory: %w", err)
 		}
 	}
-	binDir, err := tools.EnvtestDir(os.Stderr)
+	binDir, err := tools.EnvtestDir(ensureLog(tools.Etcd, tools.KubeAPIServer))
 	if err != nil {
 		return nil, err
 	}

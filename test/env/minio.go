@@ -72,7 +72,7 @@ type MinIO struct {
 // StartMinIO starts a MinIO server on 127.0.0.1 and waits until it is live.
 // The binary comes from tools.Ensure, which builds it if it is not cached.
 func StartMinIO(ctx context.Context, opts MinIOOptions) (_ *MinIO, retErr error) {
-	paths, err := tools.Ensure(os.Stderr, tools.MinIO)
+	paths, err := tools.Ensure(ensureLog(tools.MinIO), tools.MinIO)
 	if err != nil {
 		return nil, err
 	}

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pail-dev/pail/test/tools"
 )
 
 // FreePort asks the kernel for a free TCP port on 127.0.0.1. The port is
@@ -130,6 +133,18 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
+}
+
+// ensureLog is where tools.Ensure reports progress: stderr when something
+// has to be built (which takes minutes, so say so), nowhere when all of names
+// are cached already.
+func ensureLog(names ...string) io.Writer {
+	for _, n := range names {
+		if !tools.Cached(n) {
+			return os.Stderr
+		}
+	}
+	return io.Discard
 }
 
 // logWriter returns w, or io.Discard if w is nil.

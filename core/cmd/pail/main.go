@@ -15,14 +15,13 @@ import (
 )
 
 func main() {
+	// --kubeconfig is registered by controller-runtime's config package.
 	var (
-		o          operator.Options
-		kubeconfig string
-		logLevel   string
-		logJSON    bool
-		preload    string
+		o        operator.Options
+		logLevel string
+		logJSON  bool
+		preload  string
 	)
-	flag.StringVar(&kubeconfig, "kubeconfig", "", "Path to a kubeconfig; empty uses in-cluster config or $KUBECONFIG.")
 	flag.StringVar(&o.DriverDir, "driver-dir", envOr("PAIL_DRIVER_DIR", "/drivers"), "Directory holding the built-in drivers as <name>.wasm.")
 	flag.StringVar(&o.CacheDir, "cache-dir", operator.DefaultCacheDir(), "wazero compilation cache; keep it private to the operator.")
 	flag.StringVar(&preload, "preload", "", "Comma-separated drivers to load at start (default: load on first use).")
@@ -42,9 +41,6 @@ func main() {
 	o.Logger = logging.New("pail", logLevel, logJSON, os.Stderr)
 	if preload != "" {
 		o.Preload = strings.Split(preload, ",")
-	}
-	if kubeconfig != "" {
-		_ = os.Setenv("KUBECONFIG", kubeconfig)
 	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {

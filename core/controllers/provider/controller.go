@@ -116,10 +116,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	st.ObservedGeneration = gen
 
 	result, checkErr := r.check(ctx, &p)
-	now := metav1.Now()
-	if result.Requeue || checkErr == nil && result.RequeueAfter == 0 {
-		// DriverLoading: not a check, keep the previous check time.
-	} else {
+	if !result.Requeue {
+		// Requeue marks a driver still loading: no check ran.
+		now := metav1.Now()
 		st.LastCheckTime = &now
 	}
 

@@ -231,6 +231,9 @@ func (d *demo) start(ctx context.Context) error {
 		"--metrics-bind-address", "127.0.0.1:0",
 		"--health-probe-bind-address", "127.0.0.1:0",
 	)
+	// KUBECONFIG too, so the operator reaches this apiserver whichever way
+	// it resolves its config, and never a cluster from the user's env.
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+d.kubecfg)
 	cmd.Stdout, cmd.Stderr = opOut, opOut
 	d.operator, err = env.StartProcess("operator", cmd)
 	if err != nil {
@@ -301,8 +304,8 @@ func (d *demo) waitReady(ctx context.Context) ([]unstructured.Unstructured, erro
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.o.timeout)
-	defer cancel()
+	deadline := time.NewTimer(d.o.timeout)
+	defer deadline.Stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	last := ""
@@ -311,13 +314,15 @@ func (d *demo) waitReady(ctx context.Context) ([]unstructured.Unstructured, erro
 		providers.SetGroupVersionKind(providerListGVK)
 		buckets.SetGroupVersionKind(bucketListGVK)
 		line, ready := "", false
-		if err := c.List(ctx, &providers); err != nil {
+		listCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := c.List(listCtx, &providers); err != nil {
 			line = "  listing providers: " + err.Error()
-		} else if err := c.List(ctx, &buckets); err != nil {
+		} else if err := c.List(listCtx, &buckets); err != nil {
 			line = "  listing buckets: " + err.Error()
 		} else {
 			line, ready = summarize(providers.Items, buckets.Items)
 		}
+		cancel()
 		if line != last {
 			fmt.Println(line)
 			last = line
@@ -330,11 +335,10 @@ func (d *demo) waitReady(ctx context.Context) ([]unstructured.Unstructured, erro
 		}
 		select {
 		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, fmt.Errorf("not everything was Ready after %s (last: %s); tail of %s:\n%s",
-					d.o.timeout, strings.TrimSpace(last), d.opLog, tailFile(d.opLog, 40))
-			}
 			return nil, ctx.Err()
+		case <-deadline.C:
+			return nil, fmt.Errorf("not everything was Ready after %s (last: %s); tail of %s:\n%s",
+				d.o.timeout, strings.TrimSpace(last), d.opLog, tailFile(d.opLog, 40))
 		case <-tick.C:
 		}
 	}
@@ -486,7 +490,13 @@ func indent(s string) string {
 	if s == "" {
 		return ""
 	}
-	return "    " + strings.ReplaceAll(s, "\n", "\n    ") + "\n"
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = "    " + l
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // tailFile returns the last n lines of the file at path.
