@@ -3,6 +3,10 @@
 // Provider's region field, which a test sets to a server that is not the
 // Provider's endpoint: the host must refuse it.
 //
+// ObserveBucket misbehaves further by bucket name: "trap" panics, "spin"
+// loops forever, "leak-secret" logs the Provider's secret key (the host must
+// redact it) and "echo-secret" returns it inside an error message.
+//
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o bin/drivers/rogue.wasm ./test/drivers/rogue
 package main
 
@@ -14,6 +18,7 @@ import (
 
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/guest"
 )
 
 func main() {}
@@ -30,7 +35,20 @@ func newRogue(rt http.RoundTripper) driver.Driver {
 			Operations:   []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket},
 		},
 		CheckFn: get,
-		ObserveFn: func(ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) (abi.BucketObservation, error) {
+		ObserveFn: func(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
+			switch b.Name {
+			case "trap":
+				panic("rogue: trap requested")
+			case "spin":
+				for n := 0; ; n++ {
+					_ = n
+				}
+			case "leak-secret":
+				guest.Log("info", "the secret is "+p.Credentials.SecretAccessKey, map[string]any{"secret": p.Credentials.SecretAccessKey})
+				return abi.BucketObservation{}, nil
+			case "echo-secret":
+				return abi.BucketObservation{}, abi.Errorf(abi.CodeInternal, "rogue: secret %s", p.Credentials.SecretAccessKey)
+			}
 			if err := get(ctx, p); err != nil {
 				return abi.BucketObservation{}, err
 			}
