@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // DeletionPolicy says what happens to the bucket when its Bucket is deleted.
@@ -40,10 +41,273 @@ type BucketSpec struct {
 
 	// DeletionPolicy says what deleting this Bucket does to the bucket:
 	// Retain (the default) leaves it; Delete deletes it, and only when it is
-	// empty.
+	// empty unless forceDelete is set.
 	// +kubebuilder:default=Retain
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// ForceDelete, with deletionPolicy Delete, empties the bucket first: every
+	// object version and delete marker is deleted, then the bucket. This
+	// destroys data and cannot be undone.
+	// +optional
+	ForceDelete bool `json:"forceDelete,omitempty"`
+
+	// Region overrides the Provider's region for this bucket.
+	// +optional
+	Region string `json:"region,omitempty"`
+
+	// ManagementPolicy: Manage (the default) creates the bucket and corrects
+	// drift; ObserveOnly never writes, and reports drift in the Synced condition.
+	// +kubebuilder:default=Manage
+	// +optional
+	ManagementPolicy ManagementPolicy `json:"managementPolicy,omitempty"`
+
+	// Adopt lets Pail take over a bucket that already exists and that it did
+	// not create. Without it such a bucket is left untouched and the Bucket
+	// reports Conflict.
+	// +optional
+	Adopt bool `json:"adopt,omitempty"`
+
+	// Versioning of objects, and MFA delete.
+	// +optional
+	Versioning *VersioningSpec `json:"versioning,omitempty"`
+
+	// Encryption is the default server-side encryption.
+	// +optional
+	Encryption *EncryptionSpec `json:"encryption,omitempty"`
+
+	// PublicAccessBlock sets the four S3 public access block flags.
+	// +optional
+	PublicAccessBlock *PublicAccessBlockSpec `json:"publicAccessBlock,omitempty"`
+
+	// Lifecycle rules. An empty list removes every rule.
+	// +optional
+	Lifecycle *LifecycleSpec `json:"lifecycle,omitempty"`
+
+	// CORS rules, in order: the first match wins. An empty list removes them.
+	// +optional
+	CORS *CORSSpec `json:"cors,omitempty"`
+
+	// Tags of the bucket. When set, Pail owns the whole tag set; when absent,
+	// Pail leaves the bucket's tags alone.
+	// +kubebuilder:validation:MaxProperties=50
+	// +optional
+	Tags map[string]string `json:"tags,omitempty"`
+
+	// Policy is an inline bucket policy document (IAM JSON, written as YAML
+	// or JSON). A Bucket with an inline policy cannot also be the target of a
+	// BucketPolicy; use one or the other. Removing it deletes the policy.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	// +optional
+	Policy *runtime.RawExtension `json:"policy,omitempty"`
+
+	// ObjectLock can only be enabled when the bucket is created: it cannot be
+	// added to, or removed from, an existing bucket.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="objectLock is create-only and cannot change"
+	// +optional
+	ObjectLock *ObjectLockSpec `json:"objectLock,omitempty"`
+}
+
+// ManagementPolicy says whether Pail writes to the bucket.
+// +kubebuilder:validation:Enum=Manage;ObserveOnly
+type ManagementPolicy string
+
+const (
+	// ManagementManage creates the bucket and corrects drift.
+	ManagementManage ManagementPolicy = "Manage"
+	// ManagementObserveOnly only reads, and reports drift.
+	ManagementObserveOnly ManagementPolicy = "ObserveOnly"
+)
+
+// VersioningSpec configures object versioning.
+type VersioningSpec struct {
+	// Status is Enabled or Suspended. Versioning can be suspended but never
+	// turned off once enabled.
+	// +kubebuilder:validation:Enum=Enabled;Suspended
+	Status string `json:"status"`
+	// MFADelete requires an MFA code to change versioning or delete versions.
+	// +optional
+	MFADelete *MFADeleteSpec `json:"mfaDelete,omitempty"`
+}
+
+// MFADeleteSpec turns MFA delete on or off. The device serial and its TOTP
+// seed come from a Secret; Pail computes the code when it calls.
+type MFADeleteSpec struct {
+	Enabled bool `json:"enabled"`
+	// SecretRef names a Secret in the Bucket's namespace with keys serial and seed.
+	SecretRef MFASecretRef `json:"secretRef"`
+}
+
+// MFASecretRef selects the MFA device serial and TOTP seed.
+type MFASecretRef struct {
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +kubebuilder:default=serial
+	// +optional
+	SerialKey string `json:"serialKey,omitempty"`
+	// +kubebuilder:default=seed
+	// +optional
+	SeedKey string `json:"seedKey,omitempty"`
+}
+
+// EncryptionSpec is the default server-side encryption.
+// +kubebuilder:validation:XValidation:rule="self.algorithm == 'aws:kms' || !has(self.kmsKeyID)",message="kmsKeyID is only valid with algorithm aws:kms"
+// +kubebuilder:validation:XValidation:rule="self.algorithm == 'aws:kms' || !has(self.bucketKeyEnabled) || !self.bucketKeyEnabled",message="bucketKeyEnabled is only valid with algorithm aws:kms"
+type EncryptionSpec struct {
+	// Algorithm is AES256 (SSE-S3) or aws:kms (SSE-KMS).
+	// +kubebuilder:validation:Enum=AES256;aws:kms
+	Algorithm string `json:"algorithm"`
+	// KMSKeyID is the KMS key id or ARN for aws:kms.
+	// +optional
+	KMSKeyID string `json:"kmsKeyID,omitempty"`
+	// BucketKeyEnabled reduces KMS requests with an S3 bucket key.
+	// +optional
+	BucketKeyEnabled bool `json:"bucketKeyEnabled,omitempty"`
+}
+
+// PublicAccessBlockSpec holds the four S3 flags.
+type PublicAccessBlockSpec struct {
+	// +optional
+	BlockPublicAcls bool `json:"blockPublicAcls,omitempty"`
+	// +optional
+	IgnorePublicAcls bool `json:"ignorePublicAcls,omitempty"`
+	// +optional
+	BlockPublicPolicy bool `json:"blockPublicPolicy,omitempty"`
+	// +optional
+	RestrictPublicBuckets bool `json:"restrictPublicBuckets,omitempty"`
+}
+
+// LifecycleSpec holds lifecycle rules.
+type LifecycleSpec struct {
+	// +kubebuilder:validation:MaxItems=1000
+	// +listType=map
+	// +listMapKey=id
+	// +optional
+	Rules []LifecycleRule `json:"rules,omitempty"`
+}
+
+// LifecycleRule is one lifecycle rule.
+// +kubebuilder:validation:XValidation:rule="has(self.expiration) || has(self.noncurrentVersionExpiration) || has(self.transitions) || has(self.abortIncompleteMultipartUpload)",message="a lifecycle rule needs at least one action: expiration, noncurrentVersionExpiration, transitions or abortIncompleteMultipartUpload"
+type LifecycleRule struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	ID string `json:"id"`
+	// +kubebuilder:validation:Enum=Enabled;Disabled
+	// +kubebuilder:default=Enabled
+	// +optional
+	Status string `json:"status,omitempty"`
+	// Filter selects objects by prefix and/or tags; empty selects all.
+	// +optional
+	Filter *LifecycleFilter `json:"filter,omitempty"`
+	// +optional
+	Expiration *LifecycleExpiration `json:"expiration,omitempty"`
+	// +optional
+	NoncurrentVersionExpiration *NoncurrentVersionExpiration `json:"noncurrentVersionExpiration,omitempty"`
+	// +kubebuilder:validation:MaxItems=10
+	// +optional
+	Transitions []LifecycleTransition `json:"transitions,omitempty"`
+	// +optional
+	AbortIncompleteMultipartUpload *AbortIncompleteMultipartUpload `json:"abortIncompleteMultipartUpload,omitempty"`
+}
+
+// LifecycleFilter selects the objects a rule applies to.
+type LifecycleFilter struct {
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// +kubebuilder:validation:MaxProperties=10
+	// +optional
+	Tags map[string]string `json:"tags,omitempty"`
+}
+
+// LifecycleExpiration expires current object versions.
+// +kubebuilder:validation:XValidation:rule="[has(self.days), has(self.date), has(self.expiredObjectDeleteMarker) && self.expiredObjectDeleteMarker].filter(x, x).size() == 1",message="set exactly one of days, date or expiredObjectDeleteMarker"
+type LifecycleExpiration struct {
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	Days int32 `json:"days,omitempty"`
+	// Date is midnight UTC of YYYY-MM-DD.
+	// +kubebuilder:validation:Format=date
+	// +optional
+	Date string `json:"date,omitempty"`
+	// +optional
+	ExpiredObjectDeleteMarker bool `json:"expiredObjectDeleteMarker,omitempty"`
+}
+
+// NoncurrentVersionExpiration expires noncurrent versions.
+type NoncurrentVersionExpiration struct {
+	// +kubebuilder:validation:Minimum=1
+	NoncurrentDays int32 `json:"noncurrentDays"`
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	NewerNoncurrentVersions int32 `json:"newerNoncurrentVersions,omitempty"`
+}
+
+// LifecycleTransition moves objects to another storage class.
+// +kubebuilder:validation:XValidation:rule="has(self.days) != has(self.date)",message="set exactly one of days or date"
+type LifecycleTransition struct {
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Days *int32 `json:"days,omitempty"`
+	// +kubebuilder:validation:Format=date
+	// +optional
+	Date string `json:"date,omitempty"`
+	// +kubebuilder:validation:MinLength=1
+	StorageClass string `json:"storageClass"`
+}
+
+// AbortIncompleteMultipartUpload cleans up abandoned uploads.
+type AbortIncompleteMultipartUpload struct {
+	// +kubebuilder:validation:Minimum=1
+	DaysAfterInitiation int32 `json:"daysAfterInitiation"`
+}
+
+// CORSSpec holds CORS rules.
+type CORSSpec struct {
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	Rules []CORSRule `json:"rules,omitempty"`
+}
+
+// CORSRule is one CORS rule.
+type CORSRule struct {
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	ID string `json:"id,omitempty"`
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:items:Enum=GET;PUT;POST;DELETE;HEAD
+	AllowedMethods []string `json:"allowedMethods"`
+	// +kubebuilder:validation:MinItems=1
+	AllowedOrigins []string `json:"allowedOrigins"`
+	// +optional
+	AllowedHeaders []string `json:"allowedHeaders,omitempty"`
+	// +optional
+	ExposeHeaders []string `json:"exposeHeaders,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxAgeSeconds int32 `json:"maxAgeSeconds,omitempty"`
+}
+
+// ObjectLockSpec enables S3 Object Lock at creation.
+type ObjectLockSpec struct {
+	Enabled bool `json:"enabled"`
+	// +optional
+	DefaultRetention *ObjectLockRetention `json:"defaultRetention,omitempty"`
+}
+
+// ObjectLockRetention is the default retention of new objects.
+// +kubebuilder:validation:XValidation:rule="has(self.days) != has(self.years)",message="set exactly one of days or years"
+type ObjectLockRetention struct {
+	// +kubebuilder:validation:Enum=GOVERNANCE;COMPLIANCE
+	Mode string `json:"mode"`
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	Days int32 `json:"days,omitempty"`
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	Years int32 `json:"years,omitempty"`
 }
 
 // BucketStatus is the observed state of the bucket.
@@ -62,6 +326,20 @@ type BucketStatus struct {
 	// Region is the region the bucket was created in.
 	// +optional
 	Region string `json:"region,omitempty"`
+	// Ownership is Created when Pail created the bucket and Adopted when it
+	// took over an existing one; empty while neither is established.
+	// +optional
+	Ownership string `json:"ownership,omitempty"`
+	// Unsupported lists requested features the driver or server cannot do.
+	// +optional
+	Unsupported []string `json:"unsupported,omitempty"`
+	// Drift lists the fields whose observed value differed from the spec at
+	// the last observation (corrected unless managementPolicy is ObserveOnly).
+	// +optional
+	Drift []string `json:"drift,omitempty"`
+	// LastSyncTime is when the bucket was last observed.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 }
 
 // Bucket is an S3 bucket managed by Pail.
@@ -73,6 +351,7 @@ type BucketStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.spec.deletionPolicy`,priority=1
+// +kubebuilder:printcolumn:name="Ownership",type=string,JSONPath=`.status.ownership`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Bucket struct {
 	metav1.TypeMeta   `json:",inline"`

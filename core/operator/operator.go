@@ -168,6 +168,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	}
 	if err := (&bucket.Reconciler{
 		Client:                  mgr.GetClient(),
+		Reader:                  mgr.GetAPIReader(),
 		Connector:               conn,
 		Recorder:                mgr.GetEventRecorder("pail-bucket"),
 		ResyncPeriod:            o.BucketResync,

@@ -123,11 +123,32 @@ type Response struct {
 type BucketArgs struct {
 	Name   string `json:"name"`
 	Region string `json:"region,omitempty"`
+
+	// Observe lists the sub-resources ObserveBucket should read.
+	Observe []string `json:"observe,omitempty"`
+
+	// Create asks ApplyBucket to create the bucket first; ObjectLock is
+	// honoured only then.
+	Create     bool        `json:"create,omitempty"`
+	ObjectLock *ObjectLock `json:"objectLock,omitempty"`
+	// Config holds the sub-resources ApplyBucket writes: exactly the non-nil
+	// ones, which the host chose by diffing. The driver writes nothing else.
+	Config BucketConfig `json:"config,omitzero"`
+	// MFA is "<device serial> <code>" for a versioning change with MFA delete.
+	MFA string `json:"mfa,omitempty"`
+
+	// Force asks DeleteBucket to delete every object version and delete
+	// marker first. Without it a non-empty bucket yields Conflict.
+	Force bool `json:"force,omitempty"`
 }
 
 // BucketObservation is what ObserveBucket reports.
 type BucketObservation struct {
-	Exists bool `json:"exists"`
+	Exists bool         `json:"exists"`
+	Config BucketConfig `json:"config,omitzero"`
+	// Unsupported maps a requested sub-resource the server does not
+	// implement to the server's answer; the rest is still observed.
+	Unsupported map[string]string `json:"unsupported,omitempty"`
 }
 
 // Code classifies a domain error.

@@ -35,7 +35,9 @@ const indexProvider = "pail.dev/bucket-provider"
 
 // Reconciler manages Buckets.
 type Reconciler struct {
-	Client    client.Client
+	Client client.Client
+	// Reader reads MFA Secrets uncached.
+	Reader    client.Reader
 	Connector *connect.Connector
 	Recorder  events.EventRecorder
 	// ResyncPeriod re-observes a Ready bucket.
@@ -184,40 +186,6 @@ func (r *Reconciler) provider(ctx context.Context, b *pailv1.Bucket) (*pailv1.Pr
 	return &p, conn, nil
 }
 
-func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, error) {
-	gen := b.Generation
-	conds := &b.Status.Conditions
-	b.Status.ObservedGeneration = gen
-	p, conn, err := r.provider(ctx, b)
-	if err != nil || p == nil {
-		// Not ready: the Provider watch brings the Bucket back.
-		return ctrl.Result{}, err
-	}
-	cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
-	args := abi.BucketArgs{Name: b.Spec.BucketName, Region: p.Spec.Region}
-	obs, err := conn.Driver.ObserveBucket(cctx, conn.Config, args)
-	if err != nil {
-		return ctrl.Result{}, r.backendError(b, "observe", err)
-	}
-	if !obs.Exists {
-		if err := conn.Driver.ApplyBucket(cctx, conn.Config, args); err != nil {
-			if abi.CodeOf(err) == abi.CodeAlreadyExists {
-				msg := fmt.Sprintf("Bucket name %s is taken by another account at %s; choose another spec.bucketName.", b.Spec.BucketName, p.Spec.Endpoint)
-				status.False(conds, gen, pailv1.ConditionSynced, "BucketNameTaken", msg)
-				status.False(conds, gen, pailv1.ConditionReady, "BucketNameTaken", msg)
-				return ctrl.Result{}, reconcile.TerminalError(err)
-			}
-			return ctrl.Result{}, r.backendError(b, "create", err)
-		}
-		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonCreated, "Create", "Created bucket %s at %s", b.Spec.BucketName, p.Spec.Endpoint)
-	}
-	b.Status.Endpoint = p.Spec.Endpoint
-	b.Status.Region = args.Region
-	status.True(conds, gen, pailv1.ConditionSynced, pailv1.ReasonObserved, fmt.Sprintf("Bucket %s exists at %s.", b.Spec.BucketName, p.Spec.Endpoint))
-	status.True(conds, gen, pailv1.ConditionReady, pailv1.ReasonAvailable, fmt.Sprintf("Bucket %s is ready.", b.Spec.BucketName))
-	return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
-}
-
 // backendError records a failed driver call and returns the error for the
 // workqueue's per-item backoff, or a terminal error for one a retry cannot fix.
 func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) error {
@@ -259,6 +227,10 @@ func (r *Reconciler) deleteExternal(ctx context.Context, b *pailv1.Bucket) (ctrl
 		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "Retained", "Delete", "Left bucket %s and its data in place (deletionPolicy Retain)", b.Spec.BucketName)
 		return ctrl.Result{}, true, nil
 	}
+	if !owned(b) {
+		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "Retained", "Delete", "Left bucket %s in place: Pail neither created nor adopted it", b.Spec.BucketName)
+		return ctrl.Result{}, true, nil
+	}
 	p, conn, err := r.provider(ctx, b)
 	if err != nil {
 		return ctrl.Result{}, false, err
@@ -271,7 +243,16 @@ func (r *Reconciler) deleteExternal(ctx context.Context, b *pailv1.Bucket) (ctrl
 		return ctrl.Result{RequeueAfter: r.NotEmptyRetry}, false, nil
 	}
 	cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
-	err = conn.Driver.DeleteBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: p.Spec.Region})
+	force := b.Spec.ForceDelete
+	if force && !conn.Driver.Describe().Supports(abi.CapForceDelete) {
+		msg := fmt.Sprintf("spec.forceDelete is set but driver %s cannot empty a bucket; empty bucket %s yourself, or set spec.deletionPolicy to Retain.", p.Spec.Driver, b.Spec.BucketName)
+		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonUnsupported, msg)
+		return ctrl.Result{RequeueAfter: r.NotEmptyRetry}, false, nil
+	}
+	if force {
+		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonEmptying, "Delete", "Emptying bucket %s (spec.forceDelete): deleting every object version and delete marker", b.Spec.BucketName)
+	}
+	err = conn.Driver.DeleteBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: p.Spec.Region, Force: force})
 	switch code := abi.CodeOf(err); {
 	case err == nil:
 		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted bucket %s (deletionPolicy Delete)", b.Spec.BucketName)
@@ -279,7 +260,7 @@ func (r *Reconciler) deleteExternal(ctx context.Context, b *pailv1.Bucket) (ctrl
 	case code == abi.CodeNotFound:
 		return ctrl.Result{}, true, nil
 	case code == abi.CodeConflict:
-		msg := fmt.Sprintf("Bucket %s still holds objects, so Pail will not delete it: deletionPolicy Delete never deletes data. Empty the bucket and Pail deletes it on its next try, or set spec.deletionPolicy to Retain to release it.", b.Spec.BucketName)
+		msg := fmt.Sprintf("Bucket %s still holds objects, so Pail will not delete it: deletionPolicy Delete never deletes data by itself. Empty the bucket and Pail deletes it on its next try, set spec.forceDelete: true to have Pail empty it, or set spec.deletionPolicy to Retain to release it.", b.Spec.BucketName)
 		if prev := meta.FindStatusCondition(*conds, pailv1.ConditionReady); prev == nil || prev.Reason != pailv1.ReasonBucketNotEmpty {
 			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBucketNotEmpty, "Delete", "%s", msg)
 		}

@@ -1,0 +1,409 @@
+package bucketdiff
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/pail-dev/pail/sdk/abi"
+)
+
+// Change is one sub-resource whose observed value differs from the desired
+// one, with the spec fields that differ.
+type Change struct {
+	SubResource string
+	Fields      []string
+}
+
+// Diff compares every sub-resource desired sets with what was observed. A
+// sub-resource that was not observed (nil) is reported as changed.
+func Diff(desired, observed abi.BucketConfig) []Change {
+	var out []Change
+	add := func(sub string, fields []string) {
+		if len(fields) > 0 {
+			out = append(out, Change{SubResource: sub, Fields: fields})
+		}
+	}
+	if d := desired.Versioning; d != nil {
+		add(abi.SubVersioning, diffVersioning(d, observed.Versioning))
+	}
+	if d := desired.Encryption; d != nil {
+		add(abi.SubEncryption, diffEncryption(d, observed.Encryption))
+	}
+	if d := desired.PublicAccessBlock; d != nil {
+		add(abi.SubPublicAccessBlock, diffPAB(d, observed.PublicAccessBlock))
+	}
+	if d := desired.Lifecycle; d != nil {
+		add(abi.SubLifecycle, diffLifecycle(d, observed.Lifecycle))
+	}
+	if d := desired.CORS; d != nil {
+		add(abi.SubCORS, diffCORS(d, observed.CORS))
+	}
+	if d := desired.Tagging; d != nil {
+		add(abi.SubTagging, diffTags(d, observed.Tagging))
+	}
+	if d := desired.Policy; d != nil {
+		add(abi.SubPolicy, diffPolicy(d, observed.Policy))
+	}
+	return out
+}
+
+// Fields flattens the fields of changes.
+func Fields(changes []Change) []string {
+	var out []string
+	for _, c := range changes {
+		out = append(out, c.Fields...)
+	}
+	return out
+}
+
+// SubResources lists the sub-resources of changes.
+func SubResources(changes []Change) []string {
+	out := make([]string, 0, len(changes))
+	for _, c := range changes {
+		out = append(out, c.SubResource)
+	}
+	return out
+}
+
+func diffVersioning(d, o *abi.Versioning) []string {
+	if o == nil {
+		return []string{"spec.versioning"}
+	}
+	var out []string
+	// A bucket that never had versioning behaves as Suspended; writing
+	// Suspended to it would change nothing a user can see.
+	status := o.Status
+	if status == "" {
+		status = "Suspended"
+	}
+	if d.Status != status {
+		out = append(out, "spec.versioning.status")
+	}
+	if d.MFADelete != "" {
+		mfa := o.MFADelete
+		if mfa == "" {
+			mfa = "Disabled"
+		}
+		if d.MFADelete != mfa {
+			out = append(out, "spec.versioning.mfaDelete")
+		}
+	}
+	return out
+}
+
+func diffEncryption(d, o *abi.Encryption) []string {
+	if o == nil {
+		return []string{"spec.encryption"}
+	}
+	var out []string
+	if !strings.EqualFold(d.Algorithm, o.Algorithm) {
+		out = append(out, "spec.encryption.algorithm")
+	}
+	// AWS may report the key as an ARN when a bare id was written.
+	if d.KMSKeyID != "" && d.KMSKeyID != o.KMSKeyID && !strings.HasSuffix(o.KMSKeyID, "/"+d.KMSKeyID) {
+		out = append(out, "spec.encryption.kmsKeyID")
+	}
+	if d.BucketKeyEnabled != o.BucketKeyEnabled {
+		out = append(out, "spec.encryption.bucketKeyEnabled")
+	}
+	return out
+}
+
+func diffPAB(d, o *abi.PublicAccessBlock) []string {
+	if o == nil {
+		return []string{"spec.publicAccessBlock"}
+	}
+	var out []string
+	for _, f := range []struct {
+		name string
+		a, b bool
+	}{
+		{"blockPublicAcls", d.BlockPublicAcls, o.BlockPublicAcls},
+		{"ignorePublicAcls", d.IgnorePublicAcls, o.IgnorePublicAcls},
+		{"blockPublicPolicy", d.BlockPublicPolicy, o.BlockPublicPolicy},
+		{"restrictPublicBuckets", d.RestrictPublicBuckets, o.RestrictPublicBuckets},
+	} {
+		if f.a != f.b {
+			out = append(out, "spec.publicAccessBlock."+f.name)
+		}
+	}
+	return out
+}
+
+func normRule(r abi.LifecycleRule) abi.LifecycleRule {
+	if r.Status == "" {
+		r.Status = "Enabled"
+	}
+	if len(r.Tags) == 0 {
+		r.Tags = nil
+	}
+	if len(r.Transitions) == 0 {
+		r.Transitions = nil
+	} else {
+		r.Transitions = slices.Clone(r.Transitions)
+		sort.Slice(r.Transitions, func(i, j int) bool {
+			a, b := r.Transitions[i], r.Transitions[j]
+			if a.Days != b.Days {
+				return a.Days < b.Days
+			}
+			return a.Date < b.Date
+		})
+	}
+	if e := r.Expiration; e != nil && *e == (abi.LifecycleExpiration{}) {
+		r.Expiration = nil
+	}
+	if n := r.NoncurrentVersionExpiration; n != nil && *n == (abi.NoncurrentVersionExpiration{}) {
+		r.NoncurrentVersionExpiration = nil
+	}
+	if a := r.AbortIncompleteMultipartUpload; a != nil && a.DaysAfterInitiation == 0 {
+		r.AbortIncompleteMultipartUpload = nil
+	}
+	return r
+}
+
+// diffLifecycle compares rules by id: S3 does not order them.
+func diffLifecycle(d, o *abi.Lifecycle) []string {
+	if o == nil {
+		return []string{"spec.lifecycle"}
+	}
+	obs := map[string]abi.LifecycleRule{}
+	for _, r := range o.Rules {
+		obs[r.ID] = normRule(r)
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range d.Rules {
+		seen[r.ID] = true
+		or, ok := obs[r.ID]
+		if !ok || !reflect.DeepEqual(normRule(r), or) {
+			out = append(out, fmt.Sprintf("spec.lifecycle.rules[%s]", r.ID))
+		}
+	}
+	var extra []string
+	for id := range obs {
+		if !seen[id] {
+			extra = append(extra, fmt.Sprintf("spec.lifecycle.rules[%s] (not in spec)", id))
+		}
+	}
+	sort.Strings(extra)
+	return append(out, extra...)
+}
+
+func set(vals []string, fold func(string) string) []string {
+	if len(vals) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(vals))
+	for _, v := range vals {
+		out = append(out, fold(v))
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+func same(s string) string { return s }
+
+func normCORS(r abi.CORSRule) abi.CORSRule {
+	r.AllowedMethods = set(r.AllowedMethods, strings.ToUpper)
+	r.AllowedOrigins = set(r.AllowedOrigins, same)
+	r.AllowedHeaders = set(r.AllowedHeaders, strings.ToLower)
+	r.ExposeHeaders = set(r.ExposeHeaders, same)
+	return r
+}
+
+// diffCORS keeps rule order (the first matching rule wins) but treats the
+// values inside a rule as sets.
+func diffCORS(d, o *abi.CORS) []string {
+	if o == nil {
+		return []string{"spec.cors"}
+	}
+	if len(d.Rules) != len(o.Rules) {
+		return []string{"spec.cors.rules"}
+	}
+	var out []string
+	for i := range d.Rules {
+		a, b := normCORS(d.Rules[i]), normCORS(o.Rules[i])
+		if a.ID == "" {
+			b.ID = "" // a server may invent ids for rules without one
+		}
+		if !reflect.DeepEqual(a, b) {
+			out = append(out, fmt.Sprintf("spec.cors.rules[%d]", i))
+		}
+	}
+	return out
+}
+
+func diffTags(d, o *abi.Tagging) []string {
+	if o == nil {
+		return []string{"spec.tags"}
+	}
+	var out []string
+	for k, v := range d.Tags {
+		if ov, ok := o.Tags[k]; !ok || ov != v {
+			out = append(out, fmt.Sprintf("spec.tags[%s]", k))
+		}
+	}
+	for k := range o.Tags {
+		if _, ok := d.Tags[k]; !ok {
+			out = append(out, fmt.Sprintf("spec.tags[%s] (not in spec)", k))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func diffPolicy(d, o *abi.Policy) []string {
+	if o == nil {
+		return []string{"spec.policy"}
+	}
+	if d.Document == "" && o.Document == "" {
+		return nil
+	}
+	if d.Document == "" || o.Document == "" {
+		return []string{"spec.policy"}
+	}
+	a, errA := CanonicalPolicy([]byte(d.Document))
+	b, errB := CanonicalPolicy([]byte(o.Document))
+	if errA != nil || errB != nil || a != b {
+		return []string{"spec.policy"}
+	}
+	return nil
+}
+
+// CanonicalPolicy returns a canonical JSON form of an IAM policy document in
+// which every difference S3 does not care about is gone: a string equals a
+// one-element list; Action, Resource, Principal values and condition values
+// are sets; actions are case-insensitive; Principal "*" equals {"AWS":"*"};
+// statements are a set.
+func CanonicalPolicy(doc []byte) (string, error) {
+	var raw map[string]any
+	if err := json.Unmarshal(doc, &raw); err != nil {
+		return "", err
+	}
+	out := map[string]any{}
+	for k, v := range raw {
+		switch strings.ToLower(k) {
+		case "version":
+			out["Version"] = v
+		case "id":
+			out["Id"] = v
+		case "statement":
+			var stmts []any
+			switch s := v.(type) {
+			case []any:
+				stmts = s
+			case map[string]any:
+				stmts = []any{s}
+			}
+			var canon []string
+			for _, st := range stmts {
+				m, ok := st.(map[string]any)
+				if !ok {
+					return "", fmt.Errorf("statement is not an object")
+				}
+				b, _ := json.Marshal(canonicalStatement(m))
+				canon = append(canon, string(b))
+			}
+			sort.Strings(canon)
+			canon = slices.Compact(canon)
+			list := make([]json.RawMessage, len(canon))
+			for i, c := range canon {
+				list[i] = json.RawMessage(c)
+			}
+			out["Statement"] = list
+		default:
+			out[k] = v
+		}
+	}
+	b, err := json.Marshal(out) // encoding/json sorts map keys
+	return string(b), err
+}
+
+func canonicalStatement(m map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		switch k {
+		case "Action", "NotAction":
+			out[k] = stringSet(v, strings.ToLower)
+		case "Resource", "NotResource":
+			out[k] = stringSet(v, same)
+		case "Principal", "NotPrincipal":
+			out[k] = principal(v)
+		case "Condition":
+			out[k] = condition(v)
+		case "Sid":
+			if s, _ := v.(string); s != "" {
+				out[k] = s
+			}
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func stringSet(v any, fold func(string) string) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{fold(x)}
+	case []any:
+		var out []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, fold(s))
+			}
+		}
+		sort.Strings(out)
+		return slices.Compact(out)
+	}
+	return nil
+}
+
+func principal(v any) any {
+	if s, ok := v.(string); ok {
+		if s == "*" {
+			return map[string][]string{"AWS": {"*"}}
+		}
+		return s
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := map[string][]string{}
+	for k, vv := range m {
+		out[k] = stringSet(vv, same)
+	}
+	return out
+}
+
+func condition(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := map[string]map[string][]string{}
+	for op, kv := range m {
+		inner, ok := kv.(map[string]any)
+		if !ok {
+			continue
+		}
+		o := map[string][]string{}
+		for k, vv := range inner {
+			switch x := vv.(type) {
+			case bool:
+				o[k] = []string{fmt.Sprint(x)}
+			case float64:
+				o[k] = []string{fmt.Sprint(x)}
+			default:
+				o[k] = stringSet(vv, same)
+			}
+		}
+		out[op] = o
+	}
+	return out
+}
