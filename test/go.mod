@@ -3,6 +3,7 @@ module github.com/pail-dev/pail/test
 go 1.26.0
 
 require (
+	github.com/hashicorp/go-hclog v1.6.3
 	github.com/minio/minio-go/v7 v7.4.1
 	github.com/pail-dev/pail/sdk v0.0.0
 	github.com/pail-dev/pail/test/tools v0.0.0
@@ -14,11 +15,13 @@ require (
 )
 
 require (
+	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
 	github.com/fatih/color v1.19.0 // indirect
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
-	github.com/hashicorp/go-hclog v1.6.3 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.22 // indirect
+	github.com/pquerna/otp v1.5.0 // indirect
 	github.com/tetratelabs/wazero v1.12.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
 	gomodules.xyz/jsonpatch/v2 v2.4.0 // indirect
@@ -60,9 +63,10 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/pail-dev/pail/api v0.0.0
 	github.com/pail-dev/pail/core v0.0.0
+	github.com/pail-dev/pail/plugins/minio v0.0.0
 	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2 // indirect
-	github.com/prometheus/client_golang v1.25.0 // indirect
+	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
@@ -101,3 +105,5 @@ replace github.com/pail-dev/pail/test/tools => ./tools
 replace github.com/pail-dev/pail/api => ../api
 
 replace github.com/pail-dev/pail/core => ../core
+
+replace github.com/pail-dev/pail/plugins/minio => ../plugins/minio

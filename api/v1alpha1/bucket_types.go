@@ -337,9 +337,6 @@ type BucketStatus struct {
 	// the last observation (corrected unless managementPolicy is ObserveOnly).
 	// +optional
 	Drift []string `json:"drift,omitempty"`
-	// LastSyncTime is when the bucket was last observed.
-	// +optional
-	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 }
 
 // Bucket is an S3 bucket managed by Pail.

@@ -53,6 +53,7 @@ type Options struct {
 	DriverPoolSize          int
 	DriverCallTimeout       time.Duration
 	BucketResync            time.Duration
+	BucketRetryMax          time.Duration
 	ProviderRecheck         time.Duration
 	ProviderRetryBase       time.Duration
 	ProviderRetryMax        time.Duration
@@ -172,6 +173,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		Connector:               conn,
 		Recorder:                mgr.GetEventRecorder("pail-bucket"),
 		ResyncPeriod:            o.BucketResync,
+		RetryMax:                o.BucketRetryMax,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("bucket controller: %w", err)

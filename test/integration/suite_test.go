@@ -21,6 +21,12 @@ import (
 	"github.com/pail-dev/pail/test/env"
 )
 
+// minioKMSKey enables SSE-S3 and SSE-KMS in MinIO with the key id "pail-test-key".
+const minioKMSKey = "pail-test-key:6fA/NTdKaMX/p4Td8fdgjy/mZCQ3I0KboV5uxBDKXoQ="
+
+// resyncPeriod is short so drift tests see several resyncs quickly.
+const resyncPeriod = 2 * time.Second
+
 // suite is shared by every test in the package: starting the servers takes
 // seconds, and each test works in its own namespace.
 var suite struct {
@@ -103,7 +109,7 @@ func run(m *testing.M) (int, error) {
 	}
 	defer kube.Stop()
 	suite.kube = kube
-	mio, err := env.StartMinIO(ctx, env.MinIOOptions{})
+	mio, err := env.StartMinIO(ctx, env.MinIOOptions{Env: []string{"MINIO_KMS_SECRET_KEY=" + minioKMSKey}})
 	if err != nil {
 		return 1, err
 	}
@@ -130,7 +136,8 @@ func run(m *testing.M) (int, error) {
 		Preload:           []string{"minio"},
 		ProviderRetryBase: time.Second,
 		ProviderRecheck:   time.Hour,
-		BucketResync:      time.Hour,
+		BucketResync:      resyncPeriod,
+		BucketRetryMax:    5 * time.Second,
 		Logger:            logging.New("pail", "debug", true, suite.logs),
 	})
 	if err != nil {

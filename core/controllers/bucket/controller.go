@@ -194,10 +194,25 @@ func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) erro
 	status.False(&b.Status.Conditions, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, msg)
 	status.False(&b.Status.Conditions, gen, pailv1.ConditionReady, pailv1.ReasonBackendError, msg)
 	switch abi.CodeOf(err) {
+	case abi.CodeUnimplemented:
+		// The driver refused part of the spec it cannot honour faithfully;
+		// retrying cannot help until the spec changes.
+		umsg := fmt.Sprintf("Not applied, because the provider cannot do it: %s. Remove it from the spec.", describeErr(err))
+		status.True(&b.Status.Conditions, gen, pailv1.ConditionUnsupported, pailv1.ReasonUnsupported, umsg)
+		status.False(&b.Status.Conditions, gen, pailv1.ConditionReady, pailv1.ReasonUnsupported, umsg)
+		return reconcile.TerminalError(err)
 	case abi.CodeInvalidArgument, abi.CodeAccessDenied:
 		return reconcile.TerminalError(err)
 	}
 	return fmt.Errorf("%s bucket %s: %w", what, b.Spec.BucketName, err)
+}
+
+func describeErr(err error) string {
+	var e *abi.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
 }
 
 func (r *Reconciler) finalize(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, error) {

@@ -73,8 +73,8 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 	}
 	managed = slices.DeleteFunc(managed, func(s string) bool { _, bad := unsupported[s]; return bad })
 	apply := bucketdiff.Only(desired, managed)
-	now := metav1.Now()
-	b.Status.LastSyncTime = &now
+	// No "last synced" timestamp in status: it would turn every in-sync
+	// resync into a status write.
 	b.Status.Endpoint = p.Spec.Endpoint
 	b.Status.Region = region
 	observeOnly := b.Spec.ManagementPolicy == pailv1.ManagementObserveOnly
@@ -211,15 +211,19 @@ func (r *Reconciler) recordCreateIntent(ctx context.Context, b *pailv1.Bucket) e
 	if b.Annotations[pailv1.AnnotationCreateIntent] != "" {
 		return nil
 	}
+	// Patch a copy: the response carries the stored status, which would wipe
+	// the status this reconcile is building.
 	before := b.DeepCopy()
-	if b.Annotations == nil {
-		b.Annotations = map[string]string{}
+	obj := b.DeepCopy()
+	if obj.Annotations == nil {
+		obj.Annotations = map[string]string{}
 	}
-	b.Annotations[pailv1.AnnotationCreateIntent] = time.Now().UTC().Format(time.RFC3339)
-	controllerutil.AddFinalizer(b, pailv1.BucketFinalizer)
-	if err := r.Client.Patch(ctx, b, client.MergeFrom(before)); err != nil {
+	obj.Annotations[pailv1.AnnotationCreateIntent] = time.Now().UTC().Format(time.RFC3339)
+	controllerutil.AddFinalizer(obj, pailv1.BucketFinalizer)
+	if err := r.Client.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
 		return fmt.Errorf("record create intent: %w", err)
 	}
+	b.Annotations, b.Finalizers, b.ResourceVersion = obj.Annotations, obj.Finalizers, obj.ResourceVersion
 	return nil
 }
 

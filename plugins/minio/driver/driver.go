@@ -6,9 +6,11 @@ package driver
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 
 	"github.com/minio/minio-go/v7"
@@ -119,13 +121,15 @@ func checkBucketName(name string) error {
 	return nil
 }
 
-// Describe implements driver.Driver.
+// Describe implements driver.Driver. CORS is not declared: MinIO answers
+// PutBucketCors with NotImplemented. Neither is publicAccessBlock (MinIO has
+// no such API) nor mfaDelete (MinIO ignores MfaDelete).
 func (d *Driver) Describe() abi.DriverInfo {
 	return abi.DriverInfo{
 		Name:         Name,
 		Version:      Version,
 		ABI:          abi.Version,
-		Capabilities: []string{abi.CapBuckets},
+		Capabilities: slices.Clone(capabilities),
 		Operations:   []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket},
 	}
 }
@@ -141,7 +145,10 @@ func (d *Driver) CheckProvider(ctx context.Context, p abi.ProviderConfig) error 
 	return mapError(err)
 }
 
-// ObserveBucket reports whether the bucket exists.
+// ObserveBucket reports whether the bucket exists and, when it does, reads
+// each sub-resource named in b.Observe into the observation's Config. A
+// sub-resource MinIO has no API for is reported in Unsupported, without a
+// request.
 func (d *Driver) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
 	if err := checkBucketName(b.Name); err != nil {
 		return abi.BucketObservation{}, err
@@ -150,35 +157,119 @@ func (d *Driver) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.
 	if err != nil {
 		return abi.BucketObservation{}, err
 	}
-	ok, err := c.BucketExists(ctx, b.Name)
-	if err != nil {
-		return abi.BucketObservation{}, mapError(err)
+	obs := abi.BucketObservation{Exists: true}
+	var reads []string
+	for _, sub := range b.Observe {
+		if !readable[sub] {
+			setUnsupported(&obs, sub, unsupportedReason(sub))
+			continue
+		}
+		reads = append(reads, sub)
 	}
-	return abi.BucketObservation{Exists: ok}, nil
+	// MinIO answers NoSuchBucket for a missing bucket on these reads, but
+	// NoSuchTagSet / no object-lock config on the others; one of these must go
+	// first for the existence check to ride on it.
+	if i := slices.IndexFunc(reads, func(s string) bool { return revealsMissingBucket[s] }); i > 0 {
+		reads[0], reads[i] = reads[i], reads[0]
+	}
+	if len(reads) == 0 || !revealsMissingBucket[reads[0]] {
+		ok, err := c.BucketExists(ctx, b.Name)
+		if err != nil {
+			return abi.BucketObservation{}, mapError(err)
+		}
+		obs.Exists = ok
+		if !ok || len(reads) == 0 {
+			return obs, nil
+		}
+	}
+	// Reading a sub-resource of a missing bucket answers NoSuchBucket, so the
+	// existence check rides on the first read: one request per managed
+	// sub-resource, none extra.
+	for i, sub := range reads {
+		if err := observe(ctx, c, b.Name, sub, &obs); err != nil {
+			if i == 0 && revealsMissingBucket[sub] && abi.CodeOf(err) == abi.CodeNotFound {
+				return abi.BucketObservation{Exists: false, Unsupported: obs.Unsupported}, nil
+			}
+			return abi.BucketObservation{}, err
+		}
+	}
+	return obs, nil
 }
 
-// ApplyBucket creates the bucket; one the caller already owns is success.
+var revealsMissingBucket = map[string]bool{
+	abi.SubVersioning: true, abi.SubEncryption: true, abi.SubLifecycle: true, abi.SubPolicy: true,
+}
+
+// ApplyBucket creates the bucket when b.Create is set (one the caller already
+// owns is success), with object lock when b.ObjectLock enables it, and then
+// writes exactly the non-nil sub-resources of b.Config, in abi.SubResources
+// order. A field MinIO cannot keep is refused before the first request.
 func (d *Driver) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
 	if err := checkBucketName(b.Name); err != nil {
 		return err
+	}
+	writes, err := planWrites(b)
+	if err != nil {
+		return err
+	}
+	var lock *retention
+	if b.Create {
+		if lock, err = checkObjectLock(b.ObjectLock); err != nil {
+			return err
+		}
 	}
 	c, err := d.client(p)
 	if err != nil {
 		return err
 	}
+	if b.Create {
+		if err := d.create(ctx, c, p, b, lock); err != nil {
+			return err
+		}
+	}
+	for _, w := range writes {
+		if err := w.do(ctx, c, b.Name); err != nil {
+			return subError(w.sub, err)
+		}
+	}
+	return nil
+}
+
+// create makes the bucket, then sets the default retention if one is given.
+func (d *Driver) create(ctx context.Context, c *minio.Client, p abi.ProviderConfig, b abi.BucketArgs, lock *retention) error {
 	region := b.Region
 	if region == "" {
 		region = p.Region
 	}
-	err = c.MakeBucket(ctx, b.Name, minio.MakeBucketOptions{Region: region})
-	if minio.ToErrorResponse(err).Code == minio.BucketAlreadyOwnedByYou {
-		return nil
+	locking := b.ObjectLock != nil && b.ObjectLock.Enabled
+	err := c.MakeBucket(ctx, b.Name, minio.MakeBucketOptions{Region: region, ObjectLocking: locking})
+	switch {
+	case minio.ToErrorResponse(err).Code == minio.BucketAlreadyOwnedByYou:
+		// A retry after a partial failure, or a bucket made by someone else
+		// with these credentials: object lock cannot be added afterwards.
+		if locking {
+			ol, err := readObjectLock(ctx, c, b.Name)
+			if err != nil {
+				return subError(abi.SubObjectLock, err)
+			}
+			if !ol.Enabled {
+				return &abi.Error{Code: abi.CodeConflict, ProviderCode: minio.BucketAlreadyOwnedByYou,
+					Message: fmt.Sprintf("objectLock: bucket %s already exists without object lock, which can only be enabled when a bucket is created", b.Name)}
+			}
+		}
+	case err != nil:
+		return mapError(err)
 	}
-	return mapError(err)
+	if lock != nil {
+		err := c.SetObjectLockConfig(ctx, b.Name, &lock.mode, &lock.validity, &lock.unit)
+		return subError(abi.SubObjectLock, err)
+	}
+	return nil
 }
 
-// DeleteBucket removes an empty bucket. It refuses, with Conflict, a bucket
-// that holds any object or object version, before asking the server.
+// DeleteBucket removes the bucket. Without b.Force it refuses, with Conflict,
+// a bucket that holds any object or object version, before asking the server.
+// With b.Force it first deletes every object version and delete marker.
 func (d *Driver) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
 	if err := checkBucketName(b.Name); err != nil {
 		return err
@@ -186,6 +277,12 @@ func (d *Driver) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.B
 	c, err := d.client(p)
 	if err != nil {
 		return err
+	}
+	if b.Force {
+		if err := emptyBucket(ctx, c, b.Name); err != nil {
+			return err
+		}
+		return mapError(c.RemoveBucket(ctx, b.Name))
 	}
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -201,4 +298,60 @@ func (d *Driver) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.B
 		}
 	}
 	return mapError(c.RemoveBucket(ctx, b.Name))
+}
+
+// emptyBucket deletes every object version and delete marker of a bucket,
+// listing them and removing them in multi-object deletes of up to 1000.
+//
+// It does not use MinIO's force-delete header (RemoveBucketWithOptions with
+// ForceDelete). That does remove every version, but it answers success for a
+// bucket that does not exist, is refused (MethodNotAllowed) on an
+// object-lock bucket, and needs the extra s3:ForceDeleteBucket permission.
+// Versions under object-lock retention are not bypassed: they fail the
+// delete with Conflict.
+func emptyBucket(ctx context.Context, c *minio.Client, bucket string) error {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var listErr error
+	versions := func(yield func(minio.ObjectInfo) bool) {
+		for obj := range c.ListObjectsIter(lctx, bucket, minio.ListObjectsOptions{WithVersions: true, Recursive: true}) {
+			if obj.Err != nil {
+				listErr = obj.Err
+				return
+			}
+			if !yield(obj) {
+				return
+			}
+		}
+	}
+	results, err := c.RemoveObjectsWithIter(lctx, bucket, versions, minio.RemoveObjectsOptions{})
+	if err != nil {
+		return mapError(err)
+	}
+	for r := range results {
+		if r.Err != nil {
+			return removeError(bucket, r) // stops the listing as well
+		}
+	}
+	return mapError(listErr)
+}
+
+// removeError describes an object version the force delete could not remove.
+// A refusal the error table does not know (MinIO's "Object is WORM protected"
+// is InvalidRequest) means the bucket cannot be emptied as it is: Conflict.
+func removeError(bucket string, r minio.RemoveObjectResult) error {
+	var ae *abi.Error
+	if !errors.As(mapError(r.Err), &ae) {
+		return r.Err
+	}
+	out := *ae
+	if out.Code == abi.CodeInternal && !out.Retryable {
+		out.Code = abi.CodeConflict
+	}
+	what := r.ObjectName
+	if r.ObjectVersionID != "" {
+		what += " (version " + r.ObjectVersionID + ")"
+	}
+	out.Message = fmt.Sprintf("bucket %s: cannot delete object %s: %s", bucket, what, ae.Message)
+	return &out
 }

@@ -3,6 +3,8 @@ package driver
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +30,8 @@ import (
 const (
 	rootUser     = "pail-test-root"
 	rootPassword = "pail-test-root-secret"
+	// kmsKeyID names the server's built-in KMS key (MINIO_KMS_SECRET_KEY).
+	kmsKeyID = "my-minio-key"
 )
 
 // Integration tests against a real MinIO server, run natively with a plain
@@ -109,6 +113,8 @@ func TestIntegration(t *testing.T) {
 	t.Run("bucket lifecycle", func(t *testing.T) {
 		ctx := t.Context()
 		b := abi.BucketArgs{Name: "pail-lifecycle"}
+		create := b
+		create.Create = true
 		steps := []struct {
 			name string
 			run  func() error
@@ -116,9 +122,11 @@ func TestIntegration(t *testing.T) {
 		}{
 			{"observe absent", observeIs(ctx, d, good, b, false), ""},
 			{"delete absent", func() error { return d.DeleteBucket(ctx, good, b) }, abi.CodeNotFound},
-			{"apply creates", func() error { return d.ApplyBucket(ctx, good, b) }, ""},
+			{"apply without create writes nothing", func() error { return d.ApplyBucket(ctx, good, b) }, ""},
+			{"still absent", observeIs(ctx, d, good, b, false), ""},
+			{"apply creates", func() error { return d.ApplyBucket(ctx, good, create) }, ""},
 			{"observe present", observeIs(ctx, d, good, b, true), ""},
-			{"apply again is a no-op", func() error { return d.ApplyBucket(ctx, good, b) }, ""},
+			{"apply again is a no-op", func() error { return d.ApplyBucket(ctx, good, create) }, ""},
 			{"delete empty", func() error { return d.DeleteBucket(ctx, good, b) }, ""},
 			{"observe gone", observeIs(ctx, d, good, b, false), ""},
 			{"delete gone", func() error { return d.DeleteBucket(ctx, good, b) }, abi.CodeNotFound},
@@ -135,7 +143,7 @@ func TestIntegration(t *testing.T) {
 
 	t.Run("apply honours the bucket region", func(t *testing.T) {
 		ctx := t.Context()
-		b := abi.BucketArgs{Name: "pail-region", Region: "us-east-1"}
+		b := abi.BucketArgs{Name: "pail-region", Region: "us-east-1", Create: true}
 		require.NoError(t, d.ApplyBucket(ctx, good, b))
 		t.Cleanup(func() { _ = d.DeleteBucket(context.Background(), good, b) })
 		loc, err := plainClient(t, endpoint).GetBucketLocation(ctx, b.Name)
@@ -147,7 +155,7 @@ func TestIntegration(t *testing.T) {
 		bad := good
 		bad.Credentials.SecretAccessKey = "not-the-secret"
 		ctx := t.Context()
-		b := abi.BucketArgs{Name: "pail-denied"}
+		b := abi.BucketArgs{Name: "pail-denied", Create: true}
 		_, err := d.ObserveBucket(ctx, bad, b)
 		assert.Equal(t, abi.CodeAccessDenied, abi.CodeOf(err), "observe: %v", err)
 		assert.Equal(t, abi.CodeAccessDenied, abi.CodeOf(d.ApplyBucket(ctx, bad, b)))
@@ -157,7 +165,7 @@ func TestIntegration(t *testing.T) {
 	t.Run("delete of a non-empty bucket", func(t *testing.T) {
 		ctx := t.Context()
 		plain := plainClient(t, endpoint)
-		b := abi.BucketArgs{Name: "pail-non-empty"}
+		b := abi.BucketArgs{Name: "pail-non-empty", Create: true}
 		require.NoError(t, d.ApplyBucket(ctx, good, b))
 		_, err := plain.PutObject(ctx, b.Name, "dir/object.txt", strings.NewReader("hello"), 5, minio.PutObjectOptions{})
 		require.NoError(t, err)
@@ -174,7 +182,7 @@ func TestIntegration(t *testing.T) {
 	t.Run("delete of a bucket holding only old versions", func(t *testing.T) {
 		ctx := t.Context()
 		plain := plainClient(t, endpoint)
-		b := abi.BucketArgs{Name: "pail-versions"}
+		b := abi.BucketArgs{Name: "pail-versions", Create: true}
 		require.NoError(t, d.ApplyBucket(ctx, good, b))
 		if err := plain.EnableVersioning(ctx, b.Name); err != nil {
 			t.Skipf("this MinIO cannot version buckets: %v", err)
@@ -198,7 +206,7 @@ func TestIntegration(t *testing.T) {
 
 	t.Run("through the dispatch envelope", func(t *testing.T) {
 		ctx := t.Context()
-		args, err := json.Marshal(abi.BucketArgs{Name: "pail-dispatch"})
+		args, err := json.Marshal(abi.BucketArgs{Name: "pail-dispatch", Create: true})
 		require.NoError(t, err)
 		call := func(op string) abi.Response {
 			return sdkdriver.Dispatch(ctx, d, abi.Request{Op: op, ID: "it", Provider: good, Args: args})
@@ -213,6 +221,8 @@ func TestIntegration(t *testing.T) {
 		require.NotNil(t, resp.Error)
 		assert.Equal(t, abi.CodeNotFound, resp.Error.Code)
 	})
+
+	t.Run("sub-resources", func(t *testing.T) { testSubResources(t, d, good, endpoint) })
 
 	t.Run("clients are cached per provider", func(t *testing.T) {
 		d.mu.Lock()
@@ -315,6 +325,8 @@ func startMinio(t *testing.T, bin string) string {
 	addr, console := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin, "server", t.TempDir(), "--address", addr, "--console-address", console)
 	cmd.Env = append(os.Environ(),
+		// A built-in KMS key: enables SSE-S3, and SSE-KMS with key id kmsKeyID.
+		"MINIO_KMS_SECRET_KEY="+kmsKeyID+":"+base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 		"MINIO_ROOT_USER="+rootUser,
 		"MINIO_ROOT_PASSWORD="+rootPassword,
 		"MINIO_BROWSER=off",
@@ -400,6 +412,14 @@ func freeAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	return addr
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return b
 }
 
 // closedAddr is a loopback address nothing listens on.

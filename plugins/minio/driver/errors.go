@@ -33,6 +33,17 @@ var s3Codes = map[string]abi.Code{
 	"InvalidBucketName":                  abi.CodeInvalidArgument,
 	"InvalidLocationConstraint":          abi.CodeInvalidArgument,
 	"IllegalLocationConstraintException": abi.CodeInvalidArgument,
+	// Sub-resource writes the server refused as invalid: the desired
+	// configuration has to change, retrying cannot help.
+	"InvalidArgument":     abi.CodeInvalidArgument, // also minio-go's own argument checks
+	"MalformedPolicy":     abi.CodeInvalidArgument,
+	"InvalidStorageClass": abi.CodeInvalidArgument,
+	"InvalidTag":          abi.CodeInvalidArgument,
+	"kms:KeyNotFound":     abi.CodeInvalidArgument, // SSE-KMS with a key the KMS does not have
+	// e.g. suspending versioning on an object-lock bucket.
+	"InvalidBucketState": abi.CodeConflict,
+	// Also what MinIO answers to SSE without a KMS configured.
+	minio.NotImplemented: abi.CodeUnimplemented,
 }
 
 // mapError turns an error from minio-go, the transport or the context into
@@ -113,4 +124,19 @@ func mapS3Error(er minio.ErrorResponse) *abi.Error {
 		out.Message = fmt.Sprintf("%s: %s", label, detail)
 	}
 	return out
+}
+
+// subError maps err like mapError and names the sub-resource it concerns at
+// the head of the message, e.g. "encryption: kms:KeyNotFound: …".
+func subError(sub string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *abi.Error
+	if !errors.As(mapError(err), &ae) {
+		return err
+	}
+	out := *ae
+	out.Message = sub + ": " + ae.Message
+	return &out
 }

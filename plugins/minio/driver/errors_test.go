@@ -94,6 +94,22 @@ func TestMapError(t *testing.T) {
 			want: abi.CodeInternal, providerCode: "MalformedXML", httpStatus: 400,
 		},
 		{
+			name: "malformed policy", err: s3("MalformedPolicy", 400, "invalid version"),
+			want: abi.CodeInvalidArgument, providerCode: "MalformedPolicy", httpStatus: 400,
+		},
+		{
+			name: "unknown KMS key", err: s3("kms:KeyNotFound", 404, "key with given key ID does not exist"),
+			want: abi.CodeInvalidArgument, providerCode: "kms:KeyNotFound", httpStatus: 404,
+		},
+		{
+			name: "not implemented", err: s3("NotImplemented", 501, "A header you provided implies functionality that is not implemented"),
+			want: abi.CodeUnimplemented, providerCode: "NotImplemented", httpStatus: 501,
+		},
+		{
+			name: "invalid bucket state", err: s3("InvalidBucketState", 400, "versioning cannot be suspended"),
+			want: abi.CodeConflict, providerCode: "InvalidBucketState", httpStatus: 400,
+		},
+		{
 			name: "wrapped s3 error", err: fmt.Errorf("list: %w", s3("NoSuchBucket", 404, "gone")),
 			want: abi.CodeNotFound, providerCode: "NoSuchBucket", httpStatus: 404,
 		},
@@ -145,12 +161,36 @@ func TestMapError(t *testing.T) {
 	}
 }
 
+func TestSubError(t *testing.T) {
+	assert.NoError(t, subError("tagging", nil))
+	err := subError("encryption", minio.ErrorResponse{Code: "kms:KeyNotFound", StatusCode: 404, Message: "key with given key ID does not exist"})
+	var ae *abi.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, abi.CodeInvalidArgument, ae.Code)
+	assert.Equal(t, "kms:KeyNotFound", ae.ProviderCode)
+	assert.Equal(t, 404, ae.HTTPStatus)
+	assert.Equal(t, "encryption: kms:KeyNotFound: key with given key ID does not exist", ae.Message)
+
+	orig := &abi.Error{Code: abi.CodeConflict, Message: "busy"}
+	require.ErrorAs(t, subError("versioning", orig), &ae)
+	assert.Equal(t, "versioning: busy", ae.Message)
+	assert.Equal(t, "busy", orig.Message, "the original error is not modified")
+}
+
 func TestDescribe(t *testing.T) {
 	info := New(nil).Describe()
 	assert.Equal(t, "minio", info.Name)
 	assert.Equal(t, "0.1.0", info.Version)
 	assert.Equal(t, abi.Version, info.ABI)
-	assert.Equal(t, []string{abi.CapBuckets}, info.Capabilities)
+	assert.Equal(t, []string{
+		abi.CapBuckets, abi.SubVersioning, abi.SubEncryption, abi.SubSSEKMS, abi.SubLifecycle,
+		abi.SubTagging, abi.SubPolicy, abi.SubObjectLock, abi.CapForceDelete,
+	}, info.Capabilities)
+	for _, c := range []string{abi.SubCORS, abi.SubPublicAccessBlock, abi.SubMFADelete} {
+		assert.False(t, info.Supports(c), "%s must not be declared", c)
+	}
+	info.Capabilities[0] = "mutated"
+	assert.Equal(t, abi.CapBuckets, New(nil).Describe().Capabilities[0], "Describe hands out a copy")
 	for _, op := range []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket} {
 		assert.True(t, info.Implements(op), op)
 	}

@@ -1,0 +1,48 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// TestExamplesAreAcceptedByTheAPIServer keeps examples/ true: every manifest
+// passes the CRDs' validation on a real apiserver (server-side dry run).
+func TestExamplesAreAcceptedByTheAPIServer(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot(), "examples", "*", "*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		rel, _ := filepath.Rel(repoRoot(), f)
+		t.Run(rel, func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			require.NoError(t, err)
+			dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
+			n := 0
+			for {
+				var u unstructured.Unstructured
+				if err := dec.Decode(&u.Object); err != nil {
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					require.NoError(t, err)
+				}
+				if len(u.Object) == 0 {
+					continue
+				}
+				n++
+				require.NoError(t, suite.k8s.Create(context.Background(), &u, client.DryRunAll), "%s %s", u.GetKind(), u.GetName())
+			}
+			require.Positive(t, n, "no manifest in %s", rel)
+		})
+	}
+}
