@@ -206,7 +206,13 @@ func (d *demo) start(ctx context.Context) error {
 		fmt.Printf("  port %d is in use; MinIO gets an ephemeral port and the quickstart endpoint is rewritten to match\n", port)
 		port = 0
 	}
-	d.minio, err = env.StartMinIO(ctx, env.MinIOOptions{Port: port, Dir: filepath.Join(o.stateDir, "minio"), Log: minioLog})
+	// Each demo starts from empty storage: the apiserver is new too, and
+	// buckets left by an earlier run would be foreign to it (Conflict).
+	minioDir := filepath.Join(o.stateDir, "minio")
+	if err := os.RemoveAll(minioDir); err != nil {
+		return err
+	}
+	d.minio, err = env.StartMinIO(ctx, env.MinIOOptions{Port: port, Dir: minioDir, Log: minioLog})
 	if err != nil {
 		return err
 	}
