@@ -19,8 +19,8 @@ CONTROLLER_GEN := $(TOOLBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 GOLANGCI       := $(TOOLBIN)/golangci-lint-$(GOLANGCI_VERSION)
 LEFTHOOK       := $(TOOLBIN)/lefthook-$(LEFTHOOK_VERSION)
 
-MODULES := api sdk core plugins/minio test test/tools
-PLUGINS := minio
+MODULES := api sdk core plugins/aws plugins/minio plugins/wasabi test test/tools
+PLUGINS := minio aws wasabi
 TEST_DRIVERS := rogue
 
 .PHONY: all
@@ -52,7 +52,7 @@ fmt: ## gofmt every module.
 vet: ## go vet every module, natively and for the wasm target.
 	@for m in $(MODULES); do echo "go vet $$m"; (cd $$m && go vet ./...); done
 	cd sdk && GOOS=wasip1 GOARCH=wasm go vet ./...
-	cd plugins/minio && GOOS=wasip1 GOARCH=wasm go vet ./...
+	@for p in $(PLUGINS); do (cd plugins/$$p && GOOS=wasip1 GOARCH=wasm go vet ./...); done
 
 .PHONY: lint
 lint: $(GOLANGCI) ## gofmt, go vet and golangci-lint.
@@ -98,11 +98,11 @@ run: build plugins ## Run the operator against the current kubeconfig.
 
 .PHONY: unit
 unit: ## Fast unit tests (no servers); the pre-commit hook runs these.
-	@for m in api sdk core plugins/minio test/tools; do (cd $$m && go test -short -count=1 ./...); done
+	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do (cd $$m && go test -short -count=1 ./...); done
 
 .PHONY: test
 test: verify-generated vet plugins test-drivers servers ## Everything: generated files, vet, unit and integration tests on real servers.
-	@for m in api sdk core plugins/minio test/tools; do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
+	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
 	@echo "== go test test (integration: real kube-apiserver, etcd, MinIO)"
 	cd test && go test -count=1 -timeout 30m ./...
 

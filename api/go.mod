@@ -2,10 +2,7 @@ module github.com/pail-dev/pail/api
 
 go 1.26.0
 
-require (
-	k8s.io/apimachinery v0.37.2
-	sigs.k8s.io/controller-runtime v0.25.2
-)
+require k8s.io/apimachinery v0.37.2
 
 require (
 	github.com/fxamacker/cbor/v2 v2.9.1 // indirect

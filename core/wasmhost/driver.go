@@ -361,4 +361,3 @@ func (d *Driver) logAllowed() bool {
 	d.dropped.Add(1)
 	return false
 }
-

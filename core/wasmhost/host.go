@@ -238,4 +238,3 @@ func (e *TrapError) Unwrap() error { return e.Cause }
 
 // IsTrap reports whether err is a TrapError.
 func IsTrap(err error) bool { var t *TrapError; return errors.As(err, &t) }
-

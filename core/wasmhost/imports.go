@@ -80,7 +80,8 @@ func (d *Driver) hostHTTPRequest(ctx context.Context, m api.Module, ptr, size ui
 	if len(body) == 0 {
 		req.Body = http.NoBody
 	}
-	resp, rb, err := st.op.Do(ctx, req)
+	resp, rb, err := st.op.Do(ctx, req) //nolint:bodyclose // Do reads and closes the body; rb holds it
+
 	if err != nil {
 		return respond(abi.HTTPResponseHead{Error: st.redact(err.Error()), Refused: hosthttp.IsRefused(err)}, nil)
 	}
@@ -131,4 +132,3 @@ func (d *Driver) hostLog(ctx context.Context, m api.Module, ptr, size uint32) {
 	}
 	d.log.Log(hclog.LevelFromString(rec.Level), st.redact(rec.Message), args...)
 }
-

@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"errors"
 	"unsafe"
 
 	"github.com/pail-dev/pail/sdk/abi"
@@ -20,6 +21,8 @@ func pin(b []byte) uint32 {
 	pinned[p] = b
 	return uint32(p)
 }
+
+var errHostProtocol = errors.New("pail guest: host broke the http_request protocol")
 
 //go:wasmexport pail_abi_v1
 func pailABIv1() {}

@@ -3,18 +3,12 @@ package guest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/pail-dev/pail/sdk/abi"
-)
-
-var (
-	errHostProtocol = errors.New("pail guest: host broke the http_request protocol")
-	errNoHost       = errors.New("pail guest: no host (not running as a wasm module)")
 )
 
 // Transport returns the http.RoundTripper that sends requests through the

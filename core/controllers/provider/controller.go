@@ -115,8 +115,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	gen := p.Generation
 	st.ObservedGeneration = gen
 
-	result, checkErr := r.check(ctx, &p)
-	if !result.Requeue {
+	checkErr := r.check(ctx, &p)
+	var result ctrl.Result
+	var ce0 *checkError
+	if !errors.As(checkErr, &ce0) || !ce0.wait {
 		// Requeue marks a driver still loading: no check ran.
 		now := metav1.Now()
 		st.LastCheckTime = &now
@@ -167,14 +169,14 @@ func (e *checkError) Error() string { return e.message }
 
 // check sets EndpointReachable, AuthValid and DriverReady, and returns a
 // checkError naming the Ready reason when the Provider is not ready.
-func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) (ctrl.Result, error) {
+func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) error {
 	st := &p.Status
 	gen := p.Generation
 	conn, err := r.Connector.Resolve(ctx, p)
 	if err != nil {
 		var ce *connect.Error
 		if !errors.As(err, &ce) {
-			return ctrl.Result{}, err
+			return err
 		}
 		switch ce.Reason {
 		case pailv1.ReasonDriverLoading, pailv1.ReasonDriverNotFound, pailv1.ReasonDriverFailed:
@@ -182,7 +184,7 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) (ctrl.Result
 		case pailv1.ReasonCredentialsMissing:
 			status.False(&st.Conditions, gen, pailv1.ConditionAuthValid, ce.Reason, ce.Message)
 		}
-		return ctrl.Result{Requeue: ce.Wait}, &checkError{reason: ce.Reason, message: ce.Message, wait: ce.Wait}
+		return &checkError{reason: ce.Reason, message: ce.Message, wait: ce.Wait}
 	}
 	info := conn.Driver.Describe()
 	st.DriverVersion = info.Version
@@ -198,25 +200,25 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) (ctrl.Result
 			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
 		status.True(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsAccepted,
 			fmt.Sprintf("The provider accepted the credentials in Secret %s.", p.Spec.CredentialsSecretRef.Name))
-		return ctrl.Result{}, nil
+		return nil
 	case code == abi.CodeAccessDenied:
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
 			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
 		msg := fmt.Sprintf("The provider refused the credentials in Secret %s: %s. Fix the access key pair in the Secret; Pail rechecks when it changes.",
 			p.Spec.CredentialsSecretRef.Name, describe(err))
 		status.False(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsRefused, msg)
-		return ctrl.Result{}, &checkError{reason: pailv1.ReasonCredentialsRefused, message: msg}
+		return &checkError{reason: pailv1.ReasonCredentialsRefused, message: msg}
 	case code == abi.CodeUnavailable || wasmhost.IsTrap(err) || code == "":
 		msg := fmt.Sprintf("Endpoint %s could not be reached: %s.", p.Spec.Endpoint, describe(err))
 		status.False(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonUnreachable, msg)
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonUnknown, "The credentials cannot be checked while the endpoint is unreachable.")
-		return ctrl.Result{}, &checkError{reason: pailv1.ReasonUnreachable, message: msg}
+		return &checkError{reason: pailv1.ReasonUnreachable, message: msg}
 	default:
 		msg := fmt.Sprintf("The connectivity check against %s failed: %s.", p.Spec.Endpoint, describe(err))
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
 			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonBackendError, msg)
-		return ctrl.Result{}, &checkError{reason: pailv1.ReasonBackendError, message: msg}
+		return &checkError{reason: pailv1.ReasonBackendError, message: msg}
 	}
 }
 

@@ -1,0 +1,55 @@
+// Package driver is Pail's Wasabi driver: the shared S3 implementation
+// (sdk/s3compat) with the capabilities Wasabi offers. Every difference from
+// AWS is an option below, not code; README.md in the module explains them.
+package driver
+
+import (
+	"net/http"
+
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/s3compat"
+)
+
+// Name and Version identify the driver in its abi.DriverInfo.
+const (
+	Name    = "wasabi"
+	Version = "0.1.0"
+)
+
+// Options describe Wasabi to the shared driver.
+func Options() s3compat.Options {
+	return s3compat.Options{
+		Name:    Name,
+		Version: Version,
+		// Not declared, so never requested (ObserveBucket reports them
+		// unsupported, ApplyBucket refuses them):
+		//   - publicAccessBlock: Wasabi has no PublicAccessBlock API; public
+		//     access is governed by bucket policies, ACLs and an account setting.
+		//   - sseKms: Wasabi has no key management service, so no aws:kms
+		//     default encryption. It encrypts all data at rest anyway.
+		// Declared, with Wasabi's limits:
+		//   - encryption: AES256 only (Wasabi encrypts everything at rest). If
+		//     an account answers NotImplemented, it reads as unsupported.
+		//   - objectLock: supported, enabled at bucket creation.
+		//   - lifecycle: supported but limited: Wasabi has a single storage
+		//     class, so transitions have nothing to move to; rules run once a
+		//     day, and cannot be enabled on a bucket with MFA delete.
+		//   - mfaDelete: Wasabi honours x-amz-mfa on PutBucketVersioning.
+		Capabilities: []string{
+			abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption,
+			abi.SubLifecycle, abi.SubCORS, abi.SubTagging, abi.SubPolicy,
+			abi.SubObjectLock, abi.CapForceDelete,
+		},
+		// The driver uses the Provider's endpoint as is; Wasabi's are regional.
+		EndpointHint: "set Wasabi's regional endpoint, https://s3.<region>.wasabisys.com (e.g. https://s3.eu-central-1.wasabisys.com)",
+		Quirks: s3compat.Quirks{
+			// Wasabi does not document ListBuckets' max-buckets parameter (added
+			// to AWS in 2024). Listing every bucket is always correct, and an
+			// account holds at most 1000 by default.
+			NoMaxBuckets: true,
+		},
+	}
+}
+
+// New returns the Wasabi driver; every request goes through rt.
+func New(rt http.RoundTripper) *s3compat.Driver { return s3compat.New(rt, Options()) }

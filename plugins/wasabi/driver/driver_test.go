@@ -1,0 +1,38 @@
+package driver
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/s3compat/s3compattest"
+)
+
+func TestDescribe(t *testing.T) {
+	info := New(nil).Describe()
+	assert.Equal(t, "wasabi", info.Name)
+	assert.Equal(t, "0.1.0", info.Version)
+	assert.Equal(t, abi.Version, info.ABI)
+	assert.ElementsMatch(t, []string{
+		abi.CapBuckets, abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption,
+		abi.SubLifecycle, abi.SubCORS, abi.SubTagging, abi.SubPolicy,
+		abi.SubObjectLock, abi.CapForceDelete,
+	}, info.Capabilities)
+	assert.False(t, info.Supports(abi.SubPublicAccessBlock), "Wasabi has no PublicAccessBlock API")
+	assert.False(t, info.Supports(abi.SubSSEKMS), "Wasabi has no KMS")
+}
+
+// The endpoint hint tells the user which endpoint to set.
+func TestMissingEndpoint(t *testing.T) {
+	err := New(nil).CheckProvider(t.Context(), abi.ProviderConfig{Region: "eu-central-1"})
+	assert.Equal(t, abi.CodeInvalidArgument, abi.CodeOf(err))
+	assert.ErrorContains(t, err, "https://s3.<region>.wasabisys.com")
+}
+
+// TestIntegration runs the shared s3compat suite, with Wasabi's capability
+// set, against versitygw or the endpoint named by PAIL_S3_ENDPOINT (e.g. a
+// real Wasabi account: PAIL_S3_ENDPOINT=https://s3.eu-central-1.wasabisys.com).
+func TestIntegration(t *testing.T) {
+	s3compattest.Run(t, New, s3compattest.TargetForTest(t))
+}

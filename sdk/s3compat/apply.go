@@ -1,0 +1,442 @@
+package s3compat
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/pail-dev/pail/sdk/abi"
+)
+
+// ApplyBucket creates the bucket when b.Create is set, then writes exactly
+// the non-nil sub-resources of b.Config, in abi.SubResources order, and
+// stops at the first error.
+func (d *Driver) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
+	if err := checkBucketName(b.Name); err != nil {
+		return err
+	}
+	// Everything the driver can refuse on its own is refused before the
+	// first request, so a bad spec never leaves a half-written bucket.
+	if err := d.validate(b); err != nil {
+		return err
+	}
+	c, err := d.client(p)
+	if err != nil {
+		return err
+	}
+	if b.Create {
+		if err := d.create(ctx, c, p, b); err != nil {
+			return err
+		}
+	}
+	for _, name := range d.order(b.Config) {
+		if err := d.write(ctx, c, b, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// order lists the sub-resources set in cfg: abi.SubResources order, then
+// objectLock, which is not in that list because it is normally set at
+// creation (BucketArgs.ObjectLock), but can be changed afterwards.
+func (d *Driver) order(cfg abi.BucketConfig) []string {
+	var out []string
+	for _, name := range append(append([]string(nil), abi.SubResources...), abi.SubObjectLock) {
+		if isSet(cfg, name) && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func isSet(cfg abi.BucketConfig, name string) bool {
+	switch name {
+	case abi.SubVersioning:
+		return cfg.Versioning != nil
+	case abi.SubEncryption:
+		return cfg.Encryption != nil
+	case abi.SubPublicAccessBlock:
+		return cfg.PublicAccessBlock != nil
+	case abi.SubLifecycle:
+		return cfg.Lifecycle != nil
+	case abi.SubCORS:
+		return cfg.CORS != nil
+	case abi.SubTagging:
+		return cfg.Tagging != nil
+	case abi.SubPolicy:
+		return cfg.Policy != nil
+	case abi.SubObjectLock:
+		return cfg.ObjectLock != nil
+	}
+	return false
+}
+
+// validate checks b against the declared capabilities and the shapes S3
+// accepts.
+func (d *Driver) validate(b abi.BucketArgs) error {
+	need := func(capability, what string) error {
+		if d.caps[capability] {
+			return nil
+		}
+		return abi.Errorf(abi.CodeUnimplemented, "the %s driver does not support %s", d.opts.Name, what)
+	}
+	invalid := func(name, format string, a ...any) error {
+		return abi.Errorf(abi.CodeInvalidArgument, "%s: %s", name, fmt.Sprintf(format, a...))
+	}
+	if b.Create && b.ObjectLock != nil {
+		if b.ObjectLock.Enabled {
+			if err := need(abi.SubObjectLock, "object lock"); err != nil {
+				return err
+			}
+		}
+		if err := checkObjectLock(b.ObjectLock); err != nil {
+			return err
+		}
+	}
+	cfg := b.Config
+	for _, name := range d.order(cfg) {
+		if err := need(name, name); err != nil {
+			return err
+		}
+	}
+	if v := cfg.Versioning; v != nil {
+		switch v.Status {
+		case "Enabled", "Suspended":
+		case "":
+			return invalid(abi.SubVersioning, "status must be Enabled or Suspended: S3 cannot turn versioning off once it was on")
+		default:
+			return invalid(abi.SubVersioning, "status %q is neither Enabled nor Suspended", v.Status)
+		}
+		switch v.MFADelete {
+		case "":
+		case "Enabled", "Disabled":
+			if err := need(abi.SubMFADelete, "MFA delete"); err != nil {
+				return err
+			}
+		default:
+			return invalid(abi.SubVersioning, "mfaDelete %q is neither Enabled nor Disabled", v.MFADelete)
+		}
+	}
+	if e := cfg.Encryption; e != nil {
+		switch e.Algorithm {
+		case "":
+			if e.KMSKeyID != "" || e.BucketKeyEnabled {
+				return invalid(abi.SubEncryption, "a KMS key or bucket key needs an algorithm")
+			}
+		case string(types.ServerSideEncryptionAes256):
+			if e.KMSKeyID != "" {
+				return invalid(abi.SubEncryption, "a KMS key needs algorithm aws:kms, not AES256")
+			}
+		case string(types.ServerSideEncryptionAwsKms), string(types.ServerSideEncryptionAwsKmsDsse):
+			if err := need(abi.SubSSEKMS, "SSE-KMS"); err != nil {
+				return err
+			}
+		default:
+			return invalid(abi.SubEncryption, "unknown algorithm %q (want AES256 or aws:kms)", e.Algorithm)
+		}
+	}
+	if l := cfg.Lifecycle; l != nil {
+		for i, r := range l.Rules {
+			if r.Status != "Enabled" && r.Status != "Disabled" {
+				return invalid(abi.SubLifecycle, "rule %d (%q): status %q is neither Enabled nor Disabled", i, r.ID, r.Status)
+			}
+			if r.Expiration != nil {
+				if _, err := parseDate(r.Expiration.Date); err != nil {
+					return invalid(abi.SubLifecycle, "rule %d (%q): expiration %v", i, r.ID, err)
+				}
+			}
+			for _, t := range r.Transitions {
+				if _, err := parseDate(t.Date); err != nil {
+					return invalid(abi.SubLifecycle, "rule %d (%q): transition %v", i, r.ID, err)
+				}
+			}
+		}
+	}
+	if ol := cfg.ObjectLock; ol != nil {
+		if !ol.Enabled {
+			return invalid(abi.SubObjectLock, "object lock cannot be disabled once enabled")
+		}
+		if err := checkObjectLock(ol); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkObjectLock(ol *abi.ObjectLock) error {
+	r := ol.DefaultRetention
+	if r == nil {
+		return nil
+	}
+	if !ol.Enabled {
+		return abi.Errorf(abi.CodeInvalidArgument, "objectLock: a default retention needs object lock enabled")
+	}
+	if r.Mode != string(types.ObjectLockRetentionModeGovernance) && r.Mode != string(types.ObjectLockRetentionModeCompliance) {
+		return abi.Errorf(abi.CodeInvalidArgument, "objectLock: retention mode %q is neither GOVERNANCE nor COMPLIANCE", r.Mode)
+	}
+	if (r.Days > 0) == (r.Years > 0) {
+		return abi.Errorf(abi.CodeInvalidArgument, "objectLock: a default retention needs exactly one of days or years")
+	}
+	return nil
+}
+
+// parseDate reads an ABI date, YYYY-MM-DD, as midnight UTC.
+func parseDate(s string) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(dateLayout, s)
+	if err != nil {
+		return nil, fmt.Errorf("date %q is not YYYY-MM-DD", s)
+	}
+	return &t, nil
+}
+
+// create creates the bucket; one the caller already owns is success.
+func (d *Driver) create(ctx context.Context, c *s3.Client, p abi.ProviderConfig, b abi.BucketArgs) error {
+	in := &s3.CreateBucketInput{Bucket: &b.Name}
+	region := b.Region
+	if region == "" {
+		region = p.Region
+	}
+	if region != "" && region != DefaultRegion {
+		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(region)}
+	}
+	lock := b.ObjectLock != nil && b.ObjectLock.Enabled
+	if lock {
+		in.ObjectLockEnabledForBucket = aws.Bool(true)
+	}
+	if _, err := c.CreateBucket(ctx, in); err != nil && !hasCode(err, "BucketAlreadyOwnedByYou") {
+		return wrap(err, "create bucket")
+	}
+	if lock && b.ObjectLock.DefaultRetention != nil {
+		if err := putObjectLock(ctx, c, b.Name, b.ObjectLock); err != nil {
+			return d.wrapWrite(err, abi.SubObjectLock)
+		}
+	}
+	return nil
+}
+
+// wrapWrite maps a failed write; a server that does not implement the API
+// yields Unimplemented whatever its status code.
+func (d *Driver) wrapWrite(err error, name string) error {
+	ae := wrapABI(err, name)
+	if _, ok := d.unsupported(err); ok {
+		ae.Code = abi.CodeUnimplemented
+		ae.Retryable = false
+	}
+	return ae
+}
+
+// write applies one sub-resource of b.Config.
+func (d *Driver) write(ctx context.Context, c *s3.Client, b abi.BucketArgs, name string) error {
+	bucket := &b.Name
+	cfg := b.Config
+	var err error
+	switch name {
+	case abi.SubVersioning:
+		in := &s3.PutBucketVersioningInput{
+			Bucket: bucket,
+			VersioningConfiguration: &types.VersioningConfiguration{
+				Status:    types.BucketVersioningStatus(cfg.Versioning.Status),
+				MFADelete: types.MFADelete(cfg.Versioning.MFADelete),
+			},
+		}
+		if cfg.Versioning.MFADelete != "" && b.MFA != "" {
+			in.MFA = aws.String(b.MFA)
+		}
+		_, err = c.PutBucketVersioning(ctx, in)
+	case abi.SubEncryption:
+		e := cfg.Encryption
+		if e.Algorithm == "" {
+			_, err = c.DeleteBucketEncryption(ctx, &s3.DeleteBucketEncryptionInput{Bucket: bucket})
+			break
+		}
+		rule := types.ServerSideEncryptionRule{
+			ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryption(e.Algorithm)},
+		}
+		if e.KMSKeyID != "" {
+			rule.ApplyServerSideEncryptionByDefault.KMSMasterKeyID = aws.String(e.KMSKeyID)
+		}
+		if e.BucketKeyEnabled {
+			rule.BucketKeyEnabled = aws.Bool(true)
+		}
+		_, err = c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{
+			Bucket:                            bucket,
+			ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{rule}},
+		})
+	case abi.SubPublicAccessBlock:
+		pab := *cfg.PublicAccessBlock
+		if pab == (abi.PublicAccessBlock{}) {
+			_, err = c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: bucket})
+			break
+		}
+		_, err = c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{
+			Bucket: bucket,
+			PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{
+				BlockPublicAcls:       aws.Bool(pab.BlockPublicAcls),
+				IgnorePublicAcls:      aws.Bool(pab.IgnorePublicAcls),
+				BlockPublicPolicy:     aws.Bool(pab.BlockPublicPolicy),
+				RestrictPublicBuckets: aws.Bool(pab.RestrictPublicBuckets),
+			},
+		})
+	case abi.SubLifecycle:
+		if len(cfg.Lifecycle.Rules) == 0 {
+			_, err = c.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: bucket})
+			break
+		}
+		_, err = c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
+			Bucket:                 bucket,
+			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: lifecycleToS3(cfg.Lifecycle.Rules)},
+		})
+	case abi.SubCORS:
+		if len(cfg.CORS.Rules) == 0 {
+			_, err = c.DeleteBucketCors(ctx, &s3.DeleteBucketCorsInput{Bucket: bucket})
+			break
+		}
+		_, err = c.PutBucketCors(ctx, &s3.PutBucketCorsInput{
+			Bucket:            bucket,
+			CORSConfiguration: &types.CORSConfiguration{CORSRules: corsToS3(cfg.CORS.Rules)},
+		})
+	case abi.SubTagging:
+		if len(cfg.Tagging.Tags) == 0 {
+			_, err = c.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: bucket})
+			break
+		}
+		_, err = c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
+			Bucket:  bucket,
+			Tagging: &types.Tagging{TagSet: tagsToS3(cfg.Tagging.Tags)},
+		})
+	case abi.SubPolicy:
+		if strings.TrimSpace(cfg.Policy.Document) == "" {
+			_, err = c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: bucket})
+			break
+		}
+		_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(cfg.Policy.Document)})
+	case abi.SubObjectLock:
+		err = putObjectLock(ctx, c, b.Name, cfg.ObjectLock)
+	}
+	if err != nil {
+		return d.wrapWrite(err, name)
+	}
+	return nil
+}
+
+func putObjectLock(ctx context.Context, c *s3.Client, bucket string, ol *abi.ObjectLock) error {
+	conf := &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled}
+	if r := ol.DefaultRetention; r != nil {
+		dr := &types.DefaultRetention{Mode: types.ObjectLockRetentionMode(r.Mode)}
+		if r.Days > 0 {
+			dr.Days = aws.Int32(r.Days)
+		}
+		if r.Years > 0 {
+			dr.Years = aws.Int32(r.Years)
+		}
+		conf.Rule = &types.ObjectLockRule{DefaultRetention: dr}
+	}
+	_, err := c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: &bucket, ObjectLockConfiguration: conf})
+	return err
+}
+
+// lifecycleToS3 builds S3 rules; dates were validated by validate. The
+// filter is the narrowest form that says the same thing: a prefix alone is
+// Filter{Prefix}, one tag alone is Filter{Tag}, anything more is
+// Filter{And}, and neither is the whole bucket, Filter{Prefix: ""}.
+func lifecycleToS3(rules []abi.LifecycleRule) []types.LifecycleRule {
+	out := make([]types.LifecycleRule, 0, len(rules))
+	for _, r := range rules {
+		rule := types.LifecycleRule{Status: types.ExpirationStatus(r.Status)}
+		if r.ID != "" {
+			rule.ID = aws.String(r.ID)
+		}
+		tags := tagsToS3(r.Tags)
+		switch {
+		case len(tags) == 0:
+			rule.Filter = &types.LifecycleRuleFilter{Prefix: aws.String(r.Prefix)}
+		case len(tags) == 1 && r.Prefix == "":
+			rule.Filter = &types.LifecycleRuleFilter{Tag: &tags[0]}
+		default:
+			and := &types.LifecycleRuleAndOperator{Tags: tags}
+			if r.Prefix != "" {
+				and.Prefix = aws.String(r.Prefix)
+			}
+			rule.Filter = &types.LifecycleRuleFilter{And: and}
+		}
+		if e := r.Expiration; e != nil {
+			x := &types.LifecycleExpiration{}
+			if e.Days > 0 {
+				x.Days = aws.Int32(e.Days)
+			}
+			x.Date, _ = parseDate(e.Date)
+			if e.ExpiredObjectDeleteMarker {
+				x.ExpiredObjectDeleteMarker = aws.Bool(true)
+			}
+			rule.Expiration = x
+		}
+		if e := r.NoncurrentVersionExpiration; e != nil {
+			x := &types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(e.NoncurrentDays)}
+			if e.NewerNoncurrentVersions > 0 {
+				x.NewerNoncurrentVersions = aws.Int32(e.NewerNoncurrentVersions)
+			}
+			rule.NoncurrentVersionExpiration = x
+		}
+		for _, t := range r.Transitions {
+			tr := types.Transition{StorageClass: types.TransitionStorageClass(t.StorageClass)}
+			if t.Days > 0 {
+				tr.Days = aws.Int32(t.Days)
+			}
+			tr.Date, _ = parseDate(t.Date)
+			rule.Transitions = append(rule.Transitions, tr)
+		}
+		if a := r.AbortIncompleteMultipartUpload; a != nil {
+			rule.AbortIncompleteMultipartUpload = &types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(a.DaysAfterInitiation)}
+		}
+		out = append(out, rule)
+	}
+	return out
+}
+
+// corsToS3 keeps the rules in order: the first match wins.
+func corsToS3(rules []abi.CORSRule) []types.CORSRule {
+	out := make([]types.CORSRule, 0, len(rules))
+	for _, r := range rules {
+		rule := types.CORSRule{
+			AllowedMethods: r.AllowedMethods,
+			AllowedOrigins: r.AllowedOrigins,
+			AllowedHeaders: r.AllowedHeaders,
+			ExposeHeaders:  r.ExposeHeaders,
+		}
+		if r.ID != "" {
+			rule.ID = aws.String(r.ID)
+		}
+		if r.MaxAgeSeconds > 0 {
+			rule.MaxAgeSeconds = aws.Int32(r.MaxAgeSeconds)
+		}
+		out = append(out, rule)
+	}
+	return out
+}
+
+// tagsToS3 sorts by key, so the same map always makes the same request.
+func tagsToS3(tags map[string]string) []types.Tag {
+	if len(tags) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]types.Tag, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
+}

@@ -1,0 +1,271 @@
+// Package s3compat is a reusable sdk/driver.Driver for providers that speak
+// the S3 API, built on aws-sdk-go-v2. A provider driver (plugins/aws,
+// plugins/wasabi, …) is only an Options value: its name, version, the
+// capabilities it declares and the quirks of the provider.
+//
+// The same code runs inside a wasm module (with guest.Transport) and natively
+// (with any http.RoundTripper). It never reads the environment, shared config
+// files or instance metadata: every client is built by hand from the
+// abi.ProviderConfig of the call.
+package s3compat
+
+import (
+	"context"
+	"crypto/sha256"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/pail-dev/pail/sdk/abi"
+	sdkdriver "github.com/pail-dev/pail/sdk/driver"
+)
+
+// DefaultRegion signs requests when neither the Provider nor the bucket names
+// a region; it is also the region whose buckets need no LocationConstraint.
+const DefaultRegion = "us-east-1"
+
+// maxCachedClients bounds the client cache. Rotated credentials leave stale
+// entries behind; past this size the cache is simply emptied and rebuilt.
+const maxCachedClients = 64
+
+// Quirks are the ways a provider departs from AWS S3 that the shared code
+// has to know about. The zero value is AWS.
+type Quirks struct {
+	// NoMaxBuckets makes CheckProvider list buckets without the max-buckets
+	// parameter, for providers that predate it.
+	NoMaxBuckets bool
+	// UnsupportedCodes are error codes, besides NotImplemented and HTTP 501,
+	// with which the provider says it does not implement a sub-resource API.
+	// ObserveBucket reports such a sub-resource as unsupported, and
+	// ApplyBucket fails with Unimplemented.
+	UnsupportedCodes []string
+}
+
+// Options parameterise a Driver.
+type Options struct {
+	// Name and Version identify the driver in its abi.DriverInfo.
+	Name, Version string
+	// Capabilities the provider supports: the abi.Sub* names and
+	// abi.CapForceDelete. abi.CapBuckets and abi.CapForceDelete are always
+	// declared. A sub-resource that is not declared is never requested:
+	// ObserveBucket reports it unsupported and ApplyBucket refuses it.
+	Capabilities []string
+	// EndpointHint completes the error for a Provider without an endpoint,
+	// e.g. "set https://s3.<region>.wasabisys.com".
+	EndpointHint string
+	// Quirks of the provider.
+	Quirks Quirks
+}
+
+// Driver implements sdk/driver.Driver on aws-sdk-go-v2's S3 client.
+type Driver struct {
+	rt   http.RoundTripper
+	opts Options
+	caps map[string]bool
+	info abi.DriverInfo
+
+	mu      sync.Mutex
+	clients map[clientKey]*s3.Client
+}
+
+var _ sdkdriver.Driver = (*Driver)(nil)
+
+// New returns a driver whose every request goes through rt: the host's
+// transport in a wasm module, a plain http.Transport natively. A nil rt uses
+// http.DefaultTransport.
+func New(rt http.RoundTripper, o Options) *Driver {
+	d := &Driver{rt: rt, opts: o, caps: map[string]bool{}, clients: map[clientKey]*s3.Client{}}
+	caps := []string{abi.CapBuckets}
+	d.caps[abi.CapBuckets] = true
+	for _, c := range append(append([]string(nil), o.Capabilities...), abi.CapForceDelete) {
+		if !d.caps[c] {
+			d.caps[c] = true
+			caps = append(caps, c)
+		}
+	}
+	d.info = abi.DriverInfo{
+		Name:         o.Name,
+		Version:      o.Version,
+		ABI:          abi.Version,
+		Capabilities: caps,
+		Operations:   []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket},
+	}
+	return d
+}
+
+// Describe implements driver.Driver.
+func (d *Driver) Describe() abi.DriverInfo {
+	info := d.info
+	info.Capabilities = append([]string(nil), d.info.Capabilities...)
+	info.Operations = append([]string(nil), d.info.Operations...)
+	return info
+}
+
+// Supports reports whether the driver declares capability c.
+func (d *Driver) Supports(c string) bool { return d.caps[c] }
+
+// clientKey identifies a cached client. The secret is kept only as a hash.
+type clientKey struct {
+	endpoint  string
+	region    string
+	pathStyle bool
+	accessKey string
+	secret    [sha256.Size]byte
+}
+
+func keyOf(p abi.ProviderConfig) clientKey {
+	h := sha256.New()
+	h.Write([]byte(p.Credentials.SecretAccessKey))
+	h.Write([]byte{0})
+	h.Write([]byte(p.Credentials.SessionToken))
+	k := clientKey{
+		endpoint:  p.Endpoint,
+		region:    p.Region,
+		pathStyle: p.PathStyle,
+		accessKey: p.Credentials.AccessKeyID,
+	}
+	h.Sum(k.secret[:0])
+	return k
+}
+
+// client returns the cached S3 client for p, building it on first use.
+func (d *Driver) client(p abi.ProviderConfig) (*s3.Client, error) {
+	k := keyOf(p)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.clients[k]; ok {
+		return c, nil
+	}
+	if err := d.checkEndpoint(p.Endpoint); err != nil {
+		return nil, err
+	}
+	region := p.Region
+	if region == "" {
+		region = DefaultRegion
+	}
+	rt := d.rt
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c := s3.New(s3.Options{
+		Region: region,
+		// Static credentials only: never the environment, shared config
+		// files or instance metadata.
+		Credentials:  credentials.NewStaticCredentialsProvider(p.Credentials.AccessKeyID, p.Credentials.SecretAccessKey, p.Credentials.SessionToken),
+		BaseEndpoint: aws.String(p.Endpoint),
+		UsePathStyle: p.PathStyle,
+		HTTPClient: &http.Client{
+			Transport: rt,
+			// Never follow a redirect: S3 redirects to another region's
+			// host, which the host refuses anyway; the 3xx itself says
+			// what is wrong.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		// "standard" rather than "auto", which would look at the runtime
+		// environment (and instance metadata) to pick a mode.
+		DefaultsMode: aws.DefaultsModeStandard,
+		// The host owns retries: one attempt, so a closed port fails fast.
+		Retryer:          aws.NopRetryer{},
+		RetryMaxAttempts: 1,
+		// Checksums only where S3 requires them; they cost CPU in the guest.
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+		// No S3 Express session, no multi-region access points: plain buckets.
+		DisableS3ExpressSessionAuth:    aws.Bool(true),
+		DisableMultiRegionAccessPoints: true,
+		APIOptions:                     []func(*middleware.Stack) error{addContentMD5},
+	})
+	if len(d.clients) >= maxCachedClients {
+		clear(d.clients)
+	}
+	d.clients[k] = c
+	return c, nil
+}
+
+func (d *Driver) checkEndpoint(endpoint string) error {
+	if endpoint == "" {
+		msg := "the Provider has no endpoint"
+		if d.opts.EndpointHint != "" {
+			msg += "; " + d.opts.EndpointHint
+		}
+		return abi.Errorf(abi.CodeInvalidArgument, "%s", msg)
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q is not a URL: %v", endpoint, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q must be an http:// or https:// URL with a host", endpoint)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q must not carry a path, query or user info", endpoint)
+	}
+	return nil
+}
+
+// checkBucketName applies S3's rules for general purpose bucket names.
+func checkBucketName(name string) error {
+	bad := func(why string) error {
+		return abi.Errorf(abi.CodeInvalidArgument, "invalid bucket name %q: %s", name, why)
+	}
+	if len(name) < 3 || len(name) > 63 {
+		return bad("must be 3 to 63 characters long")
+	}
+	dots := 0
+	allDigitsAndDots := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			allDigitsAndDots = false
+		case c >= '0' && c <= '9':
+		case c == '.':
+			dots++
+			if i > 0 && name[i-1] == '.' {
+				return bad("must not contain two adjacent periods")
+			}
+		case c == '-':
+			allDigitsAndDots = false
+		default:
+			return bad("may contain only lowercase letters, digits, periods and hyphens")
+		}
+	}
+	first, last := name[0], name[len(name)-1]
+	if !isAlnum(first) || !isAlnum(last) {
+		return bad("must begin and end with a letter or digit")
+	}
+	if allDigitsAndDots && dots == 3 {
+		return bad("must not be formatted as an IP address")
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') }
+
+// prepare validates the bucket name and returns the client for p.
+func (d *Driver) prepare(p abi.ProviderConfig, b abi.BucketArgs) (*s3.Client, error) {
+	if err := checkBucketName(b.Name); err != nil {
+		return nil, err
+	}
+	return d.client(p)
+}
+
+// CheckProvider lists buckets, which needs both a reachable endpoint and
+// accepted credentials.
+func (d *Driver) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
+	c, err := d.client(p)
+	if err != nil {
+		return err
+	}
+	in := &s3.ListBucketsInput{}
+	if !d.opts.Quirks.NoMaxBuckets {
+		in.MaxBuckets = aws.Int32(1)
+	}
+	_, err = c.ListBuckets(ctx, in)
+	return mapError(err)
+}

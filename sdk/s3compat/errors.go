@@ -1,0 +1,217 @@
+package s3compat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/guest"
+)
+
+// s3Codes maps S3 error codes to ABI codes. Codes missing here fall back to
+// the HTTP status (401/403 AccessDenied, 404 NotFound, 501 Unimplemented)
+// and then to Internal.
+var s3Codes = map[string]abi.Code{
+	"InvalidAccessKeyId":      abi.CodeAccessDenied,
+	"SignatureDoesNotMatch":   abi.CodeAccessDenied,
+	"AccessDenied":            abi.CodeAccessDenied,
+	"InvalidToken":            abi.CodeAccessDenied,
+	"ExpiredToken":            abi.CodeAccessDenied,
+	"NoSuchBucket":            abi.CodeNotFound,
+	"BucketNotEmpty":          abi.CodeConflict,
+	"BucketAlreadyExists":     abi.CodeAlreadyExists,
+	"BucketAlreadyOwnedByYou": abi.CodeAlreadyExists,
+	"NotImplemented":          abi.CodeUnimplemented,
+	// versitygw in single-account mode (no IAM configured) answers an
+	// unknown access key with this admin-API code and a 404 instead of
+	// InvalidAccessKeyId.
+	"XAdminUserNotFound": abi.CodeAccessDenied,
+	// A 403, but about the clock, not the credentials: SigV4 needs the
+	// guest to see the real time (a wazero host must grant a wall clock).
+	"RequestTimeTooSkewed":               abi.CodeInternal,
+	"InvalidBucketName":                  abi.CodeInvalidArgument,
+	"InvalidLocationConstraint":          abi.CodeInvalidArgument,
+	"IllegalLocationConstraintException": abi.CodeInvalidArgument,
+	"InvalidArgument":                    abi.CodeInvalidArgument,
+	"MalformedPolicy":                    abi.CodeInvalidArgument,
+	// The bucket or the credentials belong to another region than the
+	// Provider's: its configuration is wrong, retrying will not help.
+	"PermanentRedirect":            abi.CodeInvalidArgument,
+	"TemporaryRedirect":            abi.CodeInvalidArgument,
+	"MovedPermanently":             abi.CodeInvalidArgument,
+	"AuthorizationHeaderMalformed": abi.CodeInvalidArgument,
+	"InvalidTag":                   abi.CodeInvalidArgument,
+}
+
+// providerError is what the server answered: its error code, message and
+// HTTP status. ok is false when err carries no response.
+func providerError(err error) (code, msg string, status int, ok bool) {
+	// The SDK wraps transport failures in a ResponseError too, one without a
+	// response (status 0): that is not an answer.
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil && re.HTTPStatusCode() != 0 {
+		status, ok = re.HTTPStatusCode(), true
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code, msg, ok = ae.ErrorCode(), ae.ErrorMessage(), true
+	}
+	return code, msg, status, ok
+}
+
+// mapError turns an error from the S3 client, the transport or the context
+// into an *abi.Error. nil stays nil and an *abi.Error passes through unchanged.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return toABI(err)
+}
+
+// toABI is mapError for a non-nil err.
+func toABI(err error) *abi.Error {
+	var ae *abi.Error
+	if errors.As(err, &ae) && ae != nil {
+		return ae
+	}
+
+	// A response from the server, even one without a code, comes first: it
+	// proves the endpoint was reached.
+	if code, msg, status, ok := providerError(err); ok {
+		return mapS3Error(code, msg, status)
+	}
+
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &abi.Error{Code: abi.CodeUnavailable, Retryable: true,
+			Message: fmt.Sprintf("the endpoint did not answer in time: %v", err)}
+	}
+	if isTransportError(err) {
+		var he *guest.HostError
+		refused := errors.As(err, &he) && he.Refused
+		return &abi.Error{Code: abi.CodeUnavailable, Retryable: !refused,
+			Message: fmt.Sprintf("the endpoint could not be reached: %v", err)}
+	}
+	return &abi.Error{Code: abi.CodeInternal, Message: err.Error()}
+}
+
+// isTransportError reports a request that never got an HTTP response: the
+// host refused or failed it (wasm), or the network did (native).
+func isTransportError(err error) bool {
+	var he *guest.HostError
+	var ue *url.Error
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &he) || errors.As(err, &ue) || errors.As(err, &ne) ||
+		errors.As(err, &oe) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// mapS3Error builds the *abi.Error for a provider's answer.
+func mapS3Error(s3code, msg string, status int) *abi.Error {
+	if msg == s3code { // the SDK's placeholder when the body had no message
+		msg = ""
+	}
+	if s3code == "UnknownError" { // the SDK's placeholder when the body had no code
+		s3code = ""
+	}
+	code, ok := s3Codes[s3code]
+	if !ok {
+		switch {
+		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+			code = abi.CodeAccessDenied
+		case status == http.StatusNotFound && (s3code == "" || s3code == "NotFound"):
+			code = abi.CodeNotFound
+		case status == http.StatusNotImplemented:
+			code = abi.CodeUnimplemented
+		default:
+			code = abi.CodeInternal
+		}
+	}
+	label := s3code
+	if label == "" {
+		label = fmt.Sprintf("HTTP %d", status)
+	}
+	if msg == "" {
+		if t := http.StatusText(status); t != "" {
+			msg = t
+		} else {
+			msg = "no message"
+		}
+	}
+	out := &abi.Error{
+		Code:         code,
+		ProviderCode: s3code,
+		HTTPStatus:   status,
+		Retryable:    code == abi.CodeInternal && status >= 500,
+	}
+	if code == abi.CodeAccessDenied {
+		out.Message = fmt.Sprintf("the provider refused the credentials: %s: %s", label, msg)
+	} else {
+		out.Message = fmt.Sprintf("%s: %s", label, msg)
+	}
+	return out
+}
+
+// hasCode reports whether err is a provider answer with one of codes.
+func hasCode(err error, codes ...string) bool {
+	code, _, _, ok := providerError(err)
+	if !ok {
+		return false
+	}
+	for _, c := range codes {
+		if code == c {
+			return true
+		}
+	}
+	return false
+}
+
+// unsupported reports whether err says the server does not implement the
+// API that was called, and if so returns the server's answer as
+// "<code>: <message>".
+func (d *Driver) unsupported(err error) (string, bool) {
+	code, msg, status, ok := providerError(err)
+	if !ok {
+		return "", false
+	}
+	if code == "UnknownError" {
+		code = ""
+	}
+	match := status == http.StatusNotImplemented || code == "NotImplemented"
+	for _, c := range d.opts.Quirks.UnsupportedCodes {
+		match = match || code == c
+	}
+	if !match {
+		return "", false
+	}
+	if code == "" {
+		code = fmt.Sprintf("HTTP %d", status)
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	return code + ": " + msg, true
+}
+
+// wrap maps err and prefixes its message with what was being done, e.g.
+// "cors: NotImplemented: …". nil stays nil.
+func wrap(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	return wrapABI(err, what)
+}
+
+// wrapABI is wrap for a non-nil err; the result is a fresh *abi.Error.
+func wrapABI(err error, what string) *abi.Error {
+	ae := *toABI(err)
+	ae.Message = what + ": " + ae.Message
+	return &ae
+}

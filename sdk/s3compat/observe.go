@@ -1,0 +1,309 @@
+package s3compat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/pail-dev/pail/sdk/abi"
+)
+
+// observable lists the names ObserveBucket accepts: every sub-resource,
+// including objectLock, which is set at creation and read like the others.
+var observable = map[string]bool{
+	abi.SubVersioning: true, abi.SubEncryption: true, abi.SubPublicAccessBlock: true,
+	abi.SubLifecycle: true, abi.SubCORS: true, abi.SubTagging: true, abi.SubPolicy: true,
+	abi.SubObjectLock: true,
+}
+
+// dateLayout is how the ABI writes lifecycle dates.
+const dateLayout = time.DateOnly
+
+// ObserveBucket reports whether the bucket exists and reads the requested
+// sub-resources. One the server does not implement, or the driver does not
+// declare, lands in Unsupported; the rest is still observed.
+func (d *Driver) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
+	c, err := d.prepare(p, b)
+	if err != nil {
+		return abi.BucketObservation{}, err
+	}
+	for _, name := range b.Observe {
+		if !observable[name] {
+			return abi.BucketObservation{}, abi.Errorf(abi.CodeInvalidArgument, "cannot observe %q: not a bucket sub-resource", name)
+		}
+	}
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &b.Name}); err != nil {
+		if isNotFound(err) {
+			return abi.BucketObservation{Exists: false}, nil
+		}
+		return abi.BucketObservation{}, mapError(err)
+	}
+	obs := abi.BucketObservation{Exists: true}
+	seen := map[string]bool{}
+	for _, name := range b.Observe {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if !d.caps[name] {
+			setUnsupported(&obs, name, fmt.Sprintf("the %s driver does not support %s", d.opts.Name, name))
+			continue
+		}
+		err := d.observe(ctx, c, b.Name, name, &obs.Config)
+		if err == nil {
+			continue
+		}
+		if why, ok := d.unsupported(err); ok {
+			setUnsupported(&obs, name, why)
+			continue
+		}
+		return abi.BucketObservation{}, wrap(err, name)
+	}
+	return obs, nil
+}
+
+func setUnsupported(obs *abi.BucketObservation, name, why string) {
+	if obs.Unsupported == nil {
+		obs.Unsupported = map[string]string{}
+	}
+	obs.Unsupported[name] = why
+}
+
+// isNotFound reports a HeadBucket (bodyless) or other answer that the
+// bucket does not exist.
+func isNotFound(err error) bool {
+	code, _, status, ok := providerError(err)
+	return ok && (code == "NoSuchBucket" || code == "NotFound" || (status == http.StatusNotFound && (code == "" || code == "UnknownError")))
+}
+
+// observe reads one sub-resource into cfg. An "absent" answer from the
+// server becomes the zero value of the sub-resource.
+func (d *Driver) observe(ctx context.Context, c *s3.Client, bucket, name string, cfg *abi.BucketConfig) error {
+	switch name {
+	case abi.SubVersioning:
+		out, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: &bucket})
+		if err != nil {
+			return err
+		}
+		cfg.Versioning = &abi.Versioning{Status: string(out.Status), MFADelete: string(out.MFADelete)}
+	case abi.SubEncryption:
+		out, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: &bucket})
+		if hasCode(err, "ServerSideEncryptionConfigurationNotFoundError") {
+			cfg.Encryption = &abi.Encryption{}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cfg.Encryption = encryptionFromS3(out.ServerSideEncryptionConfiguration)
+	case abi.SubPublicAccessBlock:
+		out, err := c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: &bucket})
+		if hasCode(err, "NoSuchPublicAccessBlockConfiguration") {
+			cfg.PublicAccessBlock = &abi.PublicAccessBlock{}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cfg.PublicAccessBlock = publicAccessBlockFromS3(out.PublicAccessBlockConfiguration)
+	case abi.SubLifecycle:
+		out, err := c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: &bucket})
+		if hasCode(err, "NoSuchLifecycleConfiguration") {
+			cfg.Lifecycle = &abi.Lifecycle{}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cfg.Lifecycle = lifecycleFromS3(out.Rules)
+	case abi.SubCORS:
+		out, err := c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: &bucket})
+		if hasCode(err, "NoSuchCORSConfiguration") {
+			cfg.CORS = &abi.CORS{}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cfg.CORS = corsFromS3(out.CORSRules)
+	case abi.SubTagging:
+		out, err := c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: &bucket})
+		if hasCode(err, "NoSuchTagSet", "NoSuchTagSetError") {
+			cfg.Tagging = &abi.Tagging{}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cfg.Tagging = &abi.Tagging{Tags: tagsFromS3(out.TagSet)}
+	case abi.SubPolicy:
+		out, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: &bucket})
+		if hasCode(err, "NoSuchBucketPolicy") {
+			cfg.Policy = &abi.Policy{}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cfg.Policy = &abi.Policy{Document: compactJSON(aws.ToString(out.Policy))}
+	case abi.SubObjectLock:
+		out, err := c.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &bucket})
+		if hasCode(err, "ObjectLockConfigurationNotFoundError") {
+			cfg.ObjectLock = &abi.ObjectLock{}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cfg.ObjectLock = objectLockFromS3(out.ObjectLockConfiguration)
+	}
+	return nil
+}
+
+func encryptionFromS3(c *types.ServerSideEncryptionConfiguration) *abi.Encryption {
+	if c == nil {
+		return &abi.Encryption{}
+	}
+	for _, r := range c.Rules {
+		if r.ApplyServerSideEncryptionByDefault == nil {
+			continue
+		}
+		return &abi.Encryption{
+			Algorithm:        string(r.ApplyServerSideEncryptionByDefault.SSEAlgorithm),
+			KMSKeyID:         aws.ToString(r.ApplyServerSideEncryptionByDefault.KMSMasterKeyID),
+			BucketKeyEnabled: aws.ToBool(r.BucketKeyEnabled),
+		}
+	}
+	return &abi.Encryption{}
+}
+
+func publicAccessBlockFromS3(c *types.PublicAccessBlockConfiguration) *abi.PublicAccessBlock {
+	if c == nil {
+		return &abi.PublicAccessBlock{}
+	}
+	return &abi.PublicAccessBlock{
+		BlockPublicAcls:       aws.ToBool(c.BlockPublicAcls),
+		IgnorePublicAcls:      aws.ToBool(c.IgnorePublicAcls),
+		BlockPublicPolicy:     aws.ToBool(c.BlockPublicPolicy),
+		RestrictPublicBuckets: aws.ToBool(c.RestrictPublicBuckets),
+	}
+}
+
+func lifecycleFromS3(rules []types.LifecycleRule) *abi.Lifecycle {
+	out := &abi.Lifecycle{}
+	for _, r := range rules {
+		rule := abi.LifecycleRule{ID: aws.ToString(r.ID), Status: string(r.Status)}
+		switch f := r.Filter; {
+		case f == nil:
+			// Rules written before Filter existed carry a rule-level prefix.
+			rule.Prefix = aws.ToString(r.Prefix) //nolint:staticcheck // reading old rules is the point
+		case f.And != nil:
+			rule.Prefix = aws.ToString(f.And.Prefix)
+			rule.Tags = tagsFromS3(f.And.Tags)
+		case f.Tag != nil:
+			rule.Tags = tagsFromS3([]types.Tag{*f.Tag})
+		default:
+			rule.Prefix = aws.ToString(f.Prefix)
+		}
+		if e := r.Expiration; e != nil {
+			x := abi.LifecycleExpiration{
+				Days:                      aws.ToInt32(e.Days),
+				Date:                      dateFromS3(e.Date),
+				ExpiredObjectDeleteMarker: aws.ToBool(e.ExpiredObjectDeleteMarker),
+			}
+			if x != (abi.LifecycleExpiration{}) {
+				rule.Expiration = &x
+			}
+		}
+		if e := r.NoncurrentVersionExpiration; e != nil {
+			rule.NoncurrentVersionExpiration = &abi.NoncurrentVersionExpiration{
+				NoncurrentDays:          aws.ToInt32(e.NoncurrentDays),
+				NewerNoncurrentVersions: aws.ToInt32(e.NewerNoncurrentVersions),
+			}
+		}
+		for _, t := range r.Transitions {
+			rule.Transitions = append(rule.Transitions, abi.LifecycleTransition{
+				Days:         aws.ToInt32(t.Days),
+				Date:         dateFromS3(t.Date),
+				StorageClass: string(t.StorageClass),
+			})
+		}
+		if a := r.AbortIncompleteMultipartUpload; a != nil {
+			rule.AbortIncompleteMultipartUpload = &abi.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.ToInt32(a.DaysAfterInitiation)}
+		}
+		out.Rules = append(out.Rules, rule)
+	}
+	return out
+}
+
+func dateFromS3(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(dateLayout)
+}
+
+// corsFromS3 keeps the rules in the server's order: the first match wins.
+func corsFromS3(rules []types.CORSRule) *abi.CORS {
+	out := &abi.CORS{}
+	for _, r := range rules {
+		out.Rules = append(out.Rules, abi.CORSRule{
+			ID:             aws.ToString(r.ID),
+			AllowedMethods: nilIfEmpty(r.AllowedMethods),
+			AllowedOrigins: nilIfEmpty(r.AllowedOrigins),
+			AllowedHeaders: nilIfEmpty(r.AllowedHeaders),
+			ExposeHeaders:  nilIfEmpty(r.ExposeHeaders),
+			MaxAgeSeconds:  aws.ToInt32(r.MaxAgeSeconds),
+		})
+	}
+	return out
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return append([]string(nil), s...)
+}
+
+// tagsFromS3 returns nil for an empty tag set.
+func tagsFromS3(tags []types.Tag) map[string]string {
+	if len(tags) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
+
+func objectLockFromS3(c *types.ObjectLockConfiguration) *abi.ObjectLock {
+	if c == nil {
+		return &abi.ObjectLock{}
+	}
+	ol := &abi.ObjectLock{Enabled: c.ObjectLockEnabled == types.ObjectLockEnabledEnabled}
+	if c.Rule != nil && c.Rule.DefaultRetention != nil {
+		r := c.Rule.DefaultRetention
+		ol.DefaultRetention = &abi.ObjectLockPeriod{Mode: string(r.Mode), Days: aws.ToInt32(r.Days), Years: aws.ToInt32(r.Years)}
+	}
+	return ol
+}
+
+// compactJSON strips insignificant whitespace, so a policy reads back the
+// same whether the server stores it as sent (versitygw) or minified (AWS).
+// A document that is not JSON is returned unchanged.
+func compactJSON(s string) string {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(s)); err != nil {
+		return s
+	}
+	return buf.String()
+}
