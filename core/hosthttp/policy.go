@@ -43,6 +43,7 @@ type Observer func(method, host string, status int, d time.Duration, err error)
 // Policy is immutable once built; With… methods return copies.
 type Policy struct {
 	allowed          map[string]bool // scheme://host:port
+	subdomains       bool
 	transport        *http.Transport
 	maxResponseBytes int64
 	maxCalls         int64
@@ -91,6 +92,11 @@ func NewPolicy(endpoints []string, tlsOpts TLSOptions) (*Policy, error) {
 	return p, nil
 }
 
+// WithSubdomains returns a copy that also allows bucket.<endpoint host> on
+// the same scheme and port: virtual-hosted addressing puts the bucket name
+// in the host. Only direct subdomains are allowed, never the parent domain.
+func (p *Policy) WithSubdomains() *Policy { c := *p; c.subdomains = true; return &c }
+
 // WithLimits returns a copy with other caps; zero keeps the current value.
 func (p *Policy) WithLimits(maxResponseBytes, maxCallsPerOp int64, requestTimeout time.Duration) *Policy {
 	c := *p
@@ -131,7 +137,26 @@ func originOf(raw string) (string, error) {
 // Allowed reports whether a request to rawURL may leave the host.
 func (p *Policy) Allowed(rawURL string) bool {
 	key, err := originOf(rawURL)
-	return err == nil && p.allowed[key]
+	if err != nil {
+		return false
+	}
+	if p.allowed[key] {
+		return true
+	}
+	if !p.subdomains {
+		return false
+	}
+	// scheme://label.rest:port is allowed when scheme://rest:port is.
+	scheme, hostport, _ := strings.Cut(key, "://")
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	label, parent, ok := strings.Cut(host, ".")
+	if !ok || label == "" || net.ParseIP(host) != nil {
+		return false
+	}
+	return p.allowed[scheme+"://"+net.JoinHostPort(parent, port)]
 }
 
 // Op counts and bounds the requests of one driver operation.

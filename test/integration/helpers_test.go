@@ -167,3 +167,5 @@ func bucketExists(t *testing.T, name string) bool {
 	require.NoError(t, err)
 	return ok
 }
+
+func bytesReader(s string) *bytes.Reader { return bytes.NewReader([]byte(s)) }

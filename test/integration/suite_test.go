@@ -32,6 +32,7 @@ const resyncPeriod = 2 * time.Second
 var suite struct {
 	kube      *env.Kube
 	minio     *env.MinIO
+	versity   *env.VersityGW
 	s3        *minio.Client
 	k8s       client.Client
 	op        *operator.Operator
@@ -51,7 +52,7 @@ func driverDir() (string, error) {
 	if dir == "" {
 		dir = filepath.Join(repoRoot(), "bin", "drivers")
 	}
-	for name, pkg := range map[string]string{"minio": "./plugins/minio", "rogue": "./test/drivers/rogue"} {
+	for name, pkg := range map[string]string{"minio": "./plugins/minio", "aws": "./plugins/aws", "wasabi": "./plugins/wasabi", "rogue": "./test/drivers/rogue"} {
 		out := filepath.Join(dir, name+".wasm")
 		if name == "rogue" {
 			out = filepath.Join(repoRoot(), "bin", "testdrivers", "rogue.wasm")
@@ -94,8 +95,10 @@ func run(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(dir)
 	for name, src := range map[string]string{
-		"minio": filepath.Join(built, "minio.wasm"),
-		"rogue": filepath.Join(repoRoot(), "bin", "testdrivers", "rogue.wasm"),
+		"minio":  filepath.Join(built, "minio.wasm"),
+		"aws":    filepath.Join(built, "aws.wasm"),
+		"wasabi": filepath.Join(built, "wasabi.wasm"),
+		"rogue":  filepath.Join(repoRoot(), "bin", "testdrivers", "rogue.wasm"),
 	} {
 		if err := os.Symlink(src, filepath.Join(dir, name+".wasm")); err != nil {
 			return 1, err
@@ -118,6 +121,12 @@ func run(m *testing.M) (int, error) {
 	if suite.s3, err = mio.Client(); err != nil {
 		return 1, err
 	}
+	vgw, err := env.StartVersityGW(ctx, env.VersityGWOptions{Versioning: true})
+	if err != nil {
+		return 1, err
+	}
+	defer vgw.Stop()
+	suite.versity = vgw
 
 	scheme, err := operator.Scheme()
 	if err != nil {
@@ -133,7 +142,7 @@ func run(m *testing.M) (int, error) {
 		RestConfig:        kube.Config,
 		DriverDir:         dir,
 		CacheDir:          operator.DefaultCacheDir(),
-		Preload:           []string{"minio"},
+		Preload:           []string{"minio", "aws", "wasabi"},
 		ProviderRetryBase: time.Second,
 		ProviderRecheck:   time.Hour,
 		BucketResync:      resyncPeriod,
@@ -149,13 +158,15 @@ func run(m *testing.M) (int, error) {
 	go func() { opDone <- op.Start(opCtx) }()
 	// Wait for the wasm driver before the first test; a cold compile of the
 	// module can take tens of seconds, and must not count against a test's timeout.
-	loadCtx, loadCancel := context.WithTimeout(ctx, 3*time.Minute)
-	_, err = op.Registry.Load(loadCtx, "minio")
-	loadCancel()
-	if err != nil {
-		stopOp()
-		return 1, fmt.Errorf("load minio driver: %w", err)
+	loadCtx, loadCancel := context.WithTimeout(ctx, 5*time.Minute)
+	for _, name := range []string{"minio", "aws", "wasabi"} {
+		if _, err = op.Registry.Load(loadCtx, name); err != nil {
+			loadCancel()
+			stopOp()
+			return 1, fmt.Errorf("load %s driver: %w", name, err)
+		}
 	}
+	loadCancel()
 
 	code := m.Run()
 	stopOp()
@@ -184,4 +195,3 @@ func namespace(t *testing.T) string {
 	}
 	return ns.Name
 }
-

@@ -137,6 +137,9 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	if err != nil {
 		return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("Cannot build the connection to %s: %v.", p.Spec.Endpoint, err), Err: err}
 	}
+	if !p.Spec.PathStyle {
+		policy = policy.WithSubdomains()
+	}
 
 	d, err := c.Registry.Get(p.Spec.Driver)
 	if err != nil {
