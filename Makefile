@@ -81,8 +81,8 @@ test-drivers: ## Build the hostile drivers the tests use to attack the sandbox.
 	@for p in $(TEST_DRIVERS); do GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -o $(BIN)/testdrivers/$$p.wasm ./test/drivers/$$p; done
 
 .PHONY: servers
-servers: ## Build kube-apiserver, etcd and MinIO from the Go module proxy (cached outside the repo).
-	cd test/tools && go run ./cmd/pail-tools ensure etcd minio kube-apiserver
+servers: ## Build kube-apiserver, etcd, MinIO and versitygw from the Go module proxy (cached outside the repo).
+	cd test/tools && go run ./cmd/pail-tools ensure etcd minio versitygw kube-apiserver
 
 ##@ Run
 
@@ -105,6 +105,11 @@ test: verify-generated vet plugins test-drivers servers ## Everything: generated
 	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
 	@echo "== go test test (integration: real kube-apiserver, etcd, MinIO)"
 	cd test && go test -count=1 -timeout 30m ./...
+
+N ?= 200
+.PHONY: bench
+bench: plugins servers ## Benchmarks on real servers (N Buckets, default 200); writes docs/benchmarks.md.
+	cd test && go run ./cmd/pail-bench -n $(N) --out ../docs/benchmarks.md
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(TOOLBIN)

@@ -33,7 +33,7 @@ const (
 )
 
 // All lists every server in the order Ensure builds them when asked for all.
-var All = []string{Etcd, MinIO, KubeAPIServer}
+var All = []string{Etcd, MinIO, VersityGW, KubeAPIServer}
 
 // Versions maps each server to its pinned version.
 var Versions = map[string]string{
