@@ -19,11 +19,15 @@ type Driver interface {
 	// CheckProvider proves the endpoint is reachable and the credentials are
 	// accepted. It returns an *abi.Error with CodeUnavailable or CodeAccessDenied.
 	CheckProvider(ctx context.Context, p abi.ProviderConfig) error
-	// ObserveBucket reports the bucket's observed state.
+	// ObserveBucket reports whether the bucket exists and the sub-resources
+	// named in b.Observe, exactly as a later write of the same values would
+	// read back.
 	ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error)
-	// ApplyBucket creates the bucket when absent.
+	// ApplyBucket creates the bucket when b.Create is set, then writes exactly
+	// the non-nil sub-resources of b.Config; the host chose them by diffing.
 	ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error
-	// DeleteBucket deletes an empty bucket; a non-empty one yields CodeConflict.
+	// DeleteBucket deletes the bucket. Without b.Force a non-empty bucket
+	// yields CodeConflict; with it every version and delete marker goes first.
 	DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error
 }
 
