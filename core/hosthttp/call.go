@@ -21,7 +21,10 @@ func WithCallInfo(ctx context.Context, ci CallInfo) context.Context {
 }
 
 // CallInfoFrom returns the call metadata attached to ctx.
-func CallInfoFrom(ctx context.Context) CallInfo { ci, _ := ctx.Value(callInfoKey{}).(CallInfo); return ci }
+func CallInfoFrom(ctx context.Context) CallInfo {
+	ci, _ := ctx.Value(callInfoKey{}).(CallInfo)
+	return ci
+}
 
 // WithPolicy attaches the Provider's network policy to ctx; the instrumented
 // driver starts an Op under it for each operation.

@@ -34,13 +34,13 @@ type Config struct {
 	logBurst         int
 }
 
-// NewConfig returns the defaults: 4 instances per driver, 256 MiB of linear
+// NewConfig returns the defaults: 8 instances per driver, 256 MiB of linear
 // memory each, 30 s per call, instances recycled after 10,000 calls because
 // linear memory never shrinks.
 func NewConfig() Config {
 	return Config{
 		memoryLimitPages: 4096,
-		poolSize:         4,
+		poolSize:         8,
 		callTimeout:      30 * time.Second,
 		maxCallsPerInst:  10000,
 		logger:           hclog.NewNullLogger(),

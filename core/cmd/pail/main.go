@@ -30,7 +30,7 @@ func main() {
 	flag.BoolVar(&o.LeaderElect, "leader-elect", false, "Elect a leader so only one replica reconciles.")
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease.")
 	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 16, "Buckets reconciled in parallel.")
-	flag.IntVar(&o.DriverPoolSize, "driver-pool-size", 4, "wasm instances per driver.")
+	flag.IntVar(&o.DriverPoolSize, "driver-pool-size", 8, "wasm instances per driver: the most driver calls in flight at once (about 9 MB each).")
 	flag.DurationVar(&o.DriverCallTimeout, "driver-call-timeout", 30*time.Second, "Deadline of one driver call.")
 	flag.DurationVar(&o.BucketResync, "bucket-resync-period", 10*time.Minute, "How often a Ready Bucket is observed again.")
 	flag.DurationVar(&o.ProviderRecheck, "provider-recheck-period", 5*time.Minute, "How often a Ready Provider is checked again.")

@@ -131,13 +131,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !b.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, &b)
 	}
-	if !controllerutil.ContainsFinalizer(&b, pailv1.BucketFinalizer) {
-		before := b.DeepCopy()
-		controllerutil.AddFinalizer(&b, pailv1.BucketFinalizer)
-		if err := r.Client.Patch(ctx, &b, client.MergeFrom(before)); err != nil {
-			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
-		}
-	}
+	// The finalizer is added only once Pail owns a bucket (with the create
+	// intent, or on adoption): a Bucket that never owned one has nothing to
+	// clean up, and creating a bucket costs one metadata write, not two.
 	before := b.DeepCopy()
 	res, err := r.sync(ctx, &b)
 	if perr := status.Patch(ctx, r.Client, before, &b, before.Status, b.Status); perr != nil {

@@ -127,8 +127,16 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 
 	default:
 		if !owned(b) && b.Spec.Adopt {
+			if err := r.ensureFinalizer(ctx, b); err != nil {
+				return ctrl.Result{}, err
+			}
 			b.Status.Ownership = pailv1.OwnershipAdopted
 			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonAdopted, "Adopt", "Adopted existing bucket %s at %s (spec.adopt)", b.Spec.BucketName, p.Spec.Endpoint)
+		}
+		if owned(b) && !observeOnly {
+			if err := r.ensureFinalizer(ctx, b); err != nil {
+				return ctrl.Result{}, err
+			}
 		}
 		changes := bucketdiff.Diff(apply, obs.Config)
 		fields := bucketdiff.Fields(changes)
@@ -224,6 +232,22 @@ func (r *Reconciler) recordCreateIntent(ctx context.Context, b *pailv1.Bucket) e
 		return fmt.Errorf("record create intent: %w", err)
 	}
 	b.Annotations, b.Finalizers, b.ResourceVersion = obj.Annotations, obj.Finalizers, obj.ResourceVersion
+	return nil
+}
+
+// ensureFinalizer adds the finalizer, patching a copy so the status being
+// built survives.
+func (r *Reconciler) ensureFinalizer(ctx context.Context, b *pailv1.Bucket) error {
+	if controllerutil.ContainsFinalizer(b, pailv1.BucketFinalizer) {
+		return nil
+	}
+	before := b.DeepCopy()
+	obj := b.DeepCopy()
+	controllerutil.AddFinalizer(obj, pailv1.BucketFinalizer)
+	if err := r.Client.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("add finalizer: %w", err)
+	}
+	b.Finalizers, b.ResourceVersion = obj.Finalizers, obj.ResourceVersion
 	return nil
 }
 
