@@ -278,9 +278,19 @@ func (r *Reconciler) mfa(ctx context.Context, b *pailv1.Bucket) (string, error) 
 		err := fmt.Errorf("MFA Secret %s lacks %s or %s", ref.Name, serialKey, seedKey)
 		return fail(fmt.Sprintf("MFA Secret %s must hold the device serial in %s and the TOTP seed in %s.", ref.Name, serialKey, seedKey), reconcile.TerminalError(err))
 	}
-	code, err := totp.GenerateCode(seed, time.Now())
+	v, err := mfaValue(serial, seed, time.Now())
 	if err != nil {
 		return fail(fmt.Sprintf("The TOTP seed in MFA Secret %s is not a valid base32 secret.", ref.Name), reconcile.TerminalError(err))
+	}
+	return v, nil
+}
+
+// mfaValue is the x-amz-mfa header value: the device serial, a space and the
+// TOTP code for now.
+func mfaValue(serial, seed string, now time.Time) (string, error) {
+	code, err := totp.GenerateCode(seed, now)
+	if err != nil {
+		return "", err
 	}
 	return serial + " " + code, nil
 }
