@@ -69,6 +69,11 @@ func (r *result) readsPerBucket() float64 {
 	if r.Observations == 0 {
 		return 0
 	}
+	// Only ObserveBucket's reads: the Provider check of each operator start
+	// (one ListBuckets) is not part of a Bucket's resync.
+	if n, ok := r.ReadsByOp["ObserveBucket"]; ok {
+		return n / r.Observations
+	}
 	return r.Reads / r.Observations
 }
 
