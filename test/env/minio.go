@@ -193,7 +193,7 @@ func (m *MinIO) waitLive(ctx context.Context, proc *Process) error {
 	defer tick.Stop()
 	for {
 		if exited, werr := proc.Exited(); exited {
-			return fmt.Errorf("exited before becoming live: %v", werr)
+			return fmt.Errorf("exited before becoming live: %w", werr)
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := hc.Do(req); err == nil {

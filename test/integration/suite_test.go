@@ -64,7 +64,7 @@ func driverDir() (string, error) {
 		cmd.Dir = repoRoot()
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("build %s driver: %v\n%s", name, err, b)
+			return "", fmt.Errorf("build %s driver: %w\n%s", name, err, b)
 		}
 	}
 	return dir, nil

@@ -307,7 +307,7 @@ func toolsPath(name string) (string, error) {
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()
 			if err != nil {
-				return "", fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+				return "", fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
 			}
 			return strings.TrimSpace(string(out)), nil
 		}
@@ -375,7 +375,7 @@ func startMinio(t *testing.T, bin string) string {
 	waitFor(t, "IAM", exited, out, func() error {
 		_, err := stranger.ListBuckets(t.Context())
 		if code := minio.ToErrorResponse(err).Code; code != "InvalidAccessKeyId" {
-			return fmt.Errorf("unknown key answered %q (%v)", code, err)
+			return fmt.Errorf("unknown key answered %q (%w)", code, err)
 		}
 		return nil
 	})

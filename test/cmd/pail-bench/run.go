@@ -275,7 +275,7 @@ func (b *bench) waitProviderReady(ctx context.Context, st *runState) error {
 			} else if c := meta.FindStatusCondition(p.Status.Conditions, pailv1.ConditionReady); c != nil {
 				state = fmt.Sprintf("%s: %s", c.Reason, c.Message)
 			}
-			return fmt.Errorf("Provider not Ready after %s: %s", b.o.timeout, state)
+			return fmt.Errorf("provider not Ready after %s: %s", b.o.timeout, state)
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return err

@@ -337,7 +337,7 @@ func (d *demo) waitReady(ctx context.Context) ([]unstructured.Unstructured, erro
 			return buckets.Items, nil
 		}
 		if exited, werr := d.operator.Exited(); exited {
-			return nil, fmt.Errorf("the operator exited (%v); tail of %s:\n%s", werr, d.opLog, tailFile(d.opLog, 40))
+			return nil, fmt.Errorf("the operator exited (%w); tail of %s:\n%s", werr, d.opLog, tailFile(d.opLog, 40))
 		}
 		select {
 		case <-ctx.Done():
