@@ -184,7 +184,7 @@ func TestCodeOf(t *testing.T) {
 		{"wrapped once", fmt.Errorf("observe: %w", denied), abi.CodeAccessDenied},
 		{"wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", denied)), abi.CodeAccessDenied},
 		{"joined", errors.Join(errors.New("x"), denied), abi.CodeAccessDenied},
-		{"flattened with %v loses the type", fmt.Errorf("observe: %v", denied), ""},
+		{"flattened with %v loses the type", fmt.Errorf("observe: %v", denied), ""}, //nolint:errorlint // deliberately not wrapped
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -255,7 +255,7 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 		{"%v credentials", fmt.Sprintf("%v", creds)},
 		{"%+v credentials", fmt.Sprintf("%+v", creds)},
 		{"%#v credentials", fmt.Sprintf("%#v", creds)},
-		{"%s credentials", fmt.Sprintf("%s", creds)},
+		{"%s credentials", fmt.Sprintf("creds=%s", creds)},
 		{"%q credentials", fmt.Sprintf("%q", creds)},
 		{"%v pointer to credentials", fmt.Sprintf("%v", &creds)},
 		{"%v provider", fmt.Sprintf("%v", pc)},

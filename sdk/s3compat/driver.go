@@ -11,10 +11,8 @@ package s3compat
 
 import (
 	"context"
-	"crypto/sha256"
 	"net/http"
 	"net/url"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -23,15 +21,12 @@ import (
 
 	"github.com/pail-dev/pail/sdk/abi"
 	sdkdriver "github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/driverkit"
 )
 
 // DefaultRegion signs requests when neither the Provider nor the bucket names
 // a region; it is also the region whose buckets need no LocationConstraint.
 const DefaultRegion = "us-east-1"
-
-// maxCachedClients bounds the client cache. Rotated credentials leave stale
-// entries behind; past this size the cache is simply emptied and rebuilt.
-const maxCachedClients = 64
 
 // Quirks are the ways a provider departs from AWS S3 that the shared code
 // has to know about. The zero value is AWS.
@@ -69,8 +64,7 @@ type Driver struct {
 	caps map[string]bool
 	info abi.DriverInfo
 
-	mu      sync.Mutex
-	clients map[clientKey]*s3.Client
+	clients driverkit.Clients[*s3.Client]
 }
 
 var _ sdkdriver.Driver = (*Driver)(nil)
@@ -79,7 +73,7 @@ var _ sdkdriver.Driver = (*Driver)(nil)
 // transport in a wasm module, a plain http.Transport natively. A nil rt uses
 // http.DefaultTransport.
 func New(rt http.RoundTripper, o Options) *Driver {
-	d := &Driver{rt: rt, opts: o, caps: map[string]bool{}, clients: map[clientKey]*s3.Client{}}
+	d := &Driver{rt: rt, opts: o, caps: map[string]bool{}}
 	caps := []string{abi.CapBuckets}
 	d.caps[abi.CapBuckets] = true
 	for _, c := range append(append([]string(nil), o.Capabilities...), abi.CapForceDelete) {
@@ -109,38 +103,12 @@ func (d *Driver) Describe() abi.DriverInfo {
 // Supports reports whether the driver declares capability c.
 func (d *Driver) Supports(c string) bool { return d.caps[c] }
 
-// clientKey identifies a cached client. The secret is kept only as a hash.
-type clientKey struct {
-	endpoint  string
-	region    string
-	pathStyle bool
-	accessKey string
-	secret    [sha256.Size]byte
-}
-
-func keyOf(p abi.ProviderConfig) clientKey {
-	h := sha256.New()
-	h.Write([]byte(p.Credentials.SecretAccessKey))
-	h.Write([]byte{0})
-	h.Write([]byte(p.Credentials.SessionToken))
-	k := clientKey{
-		endpoint:  p.Endpoint,
-		region:    p.Region,
-		pathStyle: p.PathStyle,
-		accessKey: p.Credentials.AccessKeyID,
-	}
-	h.Sum(k.secret[:0])
-	return k
-}
-
 // client returns the cached S3 client for p, building it on first use.
 func (d *Driver) client(p abi.ProviderConfig) (*s3.Client, error) {
-	k := keyOf(p)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if c, ok := d.clients[k]; ok {
-		return c, nil
-	}
+	return d.clients.Get(p, func() (*s3.Client, error) { return d.newClient(p) })
+}
+
+func (d *Driver) newClient(p abi.ProviderConfig) (*s3.Client, error) {
 	if err := d.checkEndpoint(p.Endpoint); err != nil {
 		return nil, err
 	}
@@ -180,10 +148,6 @@ func (d *Driver) client(p abi.ProviderConfig) (*s3.Client, error) {
 		DisableMultiRegionAccessPoints: true,
 		APIOptions:                     []func(*middleware.Stack) error{addContentMD5},
 	})
-	if len(d.clients) >= maxCachedClients {
-		clear(d.clients)
-	}
-	d.clients[k] = c
 	return c, nil
 }
 

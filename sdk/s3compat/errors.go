@@ -1,19 +1,15 @@
 package s3compat
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
-	"syscall"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
 	"github.com/pail-dev/pail/sdk/abi"
-	"github.com/pail-dev/pail/sdk/guest"
+	"github.com/pail-dev/pail/sdk/driverkit"
 )
 
 // s3Codes maps S3 error codes to ABI codes. Codes missing here fall back to
@@ -89,28 +85,10 @@ func toABI(err error) *abi.Error {
 		return mapS3Error(code, msg, status)
 	}
 
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &abi.Error{Code: abi.CodeUnavailable, Retryable: true,
-			Message: fmt.Sprintf("the endpoint did not answer in time: %v", err)}
-	}
-	if isTransportError(err) {
-		var he *guest.HostError
-		refused := errors.As(err, &he) && he.Refused
-		return &abi.Error{Code: abi.CodeUnavailable, Retryable: !refused,
-			Message: fmt.Sprintf("the endpoint could not be reached: %v", err)}
+	if e := driverkit.NoResponse(err); e != nil {
+		return e
 	}
 	return &abi.Error{Code: abi.CodeInternal, Message: err.Error()}
-}
-
-// isTransportError reports a request that never got an HTTP response: the
-// host refused or failed it (wasm), or the network did (native).
-func isTransportError(err error) bool {
-	var he *guest.HostError
-	var ue *url.Error
-	var ne net.Error
-	var oe *net.OpError
-	return errors.As(err, &he) || errors.As(err, &ue) || errors.As(err, &ne) ||
-		errors.As(err, &oe) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // mapS3Error builds the *abi.Error for a provider's answer.

@@ -5,13 +5,11 @@ package driver
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"sync"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/pail-dev/pail/sdk/abi"
 	sdkdriver "github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/driverkit"
 )
 
 // Name and Version identify the driver in its abi.DriverInfo.
@@ -27,17 +26,12 @@ const (
 	Version = "0.1.0"
 )
 
-// maxCachedClients bounds the client cache. Rotated credentials leave stale
-// entries behind; past this size the cache is simply emptied and rebuilt.
-const maxCachedClients = 64
-
 // Driver implements sdk/driver.Driver for MinIO and other S3-compatible
 // servers that minio-go speaks to.
 type Driver struct {
 	rt http.RoundTripper
 
-	mu      sync.Mutex
-	clients map[clientKey]*minio.Client
+	clients driverkit.Clients[*minio.Client]
 }
 
 var _ sdkdriver.Driver = (*Driver)(nil)
@@ -45,41 +39,15 @@ var _ sdkdriver.Driver = (*Driver)(nil)
 // New returns a driver whose every request goes through rt: the host's
 // transport in a wasm module, a plain http.Transport natively.
 func New(rt http.RoundTripper) *Driver {
-	return &Driver{rt: rt, clients: map[clientKey]*minio.Client{}}
-}
-
-// clientKey identifies a cached client. The secret is kept only as a hash.
-type clientKey struct {
-	endpoint  string
-	region    string
-	pathStyle bool
-	accessKey string
-	secret    [sha256.Size]byte
-}
-
-func keyOf(p abi.ProviderConfig) clientKey {
-	h := sha256.New()
-	h.Write([]byte(p.Credentials.SecretAccessKey))
-	h.Write([]byte{0})
-	h.Write([]byte(p.Credentials.SessionToken))
-	k := clientKey{
-		endpoint:  p.Endpoint,
-		region:    p.Region,
-		pathStyle: p.PathStyle,
-		accessKey: p.Credentials.AccessKeyID,
-	}
-	h.Sum(k.secret[:0])
-	return k
+	return &Driver{rt: rt}
 }
 
 // client returns the cached minio-go client for p, building it on first use.
 func (d *Driver) client(p abi.ProviderConfig) (*minio.Client, error) {
-	k := keyOf(p)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if c, ok := d.clients[k]; ok {
-		return c, nil
-	}
+	return d.clients.Get(p, func() (*minio.Client, error) { return d.newClient(p) })
+}
+
+func (d *Driver) newClient(p abi.ProviderConfig) (*minio.Client, error) {
 	u, err := url.Parse(p.Endpoint)
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q is not a URL: %v", p.Endpoint, err)
@@ -107,10 +75,6 @@ func (d *Driver) client(p abi.ProviderConfig) (*minio.Client, error) {
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q: %v", p.Endpoint, err)
 	}
-	if len(d.clients) >= maxCachedClients {
-		clear(d.clients)
-	}
-	d.clients[k] = c
 	return c, nil
 }
 

@@ -1,18 +1,14 @@
 package driver
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
-	"syscall"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/pail-dev/pail/sdk/abi"
-	"github.com/pail-dev/pail/sdk/guest"
+	"github.com/pail-dev/pail/sdk/driverkit"
 )
 
 // s3Codes maps S3 error codes to ABI codes. Codes missing here fall back to
@@ -64,28 +60,10 @@ func mapError(err error) error {
 		return mapS3Error(er)
 	}
 
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &abi.Error{Code: abi.CodeUnavailable, Retryable: true,
-			Message: fmt.Sprintf("the endpoint did not answer in time: %v", err)}
-	}
-	if isTransportError(err) {
-		var he *guest.HostError
-		refused := errors.As(err, &he) && he.Refused
-		return &abi.Error{Code: abi.CodeUnavailable, Retryable: !refused,
-			Message: fmt.Sprintf("the endpoint could not be reached: %v", err)}
+	if e := driverkit.NoResponse(err); e != nil {
+		return e
 	}
 	return &abi.Error{Code: abi.CodeInternal, Message: err.Error()}
-}
-
-// isTransportError reports a request that never got an HTTP response: the
-// host refused or failed it (wasm), or the network did (native).
-func isTransportError(err error) bool {
-	var he *guest.HostError
-	var ue *url.Error
-	var ne net.Error
-	var oe *net.OpError
-	return errors.As(err, &he) || errors.As(err, &ue) || errors.As(err, &ne) ||
-		errors.As(err, &oe) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 func mapS3Error(er minio.ErrorResponse) *abi.Error {

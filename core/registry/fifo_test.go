@@ -1,0 +1,15 @@
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
+
+package registry
+
+import (
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func mkfifo(t *testing.T, path string) {
+	t.Helper()
+	require.NoError(t, syscall.Mkfifo(path, 0o600))
+}
