@@ -153,7 +153,7 @@ func (p *Policy) Allowed(rawURL string) bool {
 		return false
 	}
 	label, parent, ok := strings.Cut(host, ".")
-	if !ok || label == "" || net.ParseIP(host) != nil {
+	if !ok || label == "" || net.ParseIP(host) != nil || net.ParseIP(parent) != nil {
 		return false
 	}
 	return p.allowed[scheme+"://"+net.JoinHostPort(parent, port)]
@@ -177,16 +177,24 @@ func (o *Op) Calls() int64 { return o.calls.Load() }
 // is read fully and capped so the caller (often a wasm guest) gets one buffer.
 func (o *Op) Do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
 	p := o.policy
+	// A RoundTripper must close the request body, also when it refuses.
+	closeBody := func() {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+	}
 	start := time.Now()
 	host := req.URL.Host
 	if !p.Allowed(req.URL.String()) {
 		err := fmt.Errorf("%w: %s://%s is not this Provider's endpoint", ErrNotAllowed, req.URL.Scheme, host)
 		o.report(req.Method, host, 0, start, err)
+		closeBody()
 		return nil, nil, err
 	}
 	if n := o.calls.Add(1); n > p.maxCalls {
 		err := fmt.Errorf("%w: operation exceeded %d HTTP requests", ErrLimit, p.maxCalls)
 		o.report(req.Method, host, 0, start, err)
+		closeBody()
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.requestTimeout)
@@ -232,6 +240,9 @@ type Transport struct{}
 func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	op := OpFrom(req.Context())
 	if op == nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
 		return nil, errors.New("pail host: request outside a driver operation")
 	}
 	resp, body, err := op.Do(req.Context(), req)

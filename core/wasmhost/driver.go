@@ -132,23 +132,33 @@ func (d *Driver) discard(ctx context.Context, inst *instance) {
 
 // roundTrip writes in into the instance, calls fn and returns its buffer.
 func roundTrip(ctx context.Context, inst *instance, fn api.Function, in []byte) ([]byte, error) {
+	mem := inst.mod.Memory()
+	if mem == nil {
+		return nil, errors.New("protocol: the module has no linear memory")
+	}
 	res, err := inst.alloc.Call(ctx, uint64(len(in)))
 	if err != nil {
 		return nil, err
 	}
+	if len(res) != 1 {
+		return nil, errors.New("protocol: alloc returned no pointer")
+	}
 	ptr := uint32(res[0])
-	if !inst.mod.Memory().Write(ptr, in) {
+	if !mem.Write(ptr, in) {
 		return nil, fmt.Errorf("protocol: alloc returned %d, outside memory", ptr)
 	}
 	res, err = fn.Call(ctx, uint64(ptr), uint64(len(in)))
 	if err != nil {
 		return nil, err
 	}
+	if len(res) != 1 {
+		return nil, errors.New("protocol: the export returned no packed result")
+	}
 	if _, err := inst.free.Call(ctx, uint64(ptr)); err != nil {
 		return nil, err
 	}
 	outPtr, outLen := abi.Unpack(res[0])
-	view, ok := inst.mod.Memory().Read(outPtr, outLen)
+	view, ok := mem.Read(outPtr, outLen)
 	if !ok {
 		return nil, fmt.Errorf("protocol: result %d+%d outside memory", outPtr, outLen)
 	}
@@ -216,17 +226,21 @@ func (d *Driver) invoke(ctx context.Context, op string, p abi.ProviderConfig, ar
 		d.log.Warn("driver instance discarded", "op", op, "provider", ci.Provider, "reconcile_id", ci.ReconcileID, "error", st.redact(cause.Error()))
 		return nil, &TrapError{Driver: d.name, Op: op, Cause: errors.New(st.redact(cause.Error()))}
 	}
+	var resp abi.Response
+	if err := json.Unmarshal(out, &resp); err != nil {
+		// A protocol violation: the instance is not trusted again.
+		d.traps.Add(1)
+		d.discard(ctx, inst)
+		return nil, &TrapError{Driver: d.name, Op: op, Cause: fmt.Errorf("protocol: undecodable response: %w", err)}
+	}
 	if inst.calls >= d.cfg.maxCallsPerInst {
 		d.discard(ctx, inst)
 	} else {
 		d.pool.put(inst)
 	}
-	var resp abi.Response
-	if err := json.Unmarshal(out, &resp); err != nil {
-		return nil, &TrapError{Driver: d.name, Op: op, Cause: fmt.Errorf("protocol: undecodable response: %w", err)}
-	}
 	if resp.Error != nil {
 		resp.Error.Message = st.redact(resp.Error.Message)
+		resp.Error.ProviderCode = st.redact(resp.Error.ProviderCode)
 		return nil, resp.Error
 	}
 	return resp.Result, nil

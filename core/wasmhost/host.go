@@ -11,12 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/pail-dev/pail/sdk/abi"
@@ -166,6 +168,10 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Driver, err
 	if err != nil {
 		return nil, &LoadError{Reason: fmt.Sprintf("instantiate: %v", err)}
 	}
+	if err := checkSignatures(compiled); err != nil {
+		inst.close(ctx)
+		return nil, err
+	}
 	info, err := d.describe(ctx, inst)
 	if err != nil {
 		inst.close(ctx)
@@ -218,6 +224,40 @@ func checkABI(m wazero.CompiledModule) error {
 		if mod != abi.HostModule && mod != wasi_snapshot_preview1.ModuleName {
 			return &LoadError{Reason: fmt.Sprintf("module imports %s.%s; a driver may import only %s and %s", mod, fn, abi.HostModule, wasi_snapshot_preview1.ModuleName)}
 		}
+	}
+	return nil
+}
+
+func sig(ts []api.ValueType) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = api.ValueTypeName(t)
+	}
+	return "(" + strings.Join(names, ", ") + ")"
+}
+
+// checkSignatures runs after instantiation, so a module that cannot even be
+// instantiated says so first.
+func checkSignatures(m wazero.CompiledModule) error {
+	exports := m.ExportedFunctions()
+	// Names are not enough: a wrong signature would break the protocol on
+	// the first call.
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	for name, want := range map[string][2][]api.ValueType{
+		"_initialize": {nil, nil},
+		"alloc":       {{i32}, {i32}},
+		"free":        {{i32}, nil},
+		"describe":    {{i32, i32}, {i64}},
+		"call":        {{i32, i32}, {i64}},
+	} {
+		f := exports[name]
+		if !slices.Equal(f.ParamTypes(), want[0]) || !slices.Equal(f.ResultTypes(), want[1]) {
+			return &LoadError{Reason: fmt.Sprintf("export %s has signature %s -> %s, want %s -> %s (see sdk/ABI.md)",
+				name, sig(f.ParamTypes()), sig(f.ResultTypes()), sig(want[0]), sig(want[1]))}
+		}
+	}
+	if len(m.ExportedMemories()) == 0 {
+		return &LoadError{Reason: "module exports no linear memory"}
 	}
 	return nil
 }

@@ -107,6 +107,27 @@ func (d *Driver) hostHTTPResponseRead(ctx context.Context, m api.Module, ptr, si
 	return n
 }
 
+// redactValue redacts secrets at any depth of a decoded JSON value.
+func redactValue(st *callState, v any) any {
+	switch x := v.(type) {
+	case string:
+		return st.redact(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redactValue(st, e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[st.redact(k)] = redactValue(st, e)
+		}
+		return out
+	}
+	return v
+}
+
 func (d *Driver) hostLog(ctx context.Context, m api.Module, ptr, size uint32) {
 	if size > 64<<10 || !d.logAllowed() {
 		return
@@ -125,10 +146,7 @@ func (d *Driver) hostLog(ctx context.Context, m api.Module, ptr, size uint32) {
 		args = []any{"op", st.opName, "provider", st.info.Provider, "reconcile_id", st.info.ReconcileID}
 	}
 	for k, v := range rec.Fields {
-		if s, ok := v.(string); ok {
-			v = st.redact(s)
-		}
-		args = append(args, "driver."+k, v)
+		args = append(args, "driver."+st.redact(k), redactValue(st, v))
 	}
 	d.log.Log(hclog.LevelFromString(rec.Level), st.redact(rec.Message), args...)
 }

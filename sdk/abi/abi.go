@@ -95,6 +95,9 @@ func (c Credentials) String() string { return "Credentials{REDACTED}" }
 // GoString keeps credentials out of %#v as well.
 func (c Credentials) GoString() string { return c.String() }
 
+// Format keeps credentials out of every other verb (%d, %x, %q, …).
+func (c Credentials) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+
 // ProviderConfig is what a driver knows about the Provider it serves.
 type ProviderConfig struct {
 	Name        string      `json:"name"`
