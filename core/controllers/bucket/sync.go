@@ -137,6 +137,12 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 			if err := r.ensureFinalizer(ctx, b); err != nil {
 				return ctrl.Result{}, err
 			}
+			if b.Status.Ownership == "" {
+				// The create intent was recorded and the bucket exists: the
+				// create went through even though its answer was lost (an
+				// outage or a crash between the call and the status write).
+				b.Status.Ownership = pailv1.OwnershipCreated
+			}
 		}
 		changes := bucketdiff.Diff(apply, obs.Config)
 		fields := bucketdiff.Fields(changes)
