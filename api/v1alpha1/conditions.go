@@ -10,6 +10,7 @@ const (
 	ConditionSynced            = "Synced"
 	ConditionUnsupported       = "Unsupported"
 	ConditionConflict          = "Conflict"
+	ConditionPolicyValid       = "PolicyValid"
 )
 
 // Condition reasons. They are CamelCase and stable: docs/troubleshooting.md
@@ -48,7 +49,22 @@ const (
 	ReasonBucketNotFound      = "BucketNotFound"
 	ReasonMFAUnavailable      = "MFAUnavailable"
 	ReasonEmptying            = "Emptying"
+	ReasonBucketNotReady      = "BucketNotReady"
+	ReasonPolicyDenied        = "PolicyDenied"
+	ReasonPolicyWarnings      = "PolicyWarnings"
+	ReasonPolicyAllowed       = "PolicyAllowed"
+	ReasonPolicyNotJSON       = "PolicyNotJSON"
+	ReasonInlinePolicy        = "InlinePolicy"
+	ReasonOtherBucketPolicy   = "OtherBucketPolicy"
+	ReasonPacksUnavailable    = "PacksUnavailable"
 )
+
+// BucketPolicyFinalizer removes the policy from the bucket on deletion.
+const BucketPolicyFinalizer = "pail.dev/bucketpolicy"
+
+// AnnotationPublic on a Bucket opts it into public read: the security pack
+// then allows public read statements without a warning.
+const AnnotationPublic = "pail.dev/public"
 
 // Ownership values.
 const (

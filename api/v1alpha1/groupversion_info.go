@@ -1,4 +1,4 @@
-// Package v1alpha1 holds the pail.dev/v1alpha1 API: Provider and Bucket.
+// Package v1alpha1 holds the pail.dev/v1alpha1 API: Provider, Bucket and BucketPolicy.
 // +kubebuilder:object:generate=true
 // +groupName=pail.dev
 package v1alpha1
@@ -22,7 +22,7 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &Provider{}, &ProviderList{}, &Bucket{}, &BucketList{})
+	s.AddKnownTypes(GroupVersion, &Provider{}, &ProviderList{}, &Bucket{}, &BucketList{}, &BucketPolicy{}, &BucketPolicyList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

@@ -20,6 +20,9 @@ type Metrics struct {
 	DriverTraps           *prometheus.CounterVec
 	DriverLoadSeconds     *prometheus.GaugeVec
 	DriverInstances       *prometheus.GaugeVec
+	PolicyEvaluation      prometheus.Histogram
+	PolicyMessages        *prometheus.CounterVec
+	PolicyPackErrors      *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them with reg (nil: controller-runtime's registry).
@@ -56,6 +59,19 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Live wasm instances per driver.",
 		}, []string{"driver"}),
 	}
+	m.PolicyEvaluation = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "pail_policy_evaluation_seconds",
+		Help:    "Time to evaluate a policy document against the selected packs.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1},
+	})
+	m.PolicyMessages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pail_policy_messages_total",
+		Help: "Deny and warn messages the policy packs returned, by kind.",
+	}, []string{"kind"})
+	m.PolicyPackErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pail_policy_pack_errors_total",
+		Help: "Policy packs that failed to load or compile, by pack.",
+	}, []string{"pack"})
 	var err error
 	m.DriverRequests, err = register(reg, m.DriverRequests)
 	if err == nil {
@@ -72,6 +88,15 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	if err == nil {
 		m.DriverInstances, err = register(reg, m.DriverInstances)
+	}
+	if err == nil {
+		m.PolicyEvaluation, err = register(reg, m.PolicyEvaluation)
+	}
+	if err == nil {
+		m.PolicyMessages, err = register(reg, m.PolicyMessages)
+	}
+	if err == nil {
+		m.PolicyPackErrors, err = register(reg, m.PolicyPackErrors)
 	}
 	return m, err
 }
@@ -96,4 +121,14 @@ func (m *Metrics) ObserveRequest(driver, op, method string, status int, d time.D
 	}
 	m.DriverRequests.WithLabelValues(driver, op, method, strconv.Itoa(status)).Inc()
 	m.DriverRequestDuration.WithLabelValues(driver, op).Observe(d.Seconds())
+}
+
+// ObservePolicyEvaluation records one evaluation.
+func (m *Metrics) ObservePolicyEvaluation(d time.Duration, deny, warn int) {
+	if m == nil {
+		return
+	}
+	m.PolicyEvaluation.Observe(d.Seconds())
+	m.PolicyMessages.WithLabelValues("deny").Add(float64(deny))
+	m.PolicyMessages.WithLabelValues("warn").Add(float64(warn))
 }

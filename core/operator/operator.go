@@ -24,10 +24,12 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/bucket"
+	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/provider"
 	"github.com/pail-dev/pail/core/logging"
 	"github.com/pail-dev/pail/core/metrics"
+	"github.com/pail-dev/pail/core/policy"
 	"github.com/pail-dev/pail/core/registry"
 	"github.com/pail-dev/pail/core/wasmhost"
 	"github.com/pail-dev/pail/sdk/driver"
@@ -44,6 +46,8 @@ type Options struct {
 	Preload []string
 	// Native serves these drivers in-process instead of from wasm.
 	Native map[string]driver.Driver
+	// PolicyDir holds the built-in policy packs, one directory per pack.
+	PolicyDir string
 
 	MetricsAddr, ProbeAddr  string
 	LeaderElect             bool
@@ -66,6 +70,7 @@ type Operator struct {
 	Manager  manager.Manager
 	Registry *registry.Registry
 	Metrics  *metrics.Metrics
+	Policy   *policy.Engine
 	host     *wasmhost.Host
 	log      hclog.Logger
 	preload  []string
@@ -178,6 +183,26 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("bucket controller: %w", err)
 	}
+	engine := policy.NewEngine()
+	engine.OnBroken = func(pack string, err error) {
+		m.PolicyPackErrors.WithLabelValues(pack).Inc()
+		o.Logger.Error("policy pack does not compile; it is left out", "pack", pack, "error", err)
+	}
+	if o.PolicyDir != "" {
+		if err := engine.LoadDir(ctx, o.PolicyDir); err != nil {
+			o.Logger.Warn("no built-in policy packs", "dir", o.PolicyDir, "error", err)
+		}
+	}
+	if err := (&bucketpolicy.Reconciler{
+		Client:       mgr.GetClient(),
+		Connector:    conn,
+		Engine:       engine,
+		Recorder:     mgr.GetEventRecorder("pail-bucketpolicy"),
+		Metrics:      m,
+		ResyncPeriod: o.BucketResync,
+	}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("bucketpolicy controller: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}
@@ -190,7 +215,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	}); err != nil {
 		return nil, err
 	}
-	return &Operator{Manager: mgr, Registry: reg, Metrics: m, host: host, log: o.Logger, preload: o.Preload}, nil
+	return &Operator{Manager: mgr, Registry: reg, Metrics: m, Policy: engine, host: host, log: o.Logger, preload: o.Preload}, nil
 }
 
 // Start preloads drivers in the background and runs the manager until ctx ends.

@@ -24,6 +24,7 @@ func main() {
 	)
 	flag.StringVar(&o.DriverDir, "driver-dir", envOr("PAIL_DRIVER_DIR", "/drivers"), "Directory holding the built-in drivers as <name>.wasm.")
 	flag.StringVar(&o.CacheDir, "cache-dir", operator.DefaultCacheDir(), "wazero compilation cache; keep it private to the operator.")
+	flag.StringVar(&o.PolicyDir, "policy-dir", envOr("PAIL_POLICY_DIR", "/policies"), "Directory of built-in Rego policy packs, one subdirectory per pack.")
 	flag.StringVar(&preload, "preload", "", "Comma-separated drivers to load at start (default: load on first use).")
 	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "Metrics endpoint address; 0 disables it.")
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "healthz/readyz address.")

@@ -1,0 +1,367 @@
+// Package bucketpolicy reconciles BucketPolicies: it checks the document
+// against the policy packs, resolves conflicts with other policies on the
+// same bucket, and writes the policy only when its canonical form differs
+// from what the bucket holds.
+package bucketpolicy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
+	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/metrics"
+	"github.com/pail-dev/pail/core/policy"
+	"github.com/pail-dev/pail/sdk/abi"
+)
+
+const indexBucket = "pail.dev/bucketpolicy-bucket"
+
+// Reconciler manages BucketPolicies.
+type Reconciler struct {
+	Client    client.Client
+	Connector *connect.Connector
+	Engine    *policy.Engine
+	Recorder  events.EventRecorder
+	Metrics   *metrics.Metrics
+	// ResyncPeriod re-observes the bucket's policy.
+	ResyncPeriod time.Duration
+	// Repack receives an event per BucketPolicy when the packs change.
+	Repack chan event.GenericEvent
+}
+
+// +kubebuilder:rbac:groups=pail.dev,resources=bucketpolicies,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=pail.dev,resources=bucketpolicies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=pail.dev,resources=bucketpolicies/finalizers,verbs=update
+// +kubebuilder:rbac:groups=pail.dev,resources=buckets,verbs=get;list;watch
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.ResyncPeriod == 0 {
+		r.ResyncPeriod = 10 * time.Minute
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.BucketPolicy{}, indexBucket, func(o client.Object) []string {
+		return []string{o.(*pailv1.BucketPolicy).Spec.BucketRef.Name}
+	}); err != nil {
+		return err
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&pailv1.BucketPolicy{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deleting()))).
+		// Any change to a policy of the same bucket can change who wins.
+		Watches(&pailv1.BucketPolicy{}, handler.EnqueueRequestsFromMapFunc(r.siblings)).
+		Watches(&pailv1.Bucket{}, handler.EnqueueRequestsFromMapFunc(r.forBucket))
+	if r.Repack != nil {
+		b = b.WatchesRawSource(source.Channel(r.Repack, &handler.EnqueueRequestForObject{}))
+	}
+	return b.Complete(r)
+}
+
+func deleting() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return !e.ObjectNew.GetDeletionTimestamp().IsZero() }}
+}
+
+func (r *Reconciler) policiesFor(ctx context.Context, ns, bucket string) []reconcile.Request {
+	var list pailv1.BucketPolicyList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{indexBucket: bucket}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, p := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
+	}
+	return out
+}
+
+func (r *Reconciler) siblings(ctx context.Context, o client.Object) []reconcile.Request {
+	bp, ok := o.(*pailv1.BucketPolicy)
+	if !ok {
+		return nil
+	}
+	return r.policiesFor(ctx, bp.Namespace, bp.Spec.BucketRef.Name)
+}
+
+func (r *Reconciler) forBucket(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.policiesFor(ctx, o.GetNamespace(), o.GetName())
+}
+
+// Reconcile drives one BucketPolicy.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var bp pailv1.BucketPolicy
+	if err := r.Client.Get(ctx, req.NamespacedName, &bp); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := bp.DeepCopy()
+	var res ctrl.Result
+	var err error
+	if !bp.DeletionTimestamp.IsZero() {
+		res, err = r.finalize(ctx, &bp)
+		if controllerutil.ContainsFinalizer(&bp, pailv1.BucketPolicyFinalizer) {
+			if perr := status.Patch(ctx, r.Client, before, &bp, before.Status, bp.Status); perr != nil && !apierrors.IsNotFound(perr) {
+				err = errors.Join(err, perr)
+			}
+		}
+		return res, err
+	}
+	bp.Status.ObservedGeneration = bp.Generation
+	res, err = r.sync(ctx, &bp)
+	if perr := status.Patch(ctx, r.Client, before, &bp, before.Status, bp.Status); perr != nil {
+		return ctrl.Result{}, errors.Join(err, fmt.Errorf("write BucketPolicy status: %w", perr))
+	}
+	return res, err
+}
+
+func (r *Reconciler) notReady(bp *pailv1.BucketPolicy, reason, msg string) {
+	status.False(&bp.Status.Conditions, bp.Generation, pailv1.ConditionReady, reason, msg)
+}
+
+// winner is the oldest BucketPolicy on the bucket (by creation, then name).
+func (r *Reconciler) winner(ctx context.Context, bp *pailv1.BucketPolicy) (string, error) {
+	var list pailv1.BucketPolicyList
+	if err := r.Client.List(ctx, &list, client.InNamespace(bp.Namespace), client.MatchingFields{indexBucket: bp.Spec.BucketRef.Name}); err != nil {
+		return "", err
+	}
+	items := list.Items[:0]
+	for _, p := range list.Items {
+		if p.DeletionTimestamp.IsZero() || controllerutil.ContainsFinalizer(&p, pailv1.BucketPolicyFinalizer) {
+			items = append(items, p)
+		}
+	}
+	if len(items) == 0 {
+		return bp.Name, nil
+	}
+	sort.Slice(items, func(i, j int) bool {
+		a, b := items[i], items[j]
+		// The one holding the bucket (finalizer) keeps it until it is gone.
+		fa, fb := controllerutil.ContainsFinalizer(&a, pailv1.BucketPolicyFinalizer), controllerutil.ContainsFinalizer(&b, pailv1.BucketPolicyFinalizer)
+		if fa != fb {
+			return fa
+		}
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return a.Name < b.Name
+	})
+	return items[0].Name, nil
+}
+
+func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Result, error) {
+	gen := bp.Generation
+	conds := &bp.Status.Conditions
+	var b pailv1.Bucket
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: bp.Namespace, Name: bp.Spec.BucketRef.Name}, &b); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.notReady(bp, pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s does not exist in namespace %s; the policy is applied once it does.", bp.Spec.BucketRef.Name, bp.Namespace))
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+
+	// Conflicts: the later policy waits and the earlier one stays applied.
+	if b.Spec.Policy != nil {
+		msg := fmt.Sprintf("Bucket %s has an inline spec.policy, which takes precedence; remove it from the Bucket to let this BucketPolicy apply.", b.Name)
+		r.conflict(bp, pailv1.ReasonInlinePolicy, msg)
+		return ctrl.Result{}, nil
+	}
+	win, err := r.winner(ctx, bp)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if win != bp.Name {
+		msg := fmt.Sprintf("BucketPolicy %s already governs bucket %s; this one is not applied. Merge the statements into %s, or delete it.", win, b.Name, win)
+		r.conflict(bp, pailv1.ReasonOtherBucketPolicy, msg)
+		return ctrl.Result{}, nil
+	}
+	status.False(conds, gen, pailv1.ConditionConflict, pailv1.ReasonNoConflict, "No other policy governs this bucket.")
+
+	// Validate with the packs.
+	var doc map[string]any
+	if err := json.Unmarshal(bp.Spec.Policy.Raw, &doc); err != nil {
+		msg := fmt.Sprintf("spec.policy is not a JSON object: %v.", err)
+		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyNotJSON, msg)
+		r.notReady(bp, pailv1.ReasonPolicyNotJSON, msg)
+		return ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
+	}
+	var p pailv1.Provider
+	pErr := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p)
+	input := map[string]any{
+		"policy":   doc,
+		"bucket":   map[string]any{"namespace": b.Namespace, "name": b.Name, "bucketName": b.Spec.BucketName, "public": b.Annotations[pailv1.AnnotationPublic] == "true"},
+		"provider": map[string]any{"name": p.Name, "driver": p.Spec.Driver},
+		"raw_size": len(bp.Spec.Policy.Raw),
+	}
+	start := time.Now()
+	res, err := r.Engine.Evaluate(ctx, bp.Spec.Packs, input)
+	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
+	if err != nil {
+		msg := fmt.Sprintf("The policy cannot be checked: %v.", err)
+		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPacksUnavailable, msg)
+		r.notReady(bp, pailv1.ReasonPacksUnavailable, msg)
+		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+	}
+	enforce := bp.Spec.EnforcementMode != pailv1.EnforcementWarn
+	prevValid := meta.FindStatusCondition(*conds, pailv1.ConditionPolicyValid)
+	bp.Status.Violations = res.Deny
+	bp.Status.Warnings = res.Warn
+	if !enforce {
+		bp.Status.Warnings = append(append([]string(nil), res.Deny...), res.Warn...)
+	}
+	if len(res.Deny) > 0 && enforce {
+		msg := fmt.Sprintf("The policy packs deny this document, so it is not applied: %s.", summarize(res.Deny))
+		if prevValid == nil || prevValid.Status != metav1.ConditionFalse || prevValid.Message != msg {
+			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonPolicyDenied, "Validate", "%s", msg)
+		}
+		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyDenied, msg)
+		r.notReady(bp, pailv1.ReasonPolicyDenied, msg)
+		return ctrl.Result{}, nil
+	}
+	if w := bp.Status.Warnings; len(w) > 0 {
+		msg := fmt.Sprintf("The policy is applied with warnings: %s.", summarize(w))
+		if prevValid == nil || prevValid.Message != msg {
+			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonPolicyWarnings, "Validate", "%s", msg)
+		}
+		status.True(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyWarnings, msg)
+	} else {
+		status.True(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyAllowed, "Every selected policy pack allows this document.")
+	}
+
+	// Apply only a real difference.
+	if !meta.IsStatusConditionTrue(b.Status.Conditions, pailv1.ConditionSynced) || b.Status.Ownership == "" {
+		r.notReady(bp, pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s is not in sync yet; the policy is applied once it is.", b.Name))
+		return ctrl.Result{}, nil
+	}
+	if pErr != nil {
+		return ctrl.Result{}, pErr
+	}
+	conn, err := r.Connector.Get(ctx, &p)
+	if err != nil {
+		r.notReady(bp, pailv1.ReasonProviderNotReady, err.Error())
+		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+	}
+	if !conn.Driver.Describe().Supports(abi.SubPolicy) {
+		msg := fmt.Sprintf("Driver %s cannot manage bucket policies.", p.Spec.Driver)
+		status.True(conds, gen, pailv1.ConditionUnsupported, pailv1.ReasonUnsupported, msg)
+		r.notReady(bp, pailv1.ReasonUnsupported, msg)
+		return ctrl.Result{}, nil
+	}
+	if err := r.ensureFinalizer(ctx, bp); err != nil {
+		return ctrl.Result{}, err
+	}
+	cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
+	region := b.Status.Region
+	obs, err := conn.Driver.ObserveBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: region, Observe: []string{abi.SubPolicy}})
+	if err != nil {
+		status.False(conds, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, err.Error())
+		r.notReady(bp, pailv1.ReasonBackendError, err.Error())
+		return ctrl.Result{}, err
+	}
+	have := ""
+	if obs.Config.Policy != nil {
+		have = obs.Config.Policy.Document
+	}
+	want := string(bp.Spec.Policy.Raw)
+	if !bucketdiff.SamePolicy(want, have) {
+		if err := conn.Driver.ApplyBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: region, Config: abi.BucketConfig{Policy: &abi.Policy{Document: want}}}); err != nil {
+			status.False(conds, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, err.Error())
+			r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not write the policy to bucket %s: %v", b.Spec.BucketName, err))
+			return ctrl.Result{}, err
+		}
+		added, removed := bucketdiff.StatementDiff(want, have)
+		bp.Status.LastAppliedDiff = append(added, removed...)
+		r.Recorder.Eventf(bp, nil, corev1.EventTypeNormal, pailv1.ReasonApplied, "Apply", "Applied the policy to bucket %s: %s", b.Spec.BucketName, strings.Join(bp.Status.LastAppliedDiff, "; "))
+	}
+	bp.Status.AppliedHash, _ = bucketdiff.PolicyHash(bp.Spec.Policy.Raw)
+	status.True(conds, gen, pailv1.ConditionSynced, pailv1.ReasonInSync, fmt.Sprintf("Bucket %s holds this policy.", b.Spec.BucketName))
+	status.True(conds, gen, pailv1.ConditionReady, pailv1.ReasonAvailable, fmt.Sprintf("The policy is applied to bucket %s.", b.Spec.BucketName))
+	return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+}
+
+func (r *Reconciler) conflict(bp *pailv1.BucketPolicy, reason, msg string) {
+	c := meta.FindStatusCondition(bp.Status.Conditions, pailv1.ConditionConflict)
+	if c == nil || c.Status != metav1.ConditionTrue || c.Message != msg {
+		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, reason, "Validate", "%s", msg)
+	}
+	status.True(&bp.Status.Conditions, bp.Generation, pailv1.ConditionConflict, reason, msg)
+	r.notReady(bp, reason, msg)
+}
+
+func summarize(msgs []string) string {
+	if len(msgs) <= 3 {
+		return strings.Join(msgs, "; ")
+	}
+	return strings.Join(msgs[:3], "; ") + fmt.Sprintf("; and %d more (see status)", len(msgs)-3)
+}
+
+func (r *Reconciler) ensureFinalizer(ctx context.Context, bp *pailv1.BucketPolicy) error {
+	if controllerutil.ContainsFinalizer(bp, pailv1.BucketPolicyFinalizer) {
+		return nil
+	}
+	before := bp.DeepCopy()
+	obj := bp.DeepCopy()
+	controllerutil.AddFinalizer(obj, pailv1.BucketPolicyFinalizer)
+	if err := r.Client.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("add finalizer: %w", err)
+	}
+	bp.Finalizers, bp.ResourceVersion = obj.Finalizers, obj.ResourceVersion
+	return nil
+}
+
+// finalize removes the policy from the bucket, when this BucketPolicy is the
+// one that put it there.
+func (r *Reconciler) finalize(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(bp, pailv1.BucketPolicyFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	var b pailv1.Bucket
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: bp.Namespace, Name: bp.Spec.BucketRef.Name}, &b)
+	if err == nil && b.Spec.Policy == nil && b.DeletionTimestamp.IsZero() {
+		var p pailv1.Provider
+		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p); err != nil {
+			r.notReady(bp, pailv1.ReasonProviderNotFound, fmt.Sprintf("Cannot remove the policy from bucket %s: %v.", b.Spec.BucketName, err))
+			return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+		}
+		conn, err := r.Connector.Get(ctx, &p)
+		if err != nil {
+			r.notReady(bp, pailv1.ReasonProviderNotReady, err.Error())
+			return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+		}
+		cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
+		err = conn.Driver.ApplyBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: b.Status.Region, Config: abi.BucketConfig{Policy: &abi.Policy{}}})
+		if err != nil && abi.CodeOf(err) != abi.CodeNotFound {
+			r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not remove the policy from bucket %s: %v", b.Spec.BucketName, err))
+			return ctrl.Result{}, err
+		}
+		r.Recorder.Eventf(bp, nil, corev1.EventTypeNormal, "Removed", "Delete", "Removed the policy from bucket %s", b.Spec.BucketName)
+	} else if err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, err
+	}
+	before := bp.DeepCopy()
+	controllerutil.RemoveFinalizer(bp, pailv1.BucketPolicyFinalizer)
+	if err := r.Client.Patch(ctx, bp, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
+	}
+	return ctrl.Result{}, nil
+}

@@ -1,0 +1,228 @@
+// Package policy evaluates bucket policy documents against Rego policy packs
+// with embedded OPA. Queries are prepared once and prepared again only when
+// the set of packs changes; a pack that does not compile is reported and left
+// out, and never stops the others.
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// Result is what the selected packs said about one document.
+type Result struct {
+	Deny []string
+	Warn []string
+}
+
+// Engine holds the packs and the prepared query.
+type Engine struct {
+	mu       sync.RWMutex
+	packs    map[string]map[string]string // pack → file → source
+	broken   map[string]error
+	prepared *rego.PreparedEvalQuery
+	// OnChange, when set, is called after the packs changed (to re-evaluate
+	// BucketPolicies); OnBroken when a pack failed to compile.
+	OnChange func()
+	OnBroken func(pack string, err error)
+}
+
+// NewEngine returns an engine with no packs.
+func NewEngine() *Engine {
+	return &Engine{packs: map[string]map[string]string{}, broken: map[string]error{}}
+}
+
+// LoadDir loads every subdirectory of dir as a pack named after it; test
+// files (*_test.rego) are skipped.
+func (e *Engine) LoadDir(ctx context.Context, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("policy packs: %w", err)
+	}
+	for _, ent := range entries {
+		if !ent.IsDir() {
+			continue
+		}
+		files := map[string]string{}
+		matches, _ := filepath.Glob(filepath.Join(dir, ent.Name(), "*.rego"))
+		for _, m := range matches {
+			if strings.HasSuffix(m, "_test.rego") {
+				continue
+			}
+			b, err := os.ReadFile(m)
+			if err != nil {
+				return err
+			}
+			files[filepath.Base(m)] = string(b)
+		}
+		if len(files) > 0 {
+			_ = e.SetPack(ctx, ent.Name(), files) // a broken pack is recorded, not fatal
+		}
+	}
+	return nil
+}
+
+// SetPack adds or replaces a pack. A pack that does not compile on its own
+// is recorded as broken and left out; the other packs keep working.
+func (e *Engine) SetPack(ctx context.Context, name string, files map[string]string) error {
+	mods := map[string]string{}
+	for f, src := range files {
+		mods[name+"/"+f] = src
+	}
+	if _, err := ast.CompileModules(mods); err != nil {
+		e.mu.Lock()
+		e.broken[name] = err
+		delete(e.packs, name)
+		err2 := e.prepareLocked(ctx)
+		e.mu.Unlock()
+		if e.OnBroken != nil {
+			e.OnBroken(name, err)
+		}
+		return errors.Join(fmt.Errorf("policy pack %s does not compile: %w", name, err), err2)
+	}
+	e.mu.Lock()
+	delete(e.broken, name)
+	e.packs[name] = files
+	err := e.prepareLocked(ctx)
+	e.mu.Unlock()
+	if e.OnChange != nil {
+		e.OnChange()
+	}
+	return err
+}
+
+// RemovePack drops a pack.
+func (e *Engine) RemovePack(ctx context.Context, name string) error {
+	e.mu.Lock()
+	delete(e.packs, name)
+	delete(e.broken, name)
+	err := e.prepareLocked(ctx)
+	e.mu.Unlock()
+	if e.OnChange != nil {
+		e.OnChange()
+	}
+	return err
+}
+
+// Packs lists the loaded packs; Broken the ones that failed to compile.
+func (e *Engine) Packs() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]string, 0, len(e.packs))
+	for n := range e.packs {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Broken returns the packs that failed to compile, with their errors.
+func (e *Engine) Broken() map[string]error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := map[string]error{}
+	for k, v := range e.broken {
+		out[k] = v
+	}
+	return out
+}
+
+func (e *Engine) prepareLocked(ctx context.Context) error {
+	opts := []func(*rego.Rego){rego.Query("data.pail")}
+	for pack, files := range e.packs {
+		for f, src := range files {
+			opts = append(opts, rego.Module(pack+"/"+f, src))
+		}
+	}
+	pq, err := rego.New(opts...).PrepareForEval(ctx)
+	if err != nil {
+		// Packs that compile alone can still clash together (same package
+		// and rule in two packs); keep the previous query then.
+		return fmt.Errorf("prepare policy query: %w", err)
+	}
+	e.prepared = &pq
+	return nil
+}
+
+// ErrPackMissing reports selected packs that are not loaded.
+var ErrPackMissing = errors.New("policy pack not loaded")
+
+// Evaluate runs the selected packs (all loaded ones when packs is empty)
+// against input. Messages are prefixed with their pack's name.
+func (e *Engine) Evaluate(ctx context.Context, packs []string, input any) (Result, error) {
+	e.mu.RLock()
+	pq := e.prepared
+	loaded := make(map[string]bool, len(e.packs))
+	for n := range e.packs {
+		loaded[n] = true
+	}
+	brokenErr := map[string]error{}
+	for n, err := range e.broken {
+		brokenErr[n] = err
+	}
+	e.mu.RUnlock()
+
+	selected := packs
+	if len(selected) == 0 {
+		for n := range loaded {
+			selected = append(selected, n)
+		}
+		sort.Strings(selected)
+	}
+	var missing []string
+	for _, n := range selected {
+		if !loaded[n] {
+			if err, ok := brokenErr[n]; ok {
+				missing = append(missing, fmt.Sprintf("%s (does not compile: %v)", n, firstLine(err)))
+			} else {
+				missing = append(missing, n)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return Result{}, fmt.Errorf("%w: %s", ErrPackMissing, strings.Join(missing, ", "))
+	}
+	var res Result
+	if pq == nil || len(selected) == 0 {
+		return res, nil
+	}
+	rs, err := pq.Eval(ctx, rego.EvalInput(input))
+	if err != nil {
+		return res, fmt.Errorf("evaluate policy packs: %w", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return res, nil
+	}
+	all, _ := rs[0].Expressions[0].Value.(map[string]any)
+	for _, n := range selected {
+		pack, _ := all[n].(map[string]any)
+		res.Deny = append(res.Deny, messages(n, pack["deny"])...)
+		res.Warn = append(res.Warn, messages(n, pack["warn"])...)
+	}
+	return res, nil
+}
+
+func messages(pack string, v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, m := range list {
+		out = append(out, fmt.Sprintf("[%s] %v", pack, m))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
