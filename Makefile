@@ -11,6 +11,7 @@ export PAIL_BIN_DIR ?= $(CACHE)/bin
 # compiled once per machine, not once per run.
 export PAIL_WASM_CACHE ?= $(CACHE)/wasm
 export PAIL_DRIVER_DIR ?= $(BIN)/drivers
+export PAIL_POLICY_DIR ?= $(ROOT)/policies
 
 CONTROLLER_GEN_VERSION := v0.23.0
 GOLANGCI_VERSION       := v2.15.0
@@ -92,7 +93,7 @@ demo: build plugins servers ## Start apiserver, MinIO and the operator, and appl
 
 .PHONY: run
 run: build plugins ## Run the operator against the current kubeconfig.
-	$(BIN)/pail --driver-dir $(BIN)/drivers
+	$(BIN)/pail --driver-dir $(BIN)/drivers --policy-dir $(ROOT)/policies
 
 ##@ Test
 

@@ -13,11 +13,17 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -26,6 +32,7 @@ import (
 	"github.com/pail-dev/pail/core/controllers/bucket"
 	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/policypack"
 	"github.com/pail-dev/pail/core/controllers/provider"
 	"github.com/pail-dev/pail/core/logging"
 	"github.com/pail-dev/pail/core/metrics"
@@ -128,7 +135,11 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	}
 	skip := true
 	mgr, err := ctrl.NewManager(o.RestConfig, ctrl.Options{
-		Scheme:                  scheme,
+		Scheme: scheme,
+		// Only labelled ConfigMaps (policy packs) are cached, never all of them.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}: {Label: packSelector()},
+		}},
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.ProbeAddr,
 		LeaderElection:          o.LeaderElect,
@@ -193,6 +204,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 			o.Logger.Warn("no built-in policy packs", "dir", o.PolicyDir, "error", err)
 		}
 	}
+	repack := make(chan event.GenericEvent, 64)
 	if err := (&bucketpolicy.Reconciler{
 		Client:       mgr.GetClient(),
 		Connector:    conn,
@@ -200,8 +212,17 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		Recorder:     mgr.GetEventRecorder("pail-bucketpolicy"),
 		Metrics:      m,
 		ResyncPeriod: o.BucketResync,
+		Repack:       repack,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("bucketpolicy controller: %w", err)
+	}
+	if err := (&policypack.Reconciler{
+		Client:   mgr.GetClient(),
+		Engine:   engine,
+		Recorder: mgr.GetEventRecorder("pail-policypack"),
+		Repack:   repack,
+	}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("policypack controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
@@ -233,4 +254,13 @@ func (op *Operator) Start(ctx context.Context) error {
 	op.Registry.Close(shutdown)
 	_ = op.host.Close(shutdown)
 	return err
+}
+
+// packSelector matches ConfigMaps that carry the policy-pack label.
+func packSelector() labels.Selector {
+	req, err := labels.NewRequirement(policypack.Label, selection.Exists, nil)
+	if err != nil {
+		return labels.Nothing()
+	}
+	return labels.NewSelector().Add(*req)
 }
