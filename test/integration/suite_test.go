@@ -141,6 +141,7 @@ func run(m *testing.M) (int, error) {
 	op, err := operator.New(opCtx, operator.Options{
 		RestConfig:        kube.Config,
 		DriverDir:         dir,
+		PolicyDir:         filepath.Join(repoRoot(), "policies"),
 		CacheDir:          operator.DefaultCacheDir(),
 		Preload:           []string{"minio", "aws", "wasabi"},
 		ProviderRetryBase: time.Second,

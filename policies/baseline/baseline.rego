@@ -1,0 +1,225 @@
+# Pack "baseline": is the document a well-formed S3 bucket policy for this
+# bucket? Every deny is something S3 would reject or something that can only
+# be a mistake (a resource outside the bucket, an action on the wrong kind of
+# resource).
+#
+# The engine evaluates every pack on every apply, so the rules test the
+# common, valid case with one builtin each (a regex, a set difference) and
+# work out the exact complaint only when that test fails.
+package pail.baseline
+
+versions := {"2012-10-17", "2008-10-17"}
+
+top_level_elements := {"Version", "Id", "Statement"}
+
+statement_elements := {
+	"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
+	"Resource", "NotResource", "Condition",
+}
+
+# S3 limits bucket policies to 20 KB.
+max_size := 20480
+
+# --- document ---------------------------------------------------------------
+
+deny contains `policy has no Version; add "Version": "2012-10-17"` if {
+	object.get(input, ["policy", "Version"], null) == null
+}
+
+deny contains msg if {
+	v := input.policy.Version
+	v != null
+	not v in versions
+	msg := sprintf(`Version %s is not a policy language version; use "2012-10-17"`, [show(v)])
+}
+
+warn contains `Version "2008-10-17" is the legacy policy language (no policy variables); use "2012-10-17"` if {
+	input.policy.Version == "2008-10-17"
+}
+
+deny contains "policy has no statements; add at least one entry to Statement" if {
+	count(statements) == 0
+}
+
+deny contains msg if {
+	is_object(input.policy)
+	some k in object.keys(input.policy) - top_level_elements
+	msg := sprintf("unknown policy element %s; a policy has only Version, Id and Statement", [show(k)])
+}
+
+deny contains msg if {
+	is_number(input.raw_size)
+	input.raw_size > max_size
+	msg := sprintf("policy document is %d bytes; S3 limits bucket policies to 20 KB (%d bytes): merge statements or use key patterns", [input.raw_size, max_size])
+}
+
+deny contains "input.bucket.bucketName is missing: Resource ARNs cannot be checked against the bucket" if {
+	not bucket_name
+}
+
+# --- statement shape ----------------------------------------------------------
+
+deny contains msg if {
+	some i, s in statements
+	not is_object(s)
+	msg := sprintf("statement %d: must be an object with Effect, Principal, Action and Resource, not %s", [i, show(s)])
+}
+
+deny contains msg if {
+	some i, s in statements
+	is_object(s)
+	some k in object.keys(s) - statement_elements
+	msg := sprintf("%s: unknown element %s (misspelt?); allowed: Sid, Effect, Principal, NotPrincipal, Action, NotAction, Resource, NotResource, Condition", [label(i, s), show(k)])
+}
+
+deny contains msg if {
+	some i, s in statements
+	sid := s.Sid
+	not is_string(sid)
+	msg := sprintf("%s: Sid must be a string, not %s", [label(i, s), show(sid)])
+}
+
+# sids: the non-empty string Sids, in order.
+sids := [sid | some s in statements; sid := s.Sid; is_string(sid); sid != ""]
+
+deny contains msg if {
+	unique := {sid | some sid in sids}
+	count(unique) != count(sids)
+	some sid in unique
+	idx := [sprintf("%d", [i]) | some i, s in statements; s.Sid == sid]
+	count(idx) > 1
+	msg := sprintf("Sid %q is used by statements %s; each Sid must be unique", [sid, concat(", ", idx)])
+}
+
+deny contains msg if {
+	some i, s in statements
+	is_object(s)
+	not s.Effect in {"Allow", "Deny"}
+	msg := effect_problem(label(i, s), s)
+}
+
+effect_problem(l, s) := sprintf(`%s: Effect %s must be exactly "Allow" or "Deny"`, [l, show(s.Effect)]) if {
+	has(s, "Effect")
+} else := sprintf(`%s: Effect is missing; use "Allow" or "Deny"`, [l])
+
+# Each pair: exactly one of the two elements.
+pairs := [
+	["Principal", "NotPrincipal", `say who it applies to: "Principal": {"AWS": "arn:aws:iam::<account>:root"}`],
+	["Action", "NotAction", `list the actions: "Action": ["s3:GetObject"]`],
+	["Resource", "NotResource", `list the resources: "Resource": "arn:aws:s3:::<bucket>/*"`],
+]
+
+deny contains msg if {
+	some i, s in statements
+	is_object(s)
+	keys := object.keys(s)
+	some [a, b, hint] in pairs
+	n := count(keys & {a, b})
+	n != 1
+	msg := pair_problem(label(i, s), a, b, hint, n)
+}
+
+pair_problem(l, a, b, hint, 0) := sprintf("%s: has neither %s nor %s; %s", [l, a, b, hint])
+
+pair_problem(l, a, b, _, 2) := sprintf("%s: has both %s and %s; use one of them", [l, a, b])
+
+# --- actions ----------------------------------------------------------------
+
+# "*", or <service>:<name> for a service a bucket policy can grant.
+action_pattern := `^(?i:\*|(s3|s3-object-lambda|s3express):[^:]+)$`
+
+deny contains msg if {
+	some i, s in statements
+	some field in ["Action", "NotAction"]
+	some a in as_list(s[field])
+	not valid_action(a)
+	msg := sprintf("%s: %s", [label(i, s), action_problem(field, a)])
+}
+
+valid_action(a) if {
+	is_string(a)
+	regex.match(action_pattern, a)
+}
+
+action_problem(field, a) := sprintf(`%s entry %s must be a string like "s3:GetObject"`, [field, show(a)]) if {
+	not is_string(a)
+} else := sprintf(`%s %s is not "<service>:<action>" (or "*")`, [field, show(a)]) if {
+	not regex.match(`^[^:]+:[^:]+$`, a)
+} else := sprintf(`%s %s has unknown service prefix %s; bucket policies take s3, s3-object-lambda and s3express actions (or "*")`, [field, show(a), show(split(a, ":")[0])])
+
+# --- resources --------------------------------------------------------------
+
+bucket_arn := concat("", ["arn:aws:s3:::", bucket_name])
+
+bucket_arn_prefix := concat("", [bucket_arn, "/"])
+
+deny contains msg if {
+	bn := bucket_name
+	some i, s in statements
+	some field in ["Resource", "NotResource"]
+	some r in as_list(s[field])
+	not in_bucket(r)
+	msg := sprintf("%s: %s", [label(i, s), resource_problem(field, r, bn)])
+}
+
+in_bucket(r) if r == bucket_arn
+
+in_bucket(r) if {
+	is_string(r)
+	startswith(r, bucket_arn_prefix)
+}
+
+resource_problem(field, r, bn) := sprintf("%s entry %s must be an ARN string", [field, show(r)]) if {
+	not is_string(r)
+} else := sprintf(`%s "*" covers every bucket; name this bucket: "arn:aws:s3:::%s" and/or "arn:aws:s3:::%s/*"`, [field, bn, bn]) if {
+	r == "*"
+} else := sprintf(`%s %s is not in bucket %q; use "arn:aws:s3:::%s" or "arn:aws:s3:::%s/<key pattern>"`, [field, show(r), bn, bn, bn])
+
+# --- action against resource type ---------------------------------------------
+# A statement with a wildcard action (s3:*, s3:Get*) is exempt: its actions
+# are meant for both kinds. "*" as a resource counts as both kinds (it is
+# denied above anyway). Resources outside the bucket count as the kind they
+# name, so a foreign ARN is reported once, above.
+
+deny contains msg if {
+	bn := bucket_name
+	some i, s in statements
+	actions := [a | some a in as_list(s.Action); is_string(a)]
+	not regex.match(`[*?]`, concat("", actions))
+	resources := [r | some r in as_list(s.Resource); is_string(r)]
+	count(resources) > 0
+	kinds := {kind | some r in resources; kind := resource_kind(r)}
+	not "any" in kinds
+	some a in actions
+	kind := action_kind(a)
+	not kind in kinds
+	msg := sprintf("%s: %s", [label(i, s), kind_problem(kind, a, bn)])
+}
+
+resource_kind(r) := "any" if {
+	r == "*"
+} else := "object" if {
+	regex.match(`^arn:aws:s3:::[^/]+/.+$`, r)
+} else := "bucket" if {
+	regex.match(`^arn:aws:s3:::[^/]+$`, r)
+}
+
+# Bucket actions: s3:ListBucket*, s3:GetBucket*, s3:PutBucket*,
+# s3:DeleteBucket*, s3:CreateBucket and the bucket configuration actions.
+# They win over the object rule, so s3:GetBucketObjectLockConfiguration is a
+# bucket action.
+bucket_action_pattern := `^(?i)s3:((list|get|put|delete)bucket|createbucket$|(get|put)(accelerate|analytics|encryption|intelligenttiering|inventory|lifecycle|metrics|replication)configuration$)`
+
+# Object actions: any s3: action with "object" in its name, and the object
+# actions without it.
+object_action_pattern := `^(?i)s3:(.*object|abortmultipartupload$|listmultipartuploadparts$|bypassgovernanceretention$|initiatereplication$|replicatedelete$|replicatetags$)`
+
+action_kind(a) := "bucket" if {
+	regex.match(bucket_action_pattern, a)
+} else := "object" if {
+	regex.match(object_action_pattern, a)
+}
+
+kind_problem("object", a, bn) := sprintf(`%s acts on objects, but Resource names no object ARN; add "arn:aws:s3:::%s/*" (or a narrower key pattern)`, [a, bn])
+
+kind_problem("bucket", a, bn) := sprintf(`%s acts on the bucket, but Resource names no bucket ARN; add "arn:aws:s3:::%s" (without "/...")`, [a, bn])

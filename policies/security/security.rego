@@ -1,0 +1,199 @@
+# Pack "security": who can do what. Denies grants that open the bucket to
+# everyone for writing (or for everything), and Allow with NotPrincipal;
+# warns about public read on a Bucket that is not marked public, and about a
+# policy that does not refuse plain-HTTP requests.
+package pail.security
+
+# --- principals and actions ---------------------------------------------------
+
+# public_principal: "*" in any form: "*", {"AWS": "*"}, {"AWS": ["*", ...]}.
+public_principal(s) if s.Principal == "*"
+
+public_principal(s) if {
+	is_object(s.Principal)
+	some v in s.Principal
+	"*" in as_list(v)
+}
+
+allow(s) if s.Effect == "Allow"
+
+public_allow(s) if {
+	allow(s)
+	public_principal(s)
+}
+
+actions(s) := [a | some a in as_list(s.Action); is_string(a)]
+
+# full_access: the pattern covers every S3 action ("*", "s3:*", "s3:?*" ...).
+full_access(a) if glob.match(lower(a), [], "s3:*")
+
+# Verbs that change data or configuration (s3:Put*, s3:Delete*, ...).
+write_verbs := [
+	"put", "delete", "abort", "restore", "replicate", "write", "bypass",
+	"create", "initiate", "objectowneroverride",
+]
+
+# What a wildcard pattern is tested against to decide if it grants a write.
+known_writes := [
+	"s3:putobject", "s3:putobjectacl", "s3:putobjecttagging",
+	"s3:putobjectretention", "s3:putobjectlegalhold",
+	"s3:deleteobject", "s3:deleteobjectversion", "s3:deleteobjecttagging",
+	"s3:abortmultipartupload", "s3:restoreobject",
+	"s3:replicateobject", "s3:replicatedelete", "s3:replicatetags",
+	"s3:bypassgovernanceretention", "s3:objectowneroverridetobucketowner",
+	"s3:putbucketpolicy", "s3:deletebucketpolicy", "s3:putbucketacl",
+	"s3:putbucketversioning", "s3:putlifecycleconfiguration",
+	"s3:putencryptionconfiguration", "s3:createbucket", "s3:deletebucket",
+	"s3express:createsession",
+	"s3-object-lambda:putobject", "s3-object-lambda:deleteobject",
+	"s3-object-lambda:abortmultipartupload",
+	"s3-object-lambda:writegetobjectresponse",
+]
+
+known_reads := [
+	"s3:getobject", "s3:getobjectversion", "s3:listbucket",
+	"s3:listbucketversions", "s3-object-lambda:getobject",
+	"s3-object-lambda:listbucket",
+]
+
+write_action(a) if {
+	not wildcard(a)
+	parts := split(lower(a), ":")
+	count(parts) == 2
+	some verb in write_verbs
+	startswith(parts[1], verb)
+}
+
+write_action(a) if {
+	wildcard(a)
+	some w in known_writes
+	glob.match(lower(a), [], w)
+}
+
+read_action(a) if {
+	not wildcard(a)
+	parts := split(lower(a), ":")
+	count(parts) == 2
+	some verb in ["get", "list"]
+	startswith(parts[1], verb)
+}
+
+read_action(a) if {
+	wildcard(a)
+	some r in known_reads
+	glob.match(lower(a), [], r)
+}
+
+# --- deny ---------------------------------------------------------------------
+
+deny contains msg if {
+	some i, s in statements
+	public_allow(s)
+	some a in actions(s)
+	full_access(a)
+	msg := sprintf("%s: Principal %s may not be granted %s (every S3 action); name the principals that need access and the actions they need", [label(i, s), show(s.Principal), a])
+}
+
+deny contains msg if {
+	some i, s in statements
+	public_allow(s)
+	some a in actions(s)
+	not full_access(a)
+	write_action(a)
+	msg := sprintf("%s: Principal %s may not be granted %s (public write: anyone could change or delete data); name the principals that may write", [label(i, s), show(s.Principal), a])
+}
+
+deny contains msg if {
+	some i, s in statements
+	public_allow(s)
+	has(s, "NotAction")
+	msg := sprintf("%s: Principal %s with NotAction is granted every action not listed, writes included; list the allowed actions in Action instead", [label(i, s), show(s.Principal)])
+}
+
+deny contains msg if {
+	some i, s in statements
+	allow(s)
+	has(s, "NotPrincipal")
+	msg := sprintf(`%s: NotPrincipal with Effect "Allow" grants access to everyone except %s; name the principals in Principal instead`, [label(i, s), show(s.NotPrincipal)])
+}
+
+# --- warn ---------------------------------------------------------------------
+
+# s3:* and * match the known writes, so they count here too.
+grants_write(s) if {
+	some a in actions(s)
+	write_action(a)
+}
+
+grants_write(s) if has(s, "NotAction")
+
+# Public read on a Bucket that did not opt into being public. A statement
+# that is denied for public write is not warned about as well, and a
+# Condition that pins the source network (aws:SourceIp with IpAddress,
+# aws:SourceVpce or aws:SourceVpc with StringEquals/StringLike) makes it
+# not public.
+warn contains msg if {
+	not input.bucket.public == true
+	some i, s in statements
+	public_allow(s)
+	not grants_write(s)
+	reads := [a | some a in actions(s); read_action(a)]
+	count(reads) > 0
+	not restricts_source(s)
+	msg := sprintf("%s: Principal %s can read with %s, so anyone on the internet can; if the bucket is meant to be public, mark the Bucket public, otherwise add an aws:SourceIp or aws:SourceVpce condition or name the principals", [label(i, s), show(s.Principal), concat(", ", reads)])
+}
+
+restricts_source(s) if {
+	some op, keys in s.Condition
+	some key, _ in keys
+	restricting(lower(op), lower(key))
+}
+
+# IfExists and negated operators do not restrict: a request without the key,
+# or from anywhere else, still matches.
+restricting(op, "aws:sourceip") if op in {"ipaddress", "foranyvalue:ipaddress"}
+
+restricting(op, key) if {
+	key in {"aws:sourcevpce", "aws:sourcevpc"}
+	op in {
+		"stringequals", "stringlike", "stringequalsignorecase",
+		"foranyvalue:stringequals", "foranyvalue:stringlike",
+	}
+}
+
+warn contains msg if {
+	not enforces_tls
+	bn := display_bucket
+	msg := sprintf(`no statement denies requests without TLS; add {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::%s", "arn:aws:s3:::%s/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}`, [bn, bn])
+}
+
+display_bucket := n if {
+	n := bucket_name
+} else := "<bucketName>"
+
+# enforces_tls: a Deny for everyone, for every S3 action, when
+# aws:SecureTransport is false.
+enforces_tls if {
+	some s in statements
+	s.Effect == "Deny"
+	public_principal(s)
+	some a in actions(s)
+	full_access(a)
+	denies_insecure(s.Condition)
+}
+
+denies_insecure(condition) if {
+	some op, keys in condition
+	lower(op) in {"bool", "boolifexists"}
+	some key, value in keys
+	lower(key) == "aws:securetransport"
+	some v in as_list(value)
+	false_value(v)
+}
+
+false_value(v) if v == false
+
+false_value(v) if {
+	is_string(v)
+	lower(v) == "false"
+}
