@@ -43,7 +43,7 @@ deny contains "policy has no statements; add at least one entry to Statement" if
 
 deny contains msg if {
 	is_object(input.policy)
-	some k in object.keys(input.policy) - top_level_elements
+	some k in (object.keys(input.policy) - top_level_elements)
 	msg := sprintf("unknown policy element %s; a policy has only Version, Id and Statement", [show(k)])
 }
 
@@ -68,7 +68,7 @@ deny contains msg if {
 deny contains msg if {
 	some i, s in statements
 	is_object(s)
-	some k in object.keys(s) - statement_elements
+	some k in (object.keys(s) - statement_elements)
 	msg := sprintf("%s: unknown element %s (misspelt?); allowed: Sid, Effect, Principal, NotPrincipal, Action, NotAction, Resource, NotResource, Condition", [label(i, s), show(k)])
 }
 
@@ -94,9 +94,13 @@ deny contains msg if {
 deny contains msg if {
 	some i, s in statements
 	is_object(s)
-	not s.Effect in {"Allow", "Deny"}
+	not valid_effect(s)
 	msg := effect_problem(label(i, s), s)
 }
+
+# A helper rule, so a missing Effect counts as invalid: "not s.Effect in
+# {...}" is skipped altogether when s.Effect is undefined.
+valid_effect(s) if s.Effect in {"Allow", "Deny"}
 
 effect_problem(l, s) := sprintf(`%s: Effect %s must be exactly "Allow" or "Deny"`, [l, show(s.Effect)]) if {
 	has(s, "Effect")
