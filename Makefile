@@ -19,6 +19,8 @@ LEFTHOOK_VERSION       := v1.13.6
 CONTROLLER_GEN := $(TOOLBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 GOLANGCI       := $(TOOLBIN)/golangci-lint-$(GOLANGCI_VERSION)
 LEFTHOOK       := $(TOOLBIN)/lefthook-$(LEFTHOOK_VERSION)
+OPA_VERSION    := v1.22.3
+OPA            := $(TOOLBIN)/opa-$(OPA_VERSION)
 
 MODULES := api sdk core plugins/aws plugins/minio plugins/wasabi test test/tools
 PLUGINS := minio aws wasabi
@@ -101,8 +103,12 @@ run: build plugins ## Run the operator against the current kubeconfig.
 unit: ## Fast unit tests (no servers); the pre-commit hook runs these.
 	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do (cd $$m && go test -short -count=1 ./...); done
 
+.PHONY: policy-test
+policy-test: $(OPA) ## Run the Rego tests of the policy packs with opa test.
+	$(OPA) test policies/ --explain fails
+
 .PHONY: test
-test: verify-generated vet plugins test-drivers servers ## Everything: generated files, vet, unit and integration tests on real servers.
+test: verify-generated vet policy-test plugins test-drivers servers ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
 	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
 	@echo "== go test test (integration: real kube-apiserver, etcd, MinIO)"
 	cd test && go test -count=1 -timeout 30m ./...
@@ -121,6 +127,11 @@ $(GOLANGCI):
 	@mkdir -p $(TOOLBIN)
 	GOWORK=off GOBIN=$(TOOLBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	mv $(TOOLBIN)/golangci-lint $@
+
+$(OPA):
+	@mkdir -p $(TOOLBIN)
+	GOWORK=off GOBIN=$(TOOLBIN) go install github.com/open-policy-agent/opa@$(OPA_VERSION)
+	mv $(TOOLBIN)/opa $@
 
 $(LEFTHOOK):
 	@mkdir -p $(TOOLBIN)
