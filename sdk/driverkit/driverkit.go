@@ -87,7 +87,7 @@ func NoResponse(err error) *abi.Error {
 	var oe *net.OpError
 	isHost := errors.As(err, &he)
 	if isHost || errors.As(err, &ue) || errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, syscall.ECONNREFUSED) {
-		return &abi.Error{Code: abi.CodeUnavailable, Retryable: !(isHost && he.Refused),
+		return &abi.Error{Code: abi.CodeUnavailable, Retryable: !isHost || !he.Refused,
 			Message: fmt.Sprintf("the endpoint could not be reached: %v", err)}
 	}
 	return nil
