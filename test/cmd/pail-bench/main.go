@@ -62,6 +62,9 @@ type options struct {
 	verbose     bool
 }
 
+// keepMarker starts the part of the report file that make bench keeps.
+const keepMarker = "<!-- kept by make bench: figures from other commands -->"
+
 func main() {
 	o, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
@@ -279,6 +282,13 @@ runs:
 		return fmt.Errorf("interrupted; the report was not written to -out: %w", ctx.Err())
 	}
 	if o.out != "" {
+		// Sections measured by other commands (policy evaluation, driver
+		// loads) live below keepMarker and survive a rewrite.
+		if old, err := os.ReadFile(o.out); err == nil {
+			if i := strings.Index(string(old), keepMarker); i >= 0 {
+				report = strings.TrimRight(report, "\n") + "\n\n" + string(old[i:])
+			}
+		}
 		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
 			return err
 		}
