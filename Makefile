@@ -110,6 +110,8 @@ policy-test: $(OPA) ## Run the Rego tests of the policy packs with opa test.
 .PHONY: test
 test: verify-generated vet policy-test plugins test-drivers servers ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
 	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
+	@echo "== fuzz: a short run of each parser's fuzz target (longer: FUZZTIME=10m make fuzz)"
+	$(MAKE) -s fuzz FUZZTIME=10s
 	@echo "== go test test (integration: real kube-apiserver, etcd, MinIO)"
 	cd test && go test -count=1 -timeout 30m ./...
 
@@ -117,6 +119,14 @@ N ?= 200
 .PHONY: bench
 bench: plugins servers ## Benchmarks on real servers (N Buckets, default 200); writes docs/benchmarks.md.
 	cd test && go run ./cmd/pail-bench -n $(N) --out ../docs/benchmarks.md
+
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s).
+	cd core && go test -run XXX -fuzz FuzzCanonicalPolicy -fuzztime $(FUZZTIME) ./bucketdiff/
+	cd core && go test -run XXX -fuzz FuzzOriginOf -fuzztime $(FUZZTIME) ./hosthttp/
+	cd sdk && go test -run XXX -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME) ./abi/
+	cd sdk && go test -run XXX -fuzz FuzzDispatchRequest -fuzztime $(FUZZTIME) ./driver/
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(TOOLBIN)

@@ -3,22 +3,13 @@
 # be a mistake (a resource outside the bucket, an action on the wrong kind of
 # resource).
 #
-# The engine evaluates every pack on every apply, so the rules test the
-# common, valid case with one builtin each (a regex, a set difference) and
-# work out the exact complaint only when that test fails.
+# The engine evaluates all of data.pail on every apply, so:
+#   - the rules test the common, valid case with one builtin each (a regex,
+#     a set difference) and work out the exact complaint only when that
+#     test fails;
+#   - constants are written inline rather than as rules: every rule of the
+#     package is part of data.pail, evaluated and copied into the result.
 package pail.baseline
-
-versions := {"2012-10-17", "2008-10-17"}
-
-top_level_elements := {"Version", "Id", "Statement"}
-
-statement_elements := {
-	"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
-	"Resource", "NotResource", "Condition",
-}
-
-# S3 limits bucket policies to 20 KB.
-max_size := 20480
 
 # --- document ---------------------------------------------------------------
 
@@ -29,7 +20,7 @@ deny contains `policy has no Version; add "Version": "2012-10-17"` if {
 deny contains msg if {
 	v := input.policy.Version
 	v != null
-	not v in versions
+	not v in {"2012-10-17", "2008-10-17"}
 	msg := sprintf(`Version %s is not a policy language version; use "2012-10-17"`, [show(v)])
 }
 
@@ -43,14 +34,15 @@ deny contains "policy has no statements; add at least one entry to Statement" if
 
 deny contains msg if {
 	is_object(input.policy)
-	some k in (object.keys(input.policy) - top_level_elements)
+	some k in (object.keys(input.policy) - {"Version", "Id", "Statement"})
 	msg := sprintf("unknown policy element %s; a policy has only Version, Id and Statement", [show(k)])
 }
 
+# S3 limits bucket policies to 20 KB.
 deny contains msg if {
 	is_number(input.raw_size)
-	input.raw_size > max_size
-	msg := sprintf("policy document is %d bytes; S3 limits bucket policies to 20 KB (%d bytes): merge statements or use key patterns", [input.raw_size, max_size])
+	input.raw_size > 20480
+	msg := sprintf("policy document is %d bytes; S3 limits bucket policies to 20 KB (20480 bytes): merge statements or use key patterns", [input.raw_size])
 }
 
 deny contains "input.bucket.bucketName is missing: Resource ARNs cannot be checked against the bucket" if {
@@ -68,7 +60,10 @@ deny contains msg if {
 deny contains msg if {
 	some i, s in statements
 	is_object(s)
-	some k in (object.keys(s) - statement_elements)
+	some k in (object.keys(s) - {
+		"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
+		"Resource", "NotResource", "Condition",
+	})
 	msg := sprintf("%s: unknown element %s (misspelt?); allowed: Sid, Effect, Principal, NotPrincipal, Action, NotAction, Resource, NotResource, Condition", [label(i, s), show(k)])
 }
 
@@ -79,10 +74,8 @@ deny contains msg if {
 	msg := sprintf("%s: Sid must be a string, not %s", [label(i, s), show(sid)])
 }
 
-# sids: the non-empty string Sids, in order.
-sids := [sid | some s in statements; sid := s.Sid; is_string(sid); sid != ""]
-
 deny contains msg if {
+	sids := [sid | some s in statements; sid := s.Sid; is_string(sid); sid != ""]
 	unique := {sid | some sid in sids}
 	count(unique) != count(sids)
 	some sid in unique
@@ -106,19 +99,24 @@ effect_problem(l, s) := sprintf(`%s: Effect %s must be exactly "Allow" or "Deny"
 	has(s, "Effect")
 } else := sprintf(`%s: Effect is missing; use "Allow" or "Deny"`, [l])
 
-# Each pair: exactly one of the two elements.
-pairs := [
-	["Principal", "NotPrincipal", `say who it applies to: "Principal": {"AWS": "arn:aws:iam::<account>:root"}`],
-	["Action", "NotAction", `list the actions: "Action": ["s3:GetObject"]`],
-	["Resource", "NotResource", `list the resources: "Resource": "arn:aws:s3:::<bucket>/*"`],
-]
-
+# Each pair: exactly one of the two elements. The valid combinations are
+# listed, so a good statement costs one set lookup.
 deny contains msg if {
 	some i, s in statements
 	is_object(s)
-	keys := object.keys(s)
-	some [a, b, hint] in pairs
-	n := count(keys & {a, b})
+	present := object.keys(s) & {"Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource"}
+	not present in {
+		{"Principal", "Action", "Resource"}, {"Principal", "Action", "NotResource"},
+		{"Principal", "NotAction", "Resource"}, {"Principal", "NotAction", "NotResource"},
+		{"NotPrincipal", "Action", "Resource"}, {"NotPrincipal", "Action", "NotResource"},
+		{"NotPrincipal", "NotAction", "Resource"}, {"NotPrincipal", "NotAction", "NotResource"},
+	}
+	some [a, b, hint] in [
+		["Principal", "NotPrincipal", `say who it applies to: "Principal": {"AWS": "arn:aws:iam::<account>:root"}`],
+		["Action", "NotAction", `list the actions: "Action": ["s3:GetObject"]`],
+		["Resource", "NotResource", `list the resources: "Resource": "arn:aws:s3:::<bucket>/*"`],
+	]
+	n := count(present & {a, b})
 	n != 1
 	msg := pair_problem(label(i, s), a, b, hint, n)
 }
@@ -129,9 +127,6 @@ pair_problem(l, a, b, _, 2) := sprintf("%s: has both %s and %s; use one of them"
 
 # --- actions ----------------------------------------------------------------
 
-# "*", or <service>:<name> for a service a bucket policy can grant.
-action_pattern := `^(?i:\*|(s3|s3-object-lambda|s3express):[^:]+)$`
-
 deny contains msg if {
 	some i, s in statements
 	some field in ["Action", "NotAction"]
@@ -140,9 +135,11 @@ deny contains msg if {
 	msg := sprintf("%s: %s", [label(i, s), action_problem(field, a)])
 }
 
+# "*", or <service>:<name> for a service a bucket policy can grant:
+# s3, s3-object-lambda, s3express (any case).
 valid_action(a) if {
 	is_string(a)
-	regex.match(action_pattern, a)
+	regex.match(`^(?i:\*|(s3|s3-object-lambda|s3express):[^:]+)$`, a)
 }
 
 action_problem(field, a) := sprintf(`%s entry %s must be a string like "s3:GetObject"`, [field, show(a)]) if {
@@ -153,10 +150,6 @@ action_problem(field, a) := sprintf(`%s entry %s must be a string like "s3:GetOb
 
 # --- resources --------------------------------------------------------------
 
-bucket_arn := concat("", ["arn:aws:s3:::", bucket_name])
-
-bucket_arn_prefix := concat("", [bucket_arn, "/"])
-
 deny contains msg if {
 	bn := bucket_name
 	some i, s in statements
@@ -166,6 +159,11 @@ deny contains msg if {
 	msg := sprintf("%s: %s", [label(i, s), resource_problem(field, r, bn)])
 }
 
+bucket_arn := concat("", ["arn:aws:s3:::", bucket_name])
+
+bucket_arn_prefix := concat("", [bucket_arn, "/"])
+
+# in_bucket: arn:aws:s3:::<bucket> or arn:aws:s3:::<bucket>/...
 in_bucket(r) if r == bucket_arn
 
 in_bucket(r) if {
@@ -188,12 +186,12 @@ resource_problem(field, r, bn) := sprintf("%s entry %s must be an ARN string", [
 deny contains msg if {
 	bn := bucket_name
 	some i, s in statements
-	actions := [a | some a in as_list(s.Action); is_string(a)]
-	not regex.match(`[*?]`, concat("", actions))
-	resources := [r | some r in as_list(s.Resource); is_string(r)]
+	resources := as_list(s.Resource)
 	count(resources) > 0
 	kinds := {kind | some r in resources; kind := resource_kind(r)}
-	not "any" in kinds
+	not kinds in {{"bucket", "object"}, {"any"}, {"any", "bucket"}, {"any", "object"}, {"any", "bucket", "object"}}
+	actions := [a | some a in as_list(s.Action); is_string(a)]
+	not regex.match(`[*?]`, concat("", actions))
 	some a in actions
 	kind := action_kind(a)
 	not kind in kinds
@@ -203,25 +201,22 @@ deny contains msg if {
 resource_kind(r) := "any" if {
 	r == "*"
 } else := "object" if {
+	is_string(r)
 	regex.match(`^arn:aws:s3:::[^/]+/.+$`, r)
 } else := "bucket" if {
+	is_string(r)
 	regex.match(`^arn:aws:s3:::[^/]+$`, r)
 }
 
 # Bucket actions: s3:ListBucket*, s3:GetBucket*, s3:PutBucket*,
 # s3:DeleteBucket*, s3:CreateBucket and the bucket configuration actions.
-# They win over the object rule, so s3:GetBucketObjectLockConfiguration is a
-# bucket action.
-bucket_action_pattern := `^(?i)s3:((list|get|put|delete)bucket|createbucket$|(get|put)(accelerate|analytics|encryption|intelligenttiering|inventory|lifecycle|metrics|replication)configuration$)`
-
-# Object actions: any s3: action with "object" in its name, and the object
-# actions without it.
-object_action_pattern := `^(?i)s3:(.*object|abortmultipartupload$|listmultipartuploadparts$|bypassgovernanceretention$|initiatereplication$|replicatedelete$|replicatetags$)`
-
+# They are tested first, so s3:GetBucketObjectLockConfiguration is a bucket
+# action. Object actions: every other s3: action with "object" in its name,
+# and the object actions without it.
 action_kind(a) := "bucket" if {
-	regex.match(bucket_action_pattern, a)
+	regex.match(`^(?i)s3:((list|get|put|delete)bucket|createbucket$|(get|put)(accelerate|analytics|encryption|intelligenttiering|inventory|lifecycle|metrics|replication)configuration$)`, a)
 } else := "object" if {
-	regex.match(object_action_pattern, a)
+	regex.match(`^(?i)s3:(.*object|abortmultipartupload$|listmultipartuploadparts$|bypassgovernanceretention$|initiatereplication$|replicatedelete$|replicatetags$)`, a)
 }
 
 kind_problem("object", a, bn) := sprintf(`%s acts on objects, but Resource names no object ARN; add "arn:aws:s3:::%s/*" (or a narrower key pattern)`, [a, bn])

@@ -31,8 +31,3 @@ bucket_name := n if {
 	is_string(n)
 	n != ""
 }
-
-# wildcard is true for an action or resource pattern with * or ?.
-wildcard(x) if contains(x, "*")
-
-wildcard(x) if contains(x, "?")

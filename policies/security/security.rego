@@ -2,6 +2,11 @@
 # everyone for writing (or for everything), and Allow with NotPrincipal;
 # warns about public read on a Bucket that is not marked public, and about a
 # policy that does not refuse plain-HTTP requests.
+#
+# The engine evaluates all of data.pail on every apply: constants are
+# written inline rather than as rules (every rule of the package is part of
+# data.pail, evaluated and copied into the result), and the per-action work
+# happens only for the statements that grant something to everyone.
 package pail.security
 
 # --- principals and actions ---------------------------------------------------
@@ -15,88 +20,85 @@ public_principal(s) if {
 	"*" in as_list(v)
 }
 
-allow(s) if s.Effect == "Allow"
-
-public_allow(s) if {
-	allow(s)
-	public_principal(s)
-}
-
 actions(s) := [a | some a in as_list(s.Action); is_string(a)]
 
 # full_access: the pattern covers every S3 action ("*", "s3:*", "s3:?*" ...).
 full_access(a) if glob.match(lower(a), [], "s3:*")
 
-# Verbs that change data or configuration (s3:Put*, s3:Delete*, ...).
-write_verbs := [
-	"put", "delete", "abort", "restore", "replicate", "write", "bypass",
-	"create", "initiate", "objectowneroverride",
-]
+# wildcard: an action pattern with * or ?.
+wildcard(x) if contains(x, "*")
 
-# What a wildcard pattern is tested against to decide if it grants a write.
-known_writes := [
-	"s3:putobject", "s3:putobjectacl", "s3:putobjecttagging",
-	"s3:putobjectretention", "s3:putobjectlegalhold",
-	"s3:deleteobject", "s3:deleteobjectversion", "s3:deleteobjecttagging",
-	"s3:abortmultipartupload", "s3:restoreobject",
-	"s3:replicateobject", "s3:replicatedelete", "s3:replicatetags",
-	"s3:bypassgovernanceretention", "s3:objectowneroverridetobucketowner",
-	"s3:putbucketpolicy", "s3:deletebucketpolicy", "s3:putbucketacl",
-	"s3:putbucketversioning", "s3:putlifecycleconfiguration",
-	"s3:putencryptionconfiguration", "s3:createbucket", "s3:deletebucket",
-	"s3express:createsession",
-	"s3-object-lambda:putobject", "s3-object-lambda:deleteobject",
-	"s3-object-lambda:abortmultipartupload",
-	"s3-object-lambda:writegetobjectresponse",
-]
+wildcard(x) if contains(x, "?")
 
-known_reads := [
-	"s3:getobject", "s3:getobjectversion", "s3:listbucket",
-	"s3:listbucketversions", "s3-object-lambda:getobject",
-	"s3-object-lambda:listbucket",
-]
-
+# write_action: changes data or configuration. A plain action by its verb
+# (s3:Put*, s3:Delete*, s3:AbortMultipartUpload, s3:RestoreObject,
+# s3:Replicate*, s3express:CreateSession, ...); a wildcard pattern when it
+# matches one of the known write actions.
 write_action(a) if {
 	not wildcard(a)
-	parts := split(lower(a), ":")
-	count(parts) == 2
-	some verb in write_verbs
-	startswith(parts[1], verb)
+	regex.match(`^(?i)[^:]+:(put|delete|abort|restore|replicate|write|bypass|create|initiate|objectowneroverride)`, a)
 }
 
 write_action(a) if {
 	wildcard(a)
-	some w in known_writes
-	glob.match(lower(a), [], w)
+	pattern := lower(a)
+	some w in [
+		"s3:putobject", "s3:putobjectacl", "s3:putobjecttagging",
+		"s3:putobjectretention", "s3:putobjectlegalhold",
+		"s3:deleteobject", "s3:deleteobjectversion", "s3:deleteobjecttagging",
+		"s3:abortmultipartupload", "s3:restoreobject",
+		"s3:replicateobject", "s3:replicatedelete", "s3:replicatetags",
+		"s3:bypassgovernanceretention", "s3:objectowneroverridetobucketowner",
+		"s3:putbucketpolicy", "s3:deletebucketpolicy", "s3:putbucketacl",
+		"s3:putbucketversioning", "s3:putlifecycleconfiguration",
+		"s3:putencryptionconfiguration", "s3:createbucket", "s3:deletebucket",
+		"s3express:createsession",
+		"s3-object-lambda:putobject", "s3-object-lambda:deleteobject",
+		"s3-object-lambda:abortmultipartupload",
+		"s3-object-lambda:writegetobjectresponse",
+	]
+	glob.match(pattern, [], w)
 }
 
+# read_action: s3:Get*, s3:List*; a wildcard pattern when it matches one of
+# the common read actions.
 read_action(a) if {
 	not wildcard(a)
-	parts := split(lower(a), ":")
-	count(parts) == 2
-	some verb in ["get", "list"]
-	startswith(parts[1], verb)
+	regex.match(`^(?i)[^:]+:(get|list)`, a)
 }
 
 read_action(a) if {
 	wildcard(a)
-	some r in known_reads
-	glob.match(lower(a), [], r)
+	pattern := lower(a)
+	some r in [
+		"s3:getobject", "s3:getobjectversion", "s3:listbucket",
+		"s3:listbucketversions", "s3-object-lambda:getobject",
+		"s3-object-lambda:listbucket",
+	]
+	glob.match(pattern, [], r)
+}
+
+# public_allows: the indexes of the Allow statements with a public principal.
+# Most policies have none, so the rules below usually have nothing to do.
+public_allows contains i if {
+	some i, s in statements
+	s.Effect == "Allow"
+	public_principal(s)
 }
 
 # --- deny ---------------------------------------------------------------------
 
 deny contains msg if {
-	some i, s in statements
-	public_allow(s)
+	some i in public_allows
+	s := statements[i]
 	some a in actions(s)
 	full_access(a)
 	msg := sprintf("%s: Principal %s may not be granted %s (every S3 action); name the principals that need access and the actions they need", [label(i, s), show(s.Principal), a])
 }
 
 deny contains msg if {
-	some i, s in statements
-	public_allow(s)
+	some i in public_allows
+	s := statements[i]
 	some a in actions(s)
 	not full_access(a)
 	write_action(a)
@@ -104,15 +106,15 @@ deny contains msg if {
 }
 
 deny contains msg if {
-	some i, s in statements
-	public_allow(s)
+	some i in public_allows
+	s := statements[i]
 	has(s, "NotAction")
 	msg := sprintf("%s: Principal %s with NotAction is granted every action not listed, writes included; list the allowed actions in Action instead", [label(i, s), show(s.Principal)])
 }
 
 deny contains msg if {
 	some i, s in statements
-	allow(s)
+	s.Effect == "Allow"
 	has(s, "NotPrincipal")
 	msg := sprintf(`%s: NotPrincipal with Effect "Allow" grants access to everyone except %s; name the principals in Principal instead`, [label(i, s), show(s.NotPrincipal)])
 }
@@ -133,9 +135,9 @@ grants_write(s) if has(s, "NotAction")
 # aws:SourceVpce or aws:SourceVpc with StringEquals/StringLike) makes it
 # not public.
 warn contains msg if {
+	some i in public_allows
+	s := statements[i]
 	not input.bucket.public == true
-	some i, s in statements
-	public_allow(s)
 	not grants_write(s)
 	reads := [a | some a in actions(s); read_action(a)]
 	count(reads) > 0

@@ -62,8 +62,10 @@ func waitPolicy(t *testing.T, key client.ObjectKey, typ string, st metav1.Condit
 	return &bp
 }
 
-func applies() float64 {
-	return testutil.ToFloat64(suite.op.Metrics.DriverOperations.WithLabelValues("minio", "ApplyBucket", "ok"))
+func applies() float64 { return testutilValue("minio", "ApplyBucket", "ok") }
+
+func testutilValue(driver, op, result string) float64 {
+	return testutil.ToFloat64(suite.op.Metrics.DriverOperations.WithLabelValues(driver, op, result))
 }
 
 func TestBucketPolicyIsAppliedOnceAndRemovedOnDelete(t *testing.T) {
