@@ -198,6 +198,11 @@ test_public_read_on_public_bucket_not_warned if {
 	count(deny) == 0 with input as fixture_public_doc([fixture_tls, fixture_public_read])
 }
 
+test_public_read_warned_when_bucket_public_is_missing if {
+	msgs := warn with input as json.remove(fixture_doc([fixture_tls, fixture_public_read]), ["bucket/public"])
+	fixture_has(msgs, "so anyone on the internet can")
+}
+
 test_public_bucket_still_denies_public_write if {
 	msgs := deny with input as fixture_public_doc([fixture_tls, fixture_public({"Action": "s3:PutObject"})])
 	fixture_has(msgs, "may not be granted s3:PutObject")
