@@ -106,7 +106,7 @@ unit: ## Fast unit tests (no servers); the pre-commit hook runs these.
 .PHONY: policy-test
 policy-test: $(OPA) ## Run the Rego tests of the policy packs with opa test.
 	$(OPA) test policies/ --explain fails
-	OPA=$(OPA) policies/ci/check.sh
+	OPA=$(OPA) test/policyci/check.sh
 
 .PHONY: test
 test: verify-generated vet policy-test plugins test-drivers servers ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.

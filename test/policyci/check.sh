@@ -5,7 +5,7 @@
 set -euo pipefail
 opa=${OPA:-opa}
 dir=$(cd "$(dirname "$0")" && pwd)
-packs=$(cd "$dir/.." && pwd)
+packs=$(cd "$dir/../../policies" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
