@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pail-dev/pail/core/internal/testwasm"
 	"github.com/pail-dev/pail/core/wasmhost"
 )
 
@@ -32,21 +32,8 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 
-	if base, err := os.UserCacheDir(); err == nil {
-		cacheDir = filepath.Join(base, "pail", "wasm-test")
-	} else {
-		cacheDir = filepath.Join(tmp, "wasm-cache")
-	}
-
-	out := filepath.Join(tmp, "rogue.wasm")
-	cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, "./test/drivers/rogue")
-	cmd.Dir = filepath.Join("..", "..")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build the rogue driver: %v\n%s", err, b)
-		return 1
-	}
-	if rogueWasm, err = os.ReadFile(out); err != nil {
+	cacheDir = testwasm.CacheDir(tmp)
+	if rogueWasm, err = testwasm.Build(filepath.Join("..", ".."), tmp, "./test/drivers/rogue"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
