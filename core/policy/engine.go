@@ -174,35 +174,30 @@ var ErrPackMissing = errors.New("policy pack not loaded")
 // Evaluate runs the selected packs (all loaded ones when packs is empty)
 // against input. Messages are prefixed with their pack's name.
 func (e *Engine) Evaluate(ctx context.Context, packs []string, input any) (Result, error) {
+	// Selection and the missing-pack check read the pack tables in place
+	// under the read lock: this runs on every BucketPolicy reconcile.
 	e.mu.RLock()
 	pq := e.prepared
-	loaded := make(map[string]bool, len(e.packs))
-	for n := range e.packs {
-		loaded[n] = true
-	}
-	brokenErr := map[string]error{}
-	for n, err := range e.broken {
-		brokenErr[n] = err
-	}
-	e.mu.RUnlock()
-
 	selected := packs
 	if len(selected) == 0 {
-		for n := range loaded {
+		selected = make([]string, 0, len(e.packs))
+		for n := range e.packs {
 			selected = append(selected, n)
 		}
 		sort.Strings(selected)
 	}
 	var missing []string
 	for _, n := range selected {
-		if !loaded[n] {
-			if err, ok := brokenErr[n]; ok {
-				missing = append(missing, fmt.Sprintf("%s (does not compile: %v)", n, firstLine(err)))
-			} else {
-				missing = append(missing, n)
-			}
+		if _, ok := e.packs[n]; ok {
+			continue
+		}
+		if err, ok := e.broken[n]; ok {
+			missing = append(missing, fmt.Sprintf("%s (does not compile: %v)", n, firstLine(err)))
+		} else {
+			missing = append(missing, n)
 		}
 	}
+	e.mu.RUnlock()
 	if len(missing) > 0 {
 		return Result{}, fmt.Errorf("%w: %s", ErrPackMissing, strings.Join(missing, ", "))
 	}

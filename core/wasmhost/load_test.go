@@ -158,7 +158,6 @@ func TestLoadRefusesMalformedExports(t *testing.T) {
 	tests := []struct {
 		name  string
 		wasm  []byte
-		bug   string
 		wantE string
 	}{
 		{
@@ -213,9 +212,6 @@ func TestLoadRefusesMalformedExports(t *testing.T) {
 	h := newHost(t, wasmhost.NewConfig())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.bug != "" {
-				t.Skip(tt.bug)
-			}
 			var err error
 			require.NotPanics(t, func() {
 				var d *wasmhost.Driver

@@ -169,6 +169,16 @@ const (
 	CodeInternal        Code = "Internal"
 )
 
+// MessageOf returns the driver's message of an *Error in err's chain, or
+// err's text for any other error.
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
 // Error is a domain error reported by a driver.
 type Error struct {
 	Code         Code   `json:"code"`

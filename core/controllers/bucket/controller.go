@@ -74,7 +74,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionOrFinalizerChange()))).
+		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
 		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(r.bucketsForProvider), builder.WithPredicates(providerReadinessChanged())).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
@@ -110,14 +110,6 @@ func providerReadinessChanged() predicate.Predicate {
 			return meta.IsStatusConditionTrue(o.Status.Conditions, pailv1.ConditionReady) !=
 				meta.IsStatusConditionTrue(n.Status.Conditions, pailv1.ConditionReady) ||
 				o.Generation != n.Generation
-		},
-	}
-}
-
-func deletionOrFinalizerChange() predicate.Predicate {
-	return predicate.Funcs{
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			return !e.ObjectNew.GetDeletionTimestamp().IsZero()
 		},
 	}
 }
@@ -193,7 +185,7 @@ func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) erro
 	case abi.CodeUnimplemented:
 		// The driver refused part of the spec it cannot honour faithfully;
 		// retrying cannot help until the spec changes.
-		umsg := fmt.Sprintf("Not applied, because the provider cannot do it: %s. Remove it from the spec.", describeErr(err))
+		umsg := fmt.Sprintf("Not applied, because the provider cannot do it: %s. Remove it from the spec.", abi.MessageOf(err))
 		status.True(&b.Status.Conditions, gen, pailv1.ConditionUnsupported, pailv1.ReasonUnsupported, umsg)
 		status.False(&b.Status.Conditions, gen, pailv1.ConditionReady, pailv1.ReasonUnsupported, umsg)
 		return reconcile.TerminalError(err)
@@ -201,14 +193,6 @@ func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) erro
 		return reconcile.TerminalError(err)
 	}
 	return fmt.Errorf("%s bucket %s: %w", what, b.Spec.BucketName, err)
-}
-
-func describeErr(err error) string {
-	var e *abi.Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return err.Error()
 }
 
 func (r *Reconciler) finalize(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, error) {

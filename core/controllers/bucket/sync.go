@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -225,35 +224,29 @@ func (r *Reconciler) recordCreateIntent(ctx context.Context, b *pailv1.Bucket) e
 	if b.Annotations[pailv1.AnnotationCreateIntent] != "" {
 		return nil
 	}
-	// Patch a copy: the response carries the stored status, which would wipe
-	// the status this reconcile is building.
-	before := b.DeepCopy()
-	obj := b.DeepCopy()
-	if obj.Annotations == nil {
-		obj.Annotations = map[string]string{}
-	}
-	obj.Annotations[pailv1.AnnotationCreateIntent] = time.Now().UTC().Format(time.RFC3339)
-	controllerutil.AddFinalizer(obj, pailv1.BucketFinalizer)
-	if err := r.Client.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+	err := status.PatchMetadata(ctx, r.Client, b, func(obj *pailv1.Bucket) {
+		if obj.Annotations == nil {
+			obj.Annotations = map[string]string{}
+		}
+		obj.Annotations[pailv1.AnnotationCreateIntent] = time.Now().UTC().Format(time.RFC3339)
+		controllerutil.AddFinalizer(obj, pailv1.BucketFinalizer)
+	})
+	if err != nil {
 		return fmt.Errorf("record create intent: %w", err)
 	}
-	b.Annotations, b.Finalizers, b.ResourceVersion = obj.Annotations, obj.Finalizers, obj.ResourceVersion
 	return nil
 }
 
-// ensureFinalizer adds the finalizer, patching a copy so the status being
-// built survives.
+// ensureFinalizer adds the finalizer, keeping the status being built.
 func (r *Reconciler) ensureFinalizer(ctx context.Context, b *pailv1.Bucket) error {
 	if controllerutil.ContainsFinalizer(b, pailv1.BucketFinalizer) {
 		return nil
 	}
-	before := b.DeepCopy()
-	obj := b.DeepCopy()
-	controllerutil.AddFinalizer(obj, pailv1.BucketFinalizer)
-	if err := r.Client.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+	if err := status.PatchMetadata(ctx, r.Client, b, func(obj *pailv1.Bucket) {
+		controllerutil.AddFinalizer(obj, pailv1.BucketFinalizer)
+	}); err != nil {
 		return fmt.Errorf("add finalizer: %w", err)
 	}
-	b.Finalizers, b.ResourceVersion = obj.Finalizers, obj.ResourceVersion
 	return nil
 }
 

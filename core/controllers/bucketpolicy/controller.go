@@ -70,7 +70,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&pailv1.BucketPolicy{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deleting()))).
+		For(&pailv1.BucketPolicy{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
 		// Any change to a policy of the same bucket can change who wins.
 		Watches(&pailv1.BucketPolicy{}, handler.EnqueueRequestsFromMapFunc(r.siblings)).
 		Watches(&pailv1.Bucket{}, handler.EnqueueRequestsFromMapFunc(r.forBucket))
@@ -78,10 +78,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.WatchesRawSource(source.Channel(r.Repack, &handler.EnqueueRequestForObject{}))
 	}
 	return b.Complete(r)
-}
-
-func deleting() predicate.Predicate {
-	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return !e.ObjectNew.GetDeletionTimestamp().IsZero() }}
 }
 
 func (r *Reconciler) policiesFor(ctx context.Context, ns, bucket string) []reconcile.Request {
@@ -319,13 +315,11 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, bp *pailv1.BucketPolic
 	if controllerutil.ContainsFinalizer(bp, pailv1.BucketPolicyFinalizer) {
 		return nil
 	}
-	before := bp.DeepCopy()
-	obj := bp.DeepCopy()
-	controllerutil.AddFinalizer(obj, pailv1.BucketPolicyFinalizer)
-	if err := r.Client.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+	if err := status.PatchMetadata(ctx, r.Client, bp, func(obj *pailv1.BucketPolicy) {
+		controllerutil.AddFinalizer(obj, pailv1.BucketPolicyFinalizer)
+	}); err != nil {
 		return fmt.Errorf("add finalizer: %w", err)
 	}
-	bp.Finalizers, bp.ResourceVersion = obj.Finalizers, obj.ResourceVersion
 	return nil
 }
 

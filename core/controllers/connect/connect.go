@@ -6,7 +6,6 @@ package connect
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -29,8 +28,10 @@ type Connection struct {
 	Config abi.ProviderConfig
 	Policy *hosthttp.Policy
 
-	key         types.NamespacedName
-	fingerprint string
+	key types.NamespacedName
+	// uid and generation identify the Provider spec this was resolved from.
+	uid        types.UID
+	generation int64
 }
 
 // Context attaches the network policy and call metadata for one reconcile.
@@ -73,7 +74,7 @@ func (c *Connector) Get(ctx context.Context, p *pailv1.Provider) (*Connection, e
 	c.mu.Lock()
 	conn := c.conns[key]
 	c.mu.Unlock()
-	if conn != nil && conn.fingerprint == specFingerprint(p, "") {
+	if conn != nil && conn.uid == p.UID && conn.generation == p.Generation {
 		return conn, nil
 	}
 	return c.Resolve(ctx, p)
@@ -163,9 +164,10 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 			PathStyle:   p.Spec.PathStyle,
 			Credentials: abi.Credentials{AccessKeyID: id, SecretAccessKey: secret},
 		},
-		Policy:      policy,
-		key:         key,
-		fingerprint: specFingerprint(p, ""),
+		Policy:     policy,
+		key:        key,
+		uid:        p.UID,
+		generation: p.Generation,
 	}
 	c.mu.Lock()
 	if c.conns == nil {
@@ -177,11 +179,4 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	c.conns[key] = conn
 	c.mu.Unlock()
 	return conn, nil
-}
-
-// specFingerprint changes whenever the Provider's spec does. Secret changes
-// reach the cache through the Provider controller, which always Resolves.
-func specFingerprint(p *pailv1.Provider, extra string) string {
-	h := sha256.Sum256(fmt.Appendf(nil, "%s/%d/%s", p.UID, p.Generation, extra))
-	return fmt.Sprintf("%x", h[:8])
 }

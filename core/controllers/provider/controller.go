@@ -205,27 +205,19 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) error {
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
 			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
 		msg := fmt.Sprintf("The provider refused the credentials in Secret %s: %s. Fix the access key pair in the Secret; Pail rechecks when it changes.",
-			p.Spec.CredentialsSecretRef.Name, describe(err))
+			p.Spec.CredentialsSecretRef.Name, abi.MessageOf(err))
 		status.False(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsRefused, msg)
 		return &checkError{reason: pailv1.ReasonCredentialsRefused, message: msg}
 	case code == abi.CodeUnavailable || wasmhost.IsTrap(err) || code == "":
-		msg := fmt.Sprintf("Endpoint %s could not be reached: %s.", p.Spec.Endpoint, describe(err))
+		msg := fmt.Sprintf("Endpoint %s could not be reached: %s.", p.Spec.Endpoint, abi.MessageOf(err))
 		status.False(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonUnreachable, msg)
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonUnknown, "The credentials cannot be checked while the endpoint is unreachable.")
 		return &checkError{reason: pailv1.ReasonUnreachable, message: msg}
 	default:
-		msg := fmt.Sprintf("The connectivity check against %s failed: %s.", p.Spec.Endpoint, describe(err))
+		msg := fmt.Sprintf("The connectivity check against %s failed: %s.", p.Spec.Endpoint, abi.MessageOf(err))
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
 			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonBackendError, msg)
 		return &checkError{reason: pailv1.ReasonBackendError, message: msg}
 	}
-}
-
-func describe(err error) string {
-	var e *abi.Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return err.Error()
 }

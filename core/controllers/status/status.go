@@ -1,16 +1,20 @@
-// Package status holds the condition and status-write helpers every
-// controller shares, so conditions never flap and status is written only
-// when it changed.
+// Package status holds the condition, status-write and metadata-patch
+// helpers every controller shares, so conditions never flap, status is
+// written only when it changed, and a metadata patch never wipes the status
+// being built.
 package status
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 )
 
 // Set sets a condition with the object's generation. meta.SetStatusCondition
@@ -66,4 +70,30 @@ func Backoff(n int32, base, max time.Duration) time.Duration {
 		d = max
 	}
 	return d
+}
+
+// PatchMetadata applies mutate to a copy of obj and merge-patches the copy,
+// then carries its annotations, finalizers and resourceVersion back into obj.
+// Patching obj itself would overwrite the status a reconcile is building
+// with the stored one from the response.
+func PatchMetadata[T client.Object](ctx context.Context, c client.Client, obj T, mutate func(T)) error {
+	before, ok1 := obj.DeepCopyObject().(T)
+	cp, ok2 := obj.DeepCopyObject().(T)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("patch metadata: cannot copy %T", obj)
+	}
+	mutate(cp)
+	if err := c.Patch(ctx, cp, client.MergeFrom(before)); err != nil {
+		return err
+	}
+	obj.SetAnnotations(cp.GetAnnotations())
+	obj.SetFinalizers(cp.GetFinalizers())
+	obj.SetResourceVersion(cp.GetResourceVersion())
+	return nil
+}
+
+// Deleting passes update events of objects being deleted, to combine with a
+// generation predicate that would otherwise drop them.
+func Deleting() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return !e.ObjectNew.GetDeletionTimestamp().IsZero() }}
 }
