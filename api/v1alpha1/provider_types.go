@@ -18,6 +18,15 @@ type ProviderSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('http://') || self.startsWith('https://')",message="endpoint must be an http:// or https:// URL"
 	Endpoint string `json:"endpoint"`
 
+	// IAMEndpoint is the AWS-IAM-compatible API URL used by AccessKeys, for
+	// example https://iam.amazonaws.com or https://iam.wasabisys.com. Empty
+	// means the driver's default, if it has one; drivers that manage users
+	// through the S3 endpoint (minio) ignore it. The driver may reach this
+	// host too.
+	// +kubebuilder:validation:XValidation:rule="self == '' || self.startsWith('http://') || self.startsWith('https://')",message="iamEndpoint must be an http:// or https:// URL"
+	// +optional
+	IAMEndpoint string `json:"iamEndpoint,omitempty"`
+
 	// Region is the signing region.
 	// +kubebuilder:default=us-east-1
 	// +optional

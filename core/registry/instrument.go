@@ -91,3 +91,62 @@ func (i *instrumented) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b
 	}
 	return i.end(abi.OpDeleteBucket, i.d.DeleteBucket(ctx, p, b))
 }
+
+// users returns the wrapped driver's user operations, or a double that
+// answers Unimplemented when it has none.
+func (i *instrumented) users() driver.UserDriver {
+	if u, ok := i.d.(driver.UserDriver); ok {
+		return u
+	}
+	return driver.UserFuncs{}
+}
+
+func (i *instrumented) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
+	ctx, err := i.begin(ctx, abi.OpObserveUser)
+	if err != nil {
+		return abi.UserObservation{}, err
+	}
+	obs, err := i.users().ObserveUser(ctx, p, u)
+	return obs, i.end(abi.OpObserveUser, err)
+}
+
+func (i *instrumented) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
+	ctx, err := i.begin(ctx, abi.OpApplyUser)
+	if err != nil {
+		return err
+	}
+	return i.end(abi.OpApplyUser, i.users().ApplyUser(ctx, p, u))
+}
+
+func (i *instrumented) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
+	ctx, err := i.begin(ctx, abi.OpDeleteUser)
+	if err != nil {
+		return err
+	}
+	return i.end(abi.OpDeleteUser, i.users().DeleteUser(ctx, p, u))
+}
+
+func (i *instrumented) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
+	ctx, err := i.begin(ctx, abi.OpCreateAccessKey)
+	if err != nil {
+		return abi.NewAccessKey{}, err
+	}
+	key, err := i.users().CreateAccessKey(ctx, p, k)
+	return key, i.end(abi.OpCreateAccessKey, err)
+}
+
+func (i *instrumented) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
+	ctx, err := i.begin(ctx, abi.OpUpdateAccessKey)
+	if err != nil {
+		return err
+	}
+	return i.end(abi.OpUpdateAccessKey, i.users().UpdateAccessKey(ctx, p, k))
+}
+
+func (i *instrumented) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
+	ctx, err := i.begin(ctx, abi.OpDeleteAccessKey)
+	if err != nil {
+		return err
+	}
+	return i.end(abi.OpDeleteAccessKey, i.users().DeleteAccessKey(ctx, p, k))
+}

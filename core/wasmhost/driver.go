@@ -375,3 +375,51 @@ func (d *Driver) logAllowed() bool {
 	d.dropped.Add(1)
 	return false
 }
+
+// invokeInto runs op and decodes its result into out.
+func (d *Driver) invokeInto(ctx context.Context, op string, p abi.ProviderConfig, args, out any) error {
+	res, err := d.invoke(ctx, op, p, args)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(res, out); err != nil {
+		return fmt.Errorf("driver %s: undecodable %s result: %w", d.name, op, err)
+	}
+	return nil
+}
+
+// ObserveUser implements driver.UserDriver.
+func (d *Driver) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
+	var obs abi.UserObservation
+	return obs, d.invokeInto(ctx, abi.OpObserveUser, p, u, &obs)
+}
+
+// ApplyUser implements driver.UserDriver.
+func (d *Driver) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
+	_, err := d.invoke(ctx, abi.OpApplyUser, p, u)
+	return err
+}
+
+// DeleteUser implements driver.UserDriver.
+func (d *Driver) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
+	_, err := d.invoke(ctx, abi.OpDeleteUser, p, u)
+	return err
+}
+
+// CreateAccessKey implements driver.UserDriver.
+func (d *Driver) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
+	var key abi.NewAccessKey
+	return key, d.invokeInto(ctx, abi.OpCreateAccessKey, p, k, &key)
+}
+
+// UpdateAccessKey implements driver.UserDriver.
+func (d *Driver) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
+	_, err := d.invoke(ctx, abi.OpUpdateAccessKey, p, k)
+	return err
+}
+
+// DeleteAccessKey implements driver.UserDriver.
+func (d *Driver) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
+	_, err := d.invoke(ctx, abi.OpDeleteAccessKey, p, k)
+	return err
+}

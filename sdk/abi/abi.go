@@ -15,8 +15,8 @@ import (
 // also carried by the marker export and the host import module name.
 const (
 	VersionMajor = 1
-	VersionMinor = 0
-	Version      = "1.0"
+	VersionMinor = 1
+	Version      = "1.1"
 
 	// MarkerExport is exported by every v1 module; its absence, or the
 	// presence of another pail_abi_vN, makes the host refuse the module.
@@ -60,6 +60,10 @@ type DriverInfo struct {
 	ABI          string   `json:"abi"`
 	Capabilities []string `json:"capabilities"`
 	Operations   []string `json:"operations"`
+	// DefaultIAMEndpoint is the IAM endpoint used for user and key operations
+	// when the Provider names none (ABI 1.1). The host allows it for that
+	// Provider only then.
+	DefaultIAMEndpoint string `json:"defaultIAMEndpoint,omitempty"`
 }
 
 // Supports reports whether the driver declared capability c.
@@ -105,6 +109,9 @@ type ProviderConfig struct {
 	Region      string      `json:"region"`
 	PathStyle   bool        `json:"pathStyle"`
 	Credentials Credentials `json:"credentials"`
+	// IAMEndpoint is the IAM API URL for user and key operations (ABI 1.1):
+	// the Provider's spec.iamEndpoint, or else the driver's DefaultIAMEndpoint.
+	IAMEndpoint string `json:"iamEndpoint,omitempty"`
 }
 
 // Request is the input of the call export.

@@ -20,6 +20,13 @@ func Dispatch(ctx context.Context, d Driver, req abi.Request) abi.Response {
 }
 
 func dispatch(ctx context.Context, d Driver, req abi.Request) ([]byte, error) {
+	if isUserOp(req.Op) {
+		u, ok := d.(UserDriver)
+		if !ok {
+			return nil, abi.Errorf(abi.CodeUnimplemented, "operation %q is not implemented by driver %s", req.Op, d.Describe().Name)
+		}
+		return dispatchUser(ctx, u, req)
+	}
 	var b abi.BucketArgs
 	if len(req.Args) > 0 {
 		if err := json.Unmarshal(req.Args, &b); err != nil {
@@ -54,4 +61,60 @@ func AsABIError(err error) *abi.Error {
 		return e
 	}
 	return &abi.Error{Code: abi.CodeInternal, Message: fmt.Sprint(err)}
+}
+
+func isUserOp(op string) bool {
+	switch op {
+	case abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser, abi.OpCreateAccessKey, abi.OpUpdateAccessKey, abi.OpDeleteAccessKey:
+		return true
+	}
+	return false
+}
+
+func dispatchUser(ctx context.Context, d UserDriver, req abi.Request) ([]byte, error) {
+	decode := func(v any) error {
+		if len(req.Args) == 0 {
+			return nil
+		}
+		if err := json.Unmarshal(req.Args, v); err != nil {
+			return abi.Errorf(abi.CodeInvalidArgument, "decode %s args: %v", req.Op, err)
+		}
+		return nil
+	}
+	switch req.Op {
+	case abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser:
+		var u abi.UserArgs
+		if err := decode(&u); err != nil {
+			return nil, err
+		}
+		switch req.Op {
+		case abi.OpObserveUser:
+			obs, err := d.ObserveUser(ctx, req.Provider, u)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(obs)
+		case abi.OpApplyUser:
+			return nil, d.ApplyUser(ctx, req.Provider, u)
+		default:
+			return nil, d.DeleteUser(ctx, req.Provider, u)
+		}
+	default:
+		var k abi.AccessKeyArgs
+		if err := decode(&k); err != nil {
+			return nil, err
+		}
+		switch req.Op {
+		case abi.OpCreateAccessKey:
+			key, err := d.CreateAccessKey(ctx, req.Provider, k)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(key)
+		case abi.OpUpdateAccessKey:
+			return nil, d.UpdateAccessKey(ctx, req.Provider, k)
+		default:
+			return nil, d.DeleteAccessKey(ctx, req.Provider, k)
+		}
+	}
 }

@@ -72,3 +72,98 @@ func (f Funcs) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.Buc
 	}
 	return f.DeleteFn(ctx, p, b)
 }
+
+// UserDriver is implemented by drivers that declare abi.CapAccessKeys. The
+// host owns the protocol around it (which keys to create, when to retire
+// one, what to clean up after a crash); the driver maps each call to the
+// provider's IAM or admin API.
+type UserDriver interface {
+	// ObserveUser reports whether the user exists and the parts named in
+	// u.Observe. Keys lists every key of the user, so the host can find keys
+	// that a crash left unrecorded.
+	ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error)
+	// ApplyUser creates the user when u.Create is set, then writes exactly the
+	// non-nil parts of u (Policy, Tags).
+	ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error
+	// DeleteUser deletes the user's inline policy and then the user. The host
+	// deletes the keys first; a user that still has keys yields CodeConflict.
+	// A missing user is success.
+	DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error
+	// CreateAccessKey creates a new active key for k.User.
+	CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error)
+	// UpdateAccessKey sets k.ID's status to k.Status.
+	UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error
+	// DeleteAccessKey deletes k.ID. A missing key is success.
+	DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error
+}
+
+// UserFuncs adapts plain functions to UserDriver. A nil function returns
+// Unimplemented.
+type UserFuncs struct {
+	ObserveUserFn     func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error)
+	ApplyUserFn       func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error
+	DeleteUserFn      func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error
+	CreateAccessKeyFn func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error)
+	UpdateAccessKeyFn func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error
+	DeleteAccessKeyFn func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error
+}
+
+var _ UserDriver = UserFuncs{}
+
+func unimplemented(op string) error {
+	return abi.Errorf(abi.CodeUnimplemented, "%s is not implemented", op)
+}
+
+func (f UserFuncs) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
+	if f.ObserveUserFn == nil {
+		return abi.UserObservation{}, unimplemented(abi.OpObserveUser)
+	}
+	return f.ObserveUserFn(ctx, p, u)
+}
+
+func (f UserFuncs) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
+	if f.ApplyUserFn == nil {
+		return unimplemented(abi.OpApplyUser)
+	}
+	return f.ApplyUserFn(ctx, p, u)
+}
+
+func (f UserFuncs) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
+	if f.DeleteUserFn == nil {
+		return unimplemented(abi.OpDeleteUser)
+	}
+	return f.DeleteUserFn(ctx, p, u)
+}
+
+func (f UserFuncs) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
+	if f.CreateAccessKeyFn == nil {
+		return abi.NewAccessKey{}, unimplemented(abi.OpCreateAccessKey)
+	}
+	return f.CreateAccessKeyFn(ctx, p, k)
+}
+
+func (f UserFuncs) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
+	if f.UpdateAccessKeyFn == nil {
+		return unimplemented(abi.OpUpdateAccessKey)
+	}
+	return f.UpdateAccessKeyFn(ctx, p, k)
+}
+
+func (f UserFuncs) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
+	if f.DeleteAccessKeyFn == nil {
+		return unimplemented(abi.OpDeleteAccessKey)
+	}
+	return f.DeleteAccessKeyFn(ctx, p, k)
+}
+
+// WithUsers combines a Driver and a UserDriver into one value that is both,
+// for drivers (and test doubles) assembled from parts.
+func WithUsers(d Driver, u UserDriver) interface {
+	Driver
+	UserDriver
+} {
+	return struct {
+		Driver
+		UserDriver
+	}{d, u}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -134,17 +135,8 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 			}
 		}
 	}
-	policy, err := hosthttp.NewPolicy([]string{p.Spec.Endpoint}, tlsOpts)
-	if err != nil {
-		return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("Cannot build the connection to %s: %v.", p.Spec.Endpoint, err), Err: err}
-	}
-	if !p.Spec.PathStyle {
-		policy = policy.WithSubdomains()
-	}
-
 	d, err := c.Registry.Get(p.Spec.Driver)
 	if err != nil {
-		policy.Close()
 		switch {
 		case errors.Is(err, registry.ErrLoading):
 			return nil, &Error{Reason: pailv1.ReasonDriverLoading, Message: fmt.Sprintf("Driver %s is loading.", p.Spec.Driver), Wait: true, Err: err}
@@ -155,6 +147,24 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 		}
 	}
 
+	// The IAM endpoint joins the allow-list only when AccessKeys can use it:
+	// the Provider names one, or the driver declares its default.
+	iam := p.Spec.IAMEndpoint
+	if iam == "" {
+		iam = d.Describe().DefaultIAMEndpoint
+	}
+	endpoints := []string{p.Spec.Endpoint}
+	if iam != "" {
+		endpoints = append(endpoints, iam)
+	}
+	policy, err := hosthttp.NewPolicy(endpoints, tlsOpts)
+	if err != nil {
+		return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("Cannot build the connection to %s: %v.", strings.Join(endpoints, " and "), err), Err: err}
+	}
+	if !p.Spec.PathStyle {
+		policy = policy.WithSubdomains()
+	}
+
 	conn := &Connection{
 		Driver: d,
 		Config: abi.ProviderConfig{
@@ -162,6 +172,7 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 			Endpoint:    p.Spec.Endpoint,
 			Region:      p.Spec.Region,
 			PathStyle:   p.Spec.PathStyle,
+			IAMEndpoint: iam,
 			Credentials: abi.Credentials{AccessKeyID: id, SecretAccessKey: secret},
 		},
 		Policy:     policy,
