@@ -38,7 +38,7 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code for api/.
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate CRDs into charts/pail/crds and RBAC into charts/pail/files.
 	cd api && $(CONTROLLER_GEN) crd paths=./... output:crd:artifacts:config=../charts/pail/crds
-	cd core && $(CONTROLLER_GEN) rbac:roleName=pail-operator paths=./... output:rbac:artifacts:config=../charts/pail/files
+	cd core && $(CONTROLLER_GEN) rbac:roleName=pail-operator webhook paths=./... output:rbac:artifacts:config=../charts/pail/files output:webhook:artifacts:config=../charts/pail/files
 
 .PHONY: verify-generated
 verify-generated: generate manifests ## Fail when generated files differ from what is committed.
@@ -91,11 +91,11 @@ servers: ## Build kube-apiserver, etcd, MinIO and versitygw from the Go module p
 
 .PHONY: demo
 demo: build plugins servers ## Start apiserver, MinIO and the operator, and apply examples/quickstart.
-	cd test && go run ./cmd/pail-demo --operator $(BIN)/pail --driver-dir $(BIN)/drivers --state-dir $(ROOT)/.demo --examples $(ROOT)/examples/quickstart --crds $(ROOT)/charts/pail/crds $(DEMO_FLAGS)
+	cd test && go run ./cmd/pail-demo --operator $(BIN)/pail --driver-dir $(BIN)/drivers --state-dir $(ROOT)/.demo --examples $(ROOT)/examples/quickstart --crds $(ROOT)/charts/pail/crds --webhooks $(ROOT)/charts/pail/files/manifests.yaml $(DEMO_FLAGS)
 
 .PHONY: run
 run: build plugins ## Run the operator against the current kubeconfig.
-	$(BIN)/pail --driver-dir $(BIN)/drivers --policy-dir $(ROOT)/policies
+	$(BIN)/pail --driver-dir $(BIN)/drivers --policy-dir $(ROOT)/policies --webhook-port 0
 
 ##@ Test
 

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/bucket"
@@ -57,6 +58,12 @@ type Options struct {
 	PolicyDir string
 
 	MetricsAddr, ProbeAddr  string
+	// WebhookPort serves the BucketPolicy validating webhook; 0 disables it.
+	WebhookPort int
+	// WebhookHost is the address the webhook listens on ("" means all).
+	WebhookHost string
+	// WebhookCertDir holds tls.crt and tls.key for the webhook.
+	WebhookCertDir string
 	LeaderElect             bool
 	LeaderElectionNamespace string
 
@@ -134,7 +141,12 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		return nil, err
 	}
 	skip := true
+	var hookServer webhook.Server
+	if o.WebhookPort > 0 {
+		hookServer = webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir})
+	}
 	mgr, err := ctrl.NewManager(o.RestConfig, ctrl.Options{
+		WebhookServer: hookServer,
 		Scheme: scheme,
 		// Only labelled ConfigMaps (policy packs) are cached, never all of them.
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
@@ -223,6 +235,14 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		Repack:   repack,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("policypack controller: %w", err)
+	}
+	if hookServer != nil {
+		if err := (&bucketpolicy.Validator{Reader: mgr.GetClient(), Engine: engine}).SetupWebhookWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("bucketpolicy webhook: %w", err)
+		}
+		if err := mgr.AddReadyzCheck("webhook", hookServer.StartedChecker()); err != nil {
+			return nil, err
+		}
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err

@@ -27,6 +27,10 @@ type KubeOptions struct {
 	// CRDDirs are directories (or files) of CRD manifests to install. Each
 	// must exist.
 	CRDDirs []string
+	// WebhookPaths are files or directories of webhook configurations
+	// (charts/pail/files/manifests.yaml). Each is installed pointing at
+	// Kube.Webhook, with a CA envtest generates; serve the webhook there.
+	WebhookPaths []string
 	// Log receives the output of etcd and kube-apiserver. nil discards it
 	// (the tail is still kept for error messages).
 	Log io.Writer
@@ -41,9 +45,20 @@ type Kube struct {
 	// Dir is a temporary directory holding Kubeconfig; Stop removes it.
 	Dir string
 
+	// Webhook says where to serve the webhooks of KubeOptions.WebhookPaths.
+	Webhook WebhookServing
+
 	env  *envtest.Environment
 	tail *tail
 	done bool
+}
+
+// WebhookServing is where the apiserver expects a webhook server.
+type WebhookServing struct {
+	Host string
+	Port int
+	// CertDir holds tls.crt and tls.key, signed by the CA the apiserver trusts.
+	CertDir string
 }
 
 // StartKube starts etcd and kube-apiserver (built and cached by the tools
@@ -91,6 +106,9 @@ func StartKube(ctx context.Context, opts KubeOptions) (_ *Kube, retErr error) {
 			},
 		},
 	}
+	if len(opts.WebhookPaths) > 0 {
+		te.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: opts.WebhookPaths, LocalServingHost: "127.0.0.1"}
+	}
 	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {
 		te.ControlPlaneStartTimeout = KubeStartTimeout
 	}
@@ -123,6 +141,9 @@ func StartKube(ctx context.Context, opts KubeOptions) (_ *Kube, retErr error) {
 		return nil, fmt.Errorf("start kube-apiserver: %w\n--- etcd/kube-apiserver log (tail) ---\n%s", r.err, k.tail.String())
 	}
 	k.Config = r.cfg
+	if w := te.WebhookInstallOptions; len(opts.WebhookPaths) > 0 {
+		k.Webhook = WebhookServing{Host: w.LocalServingHost, Port: w.LocalServingPort, CertDir: w.LocalServingCertDir}
+	}
 
 	k.Dir, err = os.MkdirTemp("", "pail-kube-")
 	if err != nil {

@@ -102,14 +102,19 @@ func TestBucketPolicyEnforceBlocksAndWarnApplies(t *testing.T) {
 	ns := namespace(t)
 	ctx := context.Background()
 	p := minioProvider(t, ns, "minio")
-	b := readyPublicBucket(t, ns, p.Name, "drop")
+	// The webhook refuses this document while the Bucket exists; created
+	// first (as GitOps may), it passes admission and the controller blocks it.
+	b := newBucket(ns, "drop", p.Name, uniqueBucket("drop"), "")
+	b.Annotations = map[string]string{pailv1.AnnotationPublic: "true"}
 	bp := newBucketPolicy(ns, "drop-policy", b.Name, publicWritePolicy(b.Spec.BucketName))
 	require.NoError(t, suite.k8s.Create(ctx, bp))
+	require.NoError(t, suite.k8s.Create(ctx, b))
 	key := client.ObjectKeyFromObject(bp)
 	got := waitPolicy(t, key, pailv1.ConditionPolicyValid, metav1.ConditionFalse, pailv1.ReasonPolicyDenied)
 	require.NotEmpty(t, got.Status.Violations)
 	assert.Contains(t, fmt.Sprint(got.Status.Violations), "PublicWrite")
 	assert.Equal(t, metav1.ConditionFalse, condition(got.Status.Conditions, pailv1.ConditionReady).Status)
+	waitBucket(t, client.ObjectKeyFromObject(b), pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
 	doc, err := suite.s3.GetBucketPolicy(ctx, b.Spec.BucketName)
 	require.NoError(t, err)
 	assert.Empty(t, doc, "Enforce blocked the apply")

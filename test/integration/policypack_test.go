@@ -43,20 +43,29 @@ func TestPolicyPacksFromConfigMapsReloadWithoutRestart(t *testing.T) {
 	p := minioProvider(t, ns, "minio")
 	b := readyPublicBucket(t, ns, p.Name, "packed")
 
+	// The policy asks for a pack that is not there yet: admission lets it
+	// through with a warning and the controller waits for the pack.
+	doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::%[1]s","arn:aws:s3:::%[1]s/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`, b.Spec.BucketName)
+	bp := newBucketPolicy(ns, "nameless", b.Name, doc)
+	bp.Spec.Packs = []string{"naming"}
+	warnings := createWithWarnings(t, bp)
+	assert.Contains(t, fmt.Sprint(warnings), "naming")
+	key := client.ObjectKeyFromObject(bp)
+	waitPolicy(t, key, pailv1.ConditionPolicyValid, metav1.ConditionFalse, pailv1.ReasonPacksUnavailable)
+
+	// The pack arrives as a ConfigMap and takes effect without a restart.
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "naming-pack", Labels: map[string]string{"pail.dev/policy-pack": "naming"}},
 		Data:       map[string]string{"naming.rego": namingPack},
 	}
 	require.NoError(t, suite.k8s.Create(ctx, cm))
 	assertEvent(t, ns, "naming-pack", "PackLoaded", "naming")
-
-	doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::%[1]s","arn:aws:s3:::%[1]s/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`, b.Spec.BucketName)
-	bp := newBucketPolicy(ns, "nameless", b.Name, doc)
-	bp.Spec.Packs = []string{"naming"}
-	require.NoError(t, suite.k8s.Create(ctx, bp))
-	key := client.ObjectKeyFromObject(bp)
 	got := waitPolicy(t, key, pailv1.ConditionPolicyValid, metav1.ConditionFalse, pailv1.ReasonPolicyDenied)
 	assert.Contains(t, fmt.Sprint(got.Status.Violations), "[naming] statement 0 needs a Sid")
+	// From now on the webhook applies the team's pack at admission too.
+	_, err := dryRunCreate(t, newBucketPolicy(ns, "nameless-2", b.Name, doc))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "[naming] statement 0 needs a Sid")
 
 	// Relax the pack: the BucketPolicy is evaluated again and applied.
 	require.NoError(t, suite.k8s.Get(ctx, client.ObjectKeyFromObject(cm), cm))

@@ -106,7 +106,10 @@ func run(m *testing.M) (int, error) {
 	}
 	suite.driverDir = dir
 	fmt.Fprintln(os.Stderr, "integration: starting kube-apiserver + etcd and MinIO")
-	kube, err := env.StartKube(ctx, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
+	kube, err := env.StartKube(ctx, env.KubeOptions{
+		CRDDirs:      []string{filepath.Join(repoRoot(), "charts", "pail", "crds")},
+		WebhookPaths: []string{filepath.Join(repoRoot(), "charts", "pail", "files", "manifests.yaml")},
+	})
 	if err != nil {
 		return 1, err
 	}
@@ -148,6 +151,9 @@ func run(m *testing.M) (int, error) {
 		ProviderRecheck:   time.Hour,
 		BucketResync:      resyncPeriod,
 		BucketRetryMax:    5 * time.Second,
+		WebhookHost:       kube.Webhook.Host,
+		WebhookPort:       kube.Webhook.Port,
+		WebhookCertDir:    kube.Webhook.CertDir,
 		Logger:            logging.New("pail", "debug", true, suite.logs),
 	})
 	if err != nil {

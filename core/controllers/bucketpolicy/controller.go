@@ -6,7 +6,6 @@ package bucketpolicy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -194,24 +193,18 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 	status.False(conds, gen, pailv1.ConditionConflict, pailv1.ReasonNoConflict, "No other policy governs this bucket.")
 
 	// Validate with the packs.
-	var doc map[string]any
-	if err := json.Unmarshal(bp.Spec.Policy.Raw, &doc); err != nil {
-		msg := fmt.Sprintf("spec.policy is not a JSON object: %v.", err)
+	var p pailv1.Provider
+	pErr := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p)
+	start := time.Now()
+	res, err := Check(ctx, r.Engine, bp, &b, &p)
+	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
+	var notJSON *ErrNotJSON
+	if errors.As(err, &notJSON) {
+		msg := notJSON.Error() + "."
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyNotJSON, msg)
 		r.notReady(bp, pailv1.ReasonPolicyNotJSON, msg)
 		return ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
 	}
-	var p pailv1.Provider
-	pErr := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p)
-	input := map[string]any{
-		"policy":   doc,
-		"bucket":   map[string]any{"namespace": b.Namespace, "name": b.Name, "bucketName": b.Spec.BucketName, "public": b.Annotations[pailv1.AnnotationPublic] == "true"},
-		"provider": map[string]any{"name": p.Name, "driver": p.Spec.Driver},
-		"raw_size": len(bp.Spec.Policy.Raw),
-	}
-	start := time.Now()
-	res, err := r.Engine.Evaluate(ctx, bp.Spec.Packs, input)
-	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
 	if err != nil {
 		msg := fmt.Sprintf("The policy cannot be checked: %v.", err)
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPacksUnavailable, msg)

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sort"
 	"strings"
 	"syscall"
@@ -52,6 +53,7 @@ type options struct {
 	cacheDir  string
 	examples  string
 	crds      string
+	webhooks  string
 	timeout   time.Duration
 	exit      bool
 }
@@ -64,6 +66,7 @@ func main() {
 	flag.StringVar(&o.cacheDir, "cache-dir", "", "wasm compilation cache for the operator (default $PAIL_WASM_CACHE, else <state-dir>/wasm-cache)")
 	flag.StringVar(&o.examples, "examples", "examples/quickstart", "directory of YAML manifests to apply")
 	flag.StringVar(&o.crds, "crds", "charts/pail/crds", "directory of Pail CRDs")
+	flag.StringVar(&o.webhooks, "webhooks", "charts/pail/files/manifests.yaml", "webhook configurations the operator serves (\"\" runs without admission webhooks)")
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "how long to wait for every Provider and Bucket to become Ready")
 	flag.BoolVar(&o.exit, "exit", false, "stop everything once the demo is verified instead of waiting for Ctrl-C")
 	flag.Parse()
@@ -176,7 +179,11 @@ func (d *demo) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.kube, err = env.StartKube(ctx, env.KubeOptions{CRDDirs: []string{o.crds}, Log: kubeLog})
+	kopts := env.KubeOptions{CRDDirs: []string{o.crds}, Log: kubeLog}
+	if o.webhooks != "" {
+		kopts.WebhookPaths = []string{o.webhooks}
+	}
+	d.kube, err = env.StartKube(ctx, kopts)
 	if err != nil {
 		return err
 	}
@@ -236,6 +243,9 @@ func (d *demo) start(ctx context.Context) error {
 		"--cache-dir", o.cacheDir,
 		"--metrics-bind-address", "127.0.0.1:0",
 		"--health-probe-bind-address", "127.0.0.1:0",
+		"--webhook-host", d.kube.Webhook.Host,
+		"--webhook-port", strconv.Itoa(d.kube.Webhook.Port),
+		"--webhook-cert-dir", d.kube.Webhook.CertDir,
 	)
 	// KUBECONFIG too, so the operator reaches this apiserver whichever way
 	// it resolves its config, and never a cluster from the user's env.

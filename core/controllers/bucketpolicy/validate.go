@@ -1,0 +1,38 @@
+package bucketpolicy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/policy"
+)
+
+// ErrNotJSON reports a spec.policy that is not a JSON object.
+type ErrNotJSON struct{ Err error }
+
+func (e *ErrNotJSON) Error() string { return fmt.Sprintf("spec.policy is not a JSON object: %v", e.Err) }
+func (e *ErrNotJSON) Unwrap() error { return e.Err }
+
+// Check evaluates bp's document against its packs, with the Bucket's and the
+// Provider's metadata as input. The controller and the admission webhook
+// both call it, so an apply is refused at admission for exactly the reasons
+// the controller would refuse it. p may be nil when the Provider is unknown.
+func Check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (policy.Result, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(bp.Spec.Policy.Raw, &doc); err != nil {
+		return policy.Result{}, &ErrNotJSON{Err: err}
+	}
+	prov := map[string]any{"name": "", "driver": ""}
+	if p != nil {
+		prov = map[string]any{"name": p.Name, "driver": p.Spec.Driver}
+	}
+	input := map[string]any{
+		"policy":   doc,
+		"bucket":   map[string]any{"namespace": b.Namespace, "name": b.Name, "bucketName": b.Spec.BucketName, "public": b.Annotations[pailv1.AnnotationPublic] == "true"},
+		"provider": prov,
+		"raw_size": len(bp.Spec.Policy.Raw),
+	}
+	return e.Evaluate(ctx, bp.Spec.Packs, input)
+}
