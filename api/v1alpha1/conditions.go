@@ -11,6 +11,7 @@ const (
 	ConditionUnsupported       = "Unsupported"
 	ConditionConflict          = "Conflict"
 	ConditionPolicyValid       = "PolicyValid"
+	ConditionRotating          = "Rotating"
 )
 
 // Condition reasons. They are CamelCase and stable: docs/troubleshooting.md
@@ -57,6 +58,39 @@ const (
 	ReasonInlinePolicy        = "InlinePolicy"
 	ReasonOtherBucketPolicy   = "OtherBucketPolicy"
 	ReasonPacksUnavailable    = "PacksUnavailable"
+	ReasonUserCreated         = "UserCreated"
+	ReasonKeyCreated          = "KeyCreated"
+	ReasonKeyRotated          = "KeyRotated"
+	ReasonKeyDeactivated      = "KeyDeactivated"
+	ReasonKeyDeleted          = "KeyDeleted"
+	ReasonLeakedKeyRemoved    = "LeakedKeyRemoved"
+	ReasonRotationScheduled   = "RotationScheduled"
+	ReasonWaitingForRetention = "WaitingForRetention"
+	ReasonPreviousKeyActive   = "PreviousKeyActive"
+	ReasonBucketRefNotFound   = "BucketRefNotFound"
+	ReasonSecretConflict      = "SecretConflict"
+	ReasonUserDeleted         = "UserDeleted"
+	ReasonRetained            = "Retained"
+)
+
+// AccessKeyFinalizer keeps an AccessKey until its deletionPolicy has been honoured.
+const AccessKeyFinalizer = "pail.dev/accesskey"
+
+// Annotations and labels on an AccessKey's Secret. The Secret, not the
+// status, is the record of which keys exist: it is written in the same
+// update that stores a new key's secret, so a crash cannot separate them.
+const (
+	// LabelAccessKey marks Secrets written for an AccessKey (value: its name).
+	LabelAccessKey = "pail.dev/access-key"
+	// AnnotationKeyCreated is the RFC 3339 creation time of the current key.
+	AnnotationKeyCreated = "pail.dev/key-created-at"
+	// AnnotationPreviousExpires is when the previous key is retired.
+	AnnotationPreviousExpires = "pail.dev/previous-key-expires-at"
+	// AnnotationRotationTrigger is the spec.rotation.trigger value the
+	// current key answered.
+	AnnotationRotationTrigger = "pail.dev/rotation-trigger"
+	// AnnotationUser is the provider user the keys belong to.
+	AnnotationUser = "pail.dev/user"
 )
 
 // BucketPolicyFinalizer removes the policy from the bucket on deletion.

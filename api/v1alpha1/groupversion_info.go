@@ -22,7 +22,7 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &Provider{}, &ProviderList{}, &Bucket{}, &BucketList{}, &BucketPolicy{}, &BucketPolicyList{})
+	s.AddKnownTypes(GroupVersion, &Provider{}, &ProviderList{}, &Bucket{}, &BucketList{}, &BucketPolicy{}, &BucketPolicyList{}, &AccessKey{}, &AccessKeyList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

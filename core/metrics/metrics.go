@@ -23,6 +23,7 @@ type Metrics struct {
 	PolicyEvaluation      prometheus.Histogram
 	PolicyMessages        *prometheus.CounterVec
 	PolicyPackErrors      *prometheus.CounterVec
+	KeyRotations          *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them with reg (nil: controller-runtime's registry).
@@ -72,6 +73,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		Name: "pail_policy_pack_errors_total",
 		Help: "Policy packs that failed to load or compile, by pack.",
 	}, []string{"pack"})
+	m.KeyRotations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pail_access_key_rotations_total",
+		Help: "Access key lifecycle steps, by step: created, rotated, retired.",
+	}, []string{"step"})
 	var err error
 	m.DriverRequests, err = register(reg, m.DriverRequests)
 	if err == nil {
@@ -97,6 +102,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	if err == nil {
 		m.PolicyPackErrors, err = register(reg, m.PolicyPackErrors)
+	}
+	if err == nil {
+		m.KeyRotations, err = register(reg, m.KeyRotations)
 	}
 	return m, err
 }

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/accesskey"
 	"github.com/pail-dev/pail/core/controllers/bucket"
 	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/connect"
@@ -227,6 +228,18 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		Repack:       repack,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("bucketpolicy controller: %w", err)
+	}
+	if err := (&accesskey.Reconciler{
+		Client:       mgr.GetClient(),
+		Reader:       mgr.GetAPIReader(),
+		Scheme:       mgr.GetScheme(),
+		Connector:    conn,
+		Engine:       engine,
+		Recorder:     mgr.GetEventRecorder("pail-accesskey"),
+		Metrics:      m,
+		ResyncPeriod: o.BucketResync,
+	}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("accesskey controller: %w", err)
 	}
 	if err := (&policypack.Reconciler{
 		Client:   mgr.GetClient(),

@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -75,7 +74,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
-		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(r.bucketsForProvider), builder.WithPredicates(providerReadinessChanged())).
+		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(r.bucketsForProvider), builder.WithPredicates(connect.ReadinessChanged())).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 			// Per-item backoff only: the default adds a global 10 qps bucket
@@ -95,23 +94,6 @@ func (r *Reconciler) bucketsForProvider(ctx context.Context, o client.Object) []
 		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: b.Namespace, Name: b.Name}})
 	}
 	return out
-}
-
-// providerReadinessChanged passes Provider events that can change what a
-// Bucket sees: creation, deletion, and a flip of the Ready condition.
-func providerReadinessChanged() predicate.Predicate {
-	return predicate.Funcs{
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			o, ok1 := e.ObjectOld.(*pailv1.Provider)
-			n, ok2 := e.ObjectNew.(*pailv1.Provider)
-			if !ok1 || !ok2 {
-				return true
-			}
-			return meta.IsStatusConditionTrue(o.Status.Conditions, pailv1.ConditionReady) !=
-				meta.IsStatusConditionTrue(n.Status.Conditions, pailv1.ConditionReady) ||
-				o.Generation != n.Generation
-		},
-	}
 }
 
 // Reconcile drives one Bucket.
@@ -139,39 +121,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) provider(ctx context.Context, b *pailv1.Bucket) (*pailv1.Provider, *connect.Connection, error) {
 	gen := b.Generation
 	conds := &b.Status.Conditions
-	var p pailv1.Provider
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p)
-	if apierrors.IsNotFound(err) {
-		msg := fmt.Sprintf("Provider %s does not exist in namespace %s; the Bucket will proceed once it is created and Ready.", b.Spec.ProviderRef.Name, b.Namespace)
-		status.False(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderNotFound, msg)
-		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonProviderNotFound, msg)
-		return nil, nil, nil
+	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, b.Namespace, b.Spec.ProviderRef.Name, "Bucket")
+	if nr != nil {
+		status.False(conds, gen, pailv1.ConditionProviderReady, nr.Reason, nr.Message)
+		status.False(conds, gen, pailv1.ConditionReady, nr.Reason, nr.Message)
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	ready := meta.FindStatusCondition(p.Status.Conditions, pailv1.ConditionReady)
-	if ready == nil || ready.Status != "True" {
-		why := "it has not been checked yet"
-		if ready != nil {
-			why = fmt.Sprintf("%s: %s", ready.Reason, ready.Message)
-		}
-		msg := fmt.Sprintf("Provider %s is not Ready (%s)", p.Name, why)
-		status.False(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderNotReady, msg)
-		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonProviderNotReady, msg)
-		return nil, nil, nil
-	}
-	conn, err := r.Connector.Get(ctx, &p)
-	if err != nil {
-		var ce *connect.Error
-		if errors.As(err, &ce) {
-			status.False(conds, gen, pailv1.ConditionProviderReady, ce.Reason, ce.Message)
-			status.False(conds, gen, pailv1.ConditionReady, ce.Reason, ce.Message)
-		}
+	if err != nil || nr != nil {
 		return nil, nil, err
 	}
 	status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("Provider %s is Ready.", p.Name))
-	return &p, conn, nil
+	return p, conn, nil
 }
 
 // backendError records a failed driver call and returns the error for the

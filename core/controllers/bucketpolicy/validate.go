@@ -12,7 +12,9 @@ import (
 // ErrNotJSON reports a spec.policy that is not a JSON object.
 type ErrNotJSON struct{ Err error }
 
-func (e *ErrNotJSON) Error() string { return fmt.Sprintf("spec.policy is not a JSON object: %v", e.Err) }
+func (e *ErrNotJSON) Error() string {
+	return fmt.Sprintf("spec.policy is not a JSON object: %v", e.Err)
+}
 func (e *ErrNotJSON) Unwrap() error { return e.Err }
 
 // Check evaluates bp's document against its packs, with the Bucket's and the

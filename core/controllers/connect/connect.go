@@ -13,8 +13,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/hosthttp"
@@ -190,4 +194,59 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	c.conns[key] = conn
 	c.mu.Unlock()
 	return conn, nil
+}
+
+// NotReady says why a referenced Provider cannot be used yet, as a
+// condition reason and message for the referring object.
+type NotReady struct {
+	Reason, Message string
+}
+
+// Ready resolves the Provider ns/name for an object that refers to it. It
+// returns the Provider and its connection when the Provider is Ready; a
+// NotReady when it is missing or not Ready (the Provider watch brings the
+// referrer back); or an error to retry.
+func (c *Connector) Ready(ctx context.Context, cl client.Reader, ns, name, what string) (*pailv1.Provider, *Connection, *NotReady, error) {
+	var p pailv1.Provider
+	err := cl.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &p)
+	if apierrors.IsNotFound(err) {
+		return nil, nil, &NotReady{pailv1.ReasonProviderNotFound, fmt.Sprintf("Provider %s does not exist in namespace %s; the %s will proceed once it is created and Ready.", name, ns, what)}, nil
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ready := meta.FindStatusCondition(p.Status.Conditions, pailv1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionTrue {
+		why := "it has not been checked yet"
+		if ready != nil {
+			why = fmt.Sprintf("%s: %s", ready.Reason, ready.Message)
+		}
+		return nil, nil, &NotReady{pailv1.ReasonProviderNotReady, fmt.Sprintf("Provider %s is not Ready (%s)", p.Name, why)}, nil
+	}
+	conn, err := c.Get(ctx, &p)
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			return nil, nil, &NotReady{ce.Reason, ce.Message}, err
+		}
+		return nil, nil, nil, err
+	}
+	return &p, conn, nil, nil
+}
+
+// ReadinessChanged passes Provider events that can change what a
+// referring object sees: creation, deletion, and a flip of the Ready condition.
+func ReadinessChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, ok1 := e.ObjectOld.(*pailv1.Provider)
+			n, ok2 := e.ObjectNew.(*pailv1.Provider)
+			if !ok1 || !ok2 {
+				return true
+			}
+			return meta.IsStatusConditionTrue(o.Status.Conditions, pailv1.ConditionReady) !=
+				meta.IsStatusConditionTrue(n.Status.Conditions, pailv1.ConditionReady) ||
+				o.Generation != n.Generation
+		},
+	}
 }

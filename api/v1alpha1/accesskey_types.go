@@ -1,0 +1,208 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// BucketAccessLevel is a shorthand permission on one Bucket.
+// +kubebuilder:validation:Enum=ReadOnly;ReadWrite;WriteOnly
+type BucketAccessLevel string
+
+const (
+	AccessReadOnly  BucketAccessLevel = "ReadOnly"
+	AccessReadWrite BucketAccessLevel = "ReadWrite"
+	AccessWriteOnly BucketAccessLevel = "WriteOnly"
+)
+
+// BucketAccess grants one access level on one Bucket of the same namespace.
+type BucketAccess struct {
+	// BucketRef names a Bucket in this namespace; the policy uses its
+	// spec.bucketName.
+	BucketRef BucketReference `json:"bucketRef"`
+	// Access is ReadOnly (list and get), ReadWrite (also put and delete) or
+	// WriteOnly (put only).
+	Access BucketAccessLevel `json:"access"`
+}
+
+// KeySecret says where the credentials go.
+type KeySecret struct {
+	// Name of the Secret in the AccessKey's namespace. Defaults to the
+	// AccessKey's name.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Name string `json:"name,omitempty"`
+	// AccessKeyIDKey is the Secret key of the access key id.
+	// +kubebuilder:default=AWS_ACCESS_KEY_ID
+	// +optional
+	AccessKeyIDKey string `json:"accessKeyIDKey,omitempty"`
+	// SecretAccessKeyKey is the Secret key of the secret access key.
+	// +kubebuilder:default=AWS_SECRET_ACCESS_KEY
+	// +optional
+	SecretAccessKeyKey string `json:"secretAccessKeyKey,omitempty"`
+	// IncludeEndpoint adds AWS_ENDPOINT_URL (the Provider's endpoint).
+	// +optional
+	IncludeEndpoint bool `json:"includeEndpoint,omitempty"`
+	// IncludeRegion adds AWS_REGION (the Provider's region).
+	// +optional
+	IncludeRegion bool `json:"includeRegion,omitempty"`
+	// IncludeBucketNames adds BUCKET_NAMES: the bucket names of spec.buckets,
+	// comma-separated, in order.
+	// +optional
+	IncludeBucketNames bool `json:"includeBucketNames,omitempty"`
+	// Labels and Annotations are added to the Secret.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Rotation replaces the key on a schedule or on demand, with an overlap in
+// which the previous key still works.
+type Rotation struct {
+	// Interval between rotations, for example 720h. Empty means rotate only
+	// on a trigger.
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
+	// Retention is how long the previous key stays valid (and in the Secret
+	// under the *_PREVIOUS keys) after a rotation. Then it is deactivated and
+	// deleted.
+	// +kubebuilder:default="24h"
+	// +optional
+	Retention *metav1.Duration `json:"retention,omitempty"`
+	// Trigger rotates the key once each time its value changes; set it to a
+	// timestamp or any new string.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	Trigger string `json:"trigger,omitempty"`
+}
+
+// AccessKeySpec describes a user, its permissions and one access key.
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.userName) || (has(self.userName) && self.userName == oldSelf.userName)",message="userName cannot change once set"
+// +kubebuilder:validation:XValidation:rule="oldSelf.providerRef.name == self.providerRef.name",message="providerRef cannot change; create a new AccessKey"
+type AccessKeySpec struct {
+	// ProviderRef names the Provider, in this namespace, whose IAM (or MinIO
+	// admin API) holds the user.
+	ProviderRef ProviderReference `json:"providerRef"`
+
+	// UserName is the user at the provider. Empty generates a stable name
+	// from the namespace, name and UID (shown in status.userName). Pail
+	// manages the user exclusively: keys of it that Pail does not know are
+	// deleted.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@_-]+$`
+	// +optional
+	UserName string `json:"userName,omitempty"`
+
+	// Policy is an inline identity policy (Version, Statement), checked by
+	// the identity policy pack. It is combined with the statements generated
+	// from Buckets.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	// +optional
+	Policy *runtime.RawExtension `json:"policy,omitempty"`
+
+	// Buckets grants access to Buckets of this namespace by shorthand.
+	// +kubebuilder:validation:MaxItems=50
+	// +optional
+	Buckets []BucketAccess `json:"buckets,omitempty"`
+
+	// Tags of the user.
+	// +kubebuilder:validation:MaxProperties=50
+	// +optional
+	Tags map[string]string `json:"tags,omitempty"`
+
+	// Secret configures the Secret that receives the credentials.
+	// +optional
+	Secret KeySecret `json:"secret,omitempty"`
+
+	// Rotation replaces the key on a schedule or trigger.
+	// +optional
+	Rotation *Rotation `json:"rotation,omitempty"`
+
+	// Packs selects the policy packs that check the identity policy; empty
+	// means the built-in identity pack.
+	// +listType=set
+	// +optional
+	Packs []string `json:"packs,omitempty"`
+
+	// DeletionPolicy: Delete (the default) deletes the keys and the user when
+	// the AccessKey is deleted; Retain leaves them and the Secret in place
+	// (the Secret loses its owner reference so it is not garbage-collected).
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// AccessKeyStatus shows the key's id and dates, never its secret.
+type AccessKeyStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Ready, ProviderReady, PolicyValid, Synced, Rotating, Unsupported.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// UserName is the user at the provider.
+	// +optional
+	UserName string `json:"userName,omitempty"`
+	// SecretName is the Secret holding the credentials.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+	// AccessKeyID is the current key's id.
+	// +optional
+	AccessKeyID string `json:"accessKeyID,omitempty"`
+	// PreviousAccessKeyID is the key replaced by the last rotation while its
+	// retention lasts.
+	// +optional
+	PreviousAccessKeyID string `json:"previousAccessKeyID,omitempty"`
+	// PreviousKeyExpiresAt is when the previous key is deactivated and deleted.
+	// +optional
+	PreviousKeyExpiresAt *metav1.Time `json:"previousKeyExpiresAt,omitempty"`
+	// CreatedAt is when the current key was created.
+	// +optional
+	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
+	// LastRotatedAt is when the last rotation stored a new key.
+	// +optional
+	LastRotatedAt *metav1.Time `json:"lastRotatedAt,omitempty"`
+	// NextRotationAt is when the interval rotates the key next.
+	// +optional
+	NextRotationAt *metav1.Time `json:"nextRotationAt,omitempty"`
+	// LastUsedAt is when the provider last saw the current key used, where
+	// the driver reports it.
+	// +optional
+	LastUsedAt *metav1.Time `json:"lastUsedAt,omitempty"`
+	// PolicyHash identifies the canonical identity policy in place.
+	// +optional
+	PolicyHash string `json:"policyHash,omitempty"`
+}
+
+// AccessKey is a provider user with one access key, kept in a Secret and
+// rotated with overlap.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=s3key;pailaccesskey,categories=pail
+// +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.spec.providerRef.name`
+// +kubebuilder:printcolumn:name="User",type=string,JSONPath=`.status.userName`
+// +kubebuilder:printcolumn:name="Key",type=string,JSONPath=`.status.accessKeyID`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Next-Rotation",type=date,JSONPath=`.status.nextRotationAt`,priority=1
+// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.secretName`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type AccessKey struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   AccessKeySpec   `json:"spec"`
+	Status AccessKeyStatus `json:"status,omitempty"`
+}
+
+// AccessKeyList is a list of AccessKeys.
+// +kubebuilder:object:root=true
+type AccessKeyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AccessKey `json:"items"`
+}

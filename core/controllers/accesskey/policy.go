@@ -1,0 +1,127 @@
+package accesskey
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/policy"
+)
+
+// IdentityPack is the pack an AccessKey's policy is checked with when its
+// spec.packs is empty.
+const IdentityPack = "identity"
+
+// The actions each shorthand level grants, on the bucket and on its objects.
+var levels = map[pailv1.BucketAccessLevel]struct{ bucket, objects []string }{
+	pailv1.AccessReadOnly: {
+		bucket:  []string{"s3:ListBucket", "s3:GetBucketLocation"},
+		objects: []string{"s3:GetObject"},
+	},
+	pailv1.AccessReadWrite: {
+		bucket:  []string{"s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"},
+		objects: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+	},
+	pailv1.AccessWriteOnly: {
+		objects: []string{"s3:PutObject", "s3:AbortMultipartUpload"},
+	},
+}
+
+// BucketRefError names a spec.buckets entry whose Bucket does not exist.
+type BucketRefError struct{ Name string }
+
+func (e *BucketRefError) Error() string {
+	return fmt.Sprintf("Bucket %s named in spec.buckets does not exist", e.Name)
+}
+
+// bucketNames resolves spec.buckets to the buckets' names at the provider, in order.
+func bucketNames(ctx context.Context, c client.Reader, ak *pailv1.AccessKey) ([]string, error) {
+	names := make([]string, 0, len(ak.Spec.Buckets))
+	for _, ba := range ak.Spec.Buckets {
+		var b pailv1.Bucket
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ak.Namespace, Name: ba.BucketRef.Name}, &b); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, &BucketRefError{Name: ba.BucketRef.Name}
+			}
+			return nil, err
+		}
+		names = append(names, b.Spec.BucketName)
+	}
+	return names, nil
+}
+
+// Document builds the identity policy: a statement pair per spec.buckets
+// entry, followed by the statements of spec.policy. With only spec.policy,
+// the document is kept exactly as written. "" means no policy at all.
+func Document(ak *pailv1.AccessKey, buckets []string) (string, error) {
+	var inline map[string]any
+	if ak.Spec.Policy != nil && len(ak.Spec.Policy.Raw) > 0 {
+		if err := json.Unmarshal(ak.Spec.Policy.Raw, &inline); err != nil {
+			return "", fmt.Errorf("spec.policy is not a JSON object: %w", err)
+		}
+		if len(ak.Spec.Buckets) == 0 {
+			return string(ak.Spec.Policy.Raw), nil
+		}
+	}
+	if len(ak.Spec.Buckets) == 0 {
+		return "", nil
+	}
+	statements := make([]any, 0, 2*len(buckets))
+	for i, ba := range ak.Spec.Buckets {
+		lv := levels[ba.Access]
+		arn := "arn:aws:s3:::" + buckets[i]
+		sid := fmt.Sprintf("Pail%s%d", ba.Access, i)
+		if len(lv.bucket) > 0 {
+			statements = append(statements, map[string]any{"Sid": sid + "Bucket", "Effect": "Allow", "Action": lv.bucket, "Resource": arn})
+		}
+		statements = append(statements, map[string]any{"Sid": sid + "Objects", "Effect": "Allow", "Action": lv.objects, "Resource": arn + "/*"})
+	}
+	if inline != nil {
+		switch st := inline["Statement"].(type) {
+		case []any:
+			statements = append(statements, st...)
+		case nil:
+		default:
+			statements = append(statements, st)
+		}
+	}
+	doc := map[string]any{"Version": "2012-10-17", "Statement": statements}
+	if v, ok := inline["Version"]; ok {
+		doc["Version"] = v
+	}
+	out, err := json.Marshal(doc)
+	return string(out), err
+}
+
+// Check runs the identity packs on doc.
+func Check(ctx context.Context, e *policy.Engine, ak *pailv1.AccessKey, user, doc, driver string) (policy.Result, error) {
+	var parsed map[string]any
+	if err := json.Unmarshal([]byte(doc), &parsed); err != nil {
+		return policy.Result{}, fmt.Errorf("policy is not a JSON object: %w", err)
+	}
+	packs := ak.Spec.Packs
+	if len(packs) == 0 {
+		packs = []string{IdentityPack}
+	}
+	input := map[string]any{
+		"kind":      "identity",
+		"policy":    parsed,
+		"accessKey": map[string]any{"namespace": ak.Namespace, "name": ak.Name, "userName": user},
+		"provider":  map[string]any{"name": ak.Spec.ProviderRef.Name, "driver": driver},
+		"raw_size":  len(doc),
+	}
+	return e.Evaluate(ctx, packs, input)
+}
+
+func summarize(msgs []string) string {
+	if len(msgs) > 3 {
+		return strings.Join(msgs[:3], "; ") + fmt.Sprintf("; and %d more", len(msgs)-3)
+	}
+	return strings.Join(msgs, "; ")
+}
