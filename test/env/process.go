@@ -110,6 +110,20 @@ func (p *Process) Stop() error {
 	return p.stopErr
 }
 
+// Kill sends SIGKILL to the process group at once, with no chance to clean
+// up (crash tests use it), and waits for the process to exit.
+func (p *Process) Kill() error {
+	p.stopOnce.Do(func() {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-p.done:
+		case <-time.After(StopTimeout):
+			p.stopErr = fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.Name, p.cmd.Process.Pid)
+		}
+	})
+	return p.stopErr
+}
+
 // tail keeps the last max bytes written to it, for error messages.
 type tail struct {
 	mu  sync.Mutex

@@ -1,0 +1,223 @@
+// Package crash kills the operator process with SIGKILL at random points
+// while it creates and rotates access keys, and checks that afterwards
+// exactly the expected keys exist, the Secret's credentials work, and no key
+// leaked. It runs the real operator binary against its own kube-apiserver
+// and MinIO, so no other operator reconciles the same objects.
+package crash
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/minio/madmin-go/v3"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/operator"
+	"github.com/pail-dev/pail/test/env"
+)
+
+func repoRoot() string {
+	wd, _ := os.Getwd()
+	return filepath.Clean(filepath.Join(wd, "..", ".."))
+}
+
+// buildOperator builds the pail binary the way `make build` does.
+func buildOperator(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "pail")
+	cmd := exec.Command("go", "build", "-o", out, "./core/cmd/pail")
+	cmd.Dir = repoRoot()
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build ./core/cmd/pail: %s", b)
+	return out
+}
+
+func driverDir(t *testing.T) string {
+	dir := os.Getenv("PAIL_DRIVER_DIR")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(), "bin", "drivers")
+	}
+	_, err := os.Stat(filepath.Join(dir, "minio.wasm"))
+	require.NoError(t, err, "the minio driver is needed: run make plugins")
+	return dir
+}
+
+func TestAccessKeySurvivesSIGKILL(t *testing.T) {
+	ctx := context.Background()
+	bin := buildOperator(t)
+	drivers := driverDir(t)
+	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
+	mio := env.MinIOForTest(t, env.MinIOOptions{})
+	scheme, err := operator.Scheme()
+	require.NoError(t, err)
+	k8s, err := client.New(kube.Config, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	u, err := url.Parse(mio.Endpoint)
+	require.NoError(t, err)
+	adm, err := madmin.NewWithOptions(u.Host, &madmin.Options{Creds: credentials.NewStaticV4(mio.AccessKey, mio.SecretKey, ""), Secure: false})
+	require.NoError(t, err)
+
+	ns := "crash"
+	require.NoError(t, k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	require.NoError(t, k8s.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "minio-root"},
+		StringData: map[string]string{"AWS_ACCESS_KEY_ID": mio.AccessKey, "AWS_SECRET_ACCESS_KEY": mio.SecretKey},
+	}))
+	require.NoError(t, k8s.Create(ctx, &pailv1.Provider{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "minio"},
+		Spec: pailv1.ProviderSpec{Driver: "minio", Endpoint: mio.Endpoint, PathStyle: true,
+			CredentialsSecretRef: pailv1.CredentialsSecretRef{Name: "minio-root"}},
+	}))
+	bucketName := fmt.Sprintf("crash-%d", time.Now().UnixNano())
+	require.NoError(t, k8s.Create(ctx, &pailv1.Bucket{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "data"},
+		Spec:       pailv1.BucketSpec{ProviderRef: pailv1.ProviderReference{Name: "minio"}, BucketName: bucketName},
+	}))
+	// Rotating every few seconds keeps the operator inside a create or a
+	// rotation most of the time, so the kills land in the middle of them.
+	ak := &pailv1.AccessKey{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Spec: pailv1.AccessKeySpec{
+			ProviderRef: pailv1.ProviderReference{Name: "minio"},
+			Buckets:     []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: "data"}, Access: pailv1.AccessReadWrite}},
+			Rotation:    &pailv1.Rotation{Interval: &metav1.Duration{Duration: 2 * time.Second}, Retention: &metav1.Duration{Duration: time.Second}},
+		},
+	}
+	require.NoError(t, k8s.Create(ctx, ak))
+
+	logDir := t.TempDir()
+	start := func(i int) *env.Process {
+		f, err := os.Create(filepath.Join(logDir, fmt.Sprintf("operator-%02d.log", i)))
+		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		cmd := exec.Command(bin,
+			"--kubeconfig", kube.Kubeconfig,
+			"--driver-dir", drivers,
+			"--policy-dir", filepath.Join(repoRoot(), "policies"),
+			"--cache-dir", operator.DefaultCacheDir(),
+			"--preload", "minio",
+			"--metrics-bind-address", "0",
+			"--health-probe-bind-address", "0",
+			"--webhook-port", "0",
+			"--bucket-resync-period", "2s",
+			"--log-level", "debug",
+		)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kube.Kubeconfig)
+		cmd.Stdout, cmd.Stderr = f, f
+		p, err := env.StartProcess("operator", cmd)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = p.Stop() })
+		return p
+	}
+	user := func() string {
+		var got pailv1.AccessKey
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(ak), &got); err != nil {
+			return ""
+		}
+		return got.Status.UserName
+	}
+	keysAtMinIO := func(user string) []string {
+		if user == "" {
+			return nil
+		}
+		resp, err := adm.ListServiceAccounts(ctx, user)
+		if err != nil {
+			return nil // the user does not exist yet
+		}
+		var ids []string
+		for _, a := range resp.Accounts {
+			ids = append(ids, a.AccessKey)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	secret := func() (current, previous string, data map[string][]byte) {
+		var s corev1.Secret
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app"}, &s); err != nil {
+			return "", "", nil
+		}
+		return string(s.Data["AWS_ACCESS_KEY_ID"]), string(s.Data["AWS_ACCESS_KEY_ID_PREVIOUS"]), s.Data
+	}
+
+	seed := time.Now().UnixNano()
+	t.Logf("random kill points from seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	const kills = 12
+	interrupted := 0
+	for i := range kills {
+		op := start(i)
+		delay := 500*time.Millisecond + time.Duration(rng.Int64N(int64(4*time.Second)))
+		time.Sleep(delay)
+		require.NoError(t, op.Kill())
+		cur, prev, _ := secret()
+		keys := keysAtMinIO(user())
+		var unknown []string
+		for _, k := range keys {
+			if k != cur && k != prev {
+				unknown = append(unknown, k)
+			}
+		}
+		if len(unknown) > 0 {
+			interrupted++
+		}
+		t.Logf("kill %2d after %-6s: keys at MinIO %v, Secret holds %q and previous %q, not in the Secret %v",
+			i+1, delay.Round(10*time.Millisecond), keys, cur, prev, unknown)
+	}
+	t.Logf("%d of %d kills left a key that no Secret holds (an interrupted create or rotation); the restart must remove them", interrupted, kills)
+
+	// Stop rotating, restart, and let the operator converge.
+	op := start(kills)
+	defer op.Stop()
+	var got pailv1.AccessKey
+	require.NoError(t, k8s.Get(ctx, client.ObjectKeyFromObject(ak), &got))
+	patch := client.MergeFrom(got.DeepCopy())
+	got.Spec.Rotation = &pailv1.Rotation{Retention: &metav1.Duration{Duration: time.Second}}
+	require.NoError(t, k8s.Patch(ctx, &got, patch))
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		require.NoError(t, k8s.Get(ctx, client.ObjectKeyFromObject(ak), &got))
+		cur, prev, _ := secret()
+		ready := apimeta.IsStatusConditionTrue(got.Status.Conditions, pailv1.ConditionReady)
+		if ready && got.Status.ObservedGeneration == got.Generation && prev == "" && cur != "" &&
+			got.Status.AccessKeyID == cur && slices.Equal(keysAtMinIO(got.Status.UserName), []string{cur}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no convergence: status %+v, Secret %q/%q, keys at MinIO %v\noperator log tail:\n%s", got.Status, cur, prev, keysAtMinIO(got.Status.UserName), tailOf(filepath.Join(logDir, fmt.Sprintf("operator-%02d.log", kills))))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	// Exactly one key exists, it is the Secret's, and it works.
+	cur, _, data := secret()
+	assert.Equal(t, []string{cur}, keysAtMinIO(got.Status.UserName), "exactly the Secret's key exists: nothing leaked")
+	s3, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(cur, string(data["AWS_SECRET_ACCESS_KEY"]), ""), Secure: false})
+	require.NoError(t, err)
+	_, err = s3.PutObject(ctx, bucketName, "after-the-crashes", bytes.NewReader([]byte("ok")), 2, minio.PutObjectOptions{})
+	require.NoError(t, err, "the Secret's credentials work")
+}
+
+func tailOf(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
