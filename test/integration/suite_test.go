@@ -175,7 +175,13 @@ func run(m *testing.M) (int, error) {
 	}
 	loadCancel()
 
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	go watchSecrets(watchCtx, suite.k8s)
 	code := m.Run()
+	stopWatch()
+	if scan := secretScan(ctx); code == 0 {
+		code = scan
+	}
 	stopOp()
 	select {
 	case err := <-opDone:

@@ -252,6 +252,9 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 	}
 	content := secretContent{Endpoint: p.Spec.Endpoint, Region: p.Spec.Region, Buckets: buckets, User: user}
 	after, err := r.syncKeys(cctx, ak, ud, conn.Config, obs.Keys, content)
+	if errors.Is(err, errSecretConflict) {
+		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, r.backendError(ak, "manage the keys of user "+user, err)
 	}

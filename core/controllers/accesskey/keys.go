@@ -2,6 +2,7 @@ package accesskey
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,6 +47,9 @@ func trigger(ak *pailv1.AccessKey) string {
 	return ""
 }
 
+// errSecretConflict: the Secret belongs to someone else; the condition says so.
+var errSecretConflict = errors.New("secret conflict")
+
 // secretState is the Secret as read at the start of a reconcile.
 type secretState struct {
 	obj    corev1.Secret
@@ -76,7 +80,7 @@ func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driv
 		if st.obj.Labels[pailv1.LabelAccessKey] != ak.Name {
 			msg := fmt.Sprintf("Secret %s exists and was not written for this AccessKey; Pail never overwrites it. Set spec.secret.name to another name, or delete the Secret.", st.obj.Name)
 			status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonSecretConflict, msg)
-			return 0, fmt.Errorf("%s", msg)
+			return 0, errSecretConflict
 		}
 	}
 	rec := keyRecord{}
