@@ -126,6 +126,7 @@ FUZZTIME ?= 30s
 fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s).
 	cd core && go test -run XXX -fuzz FuzzCanonicalPolicy -fuzztime $(FUZZTIME) ./bucketdiff/
 	cd core && go test -run XXX -fuzz FuzzOriginOf -fuzztime $(FUZZTIME) ./hosthttp/
+	cd core && go test -run XXX -fuzz FuzzDocument -fuzztime $(FUZZTIME) ./controllers/accesskey/
 	cd sdk && go test -run XXX -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME) ./abi/
 	cd sdk && go test -run XXX -fuzz FuzzDispatchRequest -fuzztime $(FUZZTIME) ./driver/
 
