@@ -46,6 +46,11 @@ type VersityGWOptions struct {
 	// without which it cannot version buckets. The directory lives outside
 	// Dir, in the server's private state directory.
 	Versioning bool
+	// IAM, when set, makes the gateway resolve access keys and identity
+	// policies through that IAM server's private socket instead of its own
+	// store, so keys created with the IAM API sign S3 requests. The IAM
+	// server must have been started with VersityIAMOptions.PrivateSocket.
+	IAM *VersityIAM
 	// Log receives versitygw's stdout and stderr. nil discards it (the tail
 	// is still kept for error messages).
 	Log io.Writer
@@ -123,12 +128,22 @@ func StartVersityGW(ctx context.Context, opts VersityGWOptions) (_ *VersityGW, r
 			return nil, err
 		}
 	}
-	g.args = func(host string) []string {
-		args := []string{
-			"--access", g.AccessKey, "--secret", g.SecretKey,
-			"--port", host, "--iam-dir", iamDir,
-			"posix",
+	iamArgs := []string{"--iam-dir", iamDir}
+	if opts.IAM != nil {
+		if opts.IAM.Socket == "" {
+			return nil, errors.New("versitygw: VersityGWOptions.IAM needs an IAM server started with PrivateSocket")
 		}
+		// versitygw iam keeps IAM users in its own store (iam.json), which
+		// the gateway's --iam-dir (users.json) does not read; the private
+		// socket is how the two share them.
+		iamArgs = []string{"--iam-standalone-endpoint", opts.IAM.Socket}
+	}
+	g.args = func(host string) []string {
+		args := append([]string{
+			"--access", g.AccessKey, "--secret", g.SecretKey,
+			"--port", host,
+		}, iamArgs...)
+		args = append(args, "posix")
 		if g.VersioningDir != "" {
 			args = append(args, "--versioning-dir", g.VersioningDir)
 		}
@@ -206,6 +221,9 @@ type VersityIAMOptions struct {
 	// AccessKey and SecretKey are the root credentials; they default to
 	// DefaultVersityGWAccessKey and DefaultVersityGWSecretKey.
 	AccessKey, SecretKey string
+	// PrivateSocket serves the IAM store on a unix socket (--private-ports)
+	// that a gateway started with VersityGWOptions.IAM reads keys from.
+	PrivateSocket bool
 	// Log receives the server's stdout and stderr; nil discards it.
 	Log io.Writer
 }
@@ -223,6 +241,8 @@ type VersityIAM struct {
 	AccessKey, SecretKey string
 	// Dir is the IAM store directory.
 	Dir string
+	// Socket is the private unix socket path, when PrivateSocket was set.
+	Socket string
 
 	server
 	ownDir bool
@@ -257,14 +277,30 @@ func StartVersityIAM(ctx context.Context, opts VersityIAMOptions) (_ *VersityIAM
 	} else if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return nil, err
 	}
+	var sockDir string
+	if opts.PrivateSocket {
+		// A unix socket path is limited to about 108 bytes: keep it short.
+		if sockDir, err = os.MkdirTemp("", "pail-iam-"); err != nil {
+			return nil, err
+		}
+		s.Socket = filepath.Join(sockDir, "private.sock")
+	}
 	s.cleanup = func() error {
+		if sockDir != "" {
+			_ = os.RemoveAll(sockDir)
+		}
 		if s.ownDir && s.Dir != "" {
 			return os.RemoveAll(s.Dir)
 		}
 		return nil
 	}
 	s.args = func(host string) []string {
-		return []string{"--access", s.AccessKey, "--secret", s.SecretKey, "--port", host, "iam", "--dir", s.Dir}
+		args := []string{"--access", s.AccessKey, "--secret", s.SecretKey, "--port", host, "iam", "--dir", s.Dir}
+		if s.Socket != "" {
+			_ = os.Remove(s.Socket) // a killed server leaves it behind
+			args = append(args, "--private-ports", s.Socket)
+		}
+		return args
 	}
 	s.ready = iamAnswers
 	if err := s.startOnPort(ctx, opts.Port); err != nil {

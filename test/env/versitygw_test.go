@@ -112,3 +112,21 @@ func TestVersityIAM(t *testing.T) {
 	require.NoError(t, s.Stop())
 	require.NoDirExists(t, dir)
 }
+
+// TestVersityGWWithIAMServer: a gateway paired with an IAM server's private
+// socket starts and serves S3 with the root key.
+func TestVersityGWWithIAMServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	iam, err := env.StartVersityIAM(ctx, env.VersityIAMOptions{PrivateSocket: true, Log: testLog{t}})
+	require.NoError(t, err)
+	defer iam.Stop()
+	require.FileExists(t, iam.Socket)
+	gw, err := env.StartVersityGW(ctx, env.VersityGWOptions{IAM: iam, Log: testLog{t}})
+	require.NoError(t, err, "the gateway answers a signed ListBuckets through the IAM server")
+	defer gw.Stop()
+	require.NoError(t, iam.Restart(ctx), "a restart reuses the socket path")
+
+	_, err = env.StartVersityGW(ctx, env.VersityGWOptions{IAM: &env.VersityIAM{}})
+	require.ErrorContains(t, err, "PrivateSocket")
+}
