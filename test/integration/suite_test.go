@@ -30,9 +30,13 @@ const resyncPeriod = 2 * time.Second
 // suite is shared by every test in the package: starting the servers takes
 // seconds, and each test works in its own namespace.
 var suite struct {
-	kube      *env.Kube
-	minio     *env.MinIO
-	versity   *env.VersityGW
+	kube    *env.Kube
+	minio   *env.MinIO
+	versity *env.VersityGW
+	// iam is versitygw's IAM API, and iamGW a gateway that signs with the
+	// keys it creates.
+	iam       *env.VersityIAM
+	iamGW     *env.VersityGW
 	s3        *minio.Client
 	k8s       client.Client
 	op        *operator.Operator
@@ -130,6 +134,14 @@ func run(m *testing.M) (int, error) {
 	}
 	defer vgw.Stop()
 	suite.versity = vgw
+	if suite.iam, err = env.StartVersityIAM(ctx, env.VersityIAMOptions{PrivateSocket: true}); err != nil {
+		return 1, err
+	}
+	defer suite.iam.Stop()
+	if suite.iamGW, err = env.StartVersityGW(ctx, env.VersityGWOptions{IAM: suite.iam}); err != nil {
+		return 1, err
+	}
+	defer suite.iamGW.Stop()
 
 	scheme, err := operator.Scheme()
 	if err != nil {
