@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +97,24 @@ func opCtx(t *testing.T, endpoints ...string) func() context.Context {
 	return func() context.Context { return hosthttp.WithOp(t.Context(), p.NewOp(nil)) }
 }
 
+// rssMB is the process's resident set in MB, 0 where /proc is missing.
+func rssMB() float64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb float64
+			_, _ = fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
 // timed runs f n times and returns the mean duration.
 func timed(n int, f func() error) (time.Duration, error) {
 	start := time.Now()
@@ -170,9 +190,16 @@ func TestMinIOUsersThroughWasm(t *testing.T) {
 	t.Run("wasm fips", func(t *testing.T) {
 		d := load(t, "minio", module(t, "minio"))
 		info := d.Describe()
+		// The instance exists after a first call.
+		_, err := d.ObserveUser(ctx(), abi.ProviderConfig{Endpoint: m.Endpoint, Credentials: abi.Credentials{AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey}}, abi.UserArgs{Name: "pail-nobody"})
+		require.NoError(t, err)
+		loaded := rssMB()
 		assert.True(t, info.Supports(abi.CapAccessKeys))
 		assert.False(t, info.Supports(abi.CapUserTags))
 		minioCycle(t, d, ctx, m, "pail-wasm-fips")
+		// One instance (pool size 1): argon2id needs 64 MiB of guest memory
+		// to decrypt each of MinIO's encrypted answers.
+		t.Logf("process RSS: %.0f MB with one instance, %.0f MB after its user ops", loaded, rssMB())
 	})
 	if path := os.Getenv(EnvMinIONoFIPS); path != "" {
 		t.Run("wasm argon2id", func(t *testing.T) {
