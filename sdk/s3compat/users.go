@@ -108,7 +108,7 @@ func checkUserName(name string) error {
 		return abi.Errorf(abi.CodeInvalidArgument, "invalid user name %q: must be 1 to 64 characters long", name)
 	}
 	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_+=,.@-", c)) {
+		if !userNameChar(c) {
 			return abi.Errorf(abi.CodeInvalidArgument, "invalid user name %q: may contain only letters, digits and _+=,.@-", name)
 		}
 	}
@@ -604,7 +604,10 @@ func providerCode(err error) string {
 // so returns the server's answer as "<code>: <message>".
 func iamUnsupported(err error) (string, bool) {
 	code, msg, status, ok := providerError(err)
-	if !ok || !(code == "InvalidAction" || code == "NotImplemented" || status == http.StatusNotImplemented) {
+	if !ok {
+		return "", false
+	}
+	if code != "InvalidAction" && code != "NotImplemented" && status != http.StatusNotImplemented {
 		return "", false
 	}
 	if code == "" || code == "UnknownError" {
@@ -614,4 +617,9 @@ func iamUnsupported(err error) (string, bool) {
 		msg = http.StatusText(status)
 	}
 	return code + ": " + msg, true
+}
+
+// userNameChar reports whether c may appear in an IAM user name.
+func userNameChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_+=,.@-", c)
 }

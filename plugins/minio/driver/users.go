@@ -115,7 +115,7 @@ func checkUserName(name string) error {
 		return abi.Errorf(abi.CodeInvalidArgument, "invalid user name %q: must be 3 to %d characters long", name, maxMinioUserName)
 	}
 	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_+=,.@-", c)) {
+		if !userNameChar(c) {
 			return abi.Errorf(abi.CodeInvalidArgument, "invalid user name %q: may contain only letters, digits and _+=,.@-", name)
 		}
 	}
@@ -520,4 +520,9 @@ func adminError(part string, err error) error {
 	out := *ae
 	out.Message = part + ": " + ae.Message
 	return &out
+}
+
+// userNameChar reports whether c may appear in an IAM user name.
+func userNameChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_+=,.@-", c)
 }
