@@ -42,9 +42,11 @@ type Quirks struct {
 	// ApplyBucket fails with Unimplemented.
 	UnsupportedCodes []string
 	// IAMRegion is the region IAM requests are signed for; "" is
-	// us-east-1, which AWS's global IAM endpoint, Wasabi and versitygw's
-	// IAM API all require (versitygw refuses any other with InvalidRegion).
-	// AWS's China and GovCloud IAM endpoints are recognised by host name.
+	// us-east-1, whatever the Provider's region: AWS's global IAM endpoint
+	// and Wasabi's document it, and versitygw v1.8.0's IAM API refuses any
+	// other (SignatureDoesNotMatch: "Credential should be scoped to a valid
+	// region"). AWS's China and GovCloud IAM endpoints are recognised by
+	// host name.
 	IAMRegion string
 }
 
