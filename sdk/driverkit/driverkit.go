@@ -24,6 +24,7 @@ const maxClients = 64
 // key identifies a client. The secret is kept only as a hash.
 type key struct {
 	endpoint  string
+	iam       string
 	region    string
 	pathStyle bool
 	accessKey string
@@ -35,7 +36,7 @@ func keyOf(p abi.ProviderConfig) key {
 	h.Write([]byte(p.Credentials.SecretAccessKey))
 	h.Write([]byte{0})
 	h.Write([]byte(p.Credentials.SessionToken))
-	k := key{endpoint: p.Endpoint, region: p.Region, pathStyle: p.PathStyle, accessKey: p.Credentials.AccessKeyID}
+	k := key{endpoint: p.Endpoint, iam: p.IAMEndpoint, region: p.Region, pathStyle: p.PathStyle, accessKey: p.Credentials.AccessKeyID}
 	h.Sum(k.secret[:0])
 	return k
 }

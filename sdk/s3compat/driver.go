@@ -13,9 +13,11 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 
@@ -39,17 +41,32 @@ type Quirks struct {
 	// ObserveBucket reports such a sub-resource as unsupported, and
 	// ApplyBucket fails with Unimplemented.
 	UnsupportedCodes []string
+	// IAMRegion is the region IAM requests are signed for; "" is
+	// us-east-1, whatever the Provider's region: AWS's global IAM endpoint
+	// and Wasabi's document it, and versitygw v1.8.0's IAM API refuses any
+	// other (SignatureDoesNotMatch: "Credential should be scoped to a valid
+	// region"). AWS's China and GovCloud IAM endpoints are recognised by
+	// host name.
+	IAMRegion string
 }
 
 // Options parameterise a Driver.
 type Options struct {
 	// Name and Version identify the driver in its abi.DriverInfo.
 	Name, Version string
-	// Capabilities the provider supports: the abi.Sub* names and
-	// abi.CapForceDelete. abi.CapBuckets and abi.CapForceDelete are always
-	// declared. A sub-resource that is not declared is never requested:
-	// ObserveBucket reports it unsupported and ApplyBucket refuses it.
+	// Capabilities the provider supports: the abi.Sub* names,
+	// abi.CapForceDelete and the user capabilities (abi.CapAccessKeys,
+	// abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed).
+	// abi.CapBuckets and abi.CapForceDelete are always declared. A
+	// sub-resource that is not declared is never requested: ObserveBucket
+	// reports it unsupported and ApplyBucket refuses it. abi.CapAccessKeys
+	// adds the user and key operations (ABI 1.1), served by the IAM API;
+	// the other user capabilities mean nothing without it.
 	Capabilities []string
+	// DefaultIAMEndpoint is the provider's IAM endpoint, used when the
+	// Provider names none; it is declared in DriverInfo so the host can
+	// allow it.
+	DefaultIAMEndpoint string
 	// EndpointHint completes the error for a Provider without an endpoint,
 	// e.g. "set https://s3.<region>.wasabisys.com".
 	EndpointHint string
@@ -64,7 +81,8 @@ type Driver struct {
 	caps map[string]bool
 	info abi.DriverInfo
 
-	clients driverkit.Clients[*s3.Client]
+	clients    driverkit.Clients[*s3.Client]
+	iamClients driverkit.Clients[*iam.Client]
 }
 
 var _ sdkdriver.Driver = (*Driver)(nil)
@@ -88,6 +106,19 @@ func New(rt http.RoundTripper, o Options) *Driver {
 		ABI:          abi.Version,
 		Capabilities: caps,
 		Operations:   []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket},
+	}
+	if d.caps[abi.CapAccessKeys] {
+		d.info.Operations = append(d.info.Operations, userOps...)
+		d.info.DefaultIAMEndpoint = o.DefaultIAMEndpoint
+	} else {
+		// Without the IAM API the other user capabilities mean nothing.
+		for _, c := range []string{abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed} {
+			if d.caps[c] {
+				delete(d.caps, c)
+				caps = slices.DeleteFunc(caps, func(x string) bool { return x == c })
+			}
+		}
+		d.info.Capabilities = caps
 	}
 	return d
 }

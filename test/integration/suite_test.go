@@ -64,7 +64,11 @@ func driverDir() (string, error) {
 		if _, err := os.Stat(out); err == nil {
 			continue
 		}
-		cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, pkg)
+		args := []string{"build", "-trimpath", "-buildmode=c-shared"}
+		if name == "minio" {
+			args = append(args, "-tags", "fips") // as the Makefile: PBKDF2, not argon2id, in madmin-go
+		}
+		cmd := exec.Command("go", append(args, "-o", out, pkg)...)
 		cmd.Dir = repoRoot()
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if b, err := cmd.CombinedOutput(); err != nil {

@@ -15,6 +15,8 @@ import (
 const (
 	Name    = "aws"
 	Version = "0.1.0"
+	// DefaultIAMEndpoint is AWS's global IAM endpoint (signed for us-east-1).
+	DefaultIAMEndpoint = "https://iam.amazonaws.com"
 )
 
 // Options describe Amazon S3 to the shared driver. AWS is the reference, so
@@ -27,8 +29,10 @@ func Options() s3compat.Options {
 			abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption, abi.SubSSEKMS,
 			abi.SubPublicAccessBlock, abi.SubLifecycle, abi.SubCORS, abi.SubTagging,
 			abi.SubPolicy, abi.SubObjectLock, abi.CapForceDelete,
+			abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
 		},
-		EndpointHint: "set https://s3.<region>.amazonaws.com",
+		DefaultIAMEndpoint: DefaultIAMEndpoint,
+		EndpointHint:       "set https://s3.<region>.amazonaws.com",
 	}
 }
 

@@ -18,11 +18,23 @@ func TestDescribe(t *testing.T) {
 		abi.CapBuckets, abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption, abi.SubSSEKMS,
 		abi.SubPublicAccessBlock, abi.SubLifecycle, abi.SubCORS, abi.SubTagging, abi.SubPolicy,
 		abi.SubObjectLock, abi.CapForceDelete,
+		abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
 	}, info.Capabilities)
+	assert.Equal(t, "https://iam.amazonaws.com", info.DefaultIAMEndpoint)
+	for _, op := range []string{abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser, abi.OpCreateAccessKey, abi.OpUpdateAccessKey, abi.OpDeleteAccessKey} {
+		assert.True(t, info.Implements(op), op)
+	}
 }
 
 // TestIntegration runs the shared s3compat suite against versitygw, or the
 // endpoint named by PAIL_S3_ENDPOINT (see package s3compattest).
 func TestIntegration(t *testing.T) {
 	s3compattest.Run(t, New, s3compattest.TargetForTest(t))
+}
+
+// TestUsersIntegration runs the shared user and key suite against
+// versitygw's IAM API (with an S3 gateway that authenticates against it), or
+// the endpoint named by PAIL_IAM_ENDPOINT.
+func TestUsersIntegration(t *testing.T) {
+	s3compattest.RunUsers(t, New, s3compattest.IAMTargetForTest(t))
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/minio/madmin-go/v3"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/s3utils"
@@ -32,6 +33,7 @@ type Driver struct {
 	rt http.RoundTripper
 
 	clients driverkit.Clients[*minio.Client]
+	admins  driverkit.Clients[*madmin.AdminClient]
 }
 
 var _ sdkdriver.Driver = (*Driver)(nil)
@@ -87,14 +89,16 @@ func checkBucketName(name string) error {
 
 // Describe implements driver.Driver. CORS is not declared: MinIO answers
 // PutBucketCors with NotImplemented. Neither is publicAccessBlock (MinIO has
-// no such API) nor mfaDelete (MinIO ignores MfaDelete).
+// no such API) nor mfaDelete (MinIO ignores MfaDelete). Users and keys go
+// through the admin API (users.go): accessKeys and inlinePolicy, but no
+// userTags or keyLastUsed, which MinIO does not have.
 func (d *Driver) Describe() abi.DriverInfo {
 	return abi.DriverInfo{
 		Name:         Name,
 		Version:      Version,
 		ABI:          abi.Version,
-		Capabilities: slices.Clone(capabilities),
-		Operations:   []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket},
+		Capabilities: slices.Concat(capabilities, userCapabilities),
+		Operations:   slices.Concat([]string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket}, userOps),
 	}
 }
 

@@ -185,15 +185,18 @@ func TestDescribe(t *testing.T) {
 	assert.Equal(t, []string{
 		abi.CapBuckets, abi.SubVersioning, abi.SubEncryption, abi.SubSSEKMS, abi.SubLifecycle,
 		abi.SubTagging, abi.SubPolicy, abi.SubObjectLock, abi.CapForceDelete,
+		abi.CapAccessKeys, abi.CapInlinePolicy,
 	}, info.Capabilities)
-	for _, c := range []string{abi.SubCORS, abi.SubPublicAccessBlock, abi.SubMFADelete} {
+	for _, c := range []string{abi.SubCORS, abi.SubPublicAccessBlock, abi.SubMFADelete, abi.CapUserTags, abi.CapKeyLastUsed} {
 		assert.False(t, info.Supports(c), "%s must not be declared", c)
 	}
 	info.Capabilities[0] = "mutated"
 	assert.Equal(t, abi.CapBuckets, New(nil).Describe().Capabilities[0], "Describe hands out a copy")
-	for _, op := range []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket} {
+	for _, op := range []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket,
+		abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser, abi.OpCreateAccessKey, abi.OpUpdateAccessKey, abi.OpDeleteAccessKey} {
 		assert.True(t, info.Implements(op), op)
 	}
+	assert.Empty(t, info.DefaultIAMEndpoint, "the admin API is on the S3 endpoint")
 }
 
 // Arguments the driver can reject without a server.

@@ -14,6 +14,9 @@ import (
 const (
 	Name    = "wasabi"
 	Version = "0.1.0"
+	// DefaultIAMEndpoint is Wasabi's IAM API; it signs for us-east-1
+	// whatever the region of the S3 endpoint.
+	DefaultIAMEndpoint = "https://iam.wasabisys.com"
 )
 
 // Options describe Wasabi to the shared driver.
@@ -35,11 +38,17 @@ func Options() s3compat.Options {
 		//     class, so transitions have nothing to move to; rules run once a
 		//     day, and cannot be enabled on a bucket with MFA delete.
 		//   - mfaDelete: Wasabi honours x-amz-mfa on PutBucketVersioning.
+		// Users (Wasabi's IAM API, https://iam.wasabisys.com): its documented
+		// subset has CreateUser, GetUser, DeleteUser, the access key calls,
+		// GetAccessKeyLastUsed and the inline user policy calls, but no
+		// TagUser/UntagUser/ListUserTags, so userTags is not declared.
 		Capabilities: []string{
 			abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption,
 			abi.SubLifecycle, abi.SubCORS, abi.SubTagging, abi.SubPolicy,
 			abi.SubObjectLock, abi.CapForceDelete,
+			abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapKeyLastUsed,
 		},
+		DefaultIAMEndpoint: DefaultIAMEndpoint,
 		// The driver uses the Provider's endpoint as is; Wasabi's are regional.
 		EndpointHint: "set Wasabi's regional endpoint, https://s3.<region>.wasabisys.com (e.g. https://s3.eu-central-1.wasabisys.com)",
 		Quirks: s3compat.Quirks{

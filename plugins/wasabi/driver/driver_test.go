@@ -18,7 +18,13 @@ func TestDescribe(t *testing.T) {
 		abi.CapBuckets, abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption,
 		abi.SubLifecycle, abi.SubCORS, abi.SubTagging, abi.SubPolicy,
 		abi.SubObjectLock, abi.CapForceDelete,
+		abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapKeyLastUsed,
 	}, info.Capabilities)
+	assert.False(t, info.Supports(abi.CapUserTags), "Wasabi's IAM has no user tags")
+	assert.Equal(t, "https://iam.wasabisys.com", info.DefaultIAMEndpoint)
+	for _, op := range []string{abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser, abi.OpCreateAccessKey, abi.OpUpdateAccessKey, abi.OpDeleteAccessKey} {
+		assert.True(t, info.Implements(op), op)
+	}
 	assert.False(t, info.Supports(abi.SubPublicAccessBlock), "Wasabi has no PublicAccessBlock API")
 	assert.False(t, info.Supports(abi.SubSSEKMS), "Wasabi has no KMS")
 }
@@ -35,4 +41,11 @@ func TestMissingEndpoint(t *testing.T) {
 // real Wasabi account: PAIL_S3_ENDPOINT=https://s3.eu-central-1.wasabisys.com).
 func TestIntegration(t *testing.T) {
 	s3compattest.Run(t, New, s3compattest.TargetForTest(t))
+}
+
+// TestUsersIntegration runs the shared user and key suite, with Wasabi's
+// capability set (no user tags), against versitygw's IAM API or the
+// endpoint named by PAIL_IAM_ENDPOINT (e.g. https://iam.wasabisys.com).
+func TestUsersIntegration(t *testing.T) {
+	s3compattest.RunUsers(t, New, s3compattest.IAMTargetForTest(t))
 }
