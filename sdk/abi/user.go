@@ -55,6 +55,8 @@ type UserArgs struct {
 	Create bool `json:"create,omitempty"`
 	// Policy, when non-nil, is the inline identity policy ApplyUser writes;
 	// an empty Document removes it. The host chose to write it by diffing.
+	// ObserveUser (with UserPolicy) and DeleteUser read only its Name: the
+	// provider-side name of the policy to read or delete.
 	Policy *UserPolicyDoc `json:"policy,omitempty"`
 	// Tags, when non-nil, is the complete tag set ApplyUser writes: tags not
 	// in it are removed.

@@ -326,7 +326,8 @@ func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, ud driv
 	if info.Supports(abi.CapKeyLastUsed) {
 		observe = append(observe, abi.UserLastUsed)
 	}
-	obs, err := ud.ObserveUser(ctx, conn.Config, abi.UserArgs{Name: user, Observe: observe})
+	// The policy is read by the name the host gives it: the user's name.
+	obs, err := ud.ObserveUser(ctx, conn.Config, abi.UserArgs{Name: user, Observe: observe, Policy: &abi.UserPolicyDoc{Name: user}})
 	if err != nil {
 		return obs, err
 	}
@@ -429,7 +430,7 @@ func (r *Reconciler) finalize(ctx context.Context, ak *pailv1.AccessKey) (ctrl.R
 			}
 			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Delete", "Deleted key %s of user %s", k.ID, user)
 		}
-		if err := ud.DeleteUser(cctx, conn.Config, abi.UserArgs{Name: user}); err != nil {
+		if err := ud.DeleteUser(cctx, conn.Config, abi.UserArgs{Name: user, Policy: &abi.UserPolicyDoc{Name: user}}); err != nil {
 			return ctrl.Result{}, r.backendError(ak, "delete user "+user, err)
 		}
 		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonUserDeleted, "Delete", "Deleted user %s", user)
