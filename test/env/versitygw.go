@@ -46,6 +46,12 @@ type VersityGWOptions struct {
 	// without which it cannot version buckets. The directory lives outside
 	// Dir, in the server's private state directory.
 	Versioning bool
+	// IAMStandaloneEndpoint, when set, is the private unix socket of a
+	// standalone IAM server (VersityIAM.PrivateSocket): the gateway then
+	// authenticates every key and evaluates identity policies through it
+	// (--iam-standalone-endpoint) instead of its own --iam-dir store, so keys
+	// created through that server's IAM API work here.
+	IAMStandaloneEndpoint string
 	// Log receives versitygw's stdout and stderr. nil discards it (the tail
 	// is still kept for error messages).
 	Log io.Writer
@@ -124,11 +130,13 @@ func StartVersityGW(ctx context.Context, opts VersityGWOptions) (_ *VersityGW, r
 		}
 	}
 	g.args = func(host string) []string {
-		args := []string{
-			"--access", g.AccessKey, "--secret", g.SecretKey,
-			"--port", host, "--iam-dir", iamDir,
-			"posix",
+		args := []string{"--access", g.AccessKey, "--secret", g.SecretKey, "--port", host}
+		if opts.IAMStandaloneEndpoint != "" {
+			args = append(args, "--iam-standalone-endpoint", opts.IAMStandaloneEndpoint)
+		} else {
+			args = append(args, "--iam-dir", iamDir)
 		}
+		args = append(args, "posix")
 		if g.VersioningDir != "" {
 			args = append(args, "--versioning-dir", g.VersioningDir)
 		}
@@ -206,6 +214,12 @@ type VersityIAMOptions struct {
 	// AccessKey and SecretKey are the root credentials; they default to
 	// DefaultVersityGWAccessKey and DefaultVersityGWSecretKey.
 	AccessKey, SecretKey string
+	// PrivateSocket opens the private endpoint on a unix socket
+	// (--private-ports), which a gateway started with
+	// VersityGWOptions.IAMStandaloneEndpoint uses to authenticate the keys
+	// this server creates. versitygw's own --iam-dir store cannot: it is
+	// another file (users.json, not iam.json) and never sees them.
+	PrivateSocket bool
 	// Log receives the server's stdout and stderr; nil discards it.
 	Log io.Writer
 }
@@ -223,6 +237,9 @@ type VersityIAM struct {
 	AccessKey, SecretKey string
 	// Dir is the IAM store directory.
 	Dir string
+	// PrivateSocket is the private endpoint's unix socket, "" unless
+	// VersityIAMOptions.PrivateSocket was set.
+	PrivateSocket string
 
 	server
 	ownDir bool
@@ -263,8 +280,25 @@ func StartVersityIAM(ctx context.Context, opts VersityIAMOptions) (_ *VersityIAM
 		}
 		return nil
 	}
+	if opts.PrivateSocket {
+		// A unix socket path is limited to about 108 bytes: keep it short.
+		sockDir, err := os.MkdirTemp("", "pail-iam-")
+		if err != nil {
+			return nil, err
+		}
+		s.PrivateSocket = filepath.Join(sockDir, "private.sock")
+		removeDir := s.cleanup
+		s.cleanup = func() error {
+			_ = os.RemoveAll(sockDir)
+			return removeDir()
+		}
+	}
 	s.args = func(host string) []string {
-		return []string{"--access", s.AccessKey, "--secret", s.SecretKey, "--port", host, "iam", "--dir", s.Dir}
+		args := []string{"--access", s.AccessKey, "--secret", s.SecretKey, "--port", host, "iam", "--dir", s.Dir}
+		if s.PrivateSocket != "" {
+			args = append(args, "--private-ports", s.PrivateSocket)
+		}
+		return args
 	}
 	s.ready = iamAnswers
 	if err := s.startOnPort(ctx, opts.Port); err != nil {

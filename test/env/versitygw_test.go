@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/s3compat"
 	"github.com/pail-dev/pail/test/env"
 )
 
@@ -111,4 +113,37 @@ func TestVersityIAM(t *testing.T) {
 	dir := s.Dir
 	require.NoError(t, s.Stop())
 	require.NoDirExists(t, dir)
+}
+
+// A key created through the standalone IAM API signs S3 calls on a gateway
+// paired with it over the private socket, and keeps working across a
+// restart of the IAM server.
+func TestVersityIAMPairedGateway(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := env.StartVersityIAM(ctx, env.VersityIAMOptions{PrivateSocket: true, Log: testLog{t}})
+	require.NoError(t, err)
+	defer s.Stop()
+	require.NotEmpty(t, s.PrivateSocket)
+	g := env.VersityGWForTest(t, env.VersityGWOptions{IAMStandaloneEndpoint: s.PrivateSocket, Log: testLog{t}})
+
+	d := s3compat.New(nil, s3compat.Options{Name: "t", Capabilities: []string{abi.CapAccessKeys}})
+	p := abi.ProviderConfig{IAMEndpoint: s.Endpoint, Credentials: abi.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey}}
+	require.NoError(t, d.ApplyUser(ctx, p, abi.UserArgs{Name: "paired", Create: true}))
+	key, err := d.CreateAccessKey(ctx, p, abi.AccessKeyArgs{User: "paired"})
+	require.NoError(t, err)
+
+	c, err := minio.New(g.Host, &minio.Options{Creds: credentials.NewStaticV4(key.ID, key.Secret.Reveal(), ""), Region: "us-east-1", MaxRetries: 1})
+	require.NoError(t, err)
+	// The user has no policy: authenticated, and denied by default.
+	_, err = c.ListBuckets(ctx)
+	assert.Equal(t, "AccessDenied", minio.ToErrorResponse(err).Code, "%v", err)
+	stranger, err := minio.New(g.Host, &minio.Options{Creds: credentials.NewStaticV4("AKIAPAILSTRANGER0000", "nope-nope-nope", ""), Region: "us-east-1", MaxRetries: 1})
+	require.NoError(t, err)
+	_, err = stranger.ListBuckets(ctx)
+	assert.Equal(t, "InvalidAccessKeyId", minio.ToErrorResponse(err).Code, "%v", err)
+
+	require.NoError(t, s.Restart(ctx))
+	_, err = c.ListBuckets(ctx)
+	assert.Equal(t, "AccessDenied", minio.ToErrorResponse(err).Code, "the gateway finds the key again after the IAM server restarts: %v", err)
 }
