@@ -27,9 +27,13 @@ func TestClientsAreKeyedByConfiguration(t *testing.T) {
 	rotated.Credentials.SecretAccessKey = "s2"
 	r, _ := c.Get(rotated, build)
 	assert.NotSame(t, a, r, "a rotated secret gets a new client")
+	withIAM := p
+	withIAM.IAMEndpoint = "http://iam"
+	i, _ := c.Get(withIAM, build)
+	assert.NotSame(t, a, i, "another IAM endpoint gets a new client")
 	_, err = c.Get(abi.ProviderConfig{Endpoint: "x"}, func() (*int, error) { return nil, errors.New("boom") })
 	require.Error(t, err)
-	assert.Equal(t, 2, c.Len(), "a failed build is not cached")
+	assert.Equal(t, 3, c.Len(), "a failed build is not cached")
 	for i := range 100 {
 		_, _ = c.Get(abi.ProviderConfig{Endpoint: fmt.Sprint(i)}, build)
 	}
