@@ -160,13 +160,23 @@ func TestAccessKeySurvivesSIGKILL(t *testing.T) {
 	t.Logf("random kill points from seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	const kills = 12
-	interrupted := 0
+	interrupted, midCreate := 0, 0
+	var seen []string
 	for i := range kills {
 		op := start(i)
-		delay := 500*time.Millisecond + time.Duration(rng.Int64N(int64(4*time.Second)))
+		// Kill at a random point after the operator starts to create a key
+		// (the first key, or a rotation, which is due on every restart):
+		// in the create call, between it and the Secret write, or after.
+		logPath := filepath.Join(logDir, fmt.Sprintf("operator-%02d.log", i))
+		waitFor(t, 2*time.Minute, "a key creation to begin", func() bool {
+			return bytes.Contains(readFile(logPath), []byte("creating access key"))
+		})
+		delay := time.Duration(rng.Int64N(int64(3 * time.Second)))
 		time.Sleep(delay)
+		stored := bytes.Contains(readFile(logPath), []byte("stored access key"))
 		require.NoError(t, op.Kill())
-		cur, prev, _ := secret()
+		cur, prev, data := secret()
+		seen = recordSecrets(seen, data)
 		keys := keysAtMinIO(user())
 		var unknown []string
 		for _, k := range keys {
@@ -177,10 +187,14 @@ func TestAccessKeySurvivesSIGKILL(t *testing.T) {
 		if len(unknown) > 0 {
 			interrupted++
 		}
-		t.Logf("kill %2d after %-6s: keys at MinIO %v, Secret holds %q and previous %q, not in the Secret %v",
-			i+1, delay.Round(10*time.Millisecond), keys, cur, prev, unknown)
+		if !stored {
+			midCreate++
+		}
+		t.Logf("kill %2d, %-6s after a create began (stored before the kill: %v): keys at MinIO %v, Secret holds %q and previous %q, not in the Secret %v",
+			i+1, delay.Round(10*time.Millisecond), stored, keys, cur, prev, unknown)
 	}
-	t.Logf("%d of %d kills left a key that no Secret holds (an interrupted create or rotation); the restart must remove them", interrupted, kills)
+	t.Logf("%d of %d kills came before the new key was stored; %d left a key that no Secret holds, which the restart must remove", midCreate, kills, interrupted)
+	require.Positive(t, midCreate, "some kills must interrupt a creation, or the test proves nothing")
 
 	// Stop rotating, restart, and let the operator converge.
 	op := start(kills)
@@ -212,6 +226,27 @@ func TestAccessKeySurvivesSIGKILL(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s3.PutObject(ctx, bucketName, "after-the-crashes", bytes.NewReader([]byte("ok")), 2, minio.PutObjectOptions{})
 	require.NoError(t, err, "the Secret's credentials work")
+
+	// No secret reached a log line, in any of the runs.
+	seen = recordSecrets(seen, data)
+	logs, err := filepath.Glob(filepath.Join(logDir, "*.log"))
+	require.NoError(t, err)
+	for _, f := range logs {
+		text := readFile(f)
+		for _, v := range seen {
+			assert.False(t, bytes.Contains(text, []byte(v)), "a secret access key appears in %s", filepath.Base(f))
+		}
+	}
+	t.Logf("%d secret values checked against %d operator logs", len(seen), len(logs))
+}
+
+func recordSecrets(seen []string, data map[string][]byte) []string {
+	for _, k := range []string{"AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY_PREVIOUS"} {
+		if v := string(data[k]); v != "" && !slices.Contains(seen, v) {
+			seen = append(seen, v)
+		}
+	}
+	return seen
 }
 
 func tailOf(path string) string {
@@ -220,4 +255,20 @@ func tailOf(path string) string {
 		b = b[len(b)-4000:]
 	}
 	return string(b)
+}
+
+func readFile(path string) []byte {
+	b, _ := os.ReadFile(path)
+	return b
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

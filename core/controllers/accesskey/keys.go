@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/status"
@@ -163,6 +164,7 @@ func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driv
 		status.True(conds, gen, pailv1.ConditionRotating, pailv1.ReasonWaitingForRetention, msg)
 		wait = rec.PreviousExpires.Sub(now)
 	case due != "":
+		log.FromContext(ctx).Info("creating access key", "user", user, "due", due)
 		nk, err := ud.CreateAccessKey(ctx, pc, abi.AccessKeyArgs{User: user})
 		if err != nil {
 			return 0, err
@@ -187,6 +189,7 @@ func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driv
 			}
 			return 0, fmt.Errorf("store key %s in Secret %s: %w", nk.ID, st.obj.Name, err)
 		}
+		log.FromContext(ctx).Info("stored access key", "user", user, "key", nk.ID, "secret", st.obj.Name)
 		at[nk.ID] = abi.AccessKeyInfo{ID: nk.ID, Status: abi.KeyActive, Created: created}
 		if due == dueCreate {
 			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyCreated, "Create", "Created key %s for user %s and stored it in Secret %s", nk.ID, user, st.obj.Name)
