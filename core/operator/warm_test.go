@@ -57,3 +57,28 @@ func TestWarmCache(t *testing.T) {
 		})
 	}
 }
+
+func TestSeedCache(t *testing.T) {
+	seed := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(seed, "wazero-v1", "sub"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(seed, "wazero-v1", "a"), []byte("compiled a"), 0o444))
+	require.NoError(t, os.WriteFile(filepath.Join(seed, "wazero-v1", "sub", "b"), []byte("compiled b"), 0o444))
+
+	cache := filepath.Join(t.TempDir(), "wasm")
+	require.NoError(t, os.MkdirAll(filepath.Join(cache, "wazero-v1"), 0o700))
+	// A module compiled in the pod already is newer than the seed: keep it.
+	require.NoError(t, os.WriteFile(filepath.Join(cache, "wazero-v1", "a"), []byte("pod's own a"), 0o600))
+
+	n, err := SeedCache(seed, cache)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "only the missing file is copied")
+	b, err := os.ReadFile(filepath.Join(cache, "wazero-v1", "sub", "b"))
+	require.NoError(t, err)
+	require.Equal(t, "compiled b", string(b))
+	a, err := os.ReadFile(filepath.Join(cache, "wazero-v1", "a"))
+	require.NoError(t, err)
+	require.Equal(t, "pod's own a", string(a))
+
+	_, err = SeedCache(filepath.Join(seed, "missing"), cache)
+	require.Error(t, err, "a seed directory that is not there is reported, not ignored")
+}

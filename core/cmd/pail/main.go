@@ -23,6 +23,7 @@ func main() {
 		logJSON  bool
 		preload  string
 		warm     bool
+		seed     string
 	)
 	flag.StringVar(&o.DriverDir, "driver-dir", envOr("PAIL_DRIVER_DIR", "/drivers"), "Directory holding the built-in drivers as <name>.wasm.")
 	flag.StringVar(&o.CacheDir, "cache-dir", operator.DefaultCacheDir(), "wazero compilation cache; keep it private to the operator.")
@@ -40,6 +41,7 @@ func main() {
 	flag.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error.")
 	flag.BoolVar(&logJSON, "log-json", true, "JSON logs (hclog).")
 	flag.BoolVar(&warm, "warm-cache", false, "Compile every driver in --driver-dir into --cache-dir and exit (image builds).")
+	flag.StringVar(&seed, "cache-seed-dir", os.Getenv("PAIL_CACHE_SEED_DIR"), "Copy compiled drivers from this directory (the image's warmed cache) into --cache-dir at start.")
 	flag.Parse()
 
 	o.Logger = logging.New("pail", logLevel, logJSON, os.Stderr)
@@ -51,6 +53,13 @@ func main() {
 		}
 		fmt.Printf("compiled %s into %s\n", strings.Join(names, ", "), o.CacheDir)
 		return
+	}
+	if seed != "" {
+		n, err := operator.SeedCache(seed, o.CacheDir)
+		if err != nil {
+			fail(err)
+		}
+		o.Logger.Info("seeded the compilation cache", "from", seed, "to", o.CacheDir, "files", n)
 	}
 	if preload != "" {
 		o.Preload = strings.Split(preload, ",")
