@@ -354,6 +354,21 @@ func TestRenderOptions(t *testing.T) {
 			},
 		},
 		{
+			// The production example in the docs must keep rendering.
+			name: "examples/values-production.yaml",
+			args: []string{"-f", filepath.Join(repoRoot(), "examples", "values-production.yaml")},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				d, c := deployment(t, objs)
+				assert.Equal(t, int32(2), *d.Spec.Replicas)
+				_, le := flag(c.Args, "leader-elect")
+				assert.True(t, le)
+				assert.Equal(t, "ghcr.io/pail-dev/pail:0.1.0", c.Image)
+				assert.NotNil(t, find(objs, "PodDisruptionBudget", "pail"))
+				assert.NotNil(t, find(objs, "ServiceMonitor", "pail"))
+				assert.Len(t, alertNames(t, objs), 4)
+			},
+		},
+		{
 			name: "two replicas turn leader election on by themselves",
 			args: []string{"--set", "replicaCount=2"},
 			check: func(t *testing.T, objs []*unstructured.Unstructured) {
