@@ -45,6 +45,13 @@ func main() {
 	flag.Parse()
 
 	o.Logger = logging.New("pail", logLevel, logJSON, os.Stderr)
+	if seed != "" {
+		n, err := operator.SeedCache(seed, o.CacheDir)
+		if err != nil {
+			fail(err)
+		}
+		o.Logger.Info("seeded the compilation cache", "from", seed, "to", o.CacheDir, "files", n)
+	}
 	if warm {
 		// Needs no cluster: the image build runs it to ship compiled drivers.
 		names, err := operator.WarmCache(context.Background(), o.DriverDir, o.CacheDir, o.Logger)
@@ -53,13 +60,6 @@ func main() {
 		}
 		fmt.Printf("compiled %s into %s\n", strings.Join(names, ", "), o.CacheDir)
 		return
-	}
-	if seed != "" {
-		n, err := operator.SeedCache(seed, o.CacheDir)
-		if err != nil {
-			fail(err)
-		}
-		o.Logger.Info("seeded the compilation cache", "from", seed, "to", o.CacheDir, "files", n)
 	}
 	if preload != "" {
 		o.Preload = strings.Split(preload, ",")
