@@ -70,6 +70,8 @@ a kind added to the operator is granted by the next chart build.
 {{- $obj := fromYaml $doc }}
 {{- if eq (get $obj "kind") "ClusterRole" }}
 {{- $rules = concat $rules (get $obj "rules") }}
+{{- else if eq (get $obj "kind") "Role" }}
+{{- fail "files/role.yaml now holds a namespaced Role; teach templates/rbac.yaml to render it rather than dropping its rules" }}
 {{- end }}
 {{- end }}
 {{- if not $rules }}
