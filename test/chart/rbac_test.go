@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7/pkg/tags"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -96,7 +97,9 @@ func runOperator(t *testing.T, admin *rest.Config, driverDir string) (*syncBuffe
 		ProviderRetryBase:       time.Second,
 		ProviderRetryMax:        2 * time.Second,
 		BucketRetryMax:          2 * time.Second,
-		Logger:                  logging.New("pail", "debug", true, logs),
+		// Short, so a change behind Pail's back is seen within the test.
+		BucketResync: 2 * time.Second,
+		Logger:       logging.New("pail", "debug", true, logs),
 	})
 	if err != nil {
 		cancel()
@@ -196,7 +199,10 @@ func TestOperatorWithChartRBAC(t *testing.T) {
 	require.NoError(t, admin.Create(ctx, provider))
 	bucket := &pailv1.Bucket{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "photos"},
-		Spec:       pailv1.BucketSpec{ProviderRef: pailv1.ProviderReference{Name: "minio"}, BucketName: bucketName},
+		Spec: pailv1.BucketSpec{
+			ProviderRef: pailv1.ProviderReference{Name: "minio"}, BucketName: bucketName,
+			Tags: map[string]string{"team": "storage"},
+		},
 	}
 	require.NoError(t, admin.Create(ctx, bucket))
 
@@ -302,6 +308,37 @@ func TestOperatorWithChartRBAC(t *testing.T) {
 			}
 		}
 		assert.Equal(t, 1.0, got[metrics.ProviderReadyName], "pail_provider_ready for the Ready Provider")
+
+		// A change behind Pail's back is corrected, and counted for the drift-loop alert.
+		drift := func() float64 {
+			fams, err := crmetrics.Registry.Gather()
+			require.NoError(t, err)
+			for _, f := range fams {
+				if f.GetName() != "pail_bucket_drift_corrections_total" {
+					continue
+				}
+				for _, m := range f.GetMetric() {
+					l := map[string]string{}
+					for _, p := range m.GetLabel() {
+						l[p.GetName()] = p.GetValue()
+					}
+					if l["namespace"] == "apps" && l["bucket"] == "photos" {
+						return m.GetCounter().GetValue()
+					}
+				}
+			}
+			return 0
+		}
+		before := drift()
+		intruder, err := tags.NewTags(map[string]string{"team": "intruder"}, false)
+		require.NoError(t, err)
+		require.NoError(t, s3.SetBucketTagging(ctx, bucketName, intruder))
+		waitFor(t, 30*time.Second, "the drift correction to be counted", func() (bool, string) {
+			return drift() == before+1, fmt.Sprintf("pail_bucket_drift_corrections_total %.0f (was %.0f)", drift(), before)
+		})
+		tg, err := s3.GetBucketTagging(ctx, bucketName)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"team": "storage"}, tg.ToMap(), "the tags were written back")
 		assert.Contains(t, got, "controller_runtime_reconcile_errors_total", "controller-runtime's per-controller error counter is served")
 	})
 }
