@@ -113,7 +113,7 @@ policy-test: $(OPA) ## Run the Rego tests of the policy packs with opa test.
 	OPA=$(OPA) test/policyci/check.sh
 
 .PHONY: test
-test: verify-generated vet policy-test plugins test-drivers servers ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
+test: verify-generated vet policy-test chart-test plugins test-drivers servers ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
 	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
 	@echo "== fuzz: a short run of each parser's fuzz target (longer: FUZZTIME=10m make fuzz)"
 	$(MAKE) -s fuzz FUZZTIME=10s
@@ -153,6 +153,56 @@ $(LEFTHOOK):
 	@mkdir -p $(TOOLBIN)
 	GOWORK=off GOBIN=$(TOOLBIN) go install github.com/evilmartians/lefthook@$(LEFTHOOK_VERSION)
 	mv $(TOOLBIN)/lefthook $@
+
+##@ Chart, image and release (charts/pail, Dockerfile)
+
+HELM_VERSION := v3.22.0
+HELM         := $(TOOLBIN)/helm-$(HELM_VERSION)
+# The chart tests in test/chart find helm here.
+export PAIL_HELM ?= $(HELM)
+IMAGE        ?= ghcr.io/pail-dev/pail
+IMAGE_TAG    ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' charts/pail/Chart.yaml)
+CHART_OUT    ?= $(BIN)/charts
+
+.PHONY: helm
+helm: $(HELM) ## Install helm into the tool cache.
+
+.PHONY: chart-test
+chart-test: $(HELM) ## helm lint, render with default and all-feature values, schema checks, chart Go tests.
+	$(HELM) lint --strict charts/pail
+	$(HELM) lint --strict charts/pail -f charts/pail/ci/all-features-values.yaml
+	$(HELM) template pail charts/pail --namespace pail-system >/dev/null
+	$(HELM) template pail charts/pail --namespace pail-system -f charts/pail/ci/all-features-values.yaml >/dev/null
+	@if $(HELM) template pail charts/pail --set webhook.failurePolicy=Sometimes >/dev/null 2>&1; then \
+	  echo "values.schema.json accepted webhook.failurePolicy=Sometimes"; exit 1; \
+	else echo "values.schema.json rejects a bad value: ok"; fi
+	cd test && go test -count=1 -run 'TestRender|TestSchema|TestAlert' ./chart/
+
+.PHONY: chart-package
+chart-package: $(HELM) ## Package the chart to bin/charts/pail-<version>.tgz.
+	@mkdir -p $(CHART_OUT)
+	$(HELM) package charts/pail --destination $(CHART_OUT)
+
+.PHONY: image
+image: ## Build the container image with docker (skipped, with the reason, when docker is absent).
+	@if ! command -v docker >/dev/null 2>&1; then \
+	  echo "make image: docker is not installed on this machine, so no image was built."; \
+	  echo "make image: install docker (or run the release workflow) and run 'make image' again."; \
+	  exit 0; \
+	fi; \
+	if ! docker info >/dev/null 2>&1; then \
+	  echo "make image: docker is installed but its daemon does not answer, so no image was built."; \
+	  exit 0; \
+	fi; \
+	docker build -t $(IMAGE):$(IMAGE_TAG) .
+
+$(HELM):
+	@mkdir -p $(TOOLBIN)
+	GOWORK=off GOBIN=$(TOOLBIN) go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	  -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37 \
+	  -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37" \
+	  helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(TOOLBIN)/helm $@
 
 .PHONY: help
 help: ## Show targets.

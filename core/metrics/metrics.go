@@ -24,6 +24,10 @@ type Metrics struct {
 	PolicyMessages        *prometheus.CounterVec
 	PolicyPackErrors      *prometheus.CounterVec
 	KeyRotations          *prometheus.CounterVec
+	// DriftCorrections counts corrections of changes made behind Pail's back;
+	// one bucket corrected again and again is a drift loop (another writer
+	// fights Pail), which the chart's PrometheusRule alerts on.
+	DriftCorrections *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them with reg (nil: controller-runtime's registry).
@@ -77,6 +81,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		Name: "pail_access_key_rotations_total",
 		Help: "Access key lifecycle steps, by step: created, rotated, retired.",
 	}, []string{"step"})
+	m.DriftCorrections = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pail_bucket_drift_corrections_total",
+		Help: "Drift corrections: a Bucket's in-sync settings changed behind Pail's back and Pail wrote them back.",
+	}, []string{"namespace", "bucket"})
 	var err error
 	m.DriverRequests, err = register(reg, m.DriverRequests)
 	if err == nil {
@@ -105,6 +113,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	if err == nil {
 		m.KeyRotations, err = register(reg, m.KeyRotations)
+	}
+	if err == nil {
+		m.DriftCorrections, err = register(reg, m.DriftCorrections)
 	}
 	return m, err
 }
@@ -139,4 +150,12 @@ func (m *Metrics) ObservePolicyEvaluation(d time.Duration, deny, warn int) {
 	m.PolicyEvaluation.Observe(d.Seconds())
 	m.PolicyMessages.WithLabelValues("deny").Add(float64(deny))
 	m.PolicyMessages.WithLabelValues("warn").Add(float64(warn))
+}
+
+// ObserveDriftCorrected records one drift correction on a Bucket.
+func (m *Metrics) ObserveDriftCorrected(namespace, bucket string) {
+	if m == nil {
+		return
+	}
+	m.DriftCorrections.WithLabelValues(namespace, bucket).Inc()
 }

@@ -171,6 +171,10 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Provider readiness is read from the cache at scrape time (alerting).
+	if err := metrics.RegisterState(nil, metrics.NewStateCollector(mgr.GetClient())); err != nil {
+		return nil, err
+	}
 	hostCfg := wasmhost.NewConfig().
 		WithCacheDir(o.CacheDir).
 		WithPoolSize(o.DriverPoolSize).
@@ -204,6 +208,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		ResyncPeriod:            o.BucketResync,
 		RetryMax:                o.BucketRetryMax,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+		Metrics:                 m,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("bucket controller: %w", err)
 	}

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -21,6 +22,8 @@ func main() {
 		logLevel string
 		logJSON  bool
 		preload  string
+		warm     bool
+		seed     string
 	)
 	flag.StringVar(&o.DriverDir, "driver-dir", envOr("PAIL_DRIVER_DIR", "/drivers"), "Directory holding the built-in drivers as <name>.wasm.")
 	flag.StringVar(&o.CacheDir, "cache-dir", operator.DefaultCacheDir(), "wazero compilation cache; keep it private to the operator.")
@@ -40,9 +43,27 @@ func main() {
 	flag.DurationVar(&o.ProviderRecheck, "provider-recheck-period", 5*time.Minute, "How often a Ready Provider is checked again.")
 	flag.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error.")
 	flag.BoolVar(&logJSON, "log-json", true, "JSON logs (hclog).")
+	flag.BoolVar(&warm, "warm-cache", false, "Compile every driver in --driver-dir into --cache-dir and exit (image builds).")
+	flag.StringVar(&seed, "cache-seed-dir", os.Getenv("PAIL_CACHE_SEED_DIR"), "Copy compiled drivers from this directory (the image's warmed cache) into --cache-dir at start.")
 	flag.Parse()
 
 	o.Logger = logging.New("pail", logLevel, logJSON, os.Stderr)
+	if seed != "" {
+		n, err := operator.SeedCache(seed, o.CacheDir)
+		if err != nil {
+			fail(err)
+		}
+		o.Logger.Info("seeded the compilation cache", "from", seed, "to", o.CacheDir, "files", n)
+	}
+	if warm {
+		// Needs no cluster: the image build runs it to ship compiled drivers.
+		names, err := operator.WarmCache(context.Background(), o.DriverDir, o.CacheDir, o.Logger)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("compiled %s into %s\n", strings.Join(names, ", "), o.CacheDir)
+		return
+	}
 	if preload != "" {
 		o.Preload = strings.Split(preload, ",")
 	}

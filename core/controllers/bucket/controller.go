@@ -27,6 +27,7 @@ import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/metrics"
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -46,6 +47,8 @@ type Reconciler struct {
 	MaxConcurrentReconciles int
 	// RetryBase and RetryMax bound the per-Bucket backoff after errors.
 	RetryBase, RetryMax time.Duration
+	// Metrics counts drift corrections; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets,verbs=get;list;watch;update;patch

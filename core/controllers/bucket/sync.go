@@ -179,6 +179,7 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 			synced := meta.FindStatusCondition(*conds, pailv1.ConditionSynced)
 			if synced != nil && synced.Status == metav1.ConditionTrue && synced.ObservedGeneration == gen {
 				r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonDriftCorrected, "Update", "Corrected drift on bucket %s: %s", b.Spec.BucketName, strings.Join(fields, ", "))
+				r.Metrics.ObserveDriftCorrected(b.Namespace, b.Name)
 			} else {
 				r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonApplied, "Update", "Applied %s to bucket %s", strings.Join(fields, ", "), b.Spec.BucketName)
 			}

@@ -1,0 +1,344 @@
+package chart
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7/pkg/tags"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/logging"
+	"github.com/pail-dev/pail/core/metrics"
+	"github.com/pail-dev/pail/core/operator"
+	"github.com/pail-dev/pail/test/env"
+)
+
+// serviceAccountUser is the user name the apiserver gives the chart's
+// ServiceAccount; impersonating it makes every request of the in-process
+// operator go through the RBAC the chart grants, as in a real pod.
+const serviceAccountUser = "system:serviceaccount:" + releaseNS + ":pail"
+
+// syncBuffer collects the operator's log lines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// minioDriverDir returns a directory holding minio.wasm, building it when
+// bin/drivers lacks it so `go test` works alone (make test builds it first).
+func minioDriverDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("PAIL_DRIVER_DIR")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(), "bin", "drivers")
+	}
+	out := filepath.Join(dir, "minio.wasm")
+	if _, err := os.Stat(out); err != nil {
+		cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, "./plugins/minio")
+		cmd.Dir = repoRoot()
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		b, err := cmd.CombinedOutput()
+		require.NoError(t, err, "build the minio driver: %s", b)
+	}
+	// Only the MinIO driver: the operator loads nothing it does not need.
+	only := t.TempDir()
+	require.NoError(t, os.Symlink(out, filepath.Join(only, "minio.wasm")))
+	return only
+}
+
+// runOperator starts the operator in-process as the chart's ServiceAccount,
+// with leader election in the release namespace as the chart configures it
+// for more than one replica. It returns the log and a stop function.
+func runOperator(t *testing.T, admin *rest.Config, driverDir string) (*syncBuffer, func()) {
+	t.Helper()
+	cfg := rest.CopyConfig(admin)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: serviceAccountUser}
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	op, err := operator.New(ctx, operator.Options{
+		RestConfig:              cfg,
+		DriverDir:               driverDir,
+		CacheDir:                operator.DefaultCacheDir(),
+		LeaderElect:             true,
+		LeaderElectionNamespace: releaseNS,
+		ProviderRetryBase:       time.Second,
+		ProviderRetryMax:        2 * time.Second,
+		BucketRetryMax:          2 * time.Second,
+		// Short, so a change behind Pail's back is seen within the test.
+		BucketResync: 2 * time.Second,
+		Logger:       logging.New("pail", "debug", true, logs),
+	})
+	if err != nil {
+		cancel()
+		require.NoError(t, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- op.Start(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				var buf bytes.Buffer
+				_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
+				t.Errorf("operator did not stop within 30s; goroutines:\n%s", buf.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return logs, stop
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s; last state: %s", timeout, what, last)
+}
+
+func conds(cs []metav1.Condition) string {
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, fmt.Sprintf("%s=%s(%s)", c.Type, c.Status, c.Reason))
+	}
+	return strings.Join(parts, " ")
+}
+
+// TestOperatorWithChartRBAC proves the chart's RBAC is enough and needed:
+// the operator, acting as the chart's ServiceAccount on a real apiserver
+// with RBAC on, reconciles a Provider and a Bucket on a real MinIO with
+// exactly the chart's Roles and bindings, and reconciles nothing without the
+// ClusterRoleBinding.
+func TestOperatorWithChartRBAC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts kube-apiserver, etcd and MinIO")
+	}
+	drivers := minioDriverDir(t)
+	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(chartDir(), "crds")}})
+	mio := env.MinIOForTest(t, env.MinIOOptions{})
+	s3, err := mio.Client()
+	require.NoError(t, err)
+	scheme, err := operator.Scheme()
+	require.NoError(t, err)
+	admin, err := client.New(kube.Config, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	// The chart's identity and permissions, as rendered from default values.
+	objs := renderObjects(t)
+	for _, ns := range []string{releaseNS, "apps"} {
+		require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	}
+	var binding *unstructured.Unstructured
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ClusterRoleBinding":
+			binding = o
+		case "ServiceAccount", "ClusterRole", "Role", "RoleBinding":
+			require.NoError(t, admin.Create(ctx, o.DeepCopy()), "%s/%s", o.GetKind(), o.GetName())
+		}
+	}
+	require.NotNil(t, binding)
+
+	// What a user applies: credentials, a Provider and a Bucket.
+	bucketName := fmt.Sprintf("chart-rbac-%d", time.Now().UnixNano())
+	require.NoError(t, admin.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "minio-creds"},
+		StringData: map[string]string{"AWS_ACCESS_KEY_ID": mio.AccessKey, "AWS_SECRET_ACCESS_KEY": mio.SecretKey},
+	}))
+	provider := &pailv1.Provider{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "minio"},
+		Spec: pailv1.ProviderSpec{
+			Driver: "minio", Endpoint: mio.Endpoint, Region: "us-east-1", PathStyle: true,
+			CredentialsSecretRef: pailv1.CredentialsSecretRef{Name: "minio-creds"},
+		},
+	}
+	require.NoError(t, admin.Create(ctx, provider))
+	bucket := &pailv1.Bucket{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "photos"},
+		Spec: pailv1.BucketSpec{
+			ProviderRef: pailv1.ProviderReference{Name: "minio"}, BucketName: bucketName,
+			Tags: map[string]string{"team": "storage"},
+		},
+	}
+	require.NoError(t, admin.Create(ctx, bucket))
+
+	saCfg := rest.CopyConfig(kube.Config)
+	saCfg.Impersonate = rest.ImpersonationConfig{UserName: serviceAccountUser}
+	asSA, err := client.New(saCfg, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+
+	// One operator for both steps: without the binding it cannot even fill
+	// its caches (and controller-runtime's manager cannot be stopped until
+	// they sync, so it is not stopped there); once the binding exists the same
+	// process recovers, as it would when a cluster admin fixes the RBAC.
+	logs, _ := runOperator(t, kube.Config, drivers)
+
+	t.Run("without the ClusterRoleBinding nothing is reconciled", func(t *testing.T) {
+		// The apiserver itself refuses the ServiceAccount.
+		err := asSA.List(ctx, &pailv1.ProviderList{})
+		require.True(t, apierrors.IsForbidden(err), "list Providers as the ServiceAccount: %v", err)
+
+		waitFor(t, 60*time.Second, "the operator to report forbidden", func() (bool, string) {
+			l := logs.String()
+			return strings.Contains(l, "forbidden") && strings.Contains(l, serviceAccountUser), "no forbidden error logged yet"
+		})
+		// Give it a few more seconds in which it could have done something.
+		time.Sleep(5 * time.Second)
+
+		var p pailv1.Provider
+		require.NoError(t, admin.Get(ctx, client.ObjectKeyFromObject(provider), &p))
+		assert.Empty(t, p.Status.Conditions, "the Provider was never checked")
+		var b pailv1.Bucket
+		require.NoError(t, admin.Get(ctx, client.ObjectKeyFromObject(bucket), &b))
+		assert.Empty(t, b.Status.Conditions, "the Bucket was never reconciled")
+		assert.Empty(t, b.Finalizers)
+		exists, err := s3.BucketExists(ctx, bucketName)
+		require.NoError(t, err)
+		assert.False(t, exists, "no bucket was created in MinIO")
+		var lease coordinationv1.Lease
+		err = admin.Get(ctx, client.ObjectKey{Namespace: releaseNS, Name: "pail-operator.pail.dev"}, &lease)
+		assert.True(t, apierrors.IsNotFound(err), "no leader was elected before the caches synced: %v", err)
+	})
+
+	t.Run("with the chart's RBAC a Provider and a Bucket are reconciled end to end", func(t *testing.T) {
+		require.NoError(t, admin.Create(ctx, binding.DeepCopy()))
+		require.NoError(t, asSA.List(ctx, &pailv1.ProviderList{}), "the binding lets the ServiceAccount list Providers")
+
+		var p pailv1.Provider
+		waitFor(t, 3*time.Minute, "Provider Ready", func() (bool, string) {
+			if err := admin.Get(ctx, client.ObjectKeyFromObject(provider), &p); err != nil {
+				return false, err.Error()
+			}
+			return meta.IsStatusConditionTrue(p.Status.Conditions, pailv1.ConditionReady), conds(p.Status.Conditions)
+		})
+		var b pailv1.Bucket
+		waitFor(t, 2*time.Minute, "Bucket Ready", func() (bool, string) {
+			if err := admin.Get(ctx, client.ObjectKeyFromObject(bucket), &b); err != nil {
+				return false, err.Error()
+			}
+			return meta.IsStatusConditionTrue(b.Status.Conditions, pailv1.ConditionReady), conds(b.Status.Conditions)
+		})
+		exists, err := s3.BucketExists(ctx, bucketName)
+		require.NoError(t, err)
+		assert.True(t, exists, "the bucket exists in MinIO")
+		assert.NotEmpty(t, b.Finalizers, "the finalizer was written (buckets/finalizers)")
+
+		// Leader election ran through the namespaced Role.
+		var lease coordinationv1.Lease
+		require.NoError(t, admin.Get(ctx, client.ObjectKey{Namespace: releaseNS, Name: "pail-operator.pail.dev"}, &lease))
+		require.NotNil(t, lease.Spec.HolderIdentity)
+		assert.NotEmpty(t, *lease.Spec.HolderIdentity)
+
+		// Events were accepted: the recorder fails silently, so check the apiserver.
+		waitFor(t, 30*time.Second, "an event about the Bucket", func() (bool, string) {
+			var evs eventsv1.EventList
+			if err := admin.List(ctx, &evs, client.InNamespace("apps")); err != nil {
+				return false, err.Error()
+			}
+			var seen []string
+			for _, e := range evs.Items {
+				if e.Regarding.Kind == "Bucket" && e.Regarding.Name == "photos" {
+					return true, ""
+				}
+				seen = append(seen, e.Regarding.Kind+"/"+e.Regarding.Name+":"+e.Reason)
+			}
+			return false, strings.Join(seen, ", ")
+		})
+
+		// The alerting metrics are served for what the chart's alerts watch.
+		families, err := crmetrics.Registry.Gather()
+		require.NoError(t, err)
+		got := map[string]float64{}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if f.GetName() == metrics.ProviderReadyName && labels["namespace"] == "apps" && labels["provider"] == "minio" {
+					got[f.GetName()] = m.GetGauge().GetValue()
+				}
+				if f.GetName() == "controller_runtime_reconcile_errors_total" && labels["controller"] == "bucket" {
+					got[f.GetName()] = m.GetCounter().GetValue()
+				}
+			}
+		}
+		assert.Equal(t, 1.0, got[metrics.ProviderReadyName], "pail_provider_ready for the Ready Provider")
+
+		// A change behind Pail's back is corrected, and counted for the drift-loop alert.
+		drift := func() float64 {
+			fams, err := crmetrics.Registry.Gather()
+			require.NoError(t, err)
+			for _, f := range fams {
+				if f.GetName() != "pail_bucket_drift_corrections_total" {
+					continue
+				}
+				for _, m := range f.GetMetric() {
+					l := map[string]string{}
+					for _, p := range m.GetLabel() {
+						l[p.GetName()] = p.GetValue()
+					}
+					if l["namespace"] == "apps" && l["bucket"] == "photos" {
+						return m.GetCounter().GetValue()
+					}
+				}
+			}
+			return 0
+		}
+		before := drift()
+		intruder, err := tags.NewTags(map[string]string{"team": "intruder"}, false)
+		require.NoError(t, err)
+		require.NoError(t, s3.SetBucketTagging(ctx, bucketName, intruder))
+		waitFor(t, 30*time.Second, "the drift correction to be counted", func() (bool, string) {
+			return drift() == before+1, fmt.Sprintf("pail_bucket_drift_corrections_total %.0f (was %.0f)", drift(), before)
+		})
+		tg, err := s3.GetBucketTagging(ctx, bucketName)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"team": "storage"}, tg.ToMap(), "the tags were written back")
+		assert.Contains(t, got, "controller_runtime_reconcile_errors_total", "controller-runtime's per-controller error counter is served")
+	})
+}
