@@ -131,6 +131,7 @@ fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s).
 	cd core && go test -run XXX -fuzz FuzzCanonicalPolicy -fuzztime $(FUZZTIME) ./bucketdiff/
 	cd core && go test -run XXX -fuzz FuzzOriginOf -fuzztime $(FUZZTIME) ./hosthttp/
 	cd core && go test -run XXX -fuzz FuzzDocument -fuzztime $(FUZZTIME) ./controllers/accesskey/
+	cd core && go test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./controllers/plugin/
 	cd sdk && go test -run XXX -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME) ./abi/
 	cd sdk && go test -run XXX -fuzz FuzzDispatchRequest -fuzztime $(FUZZTIME) ./driver/
 

@@ -34,6 +34,7 @@ import (
 	"github.com/pail-dev/pail/core/controllers/bucket"
 	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/plugin"
 	"github.com/pail-dev/pail/core/controllers/policypack"
 	"github.com/pail-dev/pail/core/controllers/provider"
 	"github.com/pail-dev/pail/core/logging"
@@ -59,6 +60,9 @@ type Options struct {
 	PolicyDir string
 
 	MetricsAddr, ProbeAddr  string
+	// PluginNamespace is where plugin ConfigMaps are read; "" disables
+	// plugins from ConfigMaps.
+	PluginNamespace string
 	// WebhookPort serves the BucketPolicy validating webhook; 0 disables it.
 	WebhookPort int
 	// WebhookHost is the address the webhook listens on ("" means all).
@@ -189,7 +193,9 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		reg.RegisterNative(name, d)
 	}
 	conn := &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg}
+	recheck := make(chan event.GenericEvent, 64)
 	if err := (&provider.Reconciler{
+		Recheck:                 recheck,
 		Client:                  mgr.GetClient(),
 		Connector:               conn,
 		Recorder:                mgr.GetEventRecorder("pail-provider"),
@@ -245,6 +251,29 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		ResyncPeriod: o.BucketResync,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("accesskey controller: %w", err)
+	}
+	if o.PluginNamespace != "" {
+		pluginCache, err := cache.New(mgr.GetConfig(), cache.Options{
+			Scheme:            mgr.GetScheme(),
+			Mapper:            mgr.GetRESTMapper(),
+			DefaultNamespaces: map[string]cache.Config{o.PluginNamespace: {}},
+			ByObject:          map[client.Object]cache.ByObject{&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{plugin.Label: "true"})}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("plugin cache: %w", err)
+		}
+		if err := mgr.Add(pluginCache); err != nil {
+			return nil, err
+		}
+		if err := (&plugin.Reconciler{
+			Cache:    pluginCache,
+			Client:   mgr.GetClient(),
+			Registry: reg,
+			Recorder: mgr.GetEventRecorder("pail-plugin"),
+			Recheck:  recheck,
+		}).SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("plugin controller: %w", err)
+		}
 	}
 	if err := (&policypack.Reconciler{
 		Client:   mgr.GetClient(),

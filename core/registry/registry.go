@@ -40,6 +40,8 @@ type Registry struct {
 
 	mu      sync.Mutex
 	entries map[string]*entry
+	plugins map[string]*pluginEntry
+	gen     map[string]uint64
 }
 
 type entry struct {
@@ -54,7 +56,8 @@ func New(ctx context.Context, host *wasmhost.Host, dir string, m *metrics.Metric
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Registry{host: host, dir: dir, log: log.Named("registry"), metrics: m, loadCtx: ctx, entries: map[string]*entry{}}
+	return &Registry{host: host, dir: dir, log: log.Named("registry"), metrics: m, loadCtx: ctx,
+		entries: map[string]*entry{}, plugins: map[string]*pluginEntry{}, gen: map[string]uint64{}}
 }
 
 // RegisterNative serves name with an in-process driver (benchmarks, debugging).

@@ -129,15 +129,26 @@ var requiredExports = []string{"_initialize", "alloc", "free", "describe", "call
 // describe handshake. It can take seconds for a large cold module, so call
 // it at load time, never on a reconcile path.
 func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Driver, error) {
+	return h.LoadWith(ctx, name, wasm, h.cfg)
+}
+
+// Config returns the host's configuration, the base of LoadWith's.
+func (h *Host) Config() Config { return h.cfg }
+
+// LoadWith is Load with limits of the driver's own (a plugin manifest's):
+// memory pages, pool size, call timeout and calls per instance come from
+// cfg; the compilation cache and the logger stay the host's.
+func (h *Host) LoadWith(ctx context.Context, name string, wasm []byte, cfg Config) (*Driver, error) {
+	cfg.cacheDir, cfg.logger = h.cfg.cacheDir, h.cfg.logger
 	start := time.Now()
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(h.cache).
-		WithMemoryLimitPages(h.cfg.memoryLimitPages).
+		WithMemoryLimitPages(cfg.memoryLimitPages).
 		WithCloseOnContextDone(true)
 	r := wazero.NewRuntimeWithConfig(ctx, rc)
 	d := &Driver{
 		name:    name,
-		cfg:     h.cfg,
+		cfg:     cfg,
 		runtime: r,
 		log:     h.cfg.logger.Named("driver").With("driver", name),
 	}
@@ -162,7 +173,7 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Driver, err
 	}
 	d.compiled = compiled
 	d.compileTime = time.Since(start)
-	d.pool = newPool(h.cfg.poolSize)
+	d.pool = newPool(cfg.poolSize)
 
 	inst, err := d.newInstance(ctx)
 	if err != nil {

@@ -34,9 +34,11 @@ type Connection struct {
 	Policy *hosthttp.Policy
 
 	key types.NamespacedName
-	// uid and generation identify the Provider spec this was resolved from.
+	// uid and generation identify the Provider spec this was resolved from,
+	// driverGen the driver (a plugin upgrade or removal changes it).
 	uid        types.UID
 	generation int64
+	driverGen  uint64
 }
 
 // Context attaches the network policy and call metadata for one reconcile.
@@ -79,7 +81,7 @@ func (c *Connector) Get(ctx context.Context, p *pailv1.Provider) (*Connection, e
 	c.mu.Lock()
 	conn := c.conns[key]
 	c.mu.Unlock()
-	if conn != nil && conn.uid == p.UID && conn.generation == p.Generation {
+	if conn != nil && conn.uid == p.UID && conn.generation == p.Generation && conn.driverGen == c.Registry.Generation(p.Spec.Driver) {
 		return conn, nil
 	}
 	return c.Resolve(ctx, p)
@@ -139,6 +141,7 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 			}
 		}
 	}
+	driverGen := c.Registry.Generation(p.Spec.Driver)
 	d, err := c.Registry.Get(p.Spec.Driver)
 	if err != nil {
 		switch {
@@ -161,9 +164,16 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	if iam != "" {
 		endpoints = append(endpoints, iam)
 	}
+	plugin, isPlugin := c.Registry.PluginOf(p.Spec.Driver)
+	if isPlugin {
+		endpoints = append(endpoints, plugin.AllowedHosts...)
+	}
 	policy, err := hosthttp.NewPolicy(endpoints, tlsOpts)
 	if err != nil {
 		return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("Cannot build the connection to %s: %v.", strings.Join(endpoints, " and "), err), Err: err}
+	}
+	if isPlugin && plugin.Limits.MaxHTTPCallsPerOp > 0 {
+		policy = policy.WithLimits(0, plugin.Limits.MaxHTTPCallsPerOp, 0)
 	}
 	if !p.Spec.PathStyle {
 		policy = policy.WithSubdomains()
@@ -183,6 +193,7 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 		key:        key,
 		uid:        p.UID,
 		generation: p.Generation,
+		driverGen:  driverGen,
 	}
 	c.mu.Lock()
 	if c.conns == nil {

@@ -17,8 +17,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
@@ -44,6 +46,9 @@ type Reconciler struct {
 	// DriverPoll is how soon to look again while a driver loads.
 	DriverPoll              time.Duration
 	MaxConcurrentReconciles int
+	// Recheck receives a Provider to check again now, for example when its
+	// driver plugin was upgraded or removed.
+	Recheck chan event.GenericEvent
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch
@@ -75,12 +80,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.Provider{}, builder.WithPredicates(generationOrDeletion())).
 		// Metadata only: the operator never caches Secret contents.
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.providersForSecret)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles})
+	if r.Recheck != nil {
+		b = b.WatchesRawSource(source.Channel(r.Recheck, &handler.EnqueueRequestForObject{}))
+	}
+	return b.Complete(r)
 }
 
 func (r *Reconciler) providersForSecret(ctx context.Context, o client.Object) []reconcile.Request {
