@@ -27,6 +27,9 @@ const minioKMSKey = "pail-test-key:6fA/NTdKaMX/p4Td8fdgjy/mZCQ3I0KboV5uxBDKXoQ="
 // resyncPeriod is short so drift tests see several resyncs quickly.
 const resyncPeriod = 2 * time.Second
 
+// pluginNamespace is the operator's namespace, where plugin ConfigMaps live.
+const pluginNamespace = "pail-plugins"
+
 // suite is shared by every test in the package: starting the servers takes
 // seconds, and each test works in its own namespace.
 var suite struct {
@@ -167,6 +170,7 @@ func run(m *testing.M) (int, error) {
 		ProviderRecheck:   time.Hour,
 		BucketResync:      resyncPeriod,
 		BucketRetryMax:    5 * time.Second,
+		PluginNamespace:   pluginNamespace,
 		WebhookHost:       kube.Webhook.Host,
 		WebhookPort:       kube.Webhook.Port,
 		WebhookCertDir:    kube.Webhook.CertDir,

@@ -1,0 +1,143 @@
+package integration
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/plugin"
+)
+
+// moduleFile resolves a built driver module and its sha256.
+func moduleFile(t *testing.T, name string) (string, string) {
+	t.Helper()
+	path, err := filepath.EvalSymlinks(filepath.Join(suite.driverDir, name+".wasm"))
+	require.NoError(t, err)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	sum := sha256.Sum256(b)
+	return path, hex.EncodeToString(sum[:])
+}
+
+func pluginConfigMap(name, version, sha, path string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pluginNamespace, Name: "plugin-" + name, Labels: map[string]string{plugin.Label: "true"}},
+		Data:       map[string]string{"name": name, "version": version, "sha256": sha, "path": path, "limits.yaml": "poolSize: 2\ncallTimeout: 20s\n"},
+	}
+}
+
+// TestPluginHotReload: a driver installed from a ConfigMap serves Buckets; a
+// module with the wrong sha256 is refused and nothing changes; a new
+// version is swapped in under live Buckets, none of which goes un-Ready,
+// and serves; removing the ConfigMap leaves its Providers with a clear
+// condition.
+func TestPluginHotReload(t *testing.T) {
+	ctx := context.Background()
+	if err := suite.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pluginNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	v1Path, v1Sum := moduleFile(t, "minio")
+	v2Path, v2Sum := moduleFile(t, "aws") // another module that also speaks S3 to MinIO
+	cm := pluginConfigMap("custom", "1.0.0", v1Sum, v1Path)
+	require.NoError(t, suite.k8s.Create(ctx, cm))
+	assertEvent(t, pluginNamespace, cm.Name, plugin.ReasonLoaded, "custom 1.0.0")
+
+	ns := namespace(t)
+	sec := credentialsSecret(ns, "creds", suite.minio.AccessKey, suite.minio.SecretKey)
+	require.NoError(t, suite.k8s.Create(ctx, sec))
+	p := newProvider(ns, "custom", "custom", suite.minio.Endpoint, sec.Name)
+	require.NoError(t, suite.k8s.Create(ctx, p))
+	var buckets []*pailv1.Bucket
+	for _, n := range []string{"one", "two", "three"} {
+		b := newBucket(ns, n, p.Name, uniqueBucket("plug-"+n), "")
+		require.NoError(t, suite.k8s.Create(ctx, b))
+		buckets = append(buckets, b)
+	}
+	for _, b := range buckets {
+		waitBucket(t, client.ObjectKeyFromObject(b), pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
+	}
+	serving := func() string {
+		d, err := suite.op.Registry.Get("custom")
+		if err != nil {
+			return err.Error()
+		}
+		return d.Describe().Name
+	}
+	assert.Equal(t, "minio", serving())
+
+	// A module whose digest is not the manifest's is refused; v1 serves on.
+	bad := cm.DeepCopy()
+	require.NoError(t, suite.k8s.Get(ctx, client.ObjectKeyFromObject(cm), bad))
+	bad.Data["version"], bad.Data["path"] = "2.0.0", v2Path // v1's digest, v2's module
+	require.NoError(t, suite.k8s.Update(ctx, bad))
+	assertEvent(t, pluginNamespace, cm.Name, plugin.ReasonRefused, "sha256")
+	assert.Equal(t, "minio", serving(), "a refused module changes nothing")
+
+	// Swap in v2 under the live Buckets, watching that none goes un-Ready.
+	var mu sync.Mutex
+	var unready []string
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			for _, b := range buckets {
+				var got pailv1.Bucket
+				if err := suite.k8s.Get(ctx, client.ObjectKeyFromObject(b), &got); err == nil {
+					if c := condition(got.Status.Conditions, pailv1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+						mu.Lock()
+						unready = append(unready, b.Name+": "+describeConds(got.Status.Conditions))
+						mu.Unlock()
+					}
+				}
+			}
+		}
+	}()
+	require.NoError(t, suite.k8s.Get(ctx, client.ObjectKeyFromObject(cm), bad))
+	bad.Data["version"], bad.Data["sha256"], bad.Data["path"] = "2.0.0", v2Sum, v2Path
+	require.NoError(t, suite.k8s.Update(ctx, bad))
+	assertEvent(t, pluginNamespace, cm.Name, plugin.ReasonLoaded, "custom 2.0.0")
+	waitFor(t, 30*time.Second, "v2 to serve", func() (bool, string) { s := serving(); return s == "aws", s })
+	// Three resyncs of every Bucket on the new version.
+	time.Sleep(3 * resyncPeriod)
+	close(stop)
+	<-watched
+	assert.Empty(t, unready, "no Bucket went un-Ready during the swap")
+	st, ok := suite.op.Registry.PluginStatus("custom")
+	require.True(t, ok)
+	assert.Equal(t, "2.0.0", st.ServingVersion)
+	// New work runs on v2.
+	four := newBucket(ns, "four", p.Name, uniqueBucket("plug-four"), "")
+	require.NoError(t, suite.k8s.Create(ctx, four))
+	waitBucket(t, client.ObjectKeyFromObject(four), pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
+	assert.True(t, bucketExists(t, four.Spec.BucketName))
+
+	// The ConfigMap goes: the Provider says its driver is missing.
+	require.NoError(t, suite.k8s.Delete(ctx, cm))
+	waitFor(t, 30*time.Second, "the Provider to report the missing driver", func() (bool, string) {
+		var got pailv1.Provider
+		if err := suite.k8s.Get(ctx, client.ObjectKeyFromObject(p), &got); err != nil {
+			return false, err.Error()
+		}
+		c := condition(got.Status.Conditions, pailv1.ConditionReady)
+		return c != nil && c.Reason == pailv1.ReasonDriverNotFound, describeConds(got.Status.Conditions)
+	})
+}
