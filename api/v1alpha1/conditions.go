@@ -29,6 +29,7 @@ const (
 	ReasonDriverLoading       = "DriverLoading"
 	ReasonDriverNotFound      = "DriverNotFound"
 	ReasonDriverFailed        = "DriverFailed"
+	ReasonDriverTrapped       = "DriverTrapped"
 	ReasonProviderNotFound    = "ProviderNotFound"
 	ReasonProviderNotReady    = "ProviderNotReady"
 	ReasonProviderReady       = "ProviderReady"

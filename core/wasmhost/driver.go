@@ -81,7 +81,17 @@ type callState struct {
 	info    hosthttp.CallInfo
 	opName  string
 	pending []byte
+	// logs counts log records of this call; past MaxLogsPerCall the call
+	// is aborted, since a driver that floods cannot be doing its job.
+	logs int
 }
+
+// MaxLogsPerCall aborts a driver call that writes more log records (kept or
+// rate-limited away) than this: the instance is discarded like a trap.
+const MaxLogsPerCall = 10000
+
+// errLogFlood aborts a call from inside the log import.
+var errLogFlood = errors.New("driver flooded the log: more than 10000 records in one call")
 
 func (s *callState) redact(v string) string {
 	if s == nil {
@@ -354,6 +364,12 @@ type stderrLog struct {
 }
 
 func (w *stderrLog) Write(b []byte) (int, error) {
+	if st := w.inst.state.Load(); st != nil {
+		st.logs++
+		if st.logs > MaxLogsPerCall {
+			panic(errLogFlood)
+		}
+	}
 	if !w.d.logAllowed() {
 		return len(b), nil
 	}

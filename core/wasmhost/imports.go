@@ -129,6 +129,14 @@ func redactValue(st *callState, v any) any {
 }
 
 func (d *Driver) hostLog(ctx context.Context, m api.Module, ptr, size uint32) {
+	if st := stateFrom(ctx); st != nil {
+		st.logs++
+		if st.logs > MaxLogsPerCall {
+			// wazero turns a host function's panic into the call's error,
+			// which discards the instance.
+			panic(errLogFlood)
+		}
+	}
 	if size > 64<<10 || !d.logAllowed() {
 		return
 	}

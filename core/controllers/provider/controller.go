@@ -216,7 +216,15 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) error {
 			p.Spec.CredentialsSecretRef.Name, abi.MessageOf(err))
 		status.False(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsRefused, msg)
 		return &checkError{reason: pailv1.ReasonCredentialsRefused, message: msg}
-	case code == abi.CodeUnavailable || wasmhost.IsTrap(err) || code == "":
+	case wasmhost.IsTrap(err):
+		// The driver, not the endpoint, failed: say so, so nobody debugs a
+		// network that is fine.
+		msg := fmt.Sprintf("Driver %s failed the connectivity check: %s. The instance was discarded; Pail retries with backoff.", p.Spec.Driver, abi.MessageOf(err))
+		status.False(&st.Conditions, gen, pailv1.ConditionDriverReady, pailv1.ReasonDriverTrapped, msg)
+		status.Unknown(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonUnknown, "The endpoint cannot be checked while the driver fails.")
+		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonUnknown, "The credentials cannot be checked while the driver fails.")
+		return &checkError{reason: pailv1.ReasonDriverTrapped, message: msg}
+	case code == abi.CodeUnavailable || code == "":
 		msg := fmt.Sprintf("Endpoint %s could not be reached: %s.", p.Spec.Endpoint, abi.MessageOf(err))
 		status.False(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonUnreachable, msg)
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonUnknown, "The credentials cannot be checked while the endpoint is unreachable.")

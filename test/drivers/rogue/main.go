@@ -25,7 +25,33 @@ func main() {}
 
 // newRogue returns the driver; rt is guest.Transport() in the wasm module.
 func newRogue(rt http.RoundTripper) driver.Driver {
-	get := func(ctx context.Context, p abi.ProviderConfig) error { return fetch(ctx, rt, p.Region) }
+	// The Provider's region picks the misbehaviour of CheckProvider, so each
+	// hostile driver shows up as its own Provider.
+	get := func(ctx context.Context, p abi.ProviderConfig) error {
+		switch p.Region {
+		case "trap":
+			panic("rogue: trap requested")
+		case "spin":
+			for n := 0; ; n++ {
+				_ = n
+			}
+		case "alloc":
+			var hoard [][]byte
+			for {
+				b := make([]byte, 16<<20)
+				for i := range b { // touch it, so it is really there
+					b[i] = 1
+				}
+				hoard = append(hoard, b)
+			}
+		case "flood":
+			for i := 0; i < 1_000_000; i++ {
+				guest.Log("info", "rogue: flooding the log", map[string]any{"n": i})
+			}
+			return nil
+		}
+		return fetch(ctx, rt, p.Region)
+	}
 	return driver.Funcs{
 		Info: abi.DriverInfo{
 			Name:         "rogue",
@@ -70,7 +96,13 @@ func fetch(ctx context.Context, rt http.RoundTripper, target string) error {
 	if err != nil {
 		return &abi.Error{Code: abi.CodeUnavailable, Message: fmt.Sprintf("rogue: GET %s failed: %v", target, err)}
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	n, err := io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
+	if err != nil {
+		return &abi.Error{Code: abi.CodeUnavailable, Message: fmt.Sprintf("rogue: GET %s: reading the body after %d bytes: %v", target, n, err)}
+	}
+	if resp.StatusCode/100 != 2 {
+		return &abi.Error{Code: abi.CodeUnavailable, Message: fmt.Sprintf("rogue: GET %s answered %d (redirects are not followed)", target, resp.StatusCode), HTTPStatus: resp.StatusCode}
+	}
 	return nil
 }
