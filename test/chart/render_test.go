@@ -9,12 +9,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pail-dev/pail/core/controllers/plugin"
+	"github.com/pail-dev/pail/core/registry"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -340,12 +344,20 @@ func TestRenderOptions(t *testing.T) {
 				ceph := typed[corev1.ConfigMap](t, find(objs, "ConfigMap", "pail-plugin-ceph"))
 				assert.Equal(t, "true", ceph.Labels["pail.dev/plugin"])
 				assert.Equal(t, map[string]string{
-					"name":        "ceph",
-					"version":     "1.2.0",
-					"sha256":      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-					"path":        "/plugins/ceph.wasm",
-					"limits.yaml": "callTimeout: 20s\nmaxCallsPerInstance: 5000\nmemoryLimitPages: 2048\npoolSize: 2\n",
+					"name":         "ceph",
+					"version":      "1.2.0",
+					"sha256":       "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+					"path":         "/plugins/ceph.wasm",
+					"limits.yaml":  "callTimeout: 20s\nmaxCallsPerInstance: 5000\nmaxHTTPCallsPerOp: 16\nmemoryLimitPages: 2048\npoolSize: 2\n",
+					"allowedHosts": "https://sts.ceph.example",
 				}, ceph.Data)
+				// The operator reads exactly what the chart renders.
+				p, err := plugin.Parse(ceph)
+				require.NoError(t, err)
+				assert.Equal(t, registry.Limits{MemoryLimitPages: 2048, PoolSize: 2, CallTimeout: 20 * time.Second, MaxCallsPerInstance: 5000, MaxHTTPCallsPerOp: 16}, p.Limits)
+				assert.Equal(t, []string{"https://sts.ceph.example"}, p.AllowedHosts)
+				_, err = plugin.Parse(typed[corev1.ConfigMap](t, find(objs, "ConfigMap", "pail-plugin-garage")))
+				require.NoError(t, err)
 				garage := typed[corev1.ConfigMap](t, find(objs, "ConfigMap", "pail-plugin-garage"))
 				assert.NotContains(t, garage.Data, "limits.yaml", "no limits given, none rendered")
 
