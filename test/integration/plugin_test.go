@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -140,4 +141,68 @@ func TestPluginHotReload(t *testing.T) {
 		c := condition(got.Status.Conditions, pailv1.ConditionReady)
 		return c != nil && c.Reason == pailv1.ReasonDriverNotFound, describeConds(got.Status.Conditions)
 	})
+}
+
+// withCustomSection appends a custom section to a module: the same code
+// under a digest the compilation cache has never seen, so it compiles cold.
+func withCustomSection(wasm []byte, name string, payload []byte) []byte {
+	leb := func(n int) []byte {
+		var out []byte
+		for {
+			b := byte(n & 0x7f)
+			n >>= 7
+			if n != 0 {
+				out = append(out, b|0x80)
+				continue
+			}
+			return append(out, b)
+		}
+	}
+	body := append(leb(len(name)), name...)
+	body = append(body, payload...)
+	out := append([]byte{}, wasm...)
+	out = append(out, 0)
+	out = append(out, leb(len(body))...)
+	return append(out, body...)
+}
+
+// TestColdCompileDoesNotBlockOtherDrivers installs a plugin that must
+// compile cold (seconds even for the 6 MB test driver; the nonce keeps the
+// cache from growing by a 19 MB driver on every run) and shows a Bucket of
+// another driver becoming Ready while that compile still runs.
+func TestColdCompileDoesNotBlockOtherDrivers(t *testing.T) {
+	ctx := context.Background()
+	if err := suite.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pluginNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	src, _ := moduleFile(t, "rogue")
+	wasm, err := os.ReadFile(src)
+	require.NoError(t, err)
+	wasm = withCustomSection(wasm, "pail.test.nonce", []byte(time.Now().String()))
+	path := filepath.Join(t.TempDir(), "cold.wasm")
+	require.NoError(t, os.WriteFile(path, wasm, 0o600))
+	sum := sha256.Sum256(wasm)
+	cm := pluginConfigMap("cold", "1.0.0", hex.EncodeToString(sum[:]), path)
+	require.NoError(t, suite.k8s.Create(ctx, cm))
+	t.Cleanup(func() { _ = suite.k8s.Delete(context.Background(), cm) })
+	waitFor(t, 10*time.Second, "the cold compile to start", func() (bool, string) {
+		st, ok := suite.op.Registry.PluginStatus("cold")
+		return ok && st.PendingSHA256 != "", "not installed yet"
+	})
+
+	ns := namespace(t)
+	p := minioProvider(t, ns, "minio")
+	waitProviderCondition(t, client.ObjectKeyFromObject(p), pailv1.ConditionReady, metav1.ConditionTrue, 30*time.Second)
+	b := newBucket(ns, "meanwhile", p.Name, uniqueBucket("meanwhile"), "")
+	require.NoError(t, suite.k8s.Create(ctx, b))
+	waitBucket(t, client.ObjectKeyFromObject(b), pailv1.ConditionReady, metav1.ConditionTrue, "", 15*time.Second)
+	st, _ := suite.op.Registry.PluginStatus("cold")
+	assert.NotEmpty(t, st.PendingSHA256, "the Bucket became Ready while the plugin was still compiling")
+
+	// The compile finishes in the background and the plugin serves.
+	waitFor(t, 3*time.Minute, "the plugin to serve", func() (bool, string) {
+		st, _ := suite.op.Registry.PluginStatus("cold")
+		return st.ServingVersion == "1.0.0", fmt.Sprintf("%+v", st)
+	})
+	assertEvent(t, pluginNamespace, cm.Name, plugin.ReasonLoaded, "cold 1.0.0")
 }
