@@ -1,0 +1,148 @@
+// Package failover runs two operator processes against one apiserver with
+// leader election, kills the leader with SIGKILL, and measures how long the
+// standby takes to take over and reconcile.
+package failover
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/operator"
+	"github.com/pail-dev/pail/test/env"
+)
+
+const leaseName = "pail-operator.pail.dev"
+
+func repoRoot() string {
+	wd, _ := os.Getwd()
+	return filepath.Clean(filepath.Join(wd, "..", ".."))
+}
+
+func TestLeaderFailover(t *testing.T) {
+	ctx := context.Background()
+	bin := filepath.Join(t.TempDir(), "pail")
+	build := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
+	build.Dir = repoRoot()
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	drivers := os.Getenv("PAIL_DRIVER_DIR")
+	if drivers == "" {
+		drivers = filepath.Join(repoRoot(), "bin", "drivers")
+	}
+	require.FileExists(t, filepath.Join(drivers, "minio.wasm"), "run make plugins")
+
+	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
+	mio := env.MinIOForTest(t, env.MinIOOptions{})
+	scheme, err := operator.Scheme()
+	require.NoError(t, err)
+	k8s, err := client.New(kube.Config, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+
+	logDir := t.TempDir()
+	start := func(name string) *env.Process {
+		f, err := os.Create(filepath.Join(logDir, name+".log"))
+		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		cmd := exec.Command(bin,
+			"--kubeconfig", kube.Kubeconfig,
+			"--driver-dir", drivers,
+			"--policy-dir", filepath.Join(repoRoot(), "policies"),
+			"--cache-dir", operator.DefaultCacheDir(),
+			"--preload", "minio",
+			"--metrics-bind-address", "0",
+			"--health-probe-bind-address", "0",
+			"--webhook-port", "0",
+			"--leader-elect", "--leader-election-namespace", "default",
+		)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kube.Kubeconfig)
+		cmd.Stdout, cmd.Stderr = f, f
+		p, err := env.StartProcess(name, cmd)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = p.Stop() })
+		return p
+	}
+	holder := func() string {
+		var l coordinationv1.Lease
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: "default", Name: leaseName}, &l); err != nil || l.Spec.HolderIdentity == nil {
+			return ""
+		}
+		return *l.Spec.HolderIdentity
+	}
+	logOf := func(name string) []byte {
+		b, _ := os.ReadFile(filepath.Join(logDir, name+".log"))
+		return b
+	}
+	waitFor := func(timeout time.Duration, what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(timeout)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out after %s waiting for %s\n--- a.log ---\n%s\n--- b.log ---\n%s", timeout, what, tail(logOf("a")), tail(logOf("b")))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// Only the leader starts its controllers ("Starting workers").
+	reconciling := func(name string) bool { return bytes.Contains(logOf(name), []byte("Starting workers")) }
+
+	a := start("a")
+	waitFor(time.Minute, "a to lead", func() bool { return holder() != "" && reconciling("a") })
+	leaderA := holder()
+	b := start("b")
+	defer b.Stop()
+
+	require.NoError(t, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "minio"},
+		StringData: map[string]string{"AWS_ACCESS_KEY_ID": mio.AccessKey, "AWS_SECRET_ACCESS_KEY": mio.SecretKey}}))
+	require.NoError(t, k8s.Create(ctx, &pailv1.Provider{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "minio"},
+		Spec: pailv1.ProviderSpec{Driver: "minio", Endpoint: mio.Endpoint, PathStyle: true, CredentialsSecretRef: pailv1.CredentialsSecretRef{Name: "minio"}}}))
+	bucket := func(name string) *pailv1.Bucket {
+		b := &pailv1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+			Spec: pailv1.BucketSpec{ProviderRef: pailv1.ProviderReference{Name: "minio"}, BucketName: fmt.Sprintf("%s-%d", name, time.Now().UnixNano())}}
+		require.NoError(t, k8s.Create(ctx, b))
+		return b
+	}
+	ready := func(b *pailv1.Bucket) bool {
+		var got pailv1.Bucket
+		return k8s.Get(ctx, client.ObjectKeyFromObject(b), &got) == nil && apimeta.IsStatusConditionTrue(got.Status.Conditions, pailv1.ConditionReady)
+	}
+	first := bucket("first")
+	waitFor(time.Minute, "the first Bucket to be Ready", func() bool { return ready(first) })
+	time.Sleep(3 * time.Second)
+	assert.False(t, reconciling("b"), "the standby does not reconcile while a leads")
+	assert.Equal(t, leaderA, holder())
+
+	// Kill the leader without a chance to release the lease.
+	killed := time.Now()
+	require.NoError(t, a.Kill())
+	second := bucket("second")
+	waitFor(time.Minute, "b to take over", func() bool { h := holder(); return h != "" && h != leaderA })
+	takeover := time.Since(killed)
+	waitFor(time.Minute, "the second Bucket to be Ready", func() bool { return ready(second) })
+	converged := time.Since(killed)
+	assert.True(t, reconciling("b"))
+	t.Logf("leader killed with SIGKILL: standby took the lease after %s, and a Bucket created at the kill was Ready after %s",
+		takeover.Round(100*time.Millisecond), converged.Round(100*time.Millisecond))
+	assert.Less(t, takeover, 20*time.Second, "takeover within the 20 s goal")
+}
+
+func tail(b []byte) string {
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}
