@@ -41,6 +41,7 @@ const (
 	ReasonInvalidSpec         = "InvalidSpec"
 	ReasonInSync              = "InSync"
 	ReasonDriftCorrected      = "DriftCorrected"
+	ReasonDriftLoop           = "DriftLoop"
 	ReasonDrift               = "Drift"
 	ReasonApplied             = "Applied"
 	ReasonUnsupported         = "Unsupported"

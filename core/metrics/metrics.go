@@ -28,6 +28,8 @@ type Metrics struct {
 	// one bucket corrected again and again is a drift loop (another writer
 	// fights Pail), which the chart's PrometheusRule alerts on.
 	DriftCorrections *prometheus.CounterVec
+	// DriftLoops is 1 for each Bucket whose writes the drift-loop breaker paused.
+	DriftLoops *prometheus.GaugeVec
 }
 
 // New creates the collectors and registers them with reg (nil: controller-runtime's registry).
@@ -85,6 +87,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		Name: "pail_bucket_drift_corrections_total",
 		Help: "Drift corrections: a Bucket's in-sync settings changed behind Pail's back and Pail wrote them back.",
 	}, []string{"namespace", "bucket"})
+	m.DriftLoops = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "pail_bucket_drift_loop_paused",
+		Help: "1 while the drift-loop breaker pauses writes to a Bucket that another writer keeps changing.",
+	}, []string{"namespace", "bucket"})
 	var err error
 	m.DriverRequests, err = register(reg, m.DriverRequests)
 	if err == nil {
@@ -116,6 +122,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	if err == nil {
 		m.DriftCorrections, err = register(reg, m.DriftCorrections)
+	}
+	if err == nil {
+		m.DriftLoops, err = register(reg, m.DriftLoops)
 	}
 	return m, err
 }
@@ -150,6 +159,18 @@ func (m *Metrics) ObservePolicyEvaluation(d time.Duration, deny, warn int) {
 	m.PolicyEvaluation.Observe(d.Seconds())
 	m.PolicyMessages.WithLabelValues("deny").Add(float64(deny))
 	m.PolicyMessages.WithLabelValues("warn").Add(float64(warn))
+}
+
+// SetDriftLoop records whether writes to a Bucket are paused by the drift-loop breaker.
+func (m *Metrics) SetDriftLoop(namespace, bucket string, paused bool) {
+	if m == nil {
+		return
+	}
+	if paused {
+		m.DriftLoops.WithLabelValues(namespace, bucket).Set(1)
+		return
+	}
+	m.DriftLoops.DeleteLabelValues(namespace, bucket)
 }
 
 // ObserveDriftCorrected records one drift correction on a Bucket.

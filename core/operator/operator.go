@@ -59,7 +59,7 @@ type Options struct {
 	// PolicyDir holds the built-in policy packs, one directory per pack.
 	PolicyDir string
 
-	MetricsAddr, ProbeAddr  string
+	MetricsAddr, ProbeAddr string
 	// PluginNamespace is where plugin ConfigMaps are read; "" disables
 	// plugins from ConfigMaps.
 	PluginNamespace string
@@ -68,7 +68,7 @@ type Options struct {
 	// WebhookHost is the address the webhook listens on ("" means all).
 	WebhookHost string
 	// WebhookCertDir holds tls.crt and tls.key for the webhook.
-	WebhookCertDir string
+	WebhookCertDir          string
 	LeaderElect             bool
 	LeaderElectionNamespace string
 
@@ -76,10 +76,14 @@ type Options struct {
 	DriverPoolSize          int
 	DriverCallTimeout       time.Duration
 	BucketResync            time.Duration
-	BucketRetryMax          time.Duration
-	ProviderRecheck         time.Duration
-	ProviderRetryBase       time.Duration
-	ProviderRetryMax        time.Duration
+	// DriftLoopThreshold corrections of one Bucket within DriftLoopWindow
+	// pause writes to it (defaults 5 and 10m; a negative threshold disables).
+	DriftLoopThreshold int
+	DriftLoopWindow    time.Duration
+	BucketRetryMax     time.Duration
+	ProviderRecheck    time.Duration
+	ProviderRetryBase  time.Duration
+	ProviderRetryMax   time.Duration
 
 	Logger hclog.Logger
 }
@@ -152,7 +156,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	}
 	mgr, err := ctrl.NewManager(o.RestConfig, ctrl.Options{
 		WebhookServer: hookServer,
-		Scheme: scheme,
+		Scheme:        scheme,
 		// Only labelled ConfigMaps (policy packs) are cached, never all of them.
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}: {Label: packSelector()},
@@ -206,7 +210,14 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("provider controller: %w", err)
 	}
+	if o.DriftLoopThreshold == 0 {
+		o.DriftLoopThreshold = 5
+	}
+	if o.DriftLoopWindow == 0 {
+		o.DriftLoopWindow = 10 * time.Minute
+	}
 	if err := (&bucket.Reconciler{
+		DriftLoop:               &bucket.DriftLoop{Threshold: o.DriftLoopThreshold, Window: o.DriftLoopWindow},
 		Client:                  mgr.GetClient(),
 		Reader:                  mgr.GetAPIReader(),
 		Connector:               conn,

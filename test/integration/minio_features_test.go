@@ -316,3 +316,66 @@ func assertEvent(t *testing.T, ns, name, reason, text string) string {
 	})
 	return note
 }
+
+// TestDriftLoopPausesWrites: another writer keeps changing a Bucket's tags;
+// after three corrections within the window Pail stops writing, says why
+// in a condition, an event and a metric, and writes again once the spec
+// changes.
+func TestDriftLoopPausesWrites(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	p := minioProvider(t, ns, "minio")
+	b := newBucket(ns, "fought", p.Name, uniqueBucket("fought"), "")
+	b.Spec.Tags = map[string]string{"owner": "pail"}
+	require.NoError(t, suite.k8s.Create(ctx, b))
+	key := client.ObjectKeyFromObject(b)
+	waitBucket(t, key, pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
+
+	// The other writer: sets its tag every 500 ms until the test ends.
+	theirs, err := tags.NewTags(map[string]string{"owner": "other-tool"}, false)
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	fought := make(chan struct{})
+	go func() {
+		defer close(fought)
+		for {
+			_ = suite.s3.SetBucketTagging(context.Background(), b.Spec.BucketName, theirs)
+			select {
+			case <-stop:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stop); <-fought }()
+
+	got := waitBucket(t, key, pailv1.ConditionSynced, metav1.ConditionFalse, pailv1.ReasonDriftLoop, 90*time.Second)
+	msg := condition(got.Status.Conditions, pailv1.ConditionSynced).Message
+	assert.Contains(t, msg, "corrected this bucket 3 times")
+	assert.Contains(t, msg, "spec.tags[owner]")
+	assertEvent(t, ns, b.Name, pailv1.ReasonDriftLoop, "another writer")
+	assert.Equal(t, 1.0, testutil.ToFloat64(suite.op.Metrics.DriftLoops.WithLabelValues(ns, b.Name)))
+
+	// Paused: three resyncs, and not one write to this bucket.
+	corrections := testutil.ToFloat64(suite.op.Metrics.DriftCorrections.WithLabelValues(ns, b.Name))
+	time.Sleep(3 * resyncPeriod)
+	assert.Equal(t, corrections, testutil.ToFloat64(suite.op.Metrics.DriftCorrections.WithLabelValues(ns, b.Name)), "no correction while paused")
+	tg, err := suite.s3.GetBucketTagging(ctx, b.Spec.BucketName)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"owner": "other-tool"}, tg.ToMap(), "the other writer's value stands while paused")
+
+	// The user settles it in the spec: writes resume and the bucket is in sync.
+	close(stop)
+	<-fought
+	stop, fought = make(chan struct{}), make(chan struct{})
+	close(fought)
+	require.NoError(t, suite.k8s.Get(ctx, key, got))
+	patch := client.MergeFrom(got.DeepCopy())
+	got.Spec.Tags = map[string]string{"owner": "pail", "agreed": "yes"}
+	require.NoError(t, suite.k8s.Patch(ctx, got, patch))
+	waitBucket(t, key, pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
+	tg, err = suite.s3.GetBucketTagging(ctx, b.Spec.BucketName)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"owner": "pail", "agreed": "yes"}, tg.ToMap())
+	assert.Zero(t, testutil.ToFloat64(suite.op.Metrics.DriftLoops.WithLabelValues(ns, b.Name)))
+}

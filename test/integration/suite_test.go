@@ -171,10 +171,14 @@ func run(m *testing.M) (int, error) {
 		BucketResync:      resyncPeriod,
 		BucketRetryMax:    5 * time.Second,
 		PluginNamespace:   pluginNamespace,
-		WebhookHost:       kube.Webhook.Host,
-		WebhookPort:       kube.Webhook.Port,
-		WebhookCertDir:    kube.Webhook.CertDir,
-		Logger:            logging.New("pail", "debug", true, suite.logs),
+		// A small breaker, so the drift-loop test needs few corrections;
+		// other tests correct drift at most once per Bucket.
+		DriftLoopThreshold: 3,
+		DriftLoopWindow:    time.Minute,
+		WebhookHost:        kube.Webhook.Host,
+		WebhookPort:        kube.Webhook.Port,
+		WebhookCertDir:     kube.Webhook.CertDir,
+		Logger:             logging.New("pail", "debug", true, suite.logs),
 	})
 	if err != nil {
 		stopOp()

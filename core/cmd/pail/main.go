@@ -40,6 +40,8 @@ func main() {
 	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 16, "Buckets reconciled in parallel.")
 	flag.IntVar(&o.DriverPoolSize, "driver-pool-size", 8, "wasm instances per driver: the most driver calls in flight at once (about 9 MB each).")
 	flag.DurationVar(&o.DriverCallTimeout, "driver-call-timeout", 30*time.Second, "Deadline of one driver call.")
+	flag.IntVar(&o.DriftLoopThreshold, "drift-loop-threshold", 5, "Drift corrections of one Bucket within --drift-loop-window that pause writes to it (a drift loop); negative disables.")
+	flag.DurationVar(&o.DriftLoopWindow, "drift-loop-window", 10*time.Minute, "Window of --drift-loop-threshold.")
 	flag.DurationVar(&o.BucketResync, "bucket-resync-period", 10*time.Minute, "How often a Ready Bucket is observed again.")
 	flag.DurationVar(&o.ProviderRecheck, "provider-recheck-period", 5*time.Minute, "How often a Ready Provider is checked again.")
 	flag.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error.")

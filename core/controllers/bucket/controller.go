@@ -49,6 +49,9 @@ type Reconciler struct {
 	RetryBase, RetryMax time.Duration
 	// Metrics counts drift corrections; nil records nothing.
 	Metrics *metrics.Metrics
+	// DriftLoop pauses writes to a Bucket that another writer keeps
+	// changing; nil never pauses.
+	DriftLoop *DriftLoop
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets,verbs=get;list;watch;update;patch
@@ -103,6 +106,9 @@ func (r *Reconciler) bucketsForProvider(ctx context.Context, o client.Object) []
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var b pailv1.Bucket
 	if err := r.Client.Get(ctx, req.NamespacedName, &b); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.DriftLoop.Forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !b.DeletionTimestamp.IsZero() {

@@ -163,6 +163,25 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 			break
 		}
 		if len(changes) > 0 {
+			// The spec the status last described is in sync with the bucket, so
+			// a difference now was made behind Pail's back: that is drift.
+			synced := meta.FindStatusCondition(*conds, pailv1.ConditionSynced)
+			drift := synced != nil && synced.ObservedGeneration == gen &&
+				(synced.Status == metav1.ConditionTrue || synced.Reason == pailv1.ReasonDriftLoop)
+			key := types.NamespacedName{Namespace: b.Namespace, Name: b.Name}
+			if paused, until, n := r.DriftLoop.Paused(key, gen, time.Now()); drift && paused {
+				msg := fmt.Sprintf("Drift loop: Pail corrected this bucket %d times within %s, so another writer keeps changing %s. Writes are paused until the spec changes or %s; stop the other writer, or change the spec to what it writes.",
+					n, r.DriftLoop.Window, strings.Join(fields, ", "), until.UTC().Format(time.RFC3339))
+				if c := meta.FindStatusCondition(*conds, pailv1.ConditionSynced); c == nil || c.Reason != pailv1.ReasonDriftLoop {
+					r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonDriftLoop, "Update", "%s", msg)
+				}
+				r.Metrics.SetDriftLoop(b.Namespace, b.Name, true)
+				b.Status.Drift = fields
+				status.False(conds, gen, pailv1.ConditionSynced, pailv1.ReasonDriftLoop, msg)
+				status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonDriftLoop, msg)
+				return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+			}
+			r.Metrics.SetDriftLoop(b.Namespace, b.Name, false)
 			args := abi.BucketArgs{Name: b.Spec.BucketName, Region: region, Config: bucketdiff.Only(apply, bucketdiff.SubResources(changes))}
 			if args.Config.Versioning != nil && args.Config.Versioning.MFADelete != "" {
 				mfa, err := r.mfa(ctx, b)
@@ -174,10 +193,8 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 			if err := conn.Driver.ApplyBucket(cctx, conn.Config, args); err != nil {
 				return ctrl.Result{}, r.backendError(b, "update", err)
 			}
-			// The spec the status last described is in sync with the bucket, so
-			// a difference now was made behind Pail's back: that is drift.
-			synced := meta.FindStatusCondition(*conds, pailv1.ConditionSynced)
-			if synced != nil && synced.Status == metav1.ConditionTrue && synced.ObservedGeneration == gen {
+			if drift {
+				r.DriftLoop.Corrected(key, gen, time.Now())
 				r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonDriftCorrected, "Update", "Corrected drift on bucket %s: %s", b.Spec.BucketName, strings.Join(fields, ", "))
 				r.Metrics.ObserveDriftCorrected(b.Namespace, b.Name)
 			} else {
