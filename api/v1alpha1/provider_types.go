@@ -40,10 +40,28 @@ type ProviderSpec struct {
 	// +optional
 	TLS *TLSConfig `json:"tls,omitempty"`
 
+	// RateLimit bounds the requests every driver call of this Provider makes
+	// together, with a token bucket on the host's HTTP: bursts of reconciles
+	// queue instead of tripping the provider's own throttling.
+	// +optional
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+
 	// PathStyle addresses buckets as endpoint/bucket instead of
 	// bucket.endpoint. MinIO and most self-hosted servers need it.
 	// +optional
 	PathStyle bool `json:"pathStyle,omitempty"`
+}
+
+// RateLimit is a token bucket.
+type RateLimit struct {
+	// RequestsPerSecond refills the bucket.
+	// +kubebuilder:validation:Minimum=1
+	RequestsPerSecond int32 `json:"requestsPerSecond"`
+	// Burst is the bucket's size: requests that may go at once. Defaults to
+	// RequestsPerSecond.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	Burst int32 `json:"burst,omitempty"`
 }
 
 // CredentialsSecretRef points at the keys of a Secret holding an access key pair.

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"golang.org/x/time/rate"
 	"io"
 	"net"
 	"net/http"
@@ -47,7 +48,10 @@ type Policy struct {
 	transport        *http.Transport
 	maxResponseBytes int64
 	maxCalls         int64
-	requestTimeout   time.Duration
+	// limiter is the Provider's token bucket over every request of every
+	// operation; nil means unlimited.
+	limiter        *rate.Limiter
+	requestTimeout time.Duration
 }
 
 // TLSOptions come from the Provider's spec.tls.
@@ -108,6 +112,21 @@ func (p *Policy) WithLimits(maxResponseBytes, maxCallsPerOp int64, requestTimeou
 	}
 	if requestTimeout > 0 {
 		c.requestTimeout = requestTimeout
+	}
+	return &c
+}
+
+// WithRateLimit returns a copy whose requests share a token bucket of
+// perSecond requests and burst; perSecond <= 0 means unlimited. Copies made
+// from the result share the bucket.
+func (p *Policy) WithRateLimit(perSecond float64, burst int) *Policy {
+	c := *p
+	c.limiter = nil
+	if perSecond > 0 {
+		if burst < 1 {
+			burst = 1
+		}
+		c.limiter = rate.NewLimiter(rate.Limit(perSecond), burst)
 	}
 	return &c
 }
@@ -196,6 +215,18 @@ func (o *Op) Do(ctx context.Context, req *http.Request) (*http.Response, []byte,
 		o.report(req.Method, host, 0, start, err)
 		closeBody()
 		return nil, nil, err
+	}
+	if p.limiter != nil {
+		// Waiting is the point: the Provider's budget is shared by every
+		// Bucket, so a burst of reconciles queues here instead of tripping
+		// the provider's own throttling. A wait that cannot finish before
+		// the call's deadline fails at once.
+		if err := p.limiter.Wait(ctx); err != nil {
+			err = fmt.Errorf("%w: the Provider's rate limit (%.3g requests/s) leaves no room before the deadline: %v", ErrLimit, float64(p.limiter.Limit()), err)
+			o.report(req.Method, host, 0, start, err)
+			closeBody()
+			return nil, nil, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.requestTimeout)
 	defer cancel()

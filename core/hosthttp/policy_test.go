@@ -659,3 +659,37 @@ func FuzzAllowed(f *testing.F) {
 		}
 	})
 }
+
+// TestDoRateLimitIsShared: every operation of a Provider draws from one token
+// bucket. With one request per second and a burst of 2, a deadline 1.5 s
+// away leaves room for exactly three requests across two operations; the
+// fourth is refused before it is sent.
+func TestDoRateLimitIsShared(t *testing.T) {
+	srv := newServer(t, text("ok"))
+	p := newPolicy(t, []string{srv.URL}, hosthttp.TLSOptions{}).WithRateLimit(1, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	a, b := p.NewOp(nil), p.NewOp(nil)
+	var ok, refused int
+	for _, op := range []*hosthttp.Op{a, b, a, b} {
+		_, _, err := op.Do(ctx, get(t, srv.URL))
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, hosthttp.ErrLimit):
+			refused++
+			assert.Contains(t, err.Error(), "rate limit")
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	assert.Equal(t, 3, ok, "the burst of 2, then one more after a second")
+	assert.Equal(t, 1, refused)
+	assert.EqualValues(t, 3, srv.hits.Load(), "the refused request was never sent")
+
+	unlimited := p.WithRateLimit(0, 0).NewOp(nil)
+	for range 5 {
+		_, _, err := unlimited.Do(context.Background(), get(t, srv.URL))
+		require.NoError(t, err, "no rate limit: nothing waits")
+	}
+}

@@ -172,6 +172,13 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	if err != nil {
 		return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("Cannot build the connection to %s: %v.", strings.Join(endpoints, " and "), err), Err: err}
 	}
+	if rl := p.Spec.RateLimit; rl != nil {
+		burst := int(rl.Burst)
+		if burst == 0 {
+			burst = int(rl.RequestsPerSecond)
+		}
+		policy = policy.WithRateLimit(float64(rl.RequestsPerSecond), burst)
+	}
 	if isPlugin && plugin.Limits.MaxHTTPCallsPerOp > 0 {
 		policy = policy.WithLimits(0, plugin.Limits.MaxHTTPCallsPerOp, 0)
 	}
