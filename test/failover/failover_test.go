@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,4 +146,97 @@ func tail(b []byte) string {
 		b = b[len(b)-3000:]
 	}
 	return string(b)
+}
+
+// TestGracefulShutdown stops the operator with SIGTERM in the middle of
+// creating Buckets: it exits cleanly (status 0, no panic, within the grace
+// period the chart gives it) with driver calls finished or cancelled, and a
+// restarted operator brings every Bucket to Ready.
+func TestGracefulShutdown(t *testing.T) {
+	ctx := context.Background()
+	bin := filepath.Join(t.TempDir(), "pail")
+	build := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
+	build.Dir = repoRoot()
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	drivers := os.Getenv("PAIL_DRIVER_DIR")
+	if drivers == "" {
+		drivers = filepath.Join(repoRoot(), "bin", "drivers")
+	}
+	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
+	mio := env.MinIOForTest(t, env.MinIOOptions{})
+	scheme, err := operator.Scheme()
+	require.NoError(t, err)
+	k8s, err := client.New(kube.Config, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	logDir := t.TempDir()
+	run := func(name string) (*exec.Cmd, chan error) {
+		f, err := os.Create(filepath.Join(logDir, name+".log"))
+		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		cmd := exec.Command(bin, "--kubeconfig", kube.Kubeconfig, "--driver-dir", drivers,
+			"--policy-dir", filepath.Join(repoRoot(), "policies"), "--cache-dir", operator.DefaultCacheDir(),
+			"--preload", "minio", "--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--webhook-port", "0")
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kube.Kubeconfig)
+		cmd.Stdout, cmd.Stderr = f, f
+		require.NoError(t, cmd.Start())
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		return cmd, done
+	}
+
+	require.NoError(t, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "minio"},
+		StringData: map[string]string{"AWS_ACCESS_KEY_ID": mio.AccessKey, "AWS_SECRET_ACCESS_KEY": mio.SecretKey}}))
+	require.NoError(t, k8s.Create(ctx, &pailv1.Provider{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "minio"},
+		Spec: pailv1.ProviderSpec{Driver: "minio", Endpoint: mio.Endpoint, PathStyle: true, CredentialsSecretRef: pailv1.CredentialsSecretRef{Name: "minio"}}}))
+	cmd, done := run("first")
+	var buckets []*pailv1.Bucket
+	for i := range 30 {
+		b := &pailv1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("b%02d", i)},
+			Spec: pailv1.BucketSpec{ProviderRef: pailv1.ProviderReference{Name: "minio"}, BucketName: fmt.Sprintf("graceful-%02d-%d", i, time.Now().UnixNano())}}
+		require.NoError(t, k8s.Create(ctx, b))
+		buckets = append(buckets, b)
+	}
+	// Stop as soon as the first Bucket is Ready: the rest are in flight.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var got pailv1.Bucket
+		if k8s.Get(ctx, client.ObjectKeyFromObject(buckets[0]), &got) == nil && apimeta.IsStatusConditionTrue(got.Status.Conditions, pailv1.ConditionReady) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the first Bucket never became Ready")
+		time.Sleep(50 * time.Millisecond)
+	}
+	stopped := time.Now()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-done:
+		require.NoError(t, err, "exit status after SIGTERM\n%s", tail(readLog(logDir, "first")))
+	case <-time.After(30 * time.Second):
+		t.Fatalf("still running 30 s after SIGTERM (the chart's grace period)\n%s", tail(readLog(logDir, "first")))
+	}
+	t.Logf("exited %s after SIGTERM", time.Since(stopped).Round(10*time.Millisecond))
+	log := readLog(logDir, "first")
+	assert.NotContains(t, string(log), "panic")
+	assert.Contains(t, string(log), "All workers finished", "controllers drained their workers")
+
+	_, done2 := run("second")
+	defer func() { _ = done2 }()
+	for _, b := range buckets {
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			var got pailv1.Bucket
+			if k8s.Get(ctx, client.ObjectKeyFromObject(b), &got) == nil && apimeta.IsStatusConditionTrue(got.Status.Conditions, pailv1.ConditionReady) {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "Bucket %s never became Ready after the restart", b.Name)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func readLog(dir, name string) []byte {
+	b, _ := os.ReadFile(filepath.Join(dir, name+".log"))
+	return b
 }
