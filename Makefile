@@ -77,10 +77,24 @@ hooks: $(LEFTHOOK) ## Install the git pre-commit hooks (lefthook.yml).
 build: ## Build the operator binary bin/pail.
 	go build -o $(BIN)/pail ./core/cmd/pail
 
+# Each driver's metadata goes into a pail.driver custom section, which `go
+# build` cannot emit: the driver's main, built natively, prints its Describe
+# answer as JSON (`go run ./plugins/<name>`), and `pail-driver embed` appends
+# it to the module. `pail-driver verify` then checks the module as the
+# loader will (sdk/ABI.md, "Metadata section").
+PAIL_DRIVER := $(BIN)/pail-driver
+
+.PHONY: pail-driver
+pail-driver: ## Build the driver author's CLI (sdk/cmd/pail-driver) to bin/pail-driver.
+	cd sdk && go build -o $(PAIL_DRIVER) ./cmd/pail-driver
+
 .PHONY: plugins
-plugins: ## Build the built-in drivers to bin/drivers/<name>.wasm.
+plugins: pail-driver ## Build the built-in drivers to bin/drivers/<name>.wasm, with their metadata section.
 	@mkdir -p $(BIN)/drivers
-	@$(foreach p,$(PLUGINS),echo "wasm driver $(p)" && GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -tags '$(WASM_TAGS_$(p))' -o $(BIN)/drivers/$(p).wasm ./plugins/$(p) && ) true
+	@$(foreach p,$(PLUGINS),echo "wasm driver $(p)" && GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -tags '$(WASM_TAGS_$(p))' -o $(BIN)/drivers/$(p).wasm ./plugins/$(p) && \
+	  go run ./plugins/$(p) > $(BIN)/drivers/$(p).meta.json && \
+	  $(PAIL_DRIVER) embed --meta $(BIN)/drivers/$(p).meta.json $(BIN)/drivers/$(p).wasm && \
+	  $(PAIL_DRIVER) verify $(BIN)/drivers/$(p).wasm >/dev/null && ) true
 
 .PHONY: test-drivers
 test-drivers: ## Build the hostile drivers the tests use to attack the sandbox.

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -304,3 +305,15 @@ func (r *reader) name() string {
 }
 
 func (r *reader) done() bool { return r.err == nil && r.off == len(r.b) }
+
+// PrintMetadata writes FromInfo(info) as JSON to stdout. A driver's main
+// calls it, so that `go run ./path/to/driver` (natively) prints what
+// `pail-driver embed` puts in the module; in the wasm module main never runs.
+func PrintMetadata(info abi.DriverInfo) {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(FromInfo(info)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
