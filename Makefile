@@ -147,6 +147,7 @@ fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s).
 	cd core && go test -run XXX -fuzz FuzzDocument -fuzztime $(FUZZTIME) ./controllers/accesskey/
 	cd sdk && go test -run XXX -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME) ./abi/
 	cd sdk && go test -run XXX -fuzz FuzzDispatchRequest -fuzztime $(FUZZTIME) ./driver/
+	cd sdk && go test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./wasmmeta/
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(TOOLBIN)
