@@ -286,7 +286,9 @@ func subResources(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target
 func roundTrip(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target, bucket string, c subCase) {
 	ctx, p := t.Context(), tgt.Provider
 	observe := abi.BucketArgs{Name: bucket, Observe: []string{c.name}}
-	apply := func(cfg abi.BucketConfig) error { return d.ApplyBucket(ctx, p, abi.BucketArgs{Name: bucket, Config: cfg}) }
+	apply := func(cfg abi.BucketConfig) error {
+		return d.ApplyBucket(ctx, p, abi.BucketArgs{Name: bucket, Config: cfg})
+	}
 
 	if !info.Supports(c.capability) {
 		// The host refuses an undeclared capability before calling the
