@@ -127,7 +127,7 @@ policy-test: $(OPA) ## Run the Rego tests of the policy packs with opa test.
 	OPA=$(OPA) test/policyci/check.sh
 
 .PHONY: test
-test: verify-generated vet policy-test chart-test plugins test-drivers servers ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
+test: verify-generated vet policy-test chart-test plugins test-drivers servers example-driver-test ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
 	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
 	@echo "== fuzz: a short run of each parser's fuzz target (longer: FUZZTIME=10m make fuzz)"
 	$(MAKE) -s fuzz FUZZTIME=10s
@@ -148,6 +148,27 @@ fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s).
 	cd sdk && go test -run XXX -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME) ./abi/
 	cd sdk && go test -run XXX -fuzz FuzzDispatchRequest -fuzztime $(FUZZTIME) ./driver/
 	cd sdk && go test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./wasmmeta/
+
+##@ Example third-party driver (examples/custom-driver)
+
+# The example is its own Go module and deliberately not in go.work: built
+# with GOWORK=off, it proves a driver builds from its own go.mod (with a
+# replace pointing at ./sdk), as it would outside this repository.
+EXAMPLE_DRIVER     := $(ROOT)/examples/custom-driver
+EXAMPLE_DRIVER_OUT := $(BIN)/examples/versity.wasm
+
+.PHONY: example-driver
+example-driver: pail-driver ## Build examples/custom-driver to bin/examples/versity.wasm, stamp and verify it.
+	@mkdir -p $(dir $(EXAMPLE_DRIVER_OUT))
+	cd $(EXAMPLE_DRIVER) && GOWORK=off GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -o $(EXAMPLE_DRIVER_OUT) .
+	cd $(EXAMPLE_DRIVER) && GOWORK=off go run . > $(EXAMPLE_DRIVER_OUT:.wasm=.meta.json)
+	$(PAIL_DRIVER) embed --meta $(EXAMPLE_DRIVER_OUT:.wasm=.meta.json) $(EXAMPLE_DRIVER_OUT)
+	$(PAIL_DRIVER) verify $(EXAMPLE_DRIVER_OUT)
+
+.PHONY: example-driver-test
+example-driver-test: example-driver servers ## Vet the example driver and run its conformance test against versitygw.
+	cd $(EXAMPLE_DRIVER) && GOWORK=off go vet ./... && GOWORK=off GOOS=wasip1 GOARCH=wasm go vet ./...
+	cd $(EXAMPLE_DRIVER) && PAIL_VERSITYGW_BIN=$$(cd $(ROOT)/test/tools && go run ./cmd/pail-tools path versitygw) GOWORK=off go test -count=1 ./...
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(TOOLBIN)
