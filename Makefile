@@ -81,7 +81,8 @@ build: ## Build the operator binary bin/pail.
 # build` cannot emit: the driver's main, built natively, prints its Describe
 # answer as JSON (`go run ./plugins/<name>`), and `pail-driver embed` appends
 # it to the module. `pail-driver verify` then checks the module as the
-# loader will (sdk/ABI.md, "Metadata section").
+# loader will (sdk/ABI.md, "Metadata section"). The JSON goes to
+# bin/drivers-meta, not bin/drivers, which the image copies as is.
 PAIL_DRIVER := $(BIN)/pail-driver
 
 .PHONY: pail-driver
@@ -90,10 +91,10 @@ pail-driver: ## Build the driver author's CLI (sdk/cmd/pail-driver) to bin/pail-
 
 .PHONY: plugins
 plugins: pail-driver ## Build the built-in drivers to bin/drivers/<name>.wasm, with their metadata section.
-	@mkdir -p $(BIN)/drivers
+	@mkdir -p $(BIN)/drivers $(BIN)/drivers-meta
 	@$(foreach p,$(PLUGINS),echo "wasm driver $(p)" && GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -tags '$(WASM_TAGS_$(p))' -o $(BIN)/drivers/$(p).wasm ./plugins/$(p) && \
-	  go run ./plugins/$(p) > $(BIN)/drivers/$(p).meta.json && \
-	  $(PAIL_DRIVER) embed --meta $(BIN)/drivers/$(p).meta.json $(BIN)/drivers/$(p).wasm && \
+	  go run ./plugins/$(p) > $(BIN)/drivers-meta/$(p).json && \
+	  $(PAIL_DRIVER) embed --meta $(BIN)/drivers-meta/$(p).json $(BIN)/drivers/$(p).wasm && \
 	  $(PAIL_DRIVER) verify $(BIN)/drivers/$(p).wasm >/dev/null && ) true
 
 .PHONY: test-drivers
