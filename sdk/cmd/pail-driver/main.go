@@ -6,7 +6,7 @@
 // works without the operator's dependencies.
 //
 //	pail-driver inspect module.wasm               metadata, imports, exports, size, sha256
-//	pail-driver verify [--sha256 HEX] module.wasm check it as the operator's loader would
+//	pail-driver verify module.wasm [--sha256 HEX] check it as the operator's loader would
 //	pail-driver embed --meta FILE|- [-o OUT] module.wasm
 //	                                              write the pail.driver custom section
 //
@@ -35,7 +35,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 const usage = `usage:
   pail-driver inspect module.wasm
-  pail-driver verify [--sha256 HEX] module.wasm
+  pail-driver verify module.wasm [--sha256 HEX]
   pail-driver embed --meta FILE|- [-o OUT] module.wasm
 `
 
@@ -66,17 +66,27 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-// oneFile parses flags and expects exactly one module path.
+// oneFile parses flags and expects exactly one module path. Flags may come
+// before or after it (`verify m.wasm --sha256 X` and `verify --sha256 X
+// m.wasm`); the flag package alone stops at the first non-flag argument.
 func oneFile(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		fmt.Fprintf(stderr, "pail-driver %s: want exactly one module file, got %d arguments\n%s", fs.Name(), len(files), usage)
 		return "", false
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "pail-driver %s: want exactly one module file, got %d arguments\n%s", fs.Name(), fs.NArg(), usage)
-		return "", false
-	}
-	return fs.Arg(0), true
+	return files[0], true
 }
 
 func inspect(args []string, stdout, stderr io.Writer) int {
