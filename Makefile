@@ -95,7 +95,7 @@ plugins: pail-driver ## Build the built-in drivers to bin/drivers/<name>.wasm, w
 	@$(foreach p,$(PLUGINS),echo "wasm driver $(p)" && GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -tags '$(WASM_TAGS_$(p))' -o $(BIN)/drivers/$(p).wasm ./plugins/$(p) && \
 	  go run ./plugins/$(p) > $(BIN)/drivers-meta/$(p).json && \
 	  $(PAIL_DRIVER) embed --meta $(BIN)/drivers-meta/$(p).json $(BIN)/drivers/$(p).wasm && \
-	  $(PAIL_DRIVER) verify $(BIN)/drivers/$(p).wasm >/dev/null && ) true
+	  $(PAIL_DRIVER) verify $(BIN)/drivers/$(p).wasm && ) true
 
 .PHONY: test-drivers
 test-drivers: ## Build the hostile drivers the tests use to attack the sandbox.
