@@ -66,6 +66,8 @@ lint: $(GOLANGCI) ## gofmt, go vet and golangci-lint.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(MAKE) vet
 	@for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(GOLANGCI) run ./...); done
+	@out=$$(gofmt -l examples/custom-driver); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	cd examples/custom-driver && GOWORK=off $(GOLANGCI) run ./...
 
 .PHONY: hooks
 hooks: $(LEFTHOOK) ## Install the git pre-commit hooks (lefthook.yml).
