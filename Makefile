@@ -66,6 +66,8 @@ lint: $(GOLANGCI) ## gofmt, go vet and golangci-lint.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(MAKE) vet
 	@for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(GOLANGCI) run ./...); done
+	@out=$$(gofmt -l examples/custom-driver); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	cd examples/custom-driver && GOWORK=off $(GOLANGCI) run ./...
 
 .PHONY: hooks
 hooks: $(LEFTHOOK) ## Install the git pre-commit hooks (lefthook.yml).
@@ -77,10 +79,25 @@ hooks: $(LEFTHOOK) ## Install the git pre-commit hooks (lefthook.yml).
 build: ## Build the operator binary bin/pail.
 	go build -o $(BIN)/pail ./core/cmd/pail
 
+# Each driver's metadata goes into a pail.driver custom section, which `go
+# build` cannot emit: the driver's main, built natively, prints its Describe
+# answer as JSON (`go run ./plugins/<name>`), and `pail-driver embed` appends
+# it to the module. `pail-driver verify` then checks the module as the
+# loader will (sdk/ABI.md, "Metadata section"). The JSON goes to
+# bin/drivers-meta, not bin/drivers, which the image copies as is.
+PAIL_DRIVER := $(BIN)/pail-driver
+
+.PHONY: pail-driver
+pail-driver: ## Build the driver author's CLI (sdk/cmd/pail-driver) to bin/pail-driver.
+	cd sdk && go build -o $(PAIL_DRIVER) ./cmd/pail-driver
+
 .PHONY: plugins
-plugins: ## Build the built-in drivers to bin/drivers/<name>.wasm.
-	@mkdir -p $(BIN)/drivers
-	@$(foreach p,$(PLUGINS),echo "wasm driver $(p)" && GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -tags '$(WASM_TAGS_$(p))' -o $(BIN)/drivers/$(p).wasm ./plugins/$(p) && ) true
+plugins: pail-driver ## Build the built-in drivers to bin/drivers/<name>.wasm, with their metadata section.
+	@mkdir -p $(BIN)/drivers $(BIN)/drivers-meta
+	@$(foreach p,$(PLUGINS),echo "wasm driver $(p)" && GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -tags '$(WASM_TAGS_$(p))' -o $(BIN)/drivers/$(p).wasm ./plugins/$(p) && \
+	  go run ./plugins/$(p) > $(BIN)/drivers-meta/$(p).json && \
+	  $(PAIL_DRIVER) embed --meta $(BIN)/drivers-meta/$(p).json $(BIN)/drivers/$(p).wasm && \
+	  $(PAIL_DRIVER) verify $(BIN)/drivers/$(p).wasm && ) true
 
 .PHONY: test-drivers
 test-drivers: ## Build the hostile drivers the tests use to attack the sandbox.
@@ -113,7 +130,7 @@ policy-test: $(OPA) ## Run the Rego tests of the policy packs with opa test.
 	OPA=$(OPA) test/policyci/check.sh
 
 .PHONY: test
-test: verify-generated vet policy-test chart-test plugins test-drivers servers ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
+test: verify-generated vet policy-test chart-test plugins test-drivers servers example-driver-test ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
 	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
 	@echo "== fuzz: a short run of each parser's fuzz target (longer: FUZZTIME=10m make fuzz)"
 	$(MAKE) -s fuzz FUZZTIME=10s
@@ -137,6 +154,28 @@ fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s).
 	cd core && go test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./controllers/plugin/
 	cd sdk && go test -run XXX -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME) ./abi/
 	cd sdk && go test -run XXX -fuzz FuzzDispatchRequest -fuzztime $(FUZZTIME) ./driver/
+	cd sdk && go test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./wasmmeta/
+
+##@ Example third-party driver (examples/custom-driver)
+
+# The example is its own Go module and deliberately not in go.work: built
+# with GOWORK=off, it proves a driver builds from its own go.mod (with a
+# replace pointing at ./sdk), as it would outside this repository.
+EXAMPLE_DRIVER     := $(ROOT)/examples/custom-driver
+EXAMPLE_DRIVER_OUT := $(BIN)/examples/versity.wasm
+
+.PHONY: example-driver
+example-driver: pail-driver ## Build examples/custom-driver to bin/examples/versity.wasm, stamp and verify it.
+	@mkdir -p $(dir $(EXAMPLE_DRIVER_OUT))
+	cd $(EXAMPLE_DRIVER) && GOWORK=off GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -o $(EXAMPLE_DRIVER_OUT) .
+	cd $(EXAMPLE_DRIVER) && GOWORK=off go run . > $(EXAMPLE_DRIVER_OUT:.wasm=.meta.json)
+	$(PAIL_DRIVER) embed --meta $(EXAMPLE_DRIVER_OUT:.wasm=.meta.json) $(EXAMPLE_DRIVER_OUT)
+	$(PAIL_DRIVER) verify $(EXAMPLE_DRIVER_OUT)
+
+.PHONY: example-driver-test
+example-driver-test: example-driver servers ## Vet the example driver and run its conformance test against versitygw.
+	cd $(EXAMPLE_DRIVER) && GOWORK=off go vet ./... && GOWORK=off GOOS=wasip1 GOARCH=wasm go vet ./...
+	cd $(EXAMPLE_DRIVER) && PAIL_VERSITYGW_BIN=$$(cd $(ROOT)/test/tools && go run ./cmd/pail-tools path versitygw) GOWORK=off go test -count=1 ./...
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(TOOLBIN)

@@ -22,6 +22,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/wasmmeta"
 )
 
 // Config is immutable: every With… returns a modified copy.
@@ -164,6 +165,12 @@ func (h *Host) LoadWith(ctx context.Context, name string, wasm []byte, cfg Confi
 	if err := d.instantiateHostModule(ctx); err != nil {
 		return nil, fmt.Errorf("host module: %w", err)
 	}
+	// The metadata section is read before compiling: a module that declares
+	// another major ABI is refused without paying for a compile.
+	meta, hasMeta, err := readMetadata(wasm)
+	if err != nil {
+		return nil, err
+	}
 	compiled, err := r.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, &LoadError{Reason: fmt.Sprintf("not a valid wasm module: %v", err)}
@@ -197,13 +204,53 @@ func (h *Host) LoadWith(ctx context.Context, name string, wasm []byte, cfg Confi
 		inst.close(ctx)
 		return nil, &LoadError{Reason: "describe returned no driver name"}
 	}
+	if hasMeta {
+		// Tools and people read the section without running the module; a
+		// section that disagrees with the handshake would mislead them.
+		if err := metadataAgrees(meta, info); err != nil {
+			inst.close(ctx)
+			return nil, err
+		}
+	}
 	d.info = info
 	d.pool.put(inst)
 	d.loadTime = time.Since(start)
 	ok = true
-	d.log.Info("driver loaded", "version", info.Version, "abi", info.ABI, "capabilities", info.Capabilities,
+	d.log.Info("driver loaded", "version", info.Version, "abi", info.ABI, "capabilities", info.Capabilities, "metadata_section", hasMeta,
 		"compile_ms", d.compileTime.Milliseconds(), "load_ms", d.loadTime.Milliseconds())
 	return d, nil
+}
+
+// readMetadata reads the module's pail.driver custom section (sdk/ABI.md,
+// "Metadata section"). A module without one is accepted; one whose section
+// is undecodable, or declares another major ABI, is refused.
+func readMetadata(wasm []byte) (wasmmeta.Metadata, bool, error) {
+	meta, found, err := wasmmeta.Read(wasm)
+	switch {
+	case errors.Is(err, wasmmeta.ErrNotWasm), errors.Is(err, wasmmeta.ErrMalformed):
+		return meta, false, &LoadError{Reason: fmt.Sprintf("not a valid wasm module: %v", err)}
+	case err != nil:
+		return meta, false, &LoadError{Reason: fmt.Sprintf("%s metadata section: %v", wasmmeta.SectionName, err)}
+	case found && meta.Major() != fmt.Sprint(abi.VersionMajor):
+		return meta, false, &LoadError{Reason: fmt.Sprintf("%s metadata section declares ABI %q, this host speaks %s", wasmmeta.SectionName, meta.ABI, abi.Version)}
+	}
+	return meta, found, nil
+}
+
+// metadataAgrees checks the section against the describe handshake: the
+// name and the major ABI version must be the same.
+func metadataAgrees(meta wasmmeta.Metadata, info abi.DriverInfo) error {
+	var diffs []string
+	if meta.Name != info.Name {
+		diffs = append(diffs, fmt.Sprintf("name %q in the section, %q from describe", meta.Name, info.Name))
+	}
+	if major, _, _ := strings.Cut(info.ABI, "."); meta.Major() != major {
+		diffs = append(diffs, fmt.Sprintf("ABI %q in the section, %q from describe", meta.ABI, info.ABI))
+	}
+	if len(diffs) > 0 {
+		return &LoadError{Reason: fmt.Sprintf("%s metadata section disagrees with the describe handshake: %s", wasmmeta.SectionName, strings.Join(diffs, "; "))}
+	}
+	return nil
 }
 
 func checkABI(m wazero.CompiledModule) error {

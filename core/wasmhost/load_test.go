@@ -1,6 +1,7 @@
 package wasmhost_test
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pail-dev/pail/core/wasmhost"
+	"github.com/pail-dev/pail/sdk/wasmmeta"
 )
 
 // allExports are the exports checkABI requires besides the marker.
@@ -264,4 +266,86 @@ func TestNewHostCacheDirError(t *testing.T) {
 	_, err := wasmhost.New(wasmhost.NewConfig().WithCacheDir(filepath.Join(file, "sub")))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "compilation cache")
+}
+
+// withMeta appends a pail.driver custom section holding payload, as
+// `pail-driver embed` does, without validating it.
+func withMeta(wasm []byte, payload string) []byte {
+	content := append(name(wasmmeta.SectionName), payload...)
+	return append(bytes.Clone(wasm), section(0, content)...)
+}
+
+// The pail.driver section is read before compiling and must agree with the
+// describe handshake; a module without one still loads.
+func TestLoadMetadataSection(t *testing.T) {
+	tiny := tinyDriver(tinyInfo, callTraps, nil)
+	stamped, err := wasmmeta.Append(tiny, wasmmeta.Metadata{Name: "tiny", Version: "0.0.1", ABI: "1.0", Capabilities: []string{"buckets"}})
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		wasm []byte
+		want []string // substrings of the LoadError; none: it loads
+	}{
+		{name: "no section", wasm: tiny},
+		{name: "section agrees", wasm: stamped},
+		{
+			name: "section agrees on name and major, not on minor or version",
+			wasm: withMeta(tiny, `{"name":"tiny","version":"9.9.9","abi":"1.7"}`),
+		},
+		{
+			name: "section names another driver",
+			wasm: withMeta(tiny, `{"name":"minio","abi":"1.1"}`),
+			want: []string{"pail.driver metadata section disagrees with the describe handshake", `name "minio" in the section, "tiny" from describe`},
+		},
+		{
+			name: "section declares another major ABI",
+			wasm: withMeta(tiny, `{"name":"tiny","abi":"2.0"}`),
+			want: []string{`pail.driver metadata section declares ABI "2.0", this host speaks 1.1`},
+		},
+		{
+			// Refused before compiling: the body of the module is garbage
+			// that the compiler would otherwise reject with another message.
+			name: "another major ABI is refused before compiling",
+			wasm: append(withMeta(emptyModule, `{"name":"tiny","abi":"2.0"}`), section(secCode, []byte{0xff})...),
+			want: []string{`declares ABI "2.0"`},
+		},
+		{
+			name: "section is not JSON",
+			wasm: withMeta(tiny, `name=tiny`),
+			want: []string{"pail.driver metadata section: bad pail.driver metadata"},
+		},
+		{
+			name: "section has no name",
+			wasm: withMeta(tiny, `{"abi":"1.0"}`),
+			want: []string{"pail.driver metadata section", "no name"},
+		},
+		{
+			name: "two sections",
+			wasm: withMeta(stamped, `{"name":"tiny","abi":"1.0"}`),
+			want: []string{"more than one pail.driver section"},
+		},
+		{
+			name: "section size runs past the end",
+			wasm: append(bytes.Clone(tiny), 0x00, 0x7f, 0x01, 'x'),
+			want: []string{"not a valid wasm module", "malformed wasm module"},
+		},
+	}
+	h := newHost(t, wasmhost.NewConfig())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := h.Load(context.Background(), "tiny", tt.wasm)
+			if len(tt.want) == 0 {
+				require.NoError(t, err)
+				assert.Equal(t, "tiny", d.Info().Name)
+				require.NoError(t, d.Close(context.Background()))
+				return
+			}
+			assert.Nil(t, d)
+			var le *wasmhost.LoadError
+			require.ErrorAs(t, err, &le, "%v", err)
+			for _, w := range tt.want {
+				assert.Contains(t, le.Error(), w)
+			}
+		})
+	}
 }

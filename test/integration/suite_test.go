@@ -110,6 +110,9 @@ func run(m *testing.M) (int, error) {
 		"aws":    filepath.Join(built, "aws.wasm"),
 		"wasabi": filepath.Join(built, "wasabi.wasm"),
 		"rogue":  filepath.Join(repoRoot(), "bin", "testdrivers", "rogue.wasm"),
+		// The third-party example driver, as `make example-driver` builds
+		// and stamps it (TestExampleDriverInAProvider).
+		"versity": exampleDriverPath(),
 	} {
 		if err := os.Symlink(src, filepath.Join(dir, name+".wasm")); err != nil {
 			return 1, err

@@ -75,6 +75,7 @@ func canonicalPolicy(doc string) string {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return doc
 	}
+	unstarResources(v)
 	sortSets(v, false)
 	var buf bytes.Buffer
 	if err := writeJSON(&buf, v); err != nil {
@@ -158,6 +159,33 @@ func sortSets(v any, inSet bool) {
 		}
 		if strs {
 			slices.SortFunc(t, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+		}
+	}
+}
+
+// unstarResources undoes a MinIO re-encoding of identity policies: the
+// resource "*" parses as "match all" with the pattern "*", and is written
+// back as that type's prefix ("*") followed by the pattern, "**" (minio/pkg
+// v3 policy.Resource.String). Both mean every resource, so "**" is reported
+// as the "*" the user wrote; otherwise a policy with "Resource":"*" would
+// never read back as written and the host would rewrite it on every resync.
+// Found by the conformance suite (sdk/drivertest).
+func unstarResources(v any) {
+	switch t := v.(type) {
+	case object:
+		for _, m := range t {
+			if list, ok := m.val.([]any); ok && (m.key == "Resource" || m.key == "NotResource") {
+				for i, e := range list {
+					if e == "**" {
+						list[i] = "*"
+					}
+				}
+			}
+			unstarResources(m.val)
+		}
+	case []any:
+		for _, e := range t {
+			unstarResources(e)
 		}
 	}
 }

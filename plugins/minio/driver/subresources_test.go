@@ -129,6 +129,12 @@ func TestCanonicalPolicy(t *testing.T) {
 			in:   `{"Version":"2012-10-17","X":[3,1.50,true,null,"<&>"],"Statement":[]}`,
 			want: `{"Version":"2012-10-17","X":[3,1.50,true,null,"\u003c\u0026\u003e"],"Statement":[]}`,
 		},
+		{
+			// MinIO answers "**" for an identity policy's "*" resource.
+			name: `resource "**" reads as the "*" that was written`,
+			in:   `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListAllMyBuckets"],"Resource":["**"]},{"Effect":"Deny","Action":["s3:*"],"NotResource":["arn:aws:s3:::b/**","**"]}]}`,
+			want: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListAllMyBuckets"],"Resource":["*"]},{"Effect":"Deny","Action":["s3:*"],"NotResource":["*","arn:aws:s3:::b/**"]}]}`,
+		},
 		{name: "not JSON is returned as is", in: `{"Version":`, want: `{"Version":`},
 		{name: "trailing data is returned as is", in: `{} {}`, want: `{} {}`},
 	}

@@ -1,0 +1,648 @@
+// Package drivertest is the conformance suite of a Pail driver: what the
+// host (the operator) relies on a driver to do, checked against a real
+// endpoint. A driver author runs it on a driver.Driver value, which can be
+// the driver compiled natively or its wasm module loaded by a host (the
+// operator's own tests pass core/wasmhost's driver), so the suite needs
+// nothing outside the sdk.
+//
+//	func TestConformance(t *testing.T) {
+//		tgt := s3compattest.TargetForTest(t) // or any endpoint
+//		drivertest.Run(t, mydriver.New(http.DefaultTransport), drivertest.Target{
+//			Server: tgt.Server, Provider: tgt.Provider, Unsupported: tgt.Unsupported,
+//		})
+//	}
+//
+// What it checks (each a subtest):
+//   - Describe: a name, ABI major 1, the four bucket operations, only
+//     capabilities ABI 1.1 defines, and all six user operations (and the
+//     driver.UserDriver methods) when accessKeys is declared;
+//   - CheckProvider with good credentials;
+//   - the bucket lifecycle: observe absent, delete absent (NotFound), create,
+//     observe present, create again (a no-op), delete, observe absent, delete
+//     again (NotFound);
+//   - every sub-resource: a declared one round-trips exactly as written, a
+//     second identical apply changes nothing, and a reset reads back reset;
+//     one the server does not implement (Target.Unsupported) is refused with
+//     Unimplemented and reported in the observation's unsupported; an
+//     undeclared one is refused with Unimplemented;
+//   - object lock at creation (declared: reads back, versioning on; not
+//     declared: Unimplemented and no bucket created);
+//   - error codes: wrong credentials → AccessDenied, unreachable endpoint →
+//     Unavailable (retryable), a non-empty bucket deleted without force →
+//     Conflict (BucketNotEmpty), with force (when declared) → gone;
+//   - users and access keys when accessKeys is declared: the lifecycle, its
+//     idempotency, NotFound and Conflict cases, and each declared part
+//     (inlinePolicy, userTags, keyLastUsed) or its refusal when undeclared.
+//
+// The suite never weakens a check for a known driver: a failure is a
+// conformance gap to fix in the driver, or to declare (and so have the host
+// refuse it) honestly.
+package drivertest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/s3compat/s3compattest"
+)
+
+// Target is the real endpoint the suite runs against.
+type Target struct {
+	// Server names it in messages ("minio", "versitygw", an URL).
+	Server string
+	// Provider reaches the S3 endpoint with working credentials. The suite
+	// also uses it, through a plain S3 client, to put an object in a bucket.
+	Provider abi.ProviderConfig
+	// Unsupported lists the sub-resources the server does not implement even
+	// though a driver may declare them (versitygw posix: encryption,
+	// publicAccessBlock, lifecycle). The driver must refuse these with
+	// Unimplemented and report them unsupported; every other declared one
+	// must round-trip.
+	Unsupported []string
+	// KMSKeyID, when set, makes the suite round-trip SSE-KMS default
+	// encryption with that key if the driver declares sseKms.
+	KMSKeyID string
+	// Users, when set, is where the user and key operations go (an IAM
+	// endpoint paired with an S3 gateway); by default Provider.
+	Users *abi.ProviderConfig
+	// UsersUnsupported lists the user parts (abi.UserPolicy, abi.UserTags,
+	// abi.UserLastUsed) the server does not implement though the driver
+	// declares them.
+	UsersUnsupported []string
+}
+
+// capabilities ABI 1.1 defines.
+var knownCapabilities = []string{
+	abi.CapBuckets, abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption, abi.SubSSEKMS,
+	abi.SubPublicAccessBlock, abi.SubLifecycle, abi.SubCORS, abi.SubTagging, abi.SubPolicy,
+	abi.SubObjectLock, abi.CapForceDelete,
+	abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
+}
+
+var bucketOps = []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket}
+
+var userOps = []string{abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser, abi.OpCreateAccessKey, abi.OpUpdateAccessKey, abi.OpDeleteAccessKey}
+
+// Run runs the conformance suite of d against tgt.
+func Run(t *testing.T, d driver.Driver, tgt Target) {
+	info := d.Describe()
+	p := tgt.Provider
+	t.Logf("conformance of driver %s %s (ABI %s) against %s (%s); capabilities %v", info.Name, info.Version, info.ABI, tgt.Server, p.Endpoint, info.Capabilities)
+
+	t.Run("Describe", func(t *testing.T) { checkDescribe(t, d, info) })
+	t.Run("CheckProvider", func(t *testing.T) { require.NoError(t, d.CheckProvider(t.Context(), p)) })
+	t.Run("bucket lifecycle", func(t *testing.T) { bucketLifecycle(t, d, info, p) })
+	t.Run("sub-resources", func(t *testing.T) { subResources(t, d, info, tgt) })
+	t.Run("object lock at creation", func(t *testing.T) { objectLock(t, d, info, p) })
+	t.Run("errors", func(t *testing.T) { errorCodes(t, d, info, p) })
+	t.Run("users", func(t *testing.T) {
+		if !info.Supports(abi.CapAccessKeys) {
+			t.Skipf("driver %s does not declare %s", info.Name, abi.CapAccessKeys)
+		}
+		u, ok := d.(driver.UserDriver)
+		require.True(t, ok, "a driver declaring accessKeys implements driver.UserDriver")
+		up := p
+		if tgt.Users != nil {
+			up = *tgt.Users
+		}
+		users(t, u, info, up, tgt.UsersUnsupported)
+	})
+}
+
+func checkDescribe(t *testing.T, d driver.Driver, info abi.DriverInfo) {
+	assert.NotEmpty(t, info.Name, "name")
+	major, _, _ := strings.Cut(info.ABI, ".")
+	assert.Equal(t, "1", major, "ABI %q: this suite checks ABI v1", info.ABI)
+	assert.True(t, info.Supports(abi.CapBuckets), "declares %s", abi.CapBuckets)
+	for _, op := range bucketOps {
+		assert.True(t, info.Implements(op), "declares operation %s", op)
+	}
+	for _, c := range info.Capabilities {
+		assert.Contains(t, knownCapabilities, c, "capability %q is not one ABI %s defines", c, abi.Version)
+	}
+	if info.Supports(abi.CapAccessKeys) {
+		for _, op := range userOps {
+			assert.True(t, info.Implements(op), "declares accessKeys, so declares operation %s", op)
+		}
+		_, ok := d.(driver.UserDriver)
+		assert.True(t, ok, "declares accessKeys, so implements driver.UserDriver")
+	} else {
+		for _, op := range userOps {
+			assert.False(t, info.Implements(op), "declares operation %s without accessKeys", op)
+		}
+	}
+}
+
+func bucketLifecycle(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.ProviderConfig) {
+	ctx := t.Context()
+	b := abi.BucketArgs{Name: s3compattest.BucketName(info.Name + "-life")}
+	cleanupBucket(t, d, p, b.Name)
+	create := b
+	create.Create = true
+	steps := []struct {
+		name string
+		run  func() error
+		want abi.Code
+	}{
+		{"observe absent", observeExists(ctx, d, p, b, false), ""},
+		{"delete absent is NotFound", func() error { return d.DeleteBucket(ctx, p, b) }, abi.CodeNotFound},
+		{"apply without create writes nothing", func() error { return d.ApplyBucket(ctx, p, b) }, ""},
+		{"still absent", observeExists(ctx, d, p, b, false), ""},
+		{"apply creates", func() error { return d.ApplyBucket(ctx, p, create) }, ""},
+		{"observe present", observeExists(ctx, d, p, b, true), ""},
+		{"create again is a no-op", func() error { return d.ApplyBucket(ctx, p, create) }, ""},
+		{"still present", observeExists(ctx, d, p, b, true), ""},
+		{"delete", func() error { return d.DeleteBucket(ctx, p, b) }, ""},
+		{"observe absent again", observeExists(ctx, d, p, b, false), ""},
+		{"delete again is NotFound", func() error { return d.DeleteBucket(ctx, p, b) }, abi.CodeNotFound},
+	}
+	for _, s := range steps {
+		err := s.run()
+		if s.want == "" {
+			require.NoError(t, err, s.name)
+		} else {
+			require.Equal(t, s.want, abi.CodeOf(err), "%s: %v", s.name, err)
+		}
+	}
+}
+
+// subCase is one sub-resource: set is applied (twice), then reset.
+type subCase struct {
+	name       string // the sub-resource
+	capability string // what the driver must declare (name, or sseKms)
+	set, reset abi.BucketConfig
+	// resetAlso lists other observations that count as reset (AWS turns
+	// default SSE-S3 on after DeleteBucketEncryption).
+	resetAlso []abi.BucketConfig
+	// equal compares an observed value with the written one; nil: exactly.
+	equal func(want, got any) bool
+}
+
+func subCases(bucket, kmsKey string) []subCase {
+	policy := `{"Version":"2012-10-17","Statement":[{"Sid":"DenySecret","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/secret/*"}]}`
+	cases := []subCase{
+		{
+			name:  abi.SubVersioning,
+			set:   abi.BucketConfig{Versioning: &abi.Versioning{Status: "Enabled"}},
+			reset: abi.BucketConfig{Versioning: &abi.Versioning{Status: "Suspended"}},
+		},
+		{
+			name:      abi.SubEncryption,
+			set:       abi.BucketConfig{Encryption: &abi.Encryption{Algorithm: "AES256"}},
+			reset:     abi.BucketConfig{Encryption: &abi.Encryption{}},
+			resetAlso: []abi.BucketConfig{{Encryption: &abi.Encryption{Algorithm: "AES256"}}},
+		},
+		{
+			name: abi.SubPublicAccessBlock,
+			set: abi.BucketConfig{PublicAccessBlock: &abi.PublicAccessBlock{
+				BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: true,
+			}},
+			reset: abi.BucketConfig{PublicAccessBlock: &abi.PublicAccessBlock{}},
+		},
+		{
+			// What every S3 lifecycle API stores: a prefix filter, a tag
+			// filter, a prefix-and-tags filter, noncurrent expiration and a
+			// disabled rule. (abortIncompleteMultipartUpload is left out:
+			// MinIO cannot store it and its driver refuses it, as it must.)
+			name: abi.SubLifecycle,
+			set: abi.BucketConfig{Lifecycle: &abi.Lifecycle{Rules: []abi.LifecycleRule{
+				{ID: "logs", Status: "Enabled", Prefix: "logs/", Expiration: &abi.LifecycleExpiration{Days: 30}},
+				{ID: "tmp-tag", Status: "Enabled", Tags: map[string]string{"class": "tmp"}, Expiration: &abi.LifecycleExpiration{Days: 7}},
+				{ID: "both", Status: "Disabled", Prefix: "x/", Tags: map[string]string{"a": "1", "b": "2"},
+					NoncurrentVersionExpiration: &abi.NoncurrentVersionExpiration{NoncurrentDays: 10, NewerNoncurrentVersions: 2}},
+			}}},
+			reset: abi.BucketConfig{Lifecycle: &abi.Lifecycle{}},
+		},
+		{
+			// "b" before "a": rule order is kept, not sorted.
+			name: abi.SubCORS,
+			set: abi.BucketConfig{CORS: &abi.CORS{Rules: []abi.CORSRule{
+				{ID: "b", AllowedMethods: []string{"GET", "HEAD"}, AllowedOrigins: []string{"https://b.example"},
+					AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: 300},
+				{ID: "a", AllowedMethods: []string{"PUT"}, AllowedOrigins: []string{"https://a.example", "https://c.example"}},
+			}}},
+			reset: abi.BucketConfig{CORS: &abi.CORS{}},
+		},
+		{
+			name:  abi.SubTagging,
+			set:   abi.BucketConfig{Tagging: &abi.Tagging{Tags: map[string]string{"env": "test", "team": "pail"}}},
+			reset: abi.BucketConfig{Tagging: &abi.Tagging{}},
+		},
+		{
+			name:  abi.SubPolicy,
+			set:   abi.BucketConfig{Policy: &abi.Policy{Document: policy}},
+			reset: abi.BucketConfig{Policy: &abi.Policy{}},
+			equal: func(want, got any) bool {
+				w, g := want.(*abi.Policy), got.(*abi.Policy)
+				return w != nil && g != nil && SamePolicy(w.Document, g.Document)
+			},
+		},
+	}
+	if kmsKey != "" {
+		cases = append(cases, subCase{
+			name: abi.SubEncryption, capability: abi.SubSSEKMS,
+			set:       abi.BucketConfig{Encryption: &abi.Encryption{Algorithm: "aws:kms", KMSKeyID: kmsKey}},
+			reset:     abi.BucketConfig{Encryption: &abi.Encryption{}},
+			resetAlso: []abi.BucketConfig{{Encryption: &abi.Encryption{Algorithm: "AES256"}}},
+		})
+	}
+	return cases
+}
+
+func subResources(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target) {
+	p := tgt.Provider
+	name := s3compattest.BucketName(info.Name + "-sub")
+	require.NoError(t, d.ApplyBucket(t.Context(), p, abi.BucketArgs{Name: name, Create: true}))
+	cleanupBucket(t, d, p, name)
+	for _, c := range subCases(name, tgt.KMSKeyID) {
+		if c.capability == "" {
+			c.capability = c.name
+		}
+		label := c.name
+		if c.capability != c.name {
+			label += "/" + c.capability
+		}
+		t.Run(label, func(t *testing.T) { roundTrip(t, d, info, tgt, name, c) })
+	}
+	t.Run(abi.SubMFADelete, func(t *testing.T) {
+		t.Skip("MFA delete needs a hardware or virtual MFA device on a root account; not checked")
+	})
+}
+
+func roundTrip(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target, bucket string, c subCase) {
+	ctx, p := t.Context(), tgt.Provider
+	observe := abi.BucketArgs{Name: bucket, Observe: []string{c.name}}
+	apply := func(cfg abi.BucketConfig) error {
+		return d.ApplyBucket(ctx, p, abi.BucketArgs{Name: bucket, Config: cfg})
+	}
+
+	if !info.Supports(c.capability) {
+		// The host refuses an undeclared capability before calling the
+		// driver (the Bucket gets Unsupported); the driver must refuse it
+		// too, so no path can silently drop or half-apply it.
+		err := apply(c.set)
+		require.Equal(t, abi.CodeUnimplemented, abi.CodeOf(err), "driver %s does not declare %s: ApplyBucket must refuse it with Unimplemented, got %v", info.Name, c.capability, err)
+		if c.capability == c.name {
+			obs, err := d.ObserveBucket(ctx, p, observe)
+			require.NoError(t, err, "observing an undeclared sub-resource is not an error")
+			if _, reported := obs.Unsupported[c.name]; !reported {
+				assert.Nil(t, field(obs.Config, c.name), "an undeclared %s is reported unsupported or not at all", c.name)
+			}
+		}
+		return
+	}
+
+	if slices.Contains(tgt.Unsupported, c.name) {
+		err := apply(c.set)
+		require.Equal(t, abi.CodeUnimplemented, abi.CodeOf(err), "%s does not implement %s: ApplyBucket must say so with Unimplemented (%v)", tgt.Server, c.name, err)
+		obs, err := d.ObserveBucket(ctx, p, observe)
+		require.NoError(t, err)
+		assert.Contains(t, obs.Unsupported, c.name, "%s does not implement %s: ObserveBucket must report it unsupported", tgt.Server, c.name)
+		assert.Nil(t, field(obs.Config, c.name), "an unsupported %s has no observed value", c.name)
+		t.Logf("%s does not implement %s: %s", tgt.Server, c.name, obs.Unsupported[c.name])
+		return
+	}
+
+	equal := c.equal
+	if equal == nil {
+		equal = assert.ObjectsAreEqual
+	}
+	check := func(step string, want abi.BucketConfig, alts ...abi.BucketConfig) {
+		t.Helper()
+		obs, err := d.ObserveBucket(ctx, p, observe)
+		require.NoError(t, err, step)
+		require.True(t, obs.Exists, step)
+		assert.Empty(t, obs.Unsupported, "%s: a declared %s that %s implements is not unsupported", step, c.name, tgt.Server)
+		got := field(obs.Config, c.name)
+		for _, alt := range append([]abi.BucketConfig{want}, alts...) {
+			if equal(field(alt, c.name), got) {
+				return
+			}
+		}
+		assert.Equal(t, field(want, c.name), got, "%s: observed %s differs from what was written", step, c.name)
+	}
+	require.NoError(t, apply(c.set), "apply")
+	check("after apply", c.set)
+	require.NoError(t, apply(c.set), "applying the same value again")
+	check("after the same apply again", c.set)
+	require.NoError(t, apply(c.reset), "reset")
+	check("after reset", c.reset, c.resetAlso...)
+	require.NoError(t, apply(c.reset), "reset again")
+}
+
+func objectLock(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.ProviderConfig) {
+	ctx := t.Context()
+	name := s3compattest.BucketName(info.Name + "-lock")
+	lock := &abi.ObjectLock{Enabled: true, DefaultRetention: &abi.ObjectLockPeriod{Mode: "GOVERNANCE", Days: 1}}
+	cleanupBucket(t, d, p, name)
+	err := d.ApplyBucket(ctx, p, abi.BucketArgs{Name: name, Create: true, ObjectLock: lock})
+	if !info.Supports(abi.SubObjectLock) {
+		require.Equal(t, abi.CodeUnimplemented, abi.CodeOf(err), "objectLock is not declared: a create asking for it must be refused with Unimplemented, got %v", err)
+		obs, err := d.ObserveBucket(ctx, p, abi.BucketArgs{Name: name})
+		require.NoError(t, err)
+		assert.False(t, obs.Exists, "a refused create writes nothing: the bucket must not exist")
+		return
+	}
+	require.NoError(t, err)
+	obs, err := d.ObserveBucket(ctx, p, abi.BucketArgs{Name: name, Observe: []string{abi.SubObjectLock}})
+	require.NoError(t, err)
+	assert.Equal(t, lock, obs.Config.ObjectLock)
+	if info.Supports(abi.SubVersioning) {
+		obs, err = d.ObserveBucket(ctx, p, abi.BucketArgs{Name: name, Observe: []string{abi.SubVersioning}})
+		require.NoError(t, err)
+		assert.Equal(t, &abi.Versioning{Status: "Enabled"}, obs.Config.Versioning, "object lock turns versioning on")
+	}
+
+	plain := s3compattest.BucketName(info.Name + "-nolock")
+	cleanupBucket(t, d, p, plain)
+	require.NoError(t, d.ApplyBucket(ctx, p, abi.BucketArgs{Name: plain, Create: true}))
+	obs, err = d.ObserveBucket(ctx, p, abi.BucketArgs{Name: plain, Observe: []string{abi.SubObjectLock}})
+	require.NoError(t, err)
+	assert.Equal(t, &abi.ObjectLock{}, obs.Config.ObjectLock, "a bucket created without object lock reads as none")
+}
+
+func errorCodes(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.ProviderConfig) {
+	t.Run("wrong credentials are AccessDenied", func(t *testing.T) {
+		ctx := t.Context()
+		for _, bad := range []struct {
+			name string
+			p    abi.ProviderConfig
+		}{
+			{"wrong secret", withCreds(p, p.Credentials.AccessKeyID, "not-the-secret-key-of-this-test")},
+			{"unknown access key", withCreds(p, "PAILUNKNOWNKEY000000", "not-the-secret-key-of-this-test")},
+		} {
+			t.Run(bad.name, func(t *testing.T) {
+				b := abi.BucketArgs{Name: s3compattest.BucketName(info.Name + "-denied")}
+				cleanupBucket(t, d, p, b.Name)
+				create := b
+				create.Create = true
+				_, observeErr := d.ObserveBucket(ctx, bad.p, b)
+				errs := map[string]error{
+					"CheckProvider": d.CheckProvider(ctx, bad.p),
+					"ObserveBucket": observeErr,
+					"ApplyBucket":   d.ApplyBucket(ctx, bad.p, create),
+					"DeleteBucket":  d.DeleteBucket(ctx, bad.p, b),
+				}
+				for op, err := range errs {
+					assertCode(t, abi.CodeAccessDenied, false, err, op)
+					if err != nil {
+						assert.NotContains(t, err.Error(), bad.p.Credentials.SecretAccessKey, "%s: an error never carries the secret", op)
+					}
+				}
+			})
+		}
+	})
+
+	t.Run("unreachable endpoint is Unavailable", func(t *testing.T) {
+		ctx := t.Context()
+		closed := p
+		closed.Endpoint = "http://" + closedAddr(t)
+		start := time.Now()
+		assertCode(t, abi.CodeUnavailable, true, d.CheckProvider(ctx, closed), "CheckProvider")
+		_, err := d.ObserveBucket(ctx, closed, abi.BucketArgs{Name: s3compattest.BucketName(info.Name + "-down")})
+		assertCode(t, abi.CodeUnavailable, true, err, "ObserveBucket")
+		// The host owns retries: a driver that retries inside one call
+		// holds a pooled instance and the reconcile for nothing.
+		assert.Less(t, time.Since(start), 10*time.Second, "failing against a closed port took long; is the driver retrying?")
+	})
+
+	t.Run("non-empty bucket", func(t *testing.T) {
+		ctx := t.Context()
+		b := abi.BucketArgs{Name: s3compattest.BucketName(info.Name + "-full")}
+		require.NoError(t, d.ApplyBucket(ctx, p, abi.BucketArgs{Name: b.Name, Create: true}))
+		cleanupBucket(t, d, p, b.Name)
+		client := s3compattest.Client(p)
+		body := "hello"
+		_, err := client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(b.Name), Key: aws.String("dir/object.txt"),
+			Body: strings.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
+		})
+		require.NoError(t, err, "put an object with a plain S3 client")
+
+		err = d.DeleteBucket(ctx, p, b)
+		assertCode(t, abi.CodeConflict, false, err, "DeleteBucket without force")
+		assert.Equal(t, "BucketNotEmpty", providerCode(err), "providerCode of a non-empty delete")
+		obs, err := d.ObserveBucket(ctx, p, b)
+		require.NoError(t, err)
+		assert.True(t, obs.Exists, "a refused delete leaves the bucket in place")
+
+		if !info.Supports(abi.CapForceDelete) {
+			_, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.Name), Key: aws.String("dir/object.txt")})
+			require.NoError(t, err)
+			require.NoError(t, d.DeleteBucket(ctx, p, b), "delete once emptied")
+			return
+		}
+		b.Force = true
+		require.NoError(t, d.DeleteBucket(ctx, p, b), "force delete")
+		obs, err = d.ObserveBucket(ctx, p, b)
+		require.NoError(t, err)
+		assert.False(t, obs.Exists, "force delete removes the bucket")
+		assertCode(t, abi.CodeNotFound, false, d.DeleteBucket(ctx, p, b), "force delete of a gone bucket")
+	})
+}
+
+func withCreds(p abi.ProviderConfig, id, secret string) abi.ProviderConfig {
+	p.Credentials = abi.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+	return p
+}
+
+func assertCode(t *testing.T, want abi.Code, retryable bool, err error, what string) {
+	t.Helper()
+	var ae *abi.Error
+	if !assert.ErrorAs(t, err, &ae, "%s: want an *abi.Error with code %s", what, want) {
+		return
+	}
+	assert.Equal(t, want, ae.Code, "%s: %v", what, err)
+	if want == abi.CodeUnavailable || want == abi.CodeAccessDenied || want == abi.CodeConflict {
+		assert.Equal(t, retryable, ae.Retryable, "%s: retryable", what)
+	}
+}
+
+func providerCode(err error) string {
+	var ae *abi.Error
+	if errors.As(err, &ae) {
+		return ae.ProviderCode
+	}
+	return ""
+}
+
+func observeExists(ctx context.Context, d driver.Driver, p abi.ProviderConfig, b abi.BucketArgs, want bool) func() error {
+	return func() error {
+		obs, err := d.ObserveBucket(ctx, p, b)
+		if err != nil {
+			return err
+		}
+		if obs.Exists != want {
+			return abi.Errorf(abi.CodeInternal, "observed exists=%v, want %v", obs.Exists, want)
+		}
+		return nil
+	}
+}
+
+// cleanupBucket force-deletes the bucket when the test ends, whatever
+// happened; without forceDelete it empties the bucket with a plain client.
+func cleanupBucket(t *testing.T, d driver.Driver, p abi.ProviderConfig, name string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		force := d.Describe().Supports(abi.CapForceDelete)
+		if !force {
+			emptyBucket(ctx, p, name)
+		}
+		err := d.DeleteBucket(ctx, p, abi.BucketArgs{Name: name, Force: force})
+		if err != nil && abi.CodeOf(err) != abi.CodeNotFound {
+			t.Errorf("clean up bucket %s: %v", name, err)
+		}
+	})
+}
+
+func emptyBucket(ctx context.Context, p abi.ProviderConfig, name string) {
+	c := s3compattest.Client(p)
+	vs, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name)})
+	if err == nil {
+		for _, v := range vs.Versions {
+			_, _ = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: v.Key, VersionId: v.VersionId})
+		}
+		for _, m := range vs.DeleteMarkers {
+			_, _ = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: m.Key, VersionId: m.VersionId})
+		}
+	}
+	objs, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(name)})
+	if err == nil {
+		for _, o := range objs.Contents {
+			_, _ = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: o.Key})
+		}
+	}
+}
+
+// field returns the sub-resource name of cfg, typed, for comparisons.
+func field(cfg abi.BucketConfig, name string) any {
+	switch name {
+	case abi.SubVersioning:
+		return cfg.Versioning
+	case abi.SubEncryption:
+		return cfg.Encryption
+	case abi.SubPublicAccessBlock:
+		return cfg.PublicAccessBlock
+	case abi.SubLifecycle:
+		return cfg.Lifecycle
+	case abi.SubCORS:
+		return cfg.CORS
+	case abi.SubTagging:
+		return cfg.Tagging
+	case abi.SubPolicy:
+		return cfg.Policy
+	case abi.SubObjectLock:
+		return cfg.ObjectLock
+	}
+	return nil
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// SamePolicy reports whether two IAM policy documents are the same policy up
+// to the re-encodings servers apply and the host ignores when it diffs
+// (core/bucketdiff.CanonicalPolicy): a string equals a one-element list;
+// Action, Resource and Principal values are sets; actions are
+// case-insensitive; Principal "*" equals {"AWS":"*"}; statements are a set.
+// Both empty is the same (no policy).
+func SamePolicy(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	ca, errA := canonicalPolicy(a)
+	cb, errB := canonicalPolicy(b)
+	return errA == nil && errB == nil && ca == cb
+}
+
+func canonicalPolicy(doc string) (string, error) {
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(doc), &raw); err != nil {
+		return "", err
+	}
+	var stmts []any
+	switch s := raw["Statement"].(type) {
+	case []any:
+		stmts = s
+	case map[string]any:
+		stmts = []any{s}
+	}
+	var canon []string
+	for _, st := range stmts {
+		m, ok := st.(map[string]any)
+		if !ok {
+			continue
+		}
+		out := map[string]any{}
+		for k, v := range m {
+			switch k {
+			case "Action", "NotAction":
+				out[k] = stringSet(v, strings.ToLower)
+			case "Resource", "NotResource":
+				out[k] = stringSet(v, func(s string) string { return s })
+			case "Principal", "NotPrincipal":
+				if s, ok := v.(string); ok && s == "*" {
+					v = map[string]any{"AWS": "*"}
+				}
+				if pm, ok := v.(map[string]any); ok {
+					norm := map[string]any{}
+					for pk, pv := range pm {
+						norm[pk] = stringSet(pv, func(s string) string { return s })
+					}
+					v = norm
+				}
+				out[k] = v
+			case "Sid":
+				if s, _ := v.(string); s != "" {
+					out[k] = s
+				}
+			default:
+				out[k] = v
+			}
+		}
+		b, _ := json.Marshal(out)
+		canon = append(canon, string(b))
+	}
+	sort.Strings(canon)
+	canon = slices.Compact(canon)
+	b, err := json.Marshal(map[string]any{"Version": raw["Version"], "Statement": canon})
+	return string(b), err
+}
+
+func stringSet(v any, norm func(string) string) []string {
+	var out []string
+	switch x := v.(type) {
+	case string:
+		out = []string{norm(x)}
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, norm(s))
+			}
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
