@@ -180,7 +180,7 @@ chart-test: $(HELM) ## helm lint, render with default and all-feature values, sc
 	@if $(HELM) template pail charts/pail --set webhook.failurePolicy=Sometimes >/dev/null 2>&1; then \
 	  echo "values.schema.json accepted webhook.failurePolicy=Sometimes"; exit 1; \
 	else echo "values.schema.json rejects a bad value: ok"; fi
-	cd test && go test -count=1 -run 'TestRender|TestSchema|TestAlert' ./chart/
+	cd test && go test -count=1 -run 'TestRender|TestSchema|TestAlert|TestDashboard' ./chart/
 
 .PHONY: chart-package
 chart-package: $(HELM) ## Package the chart to bin/charts/pail-<version>.tgz.
