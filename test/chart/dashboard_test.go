@@ -59,14 +59,18 @@ func loadDashboard(t *testing.T, raw []byte) dashboard {
 	return d
 }
 
-// queries maps "panel title/refId index" to its PromQL, panels of rows included.
-func (d dashboard) queries() map[string]string {
-	out := map[string]string{}
+type query struct{ where, expr string }
+
+// queries lists every panel query as "panel title#refId letter" and its
+// PromQL, panels of rows included. A slice, not a map: two panels with one
+// title must not hide each other's queries.
+func (d dashboard) queries() []query {
+	var out []query
 	var walk func(ps []dashPanel)
 	walk = func(ps []dashPanel) {
 		for _, p := range ps {
 			for i, tg := range p.Targets {
-				out[p.Title+"#"+string(rune('A'+i))] = tg.Expr
+				out = append(out, query{p.Title + "#" + string(rune('A'+i)), tg.Expr})
 			}
 			walk(p.Panels)
 		}
@@ -232,10 +236,10 @@ func checkDashboard(t *testing.T, raw []byte, exported []string) map[string][]st
 	t.Helper()
 	d := loadDashboard(t, raw)
 	uses := map[string][]string{}
-	for where, expr := range d.queries() {
-		names := metricNames(t, expr)
-		require.NotEmpty(t, names, "%s selects a metric: %s", where, expr)
-		uses[where] = names
+	for _, q := range d.queries() {
+		names := metricNames(t, q.expr)
+		require.NotEmpty(t, names, "%s selects a metric: %s", q.where, q.expr)
+		uses[q.where] = append(uses[q.where], names...)
 	}
 	for where, name := range d.variableMetrics(t) {
 		uses[where] = []string{name}
@@ -272,8 +276,8 @@ func TestDashboardQueriesUseExportedMetrics(t *testing.T) {
 
 	t.Run("every metric the issue names has a panel", func(t *testing.T) {
 		var used []string
-		for _, expr := range loadDashboard(t, raw).queries() {
-			used = append(used, metricNames(t, expr)...)
+		for _, q := range loadDashboard(t, raw).queries() {
+			used = append(used, metricNames(t, q.expr)...)
 		}
 		for _, want := range []string{
 			"controller_runtime_reconcile_total", "controller_runtime_reconcile_errors_total",
