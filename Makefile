@@ -44,11 +44,15 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs into charts/pail/crds and RBAC int
 	cd api && $(CONTROLLER_GEN) crd paths=./... output:crd:artifacts:config=../charts/pail/crds
 	cd core && $(CONTROLLER_GEN) rbac:roleName=pail-operator webhook paths=./... output:rbac:artifacts:config=../charts/pail/files output:webhook:artifacts:config=../charts/pail/files
 
+.PHONY: api-docs
+api-docs: ## Generate docs/api-reference.md from the CRDs in charts/pail/crds.
+	cd test && go run ./cmd/api-docs --crds ../charts/pail/crds --out ../docs/api-reference.md
+
 .PHONY: verify-generated
-verify-generated: generate manifests ## Fail when generated files differ from what is committed.
-	@if [ -n "$$(git status --porcelain -- api charts/pail/crds charts/pail/files)" ]; then \
-	  echo "generated files are stale; run 'make generate manifests' and commit:"; \
-	  git status --porcelain -- api charts/pail/crds charts/pail/files; git diff --stat -- api charts/pail; exit 1; \
+verify-generated: generate manifests api-docs ## Fail when generated files differ from what is committed.
+	@if [ -n "$$(git status --porcelain -- api charts/pail/crds charts/pail/files docs/api-reference.md)" ]; then \
+	  echo "generated files are stale; run 'make generate manifests api-docs' and commit:"; \
+	  git status --porcelain -- api charts/pail/crds charts/pail/files docs/api-reference.md; git diff --stat -- api charts/pail docs/api-reference.md; exit 1; \
 	else echo "verify-generated: generated files are up to date"; fi
 
 .PHONY: fmt
@@ -219,7 +223,7 @@ chart-test: $(HELM) ## helm lint, render with default and all-feature values, sc
 	@if $(HELM) template pail charts/pail --set webhook.failurePolicy=Sometimes >/dev/null 2>&1; then \
 	  echo "values.schema.json accepted webhook.failurePolicy=Sometimes"; exit 1; \
 	else echo "values.schema.json rejects a bad value: ok"; fi
-	cd test && go test -count=1 -run 'TestRender|TestSchema|TestAlert' ./chart/
+	cd test && go test -count=1 -run 'TestRender|TestSchema|TestAlert|TestDashboard' ./chart/
 
 .PHONY: chart-package
 chart-package: $(HELM) ## Package the chart to bin/charts/pail-<version>.tgz.

@@ -340,7 +340,7 @@ func TestRenderOptions(t *testing.T) {
 				assert.Equal(t, []string{"PailBucketDriftLoop", "PailDriverTraps", "PailKeyRotationFailing", "PailProviderDown"}, alerts)
 
 				cms := ofKind(objs, "ConfigMap")
-				require.Len(t, cms, 2)
+				require.Len(t, cms, 3, "two plugin ConfigMaps and the Grafana dashboard")
 				ceph := typed[corev1.ConfigMap](t, find(objs, "ConfigMap", "pail-plugin-ceph"))
 				assert.Equal(t, "true", ceph.Labels["pail.dev/plugin"])
 				assert.Equal(t, map[string]string{
