@@ -25,11 +25,10 @@ import (
 
 // Event reasons on plugin ConfigMaps.
 const (
-	ReasonLoaded   = "PluginLoaded"
-	ReasonInvalid  = "PluginInvalid"
-	ReasonRefused  = "PluginRefused"
-	ReasonFailed   = "PluginFailed"
-	ReasonUnloaded = "PluginUnloaded"
+	ReasonLoaded  = "PluginLoaded"
+	ReasonInvalid = "PluginInvalid"
+	ReasonRefused = "PluginRefused"
+	ReasonFailed  = "PluginFailed"
 )
 
 // Reconciler installs the plugin of each labelled ConfigMap in the
