@@ -222,7 +222,7 @@ func (o *Op) Do(ctx context.Context, req *http.Request) (*http.Response, []byte,
 		// the provider's own throttling. A wait that cannot finish before
 		// the call's deadline fails at once.
 		if err := p.limiter.Wait(ctx); err != nil {
-			err = fmt.Errorf("%w: the Provider's rate limit (%.3g requests/s) leaves no room before the deadline: %v", ErrLimit, float64(p.limiter.Limit()), err)
+			err = fmt.Errorf("%w: the Provider's rate limit (%.3g requests/s) leaves no room before the deadline: %w", ErrLimit, float64(p.limiter.Limit()), err)
 			o.report(req.Method, host, 0, start, err)
 			closeBody()
 			return nil, nil, err
