@@ -51,63 +51,112 @@ deny contains "input.bucket.bucketName is missing: Resource ARNs cannot be check
 
 # --- fast path ----------------------------------------------------------------
 # Most documents are valid, and running every statement rule below on every
-# statement costs a few hundred builtin calls for 20 statements. So each
-# statement is first matched, as one short JSON text, against one regex
-# that accepts only statements for which no statement rule can fire:
-#   - its element names (object.keys: only known ones, exactly one of each
-#     pair, an Effect);
-#   - the elements the rules look into (json.marshal sorts the keys and adds
-#     no spaces): an Effect of "Allow" or "Deny", a string Sid, valid
-#     actions, resources in this bucket and, when it has Action and
-#     Resource, both the bucket ARN and an object ARN among the resources
-#     (so that "action against resource type" cannot fire).
-# The regex accepts only what it can read plainly (strings without escapes);
-# a statement it does not accept is simply checked by the rules in full
-# (suspect), so the fast path never changes a verdict.
+# statement costs hundreds of builtin calls for 20 statements. So the
+# statements are first matched, as the JSON text json.marshal gives (keys
+# sorted, no spaces), against a regex that accepts only statements for
+# which no statement rule can fire:
+#   - an object with only known elements, exactly one of each pair and an
+#     Effect of "Allow" or "Deny"; a string Sid;
+#   - valid actions (the regex of valid_action);
+#   - resources in this bucket and, when it has Action and Resource, both
+#     the bucket ARN and an object ARN among them (so that "action against
+#     resource type" cannot fire).
+# The regex accepts only what it reads plainly: strings without escapes,
+# Principal and Condition in their usual forms. What it does not accept is
+# checked by the rules in full, so the fast path never changes a verdict.
+# One match covers the whole document; only when that fails is each
+# statement matched on its own, and the rules look at the ones that fail
+# (suspect).
+#
+# This bucket's ARN is first replaced by "\u0001" where it is a whole string
+# or followed by "/". json.marshal escapes control characters, so "\u0001"
+# cannot be in the text otherwise, and the regex stays one constant, compiled
+# once, whatever the bucket.
 
-cleared contains i if {
-	pattern := clean_statement_pattern
-	some i, s in statements
-	regex.match(pattern, json.marshal([object.keys(s), object.remove(s, {"Condition", "Principal", "NotPrincipal"})]))
-}
-
-# suspect: the statements the statement rules have to check.
 default suspect := set()
 
-suspect := {i | some i, _ in statements; not i in cleared} if count(cleared) != count(statements)
+suspect := {i | some i, s in statements; not clean_statement(s)} if not clean_document
 
-# Built for bucket names of the characters S3 allows (of which only "."
-# needs escaping); for any other name nothing is cleared.
-clean_statement_pattern := concat("", [
-	`^\[\[`,
-	`(?:"Action",(?:"Condition",)?"Effect"|(?:"Condition",)?"Effect","NotAction"),`,
-	`(?:"NotPrincipal","NotResource"|"NotPrincipal","Resource"|"NotResource","Principal"|"Principal","Resource")`,
-	`(?:,"Sid")?\],\{`,
-	`(?:"Action":`, actions, `,"Effect":"(?:Allow|Deny)"(?:,"NotResource":`, resources, `|,"Resource":`, both_kinds, `)`,
-	`|"Effect":"(?:Allow|Deny)","NotAction":`, actions, `,"(?:NotResource|Resource)":`, resources, `)`,
-	`(?:,"Sid":"[^"\\]*")?\}\]$`,
+clean_document if {
+	regex.match(concat("", [`^\[(?:`, statement_pattern, `[,\]])+$`]), document_text)
+}
+
+document_text := strings.replace_n(bucket_tokens, json.marshal(statements))
+
+# sids_distinct: in a clean document every Sid is a string without escapes,
+# written "Sid":"<sid>", so all of them are found with one regex (with
+# perhaps a few more from keys named Sid inside Principal or Condition,
+# which can only add a duplicate, never hide one). They are made the keys of
+# one JSON object: fewer keys than Sids means a Sid is used twice, and the
+# rule below works out which.
+sids_distinct if {
+	clean_document
+	found := regex.find_n(`"Sid":"[^"\\]+"`, document_text, -1)
+	keys := replace(concat(":0,", found), `"Sid":`, "")
+	count(json.unmarshal(concat("", ["{", keys, ":0}"]))) == count(found)
+}
+
+clean_statement(s) if {
+	regex.match(
+		concat("", [`^`, statement_pattern, `$`]),
+		strings.replace_n(bucket_tokens, json.marshal(s)),
+	)
+}
+
+# For a bucket name with "/", ARNs of the bucket are not of the kind their
+# shape says (resource_kind); nothing is cleared then.
+bucket_tokens := {
+	concat("", [`"`, bucket_arn, `"`]): "\"\u0001\"",
+	concat("", [`"`, bucket_arn, `/`]): "\"\u0001/",
+} if {
+	not contains(bucket_name, "/")
+}
+
+# The keys of a statement in sorted order: Action, Condition, Effect,
+# NotAction, NotPrincipal, NotResource, Principal, Resource, Sid.
+statement_pattern := concat("", [
+	`\{(?:`,
+	`"Action":`, actions, `(?:,"Condition":`, condition, `)?,"Effect":"(?:Allow|Deny)"`, who_and_resources(both_kinds),
+	`|(?:"Condition":`, condition, `,)?"Effect":"(?:Allow|Deny)","NotAction":`, actions, who_and_resources(resources),
+	`)(?:,"Sid":"[^"\\]*")?\}`,
 ]) if {
-	regex.match(`^[A-Za-z0-9._-]+$`, bucket_name)
-	arn := concat("", [`"arn:aws:s3:::`, replace(bucket_name, ".", `\.`)])
-	resource := concat("", [arn, `(?:/[^"\\]*)?"`])
-	bucket := concat("", [arn, `"`])
-	object := concat("", [arn, `/[^"\\]+"`])
+	resource := `"\x01(?:/[^"\\]*)?"`
 	resources := list_pattern(resource)
 	both_kinds := concat("", [
 		`\[(?:`, resource, `,)*(?:`,
-		bucket, `(?:,`, resource, `)*,`, object,
-		`|`, object, `(?:,`, resource, `)*,`, bucket,
+		`"\x01"(?:,`, resource, `)*,"\x01/[^"\\]+"`,
+		`|"\x01/[^"\\]+"(?:,`, resource, `)*,"\x01"`,
 		`)(?:,`, resource, `)*\]`,
 	])
 
 	# the regex of valid_action, for a string without escapes
 	actions := list_pattern(`"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"`)
+
+	# operator → key → scalar or list of scalars
+	scalar := `(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)`
+	pairs := concat("", [`"[^"\\]*":`, list_pattern(scalar)])
+	operator := concat("", [`"[^"\\]*":\{(?:`, pairs, `(?:,`, pairs, `)*)?\}`])
+	condition := concat("", [`\{(?:`, operator, `(?:,`, operator, `)*)?\}`])
+}
+
+# who_and_resources: exactly one of Principal and NotPrincipal, exactly one
+# of Resource (with the given pattern) and NotResource, in key order.
+who_and_resources(resource) := concat("", [
+	`(?:,"NotPrincipal":`, principal, `,"NotResource":`, not_resource,
+	`|,"NotPrincipal":`, principal, `,"Resource":`, resource,
+	`|,"NotResource":`, not_resource, `,"Principal":`, principal,
+	`|,"Principal":`, principal, `,"Resource":`, resource,
+	`)`,
+]) if {
+	not_resource := list_pattern(`"\x01(?:/[^"\\]*)?"`)
+	principal_pair := concat("", [`"[^"\\]*":`, list_pattern(`"[^"\\]*"`)])
+	principal := concat("", [`(?:"[^"\\]*"|\{(?:`, principal_pair, `(?:,`, principal_pair, `)*)?\})`])
 }
 
 # list_pattern: one element, or a list of them (the forms as_list accepts).
 # The brackets are optional each on its own: the text is valid JSON, so a
 # value that starts with "[" ends with "]", and a string holds no unescaped
-# quote (this keeps the regex small enough for Go's fast matcher).
+# quote.
 list_pattern(element) := concat("", [`\[?(?:`, element, `(?:,`, element, `)*)?\]?`])
 
 # --- statement shape ----------------------------------------------------------
@@ -139,6 +188,7 @@ deny contains msg if {
 }
 
 deny contains msg if {
+	not sids_distinct
 	sids := [sid | some s in statements; sid := s.Sid; is_string(sid); sid != ""]
 	unique := {sid | some sid in sids}
 	count(unique) != count(sids)
