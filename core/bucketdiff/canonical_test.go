@@ -67,6 +67,14 @@ var canonicalSeeds = []string{
 	`{"Statement":"text","Id":null}`,
 	`{"Statement":[{"Sid":"é\"\\<","Action":"ÄB"}]}`,
 	`{}`,
+	" {\n\t\"Statement\" : [ { \"Effect\" : \"Allow\" , \"Action\" : [ ] , \"Principal\" : { } } ] } \r\n",
+	`{"Statement":[{"Sid":"a","Sid":"b","Effect":null,"Condition":{"Bool":{"k":[true,false,null]}}}],"Statement":{"Sid":"c"}}`,
+	"{\"Statement\":[{\"Sid\":\"\xff\"}]}",
+	`{"Statement":[]} x`,
+	`{"Statement":[tru]}`,
+	`{"Statement":[{"Action":"s3:\u0047etObject"}]}`,
+	`[{"Statement":[]}]`,
+	`null`,
 }
 
 func TestCanonicalPolicyMatchesJSONMarshal(t *testing.T) {

@@ -285,8 +285,8 @@ func diffPolicy(d, o *abi.Policy) []string {
 // compacting each statement again as a json.RawMessage was most of the cost
 // of a BucketPolicy diff.
 func CanonicalPolicy(doc []byte) (string, error) {
-	var raw map[string]any
-	if err := json.Unmarshal(doc, &raw); err != nil {
+	raw, err := decodeObject(doc)
+	if err != nil {
 		return "", err
 	}
 	out := make(map[string]any, len(raw))
