@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,6 +153,39 @@ func TestEngineCache(t *testing.T) {
 	res := evaluate(t, e, nil, doc)
 	res.Deny[0] = "edited"
 	assert.Equal(t, []string{"[strict] nothing is allowed"}, evaluate(t, e, nil, doc).Deny)
+}
+
+// TestEngineCacheConcurrent is for -race: reconciles evaluate in parallel
+// while a pack is replaced.
+func TestEngineCacheConcurrent(t *testing.T) {
+	ctx := context.Background()
+	e := NewEngine()
+	require.NoError(t, e.SetPack(ctx, "strict", map[string]string{"a.rego": denyAll}))
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}`
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				res, err := e.Evaluate(ctx, nil, input(doc))
+				if err == nil && len(res.Deny) != 1 {
+					err = fmt.Errorf("goroutine %d, evaluation %d: deny %v", g, i, res.Deny)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	require.NoError(t, e.SetPack(ctx, "strict", map[string]string{"a.rego": "package pail.strict\n\ndeny contains \"still nothing\" if { true }\n"}))
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
 
 func evaluate(t *testing.T, e *Engine, packs []string, doc string) Result {
