@@ -411,3 +411,9 @@ test_unclassified_actions_not_checked if {
 	msgs := fixture_deny([fixture_stmt({"Action": ["s3express:CreateSession", "s3-object-lambda:GetObject"], "Resource": "arn:aws:s3:::team-a-photos"})])
 	count(msgs) == 0
 }
+
+# --- fast path ------------------------------------------------------------------
+
+test_statement_pattern_is_the_built_one if {
+	statement_pattern == statement_pattern_built
+}
