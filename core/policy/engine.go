@@ -269,8 +269,10 @@ func (e *Engine) Evaluate(ctx context.Context, packs []string, input any) (Resul
 	if err != nil {
 		return res, fmt.Errorf("policy input: %w", err)
 	}
-	key := cacheKey{revision: revision, packs: strings.Join(selected, "\x00"), hash: value.Hash()}
+	cacheable = cacheable && e.cache.enabled()
+	var key cacheKey
 	if cacheable {
+		key = cacheKey{revision: revision, packs: strings.Join(selected, "\x00"), hash: value.Hash()}
 		if cached, ok := e.cache.get(key, value); ok {
 			return cached, nil
 		}
@@ -333,6 +335,12 @@ type resultCache struct {
 	mu      sync.Mutex
 	max     int
 	entries map[cacheKey]cacheEntry
+}
+
+func (c *resultCache) enabled() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.max > 0
 }
 
 func (c *resultCache) get(k cacheKey, input ast.Value) (Result, bool) {
