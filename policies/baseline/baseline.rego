@@ -66,7 +66,9 @@ deny contains "input.bucket.bucketName is missing: Resource ARNs cannot be check
 # checked by the rules in full, so the fast path never changes a verdict.
 # One match covers the whole document; only when that fails is each
 # statement matched on its own, and the rules look at the ones that fail
-# (suspect).
+# (suspect). That second regex also accepts a statement whose resources are
+# all objects (or all the bucket) when none of its actions can be of the
+# other kind, as in the usual public-read statement.
 #
 # This bucket's ARN is first replaced by "\u0001" where it is a whole string
 # or followed by "/". json.marshal escapes control characters, so "\u0001"
@@ -97,10 +99,7 @@ sids_distinct if {
 }
 
 clean_statement(s) if {
-	regex.match(
-		concat("", [`^`, statement_pattern, `$`]),
-		strings.replace_n(bucket_tokens, json.marshal(s)),
-	)
+	regex.match(any_kind_statement_pattern, strings.replace_n(bucket_tokens, json.marshal(s)))
 }
 
 # For a bucket name with "/", ARNs of the bucket are not of the kind their
@@ -119,13 +118,36 @@ bucket_tokens := {
 #   opa eval -d policies/baseline 'data.pail.baseline.statement_pattern_built' -f raw
 statement_pattern := `\{(?:"Action":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\]|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\])|(?:"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\},)?"Effect":"(?:Allow|Deny)","NotAction":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?))(?:,"Sid":"[^"\\]*")?\}`
 
+# any_kind_statement_pattern is any_kind_statement_pattern_built, written
+# out (the same test checks it; paste the output of the same command for
+# data.pail.baseline.any_kind_statement_pattern_built).
+any_kind_statement_pattern := `^\{(?:"Action":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\]|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\])|(?:"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\},)?"Effect":"(?:Allow|Deny)","NotAction":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?)|"Action":\[?(?:"(?i:\*|s3:(?:get|put|delete)object[^:"\\]*|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|s3:(?:get|put|delete)object[^:"\\]*|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01/[^"\\]+"(?:,"\x01/[^"\\]+")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01/[^"\\]+"(?:,"\x01/[^"\\]+")*)?\]?)|"Action":\[?(?:"(?i:\*|s3:(?:list|get|put|delete)bucket[^:"\\]*|s3:createbucket|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|s3:(?:list|get|put|delete)bucket[^:"\\]*|s3:createbucket|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01"(?:,"\x01")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01"(?:,"\x01")*)?\]?))(?:,"Sid":"[^"\\]*")?\}$`
+
 # The keys of a statement in sorted order: Action, Condition, Effect,
 # NotAction, NotPrincipal, NotResource, Principal, Resource, Sid.
-statement_pattern_built := concat("", [
-	`\{(?:`,
-	`"Action":`, actions, `(?:,"Condition":`, condition, `)?,"Effect":"(?:Allow|Deny)"`, who_and_resources(both_kinds),
-	`|(?:"Condition":`, condition, `,)?"Effect":"(?:Allow|Deny)","NotAction":`, actions, who_and_resources(resources),
-	`)(?:,"Sid":"[^"\\]*")?\}`,
+statement_pattern_built := concat("", [`\{(?:`, with_both_kinds, `)`, sid_and_end])
+
+any_kind_statement_pattern_built := concat("", [
+	`^\{(?:`, with_both_kinds,
+	`|"Action":`, list_pattern(object_action), statement_middle, who_and_resources(list_pattern(`"\x01/[^"\\]+"`)),
+	`|"Action":`, list_pattern(bucket_action), statement_middle, who_and_resources(list_pattern(`"\x01"`)),
+	`)`, sid_and_end, `$`,
+])
+
+# Actions that action_kind cannot call bucket actions (or that exempt the
+# statement, with a wildcard), and the other way round. Only s3: actions
+# have a kind.
+object_action := `"(?i:\*|s3:(?:get|put|delete)object[^:"\\]*|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"`
+
+bucket_action := `"(?i:\*|s3:(?:list|get|put|delete)bucket[^:"\\]*|s3:createbucket|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"`
+
+sid_and_end := `(?:,"Sid":"[^"\\]*")?\}`
+
+statement_middle := concat("", [`(?:,"Condition":`, condition_pattern, `)?,"Effect":"(?:Allow|Deny)"`])
+
+with_both_kinds := concat("", [
+	`"Action":`, actions, statement_middle, who_and_resources(both_kinds),
+	`|(?:"Condition":`, condition_pattern, `,)?"Effect":"(?:Allow|Deny)","NotAction":`, actions, who_and_resources(resources),
 ]) if {
 	resource := `"\x01(?:/[^"\\]*)?"`
 	resources := list_pattern(resource)
@@ -138,12 +160,13 @@ statement_pattern_built := concat("", [
 
 	# the regex of valid_action, for a string without escapes
 	actions := list_pattern(`"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"`)
+}
 
-	# operator → key → scalar or list of scalars
+# operator → key → scalar or list of scalars
+condition_pattern := concat("", [`\{(?:`, operator, `(?:,`, operator, `)*)?\}`]) if {
 	scalar := `(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)`
 	pairs := concat("", [`"[^"\\]*":`, list_pattern(scalar)])
 	operator := concat("", [`"[^"\\]*":\{(?:`, pairs, `(?:,`, pairs, `)*)?\}`])
-	condition := concat("", [`\{(?:`, operator, `(?:,`, operator, `)*)?\}`])
 }
 
 # who_and_resources: exactly one of Principal and NotPrincipal, exactly one

@@ -417,3 +417,21 @@ test_unclassified_actions_not_checked if {
 test_statement_pattern_is_the_built_one if {
 	statement_pattern == statement_pattern_built
 }
+
+test_any_kind_statement_pattern_is_the_built_one if {
+	any_kind_statement_pattern == any_kind_statement_pattern_built
+}
+
+# A public-read statement names only objects: it is not cleared with the
+# document, but on its own.
+test_single_kind_statement_cleared_on_its_own if {
+	doc := fixture_doc([fixture_stmt({"Action": "s3:GetObject", "Resource": "arn:aws:s3:::team-a-photos/*"})])
+	not clean_document with input as doc
+	count(suspect) == 0 with input as doc
+}
+
+test_bucket_action_on_objects_stays_suspect if {
+	doc := fixture_doc([fixture_stmt({"Action": "s3:ListBucket", "Resource": "arn:aws:s3:::team-a-photos/*"})])
+	suspect == {0} with input as doc
+	fixture_has(deny, "s3:ListBucket acts on the bucket") with input as doc
+}
