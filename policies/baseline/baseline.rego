@@ -85,19 +85,6 @@ clean_document if {
 
 document_text := strings.replace_n(bucket_tokens, json.marshal(statements))
 
-# sids_distinct: in a clean document every Sid is a string without escapes,
-# written "Sid":"<sid>", so all of them are found with one regex (with
-# perhaps a few more from keys named Sid inside Principal or Condition,
-# which can only add a duplicate, never hide one). They are made the keys of
-# one JSON object: fewer keys than Sids means a Sid is used twice, and the
-# rule below works out which.
-sids_distinct if {
-	clean_document
-	found := regex.find_n(`"Sid":"[^"\\]+"`, document_text, -1)
-	keys := replace(concat(":0,", found), `"Sid":`, "")
-	count(json.unmarshal(concat("", ["{", keys, ":0}"]))) == count(found)
-}
-
 clean_statement(s) if {
 	regex.match(any_kind_statement_pattern, strings.replace_n(bucket_tokens, json.marshal(s)))
 }
@@ -218,7 +205,6 @@ deny contains msg if {
 }
 
 deny contains msg if {
-	not sids_distinct
 	sids := [sid | some s in statements; sid := s.Sid; is_string(sid); sid != ""]
 	unique := {sid | some sid in sids}
 	count(unique) != count(sids)
