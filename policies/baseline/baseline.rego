@@ -99,9 +99,10 @@ bucket_tokens := {
 }
 
 # statement_pattern is statement_pattern_built, written out: building it
-# from its parts on every evaluation cost more than matching with it.
-# baseline_test.rego checks that the two agree; after changing the parts,
-# paste the output of
+# from its parts on every evaluation cost more than matching with it. The
+# parts, and what each stands for, are in baseline_test.rego (kept out of
+# the pack, so that no query of data.pail builds them), which checks that
+# the two agree; after changing the parts, paste the output of
 #   opa eval -d policies/baseline 'data.pail.baseline.statement_pattern_built' -f raw
 statement_pattern := `\{(?:"Action":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\]|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\])|(?:"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\},)?"Effect":"(?:Allow|Deny)","NotAction":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?))(?:,"Sid":"[^"\\]*")?\}`
 
@@ -109,72 +110,6 @@ statement_pattern := `\{(?:"Action":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3expre
 # out (the same test checks it; paste the output of the same command for
 # data.pail.baseline.any_kind_statement_pattern_built).
 any_kind_statement_pattern := `^\{(?:"Action":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\]|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\])|(?:"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\},)?"Effect":"(?:Allow|Deny)","NotAction":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?)|"Action":\[?(?:"(?i:\*|s3:(?:get|put|delete)object[^:"\\]*|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|s3:(?:get|put|delete)object[^:"\\]*|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01/[^"\\]+"(?:,"\x01/[^"\\]+")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01/[^"\\]+"(?:,"\x01/[^"\\]+")*)?\]?)|"Action":\[?(?:"(?i:\*|s3:(?:list|get|put|delete)bucket[^:"\\]*|s3:createbucket|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|s3:(?:list|get|put|delete)bucket[^:"\\]*|s3:createbucket|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01"(?:,"\x01")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01"(?:,"\x01")*)?\]?))(?:,"Sid":"[^"\\]*")?\}$`
-
-# The keys of a statement in sorted order: Action, Condition, Effect,
-# NotAction, NotPrincipal, NotResource, Principal, Resource, Sid.
-statement_pattern_built := concat("", [`\{(?:`, with_both_kinds, `)`, sid_and_end])
-
-any_kind_statement_pattern_built := concat("", [
-	`^\{(?:`, with_both_kinds,
-	`|"Action":`, list_pattern(object_action), statement_middle, who_and_resources(list_pattern(`"\x01/[^"\\]+"`)),
-	`|"Action":`, list_pattern(bucket_action), statement_middle, who_and_resources(list_pattern(`"\x01"`)),
-	`)`, sid_and_end, `$`,
-])
-
-# Actions that action_kind cannot call bucket actions (or that exempt the
-# statement, with a wildcard), and the other way round. Only s3: actions
-# have a kind.
-object_action := `"(?i:\*|s3:(?:get|put|delete)object[^:"\\]*|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"`
-
-bucket_action := `"(?i:\*|s3:(?:list|get|put|delete)bucket[^:"\\]*|s3:createbucket|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"`
-
-sid_and_end := `(?:,"Sid":"[^"\\]*")?\}`
-
-statement_middle := concat("", [`(?:,"Condition":`, condition_pattern, `)?,"Effect":"(?:Allow|Deny)"`])
-
-with_both_kinds := concat("", [
-	`"Action":`, actions, statement_middle, who_and_resources(both_kinds),
-	`|(?:"Condition":`, condition_pattern, `,)?"Effect":"(?:Allow|Deny)","NotAction":`, actions, who_and_resources(resources),
-]) if {
-	resource := `"\x01(?:/[^"\\]*)?"`
-	resources := list_pattern(resource)
-	both_kinds := concat("", [
-		`\[(?:`, resource, `,)*(?:`,
-		`"\x01"(?:,`, resource, `)*,"\x01/[^"\\]+"`,
-		`|"\x01/[^"\\]+"(?:,`, resource, `)*,"\x01"`,
-		`)(?:,`, resource, `)*\]`,
-	])
-
-	# the regex of valid_action, for a string without escapes
-	actions := list_pattern(`"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"`)
-}
-
-# operator → key → scalar or list of scalars
-condition_pattern := concat("", [`\{(?:`, operator, `(?:,`, operator, `)*)?\}`]) if {
-	scalar := `(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)`
-	pairs := concat("", [`"[^"\\]*":`, list_pattern(scalar)])
-	operator := concat("", [`"[^"\\]*":\{(?:`, pairs, `(?:,`, pairs, `)*)?\}`])
-}
-
-# who_and_resources: exactly one of Principal and NotPrincipal, exactly one
-# of Resource (with the given pattern) and NotResource, in key order.
-who_and_resources(resource) := concat("", [
-	`(?:,"NotPrincipal":`, principal, `,"NotResource":`, not_resource,
-	`|,"NotPrincipal":`, principal, `,"Resource":`, resource,
-	`|,"NotResource":`, not_resource, `,"Principal":`, principal,
-	`|,"Principal":`, principal, `,"Resource":`, resource,
-	`)`,
-]) if {
-	not_resource := list_pattern(`"\x01(?:/[^"\\]*)?"`)
-	principal_pair := concat("", [`"[^"\\]*":`, list_pattern(`"[^"\\]*"`)])
-	principal := concat("", [`(?:"[^"\\]*"|\{(?:`, principal_pair, `(?:,`, principal_pair, `)*)?\})`])
-}
-
-# list_pattern: one element, or a list of them (the forms as_list accepts).
-# The brackets are optional each on its own: the text is valid JSON, so a
-# value that starts with "[" ends with "]", and a string holds no unescaped
-# quote.
-list_pattern(element) := concat("", [`\[?(?:`, element, `(?:,`, element, `)*)?\]?`])
 
 # --- statement shape ----------------------------------------------------------
 
