@@ -52,8 +52,10 @@ func NewEngine() *Engine {
 }
 
 // defaultCacheSize bounds the cached results: one per BucketPolicy that is
-// resynced unchanged is what it is for.
-const defaultCacheSize = 1024
+// resynced unchanged is what it is for. Each entry keeps its input as a Rego
+// value (some 100 KB for a 20-statement document), hence the small bound; a
+// miss only costs an evaluation.
+const defaultCacheSize = 256
 
 // SetCacheSize bounds the number of cached results; 0 turns the cache off.
 func (e *Engine) SetCacheSize(n int) {
