@@ -53,7 +53,7 @@ func NewEngine() *Engine {
 
 // defaultCacheSize bounds the cached results: one per BucketPolicy that is
 // resynced unchanged is what it is for. Each entry keeps its input as a Rego
-// value (some 100 KB for a 20-statement document), hence the small bound; a
+// value (about 32 KB for a 20-statement document), hence the small bound; a
 // miss only costs an evaluation.
 const defaultCacheSize = 256
 
