@@ -279,12 +279,17 @@ func diffPolicy(d, o *abi.Policy) []string {
 // one-element list; Action, Resource, Principal values and condition values
 // are sets; actions are case-insensitive; Principal "*" equals {"AWS":"*"};
 // statements are a set.
+//
+// The output is what json.Marshal gives for the canonical maps (sorted keys,
+// HTML escaping), written by hand: marshalling maps through reflection and
+// compacting each statement again as a json.RawMessage was most of the cost
+// of a BucketPolicy diff.
 func CanonicalPolicy(doc []byte) (string, error) {
-	var raw map[string]any
-	if err := json.Unmarshal(doc, &raw); err != nil {
+	raw, err := decodeObject(doc)
+	if err != nil {
 		return "", err
 	}
-	out := map[string]any{}
+	out := make(map[string]any, len(raw))
 	for k, v := range raw {
 		switch strings.ToLower(k) {
 		case "version":
@@ -299,28 +304,121 @@ func CanonicalPolicy(doc []byte) (string, error) {
 			case map[string]any:
 				stmts = []any{s}
 			}
-			var canon []string
+			canon := make([]string, 0, len(stmts))
+			var w canonWriter
 			for _, st := range stmts {
 				m, ok := st.(map[string]any)
 				if !ok {
 					return "", fmt.Errorf("statement is not an object")
 				}
-				b, _ := json.Marshal(canonicalStatement(m))
-				canon = append(canon, string(b))
+				w.buf = w.buf[:0]
+				if err := w.value(canonicalStatement(m)); err != nil {
+					return "", err
+				}
+				canon = append(canon, string(w.buf))
 			}
 			sort.Strings(canon)
-			canon = slices.Compact(canon)
-			list := make([]json.RawMessage, len(canon))
-			for i, c := range canon {
-				list[i] = json.RawMessage(c)
-			}
-			out["Statement"] = list
+			out["Statement"] = canonStatements(slices.Compact(canon))
 		default:
 			out[k] = v
 		}
 	}
-	b, err := json.Marshal(out) // encoding/json sorts map keys
-	return string(b), err
+	var w canonWriter
+	if err := w.value(out); err != nil {
+		return "", err
+	}
+	return string(w.buf), nil
+}
+
+// canonStatements is the sorted list of statements, each already in
+// canonical JSON.
+type canonStatements []string
+
+// canonWriter writes the canonical values as json.Marshal would. It knows
+// the few types canonicalStatement builds and hands anything else to
+// json.Marshal.
+type canonWriter struct{ buf []byte }
+
+func (w *canonWriter) value(v any) error {
+	switch x := v.(type) {
+	case string:
+		w.str(x)
+	case []string:
+		if x == nil {
+			w.buf = append(w.buf, "null"...)
+			return nil
+		}
+		w.buf = append(w.buf, '[')
+		for i, s := range x {
+			if i > 0 {
+				w.buf = append(w.buf, ',')
+			}
+			w.str(s)
+		}
+		w.buf = append(w.buf, ']')
+	case canonStatements:
+		w.buf = append(w.buf, '[')
+		for i, s := range x {
+			if i > 0 {
+				w.buf = append(w.buf, ',')
+			}
+			w.buf = append(w.buf, s...)
+		}
+		w.buf = append(w.buf, ']')
+	case map[string]any:
+		return writeMap(w, x)
+	case map[string][]string:
+		return writeMap(w, x)
+	case map[string]map[string][]string:
+		return writeMap(w, x)
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		w.buf = append(w.buf, b...)
+	}
+	return nil
+}
+
+func writeMap[V any](w *canonWriter, m map[string]V) error {
+	if m == nil {
+		w.buf = append(w.buf, "null"...)
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	w.buf = append(w.buf, '{')
+	for i, k := range keys {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.str(k)
+		w.buf = append(w.buf, ':')
+		if err := w.value(m[k]); err != nil {
+			return err
+		}
+	}
+	w.buf = append(w.buf, '}')
+	return nil
+}
+
+// str writes plain printable ASCII as is and leaves escaping (control
+// characters, HTML characters, invalid UTF-8, U+2028) to json.Marshal.
+func (w *canonWriter) str(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			w.buf = append(w.buf, b...)
+			return
+		}
+	}
+	w.buf = append(w.buf, '"')
+	w.buf = append(w.buf, s...)
+	w.buf = append(w.buf, '"')
 }
 
 func canonicalStatement(m map[string]any) map[string]any {

@@ -1,7 +1,8 @@
 // Package policy evaluates bucket policy documents against Rego policy packs
 // with embedded OPA. Queries are prepared once and prepared again only when
 // the set of packs changes; a pack that does not compile is reported and left
-// out, and never stops the others.
+// out, and never stops the others. Results are cached per input until the
+// packs change.
 package policy
 
 import (
@@ -32,6 +33,13 @@ type Engine struct {
 	packs    map[string]map[string]string // pack → file → source
 	broken   map[string]error
 	prepared *rego.PreparedEvalQuery
+	// revision changes with every prepared query, so that results cached
+	// for other packs are never used; cacheable is false when a pack calls
+	// a nondeterministic builtin (time.now_ns, http.send, ...), whose
+	// verdict the same input need not repeat.
+	revision  uint64
+	cacheable bool
+	cache     resultCache
 	// OnChange, when set, is called after the packs changed (to re-evaluate
 	// BucketPolicies); OnBroken when a pack failed to compile.
 	OnChange func()
@@ -40,7 +48,21 @@ type Engine struct {
 
 // NewEngine returns an engine with no packs.
 func NewEngine() *Engine {
-	return &Engine{packs: map[string]map[string]string{}, broken: map[string]error{}}
+	return &Engine{packs: map[string]map[string]string{}, broken: map[string]error{}, cache: resultCache{max: defaultCacheSize}}
+}
+
+// defaultCacheSize bounds the cached results: one per BucketPolicy that is
+// resynced unchanged is what it is for. Each entry keeps its input as a Rego
+// value (about 32 KB for a 20-statement document), hence the small bound; a
+// miss only costs an evaluation.
+const defaultCacheSize = 256
+
+// SetCacheSize bounds the number of cached results; 0 turns the cache off.
+func (e *Engine) SetCacheSize(n int) {
+	e.cache.mu.Lock()
+	e.cache.max = n
+	e.cache.entries = nil
+	e.cache.mu.Unlock()
 }
 
 // LoadDir loads every subdirectory of dir as a pack named after it; test
@@ -165,7 +187,45 @@ func (e *Engine) prepareLocked(ctx context.Context) error {
 		return fmt.Errorf("prepare policy query: %w", err)
 	}
 	e.prepared = &pq
+	e.revision++
+	e.cacheable = deterministic(e.packs)
+	e.cache.clear()
 	return nil
+}
+
+// deterministic reports whether no pack calls a nondeterministic builtin.
+// The packs compiled, so a module that does not parse here cannot occur;
+// it counts as nondeterministic all the same.
+func deterministic(packs map[string]map[string]string) bool {
+	for pack, files := range packs {
+		for f, src := range files {
+			m, err := ast.ParseModuleWithOpts(pack+"/"+f, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+			if err != nil {
+				return false
+			}
+			found := false
+			ast.WalkTerms(m, func(t *ast.Term) bool {
+				if call, ok := t.Value.(ast.Call); ok && len(call) > 0 {
+					if b, ok := ast.BuiltinMap[call[0].String()]; ok && b.Nondeterministic {
+						found = true
+					}
+				}
+				return found
+			})
+			ast.WalkExprs(m, func(x *ast.Expr) bool {
+				if x.IsCall() {
+					if b, ok := ast.BuiltinMap[x.Operator().String()]; ok && b.Nondeterministic {
+						found = true
+					}
+				}
+				return found
+			})
+			if found {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ErrPackMissing reports selected packs that are not loaded.
@@ -177,7 +237,7 @@ func (e *Engine) Evaluate(ctx context.Context, packs []string, input any) (Resul
 	// Selection and the missing-pack check read the pack tables in place
 	// under the read lock: this runs on every BucketPolicy reconcile.
 	e.mu.RLock()
-	pq := e.prepared
+	pq, revision, cacheable := e.prepared, e.revision, e.cacheable
 	selected := packs
 	if len(selected) == 0 {
 		selected = make([]string, 0, len(e.packs))
@@ -205,11 +265,28 @@ func (e *Engine) Evaluate(ctx context.Context, packs []string, input any) (Resul
 	if pq == nil || len(selected) == 0 {
 		return res, nil
 	}
-	rs, err := pq.Eval(ctx, rego.EvalInput(input))
+	// The input is converted to a Rego value once, here: the cache compares
+	// it, and the query takes it as it is.
+	value, err := ast.InterfaceToValue(input)
+	if err != nil {
+		return res, fmt.Errorf("policy input: %w", err)
+	}
+	cacheable = cacheable && e.cache.enabled()
+	var key cacheKey
+	if cacheable {
+		key = cacheKey{revision: revision, packs: strings.Join(selected, "\x00"), hash: value.Hash()}
+		if cached, ok := e.cache.get(key, value); ok {
+			return cached, nil
+		}
+	}
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(value))
 	if err != nil {
 		return res, fmt.Errorf("evaluate policy packs: %w", err)
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		if cacheable {
+			e.cache.put(key, value, res)
+		}
 		return res, nil
 	}
 	want := map[string]bool{}
@@ -237,7 +314,70 @@ func (e *Engine) Evaluate(ctx context.Context, packs []string, input any) (Resul
 	slices.Sort(res.Warn)
 	res.Deny = slices.Compact(res.Deny)
 	res.Warn = slices.Compact(res.Warn)
+	if cacheable {
+		e.cache.put(key, value, res)
+	}
 	return res, nil
+}
+
+type cacheKey struct {
+	revision uint64
+	packs    string
+	hash     int
+}
+
+type cacheEntry struct {
+	input ast.Value
+	res   Result
+}
+
+// resultCache maps an input (by its hash, then compared in full, so a hash
+// collision only costs a miss) to the result for one revision of the packs.
+type resultCache struct {
+	mu      sync.Mutex
+	max     int
+	entries map[cacheKey]cacheEntry
+}
+
+func (c *resultCache) enabled() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.max > 0
+}
+
+func (c *resultCache) get(k cacheKey, input ast.Value) (Result, bool) {
+	c.mu.Lock()
+	ent, ok := c.entries[k]
+	c.mu.Unlock()
+	if !ok || ent.input.Compare(input) != 0 {
+		return Result{}, false
+	}
+	// Callers keep and extend the slices; the cached ones stay untouched.
+	return Result{Deny: slices.Clone(ent.res.Deny), Warn: slices.Clone(ent.res.Warn)}, true
+}
+
+func (c *resultCache) put(k cacheKey, input ast.Value, res Result) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.max <= 0 {
+		return
+	}
+	if c.entries == nil {
+		c.entries = map[cacheKey]cacheEntry{}
+	}
+	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {
+		for old := range c.entries { // any one: no entry is worth tracking more
+			delete(c.entries, old)
+			break
+		}
+	}
+	c.entries[k] = cacheEntry{input: input, res: Result{Deny: slices.Clone(res.Deny), Warn: slices.Clone(res.Warn)}}
+}
+
+func (c *resultCache) clear() {
+	c.mu.Lock()
+	c.entries = nil
+	c.mu.Unlock()
 }
 
 func firstLine(err error) string {

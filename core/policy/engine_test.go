@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,6 +88,113 @@ func TestEngine(t *testing.T) {
 	assert.Equal(t, 4, changes)
 }
 
+func TestEngineCache(t *testing.T) {
+	ctx := context.Background()
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}`
+	const clock = "package pail.clock\n\nwarn contains sprintf(\"evaluated at %d\", [time.now_ns()]) if { true }\n"
+	tests := []struct {
+		name string
+		// run evaluates twice (changing the engine in between when it
+		// wants to) and returns both results.
+		run        func(t *testing.T, e *Engine) (first, second Result)
+		same       bool
+		cachedSize int
+	}{
+		{
+			name: "an unchanged input is answered from the cache",
+			run: func(t *testing.T, e *Engine) (Result, Result) {
+				return evaluate(t, e, nil, doc), evaluate(t, e, nil, doc)
+			},
+			same: true, cachedSize: 1,
+		},
+		{
+			name: "another input is evaluated",
+			run: func(t *testing.T, e *Engine) (Result, Result) {
+				return evaluate(t, e, nil, doc), evaluate(t, e, nil, `{"Version":"2012-10-17","Statement":[{"Sid":"a","Effect":"Allow"}]}`)
+			},
+			cachedSize: 2,
+		},
+		{
+			name: "changed packs are evaluated again",
+			run: func(t *testing.T, e *Engine) (Result, Result) {
+				first := evaluate(t, e, nil, doc)
+				require.NoError(t, e.SetPack(ctx, "strict", map[string]string{"a.rego": "package pail.strict\n\ndeny contains \"changed\" if { true }\n"}))
+				return first, evaluate(t, e, nil, doc)
+			},
+			cachedSize: 1,
+		},
+		{
+			name: "a nondeterministic pack is never cached",
+			run: func(t *testing.T, e *Engine) (Result, Result) {
+				require.NoError(t, e.SetPack(ctx, "clock", map[string]string{"a.rego": clock}))
+				return evaluate(t, e, []string{"clock"}, doc), evaluate(t, e, []string{"clock"}, doc)
+			},
+			cachedSize: 0,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := NewEngine()
+			require.NoError(t, e.SetPack(ctx, "strict", map[string]string{"a.rego": denyAll}))
+			require.NoError(t, e.SetPack(ctx, "sids", map[string]string{"a.rego": warnNoSid}))
+			first, second := tc.run(t, e)
+			if tc.same {
+				assert.Equal(t, first, second)
+			} else {
+				assert.NotEqual(t, first, second)
+			}
+			assert.Len(t, e.cache.entries, tc.cachedSize)
+		})
+	}
+
+	// A caller that changes a cached result does not change the cache.
+	e := NewEngine()
+	require.NoError(t, e.SetPack(ctx, "strict", map[string]string{"a.rego": denyAll}))
+	res := evaluate(t, e, nil, doc)
+	res.Deny[0] = "edited"
+	assert.Equal(t, []string{"[strict] nothing is allowed"}, evaluate(t, e, nil, doc).Deny)
+}
+
+// TestEngineCacheConcurrent is for -race: reconciles evaluate in parallel
+// while a pack is replaced.
+func TestEngineCacheConcurrent(t *testing.T) {
+	ctx := context.Background()
+	e := NewEngine()
+	require.NoError(t, e.SetPack(ctx, "strict", map[string]string{"a.rego": denyAll}))
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}`
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				res, err := e.Evaluate(ctx, nil, input(doc))
+				if err == nil && len(res.Deny) != 1 {
+					err = fmt.Errorf("goroutine %d, evaluation %d: deny %v", g, i, res.Deny)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	require.NoError(t, e.SetPack(ctx, "strict", map[string]string{"a.rego": "package pail.strict\n\ndeny contains \"still nothing\" if { true }\n"}))
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func evaluate(t *testing.T, e *Engine, packs []string, doc string) Result {
+	t.Helper()
+	res, err := e.Evaluate(context.Background(), packs, input(doc))
+	require.NoError(t, err)
+	return res
+}
+
 func nilIfEmpty(s []string) []string {
 	if len(s) == 0 {
 		return nil
@@ -105,13 +213,11 @@ func TestBuiltInPacksLoad(t *testing.T) {
 // BenchmarkValidateAndDiff (20 statements) is what a BucketPolicy reconcile spends in the
 // host: evaluating the built-in packs and comparing canonical forms. The
 // design target is p99 ≤ 2 ms; -benchtime and the reported p99 are in
-// docs/benchmarks.md.
+// docs/benchmarks.md. "uncached" evaluates the packs every time (a changed
+// document, or the first reconcile after the packs changed); "cached" is a
+// resync of an unchanged document, answered from the engine's result cache.
 func BenchmarkValidateAndDiff(b *testing.B) {
 	ctx := context.Background()
-	e := NewEngine()
-	if err := e.LoadDir(ctx, "../../policies"); err != nil {
-		b.Fatal(err)
-	}
 	// 20 statements, and the same document as MinIO stores it: lists for
 	// strings, {"AWS":["*"]} for "*", statements in another order.
 	var want, stored []string
@@ -121,22 +227,33 @@ func BenchmarkValidateAndDiff(b *testing.B) {
 	}
 	doc := `{"Version":"2012-10-17","Statement":[` + strings.Join(want, ",") + `]}`
 	storedDoc := `{"Statement":[` + strings.Join(stored, ",") + `],"Version":"2012-10-17"}`
-	in := input(doc)
-	durations := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for b.Loop() {
-		start := time.Now()
-		if _, err := e.Evaluate(ctx, nil, in); err != nil {
-			b.Fatal(err)
-		}
-		if !bucketdiff.SamePolicy(doc, storedDoc) {
-			b.Fatal("canonical forms differ")
-		}
-		durations = append(durations, time.Since(start))
-	}
-	b.StopTimer()
-	sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
-	if n := len(durations); n > 0 {
-		b.ReportMetric(float64(durations[n*99/100].Microseconds()), "p99-µs")
+	for _, bc := range []struct {
+		name  string
+		cache int
+	}{{"uncached", 0}, {"cached", defaultCacheSize}} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := NewEngine()
+			e.SetCacheSize(bc.cache)
+			if err := e.LoadDir(ctx, "../../policies"); err != nil {
+				b.Fatal(err)
+			}
+			in := input(doc)
+			durations := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				start := time.Now()
+				if _, err := e.Evaluate(ctx, nil, in); err != nil {
+					b.Fatal(err)
+				}
+				if !bucketdiff.SamePolicy(doc, storedDoc) {
+					b.Fatal("canonical forms differ")
+				}
+				durations = append(durations, time.Since(start))
+			}
+			b.StopTimer()
+			sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
+			if n := len(durations); n > 0 {
+				b.ReportMetric(float64(durations[n*99/100].Microseconds()), "p99-µs")
+			}
+		})
 	}
 }

@@ -49,16 +49,80 @@ deny contains "input.bucket.bucketName is missing: Resource ARNs cannot be check
 	not bucket_name
 }
 
+# --- fast path ----------------------------------------------------------------
+# Most documents are valid, and running every statement rule below on every
+# statement costs hundreds of builtin calls for 20 statements. So the
+# statements are first matched, as the JSON text json.marshal gives (keys
+# sorted, no spaces), against a regex that accepts only statements for
+# which no statement rule can fire:
+#   - an object with only known elements, exactly one of each pair and an
+#     Effect of "Allow" or "Deny"; a string Sid;
+#   - valid actions (the regex of valid_action);
+#   - resources in this bucket and, when it has Action and Resource, both
+#     the bucket ARN and an object ARN among them (so that "action against
+#     resource type" cannot fire).
+# The regex accepts only what it reads plainly: strings without escapes,
+# Principal and Condition in their usual forms. What it does not accept is
+# checked by the rules in full, so the fast path never changes a verdict.
+# One match covers the whole document; only when that fails is each
+# statement matched on its own, and the rules look at the ones that fail
+# (suspect). That second regex also accepts a statement whose resources are
+# all objects (or all the bucket) when none of its actions can be of the
+# other kind, as in the usual public-read statement.
+#
+# This bucket's ARN is first replaced by "\u0001" at the start of every
+# string. json.marshal escapes control characters, so "\u0001" cannot be in
+# the text otherwise, and the regex stays one constant, compiled once,
+# whatever the bucket. The regex takes "\u0001" only when a quote or "/"
+# follows it, so the ARN of a bucket whose name merely starts with this
+# one's is not taken for it. (One plain replace: a strings.replace_n with
+# "<ARN>\"" and "<ARN>/" cost ten times as much.)
+
+default suspect := set()
+
+suspect := {i | some i, s in statements; not clean_statement(s)} if not clean_document
+
+clean_document if {
+	regex.match(concat("", [`^\[(?:`, statement_pattern, `[,\]])+$`]), document_text)
+}
+
+document_text := replace(json.marshal(statements), bucket_token, "\"\u0001")
+
+clean_statement(s) if {
+	regex.match(any_kind_statement_pattern, replace(json.marshal(s), bucket_token, "\"\u0001"))
+}
+
+# For a bucket name with "/", ARNs of the bucket are not of the kind their
+# shape says (resource_kind); nothing is cleared then.
+bucket_token := concat("", [`"`, bucket_arn]) if {
+	not contains(bucket_name, "/")
+}
+
+# statement_pattern is statement_pattern_built, written out: building it
+# from its parts on every evaluation cost more than matching with it. The
+# parts, and what each stands for, are in baseline_test.rego (kept out of
+# the pack, so that no query of data.pail builds them), which checks that
+# the two agree; after changing the parts, paste the output of
+#   opa eval -d policies/baseline 'data.pail.baseline.statement_pattern_built' -f raw
+statement_pattern := `\{(?:"Action":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\]|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\])|(?:"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\},)?"Effect":"(?:Allow|Deny)","NotAction":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?))(?:,"Sid":"[^"\\]*")?\}`
+
+# any_kind_statement_pattern is any_kind_statement_pattern_built, written
+# out (the same test checks it; paste the output of the same command for
+# data.pail.baseline.any_kind_statement_pattern_built).
+any_kind_statement_pattern := `^\{(?:"Action":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\]|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[(?:"\x01(?:/[^"\\]*)?",)*(?:"\x01"(?:,"\x01(?:/[^"\\]*)?")*,"\x01/[^"\\]+"|"\x01/[^"\\]+"(?:,"\x01(?:/[^"\\]*)?")*,"\x01")(?:,"\x01(?:/[^"\\]*)?")*\])|(?:"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\},)?"Effect":"(?:Allow|Deny)","NotAction":\[?(?:"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?)|"Action":\[?(?:"(?i:\*|s3:(?:get|put|delete)object[^:"\\]*|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|s3:(?:get|put|delete)object[^:"\\]*|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01/[^"\\]+"(?:,"\x01/[^"\\]+")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01/[^"\\]+"(?:,"\x01/[^"\\]+")*)?\]?)|"Action":\[?(?:"(?i:\*|s3:(?:list|get|put|delete)bucket[^:"\\]*|s3:createbucket|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"(?:,"(?i:\*|s3:(?:list|get|put|delete)bucket[^:"\\]*|s3:createbucket|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)")*)?\]?(?:,"Condition":\{(?:"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\}(?:,"[^"\\]*":\{(?:"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?(?:,"[^"\\]*":\[?(?:(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)(?:,(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*))*)?\]?)*)?\})*)?\})?,"Effect":"(?:Allow|Deny)"(?:,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?|,"NotPrincipal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01"(?:,"\x01")*)?\]?|,"NotResource":\[?(?:"\x01(?:/[^"\\]*)?"(?:,"\x01(?:/[^"\\]*)?")*)?\]?,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\})|,"Principal":(?:"[^"\\]*"|\{(?:"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?(?:,"[^"\\]*":\[?(?:"[^"\\]*"(?:,"[^"\\]*")*)?\]?)*)?\}),"Resource":\[?(?:"\x01"(?:,"\x01")*)?\]?))(?:,"Sid":"[^"\\]*")?\}$`
+
 # --- statement shape ----------------------------------------------------------
 
 deny contains msg if {
-	some i, s in statements
+	some i in suspect
+	s := statements[i]
 	not is_object(s)
 	msg := sprintf("statement %d: must be an object with Effect, Principal, Action and Resource, not %s", [i, show(s)])
 }
 
 deny contains msg if {
-	some i, s in statements
+	some i in suspect
+	s := statements[i]
 	is_object(s)
 	some k in (object.keys(s) - {
 		"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
@@ -68,7 +132,8 @@ deny contains msg if {
 }
 
 deny contains msg if {
-	some i, s in statements
+	some i in suspect
+	s := statements[i]
 	sid := s.Sid
 	not is_string(sid)
 	msg := sprintf("%s: Sid must be a string, not %s", [label(i, s), show(sid)])
@@ -85,7 +150,8 @@ deny contains msg if {
 }
 
 deny contains msg if {
-	some i, s in statements
+	some i in suspect
+	s := statements[i]
 	is_object(s)
 	not valid_effect(s)
 	msg := effect_problem(label(i, s), s)
@@ -102,7 +168,8 @@ effect_problem(l, s) := sprintf(`%s: Effect %s must be exactly "Allow" or "Deny"
 # Each pair: exactly one of the two elements. The valid combinations are
 # listed, so a good statement costs one set lookup.
 deny contains msg if {
-	some i, s in statements
+	some i in suspect
+	s := statements[i]
 	is_object(s)
 	present := object.keys(s) & {"Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource"}
 	not present in {
@@ -128,7 +195,8 @@ pair_problem(l, a, b, _, 2) := sprintf("%s: has both %s and %s; use one of them"
 # --- actions ----------------------------------------------------------------
 
 deny contains msg if {
-	some i, s in statements
+	some i in suspect
+	s := statements[i]
 	some field in ["Action", "NotAction"]
 	some a in as_list(s[field])
 	not valid_action(a)
@@ -152,7 +220,8 @@ action_problem(field, a) := sprintf(`%s entry %s must be a string like "s3:GetOb
 
 deny contains msg if {
 	bn := bucket_name
-	some i, s in statements
+	some i in suspect
+	s := statements[i]
 	some field in ["Resource", "NotResource"]
 	some r in as_list(s[field])
 	not in_bucket(r)
@@ -185,7 +254,8 @@ resource_problem(field, r, bn) := sprintf("%s entry %s must be an ARN string", [
 
 deny contains msg if {
 	bn := bucket_name
-	some i, s in statements
+	some i in suspect
+	s := statements[i]
 	resources := as_list(s.Resource)
 	count(resources) > 0
 	kinds := {kind | some r in resources; kind := resource_kind(r)}

@@ -411,3 +411,96 @@ test_unclassified_actions_not_checked if {
 	msgs := fixture_deny([fixture_stmt({"Action": ["s3express:CreateSession", "s3-object-lambda:GetObject"], "Resource": "arn:aws:s3:::team-a-photos"})])
 	count(msgs) == 0
 }
+
+# --- fast path ------------------------------------------------------------------
+
+# The parts of statement_pattern and any_kind_statement_pattern (see
+# baseline.rego).
+
+# The keys of a statement in sorted order: Action, Condition, Effect,
+# NotAction, NotPrincipal, NotResource, Principal, Resource, Sid.
+statement_pattern_built := concat("", [`\{(?:`, with_both_kinds, `)`, sid_and_end])
+
+any_kind_statement_pattern_built := concat("", [
+	`^\{(?:`, with_both_kinds,
+	`|"Action":`, list_pattern(object_action), statement_middle, who_and_resources(list_pattern(`"\x01/[^"\\]+"`)),
+	`|"Action":`, list_pattern(bucket_action), statement_middle, who_and_resources(list_pattern(`"\x01"`)),
+	`)`, sid_and_end, `$`,
+])
+
+# Actions that action_kind cannot call bucket actions (or that exempt the
+# statement, with a wildcard), and the other way round. Only s3: actions
+# have a kind.
+object_action := `"(?i:\*|s3:(?:get|put|delete)object[^:"\\]*|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"`
+
+bucket_action := `"(?i:\*|s3:(?:list|get|put|delete)bucket[^:"\\]*|s3:createbucket|s3:[^:"\\]*[*?][^:"\\]*|(?:s3-object-lambda|s3express):[^:"\\]+)"`
+
+sid_and_end := `(?:,"Sid":"[^"\\]*")?\}`
+
+statement_middle := concat("", [`(?:,"Condition":`, condition_pattern, `)?,"Effect":"(?:Allow|Deny)"`])
+
+with_both_kinds := concat("", [
+	`"Action":`, actions, statement_middle, who_and_resources(both_kinds),
+	`|(?:"Condition":`, condition_pattern, `,)?"Effect":"(?:Allow|Deny)","NotAction":`, actions, who_and_resources(resources),
+]) if {
+	resource := `"\x01(?:/[^"\\]*)?"`
+	resources := list_pattern(resource)
+	both_kinds := concat("", [
+		`\[(?:`, resource, `,)*(?:`,
+		`"\x01"(?:,`, resource, `)*,"\x01/[^"\\]+"`,
+		`|"\x01/[^"\\]+"(?:,`, resource, `)*,"\x01"`,
+		`)(?:,`, resource, `)*\]`,
+	])
+
+	# the regex of valid_action, for a string without escapes
+	actions := list_pattern(`"(?i:\*|(?:s3|s3-object-lambda|s3express):[^:"\\]+)"`)
+}
+
+# operator → key → scalar or list of scalars
+condition_pattern := concat("", [`\{(?:`, operator, `(?:,`, operator, `)*)?\}`]) if {
+	scalar := `(?:"[^"\\]*"|true|false|-?[0-9][0-9.eE+-]*)`
+	pairs := concat("", [`"[^"\\]*":`, list_pattern(scalar)])
+	operator := concat("", [`"[^"\\]*":\{(?:`, pairs, `(?:,`, pairs, `)*)?\}`])
+}
+
+# who_and_resources: exactly one of Principal and NotPrincipal, exactly one
+# of Resource (with the given pattern) and NotResource, in key order.
+who_and_resources(resource) := concat("", [
+	`(?:,"NotPrincipal":`, principal, `,"NotResource":`, not_resource,
+	`|,"NotPrincipal":`, principal, `,"Resource":`, resource,
+	`|,"NotResource":`, not_resource, `,"Principal":`, principal,
+	`|,"Principal":`, principal, `,"Resource":`, resource,
+	`)`,
+]) if {
+	not_resource := list_pattern(`"\x01(?:/[^"\\]*)?"`)
+	principal_pair := concat("", [`"[^"\\]*":`, list_pattern(`"[^"\\]*"`)])
+	principal := concat("", [`(?:"[^"\\]*"|\{(?:`, principal_pair, `(?:,`, principal_pair, `)*)?\})`])
+}
+
+# list_pattern: one element, or a list of them (the forms as_list accepts).
+# The brackets are optional each on its own: the text is valid JSON, so a
+# value that starts with "[" ends with "]", and a string holds no unescaped
+# quote.
+list_pattern(element) := concat("", [`\[?(?:`, element, `(?:,`, element, `)*)?\]?`])
+
+test_statement_pattern_is_the_built_one if {
+	statement_pattern == statement_pattern_built
+}
+
+test_any_kind_statement_pattern_is_the_built_one if {
+	any_kind_statement_pattern == any_kind_statement_pattern_built
+}
+
+# A public-read statement names only objects: it is not cleared with the
+# document, but on its own.
+test_single_kind_statement_cleared_on_its_own if {
+	doc := fixture_doc([fixture_stmt({"Action": "s3:GetObject", "Resource": "arn:aws:s3:::team-a-photos/*"})])
+	not clean_document with input as doc
+	count(suspect) == 0 with input as doc
+}
+
+test_bucket_action_on_objects_stays_suspect if {
+	doc := fixture_doc([fixture_stmt({"Action": "s3:ListBucket", "Resource": "arn:aws:s3:::team-a-photos/*"})])
+	suspect == {0} with input as doc
+	fixture_has(deny, "s3:ListBucket acts on the bucket") with input as doc
+}

@@ -6,5 +6,6 @@
 //   - every pack compiles on its own, as the engine in core loads it, and
 //     evaluates without errors on malformed input;
 //   - every example in policies/testdata/<case>/input.json gives the deny and
-//     warn counts written in the sibling expect.json.
+//     warn counts written in the sibling expect.json;
+//   - the packs' fast paths never change a verdict, on random documents.
 package policypacks
