@@ -117,7 +117,7 @@ func TestAccessKeyOnIAM(t *testing.T) {
 			patch := client.MergeFrom(got.DeepCopy())
 			got.Spec.Rotation.Trigger = "now"
 			require.NoError(t, suite.k8s.Patch(ctx, got, patch))
-			got = waitAccessKey(t, key, 30*time.Second, "rotated", func(a *pailv1.AccessKey) bool { return a.Status.PreviousAccessKeyID == id })
+			waitAccessKey(t, key, 30*time.Second, "rotated", func(a *pailv1.AccessKey) bool { return a.Status.PreviousAccessKeyID == id })
 			s = keySecret(t, ns, "app")
 			newID, newSecret := string(s.Data["AWS_ACCESS_KEY_ID"]), string(s.Data["AWS_SECRET_ACCESS_KEY"])
 			assert.ElementsMatch(t, []string{id, newID}, keyIDs(t, user), "two keys during the overlap, AWS's limit")

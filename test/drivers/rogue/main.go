@@ -23,6 +23,10 @@ import (
 
 func main() {}
 
+// hoard keeps what the "alloc" misbehaviour allocates reachable, so the
+// collector cannot give it back.
+var hoard [][]byte
+
 // newRogue returns the driver; rt is guest.Transport() in the wasm module.
 func newRogue(rt http.RoundTripper) driver.Driver {
 	// The Provider's region picks the misbehaviour of CheckProvider, so each
@@ -36,7 +40,6 @@ func newRogue(rt http.RoundTripper) driver.Driver {
 				_ = n
 			}
 		case "alloc":
-			var hoard [][]byte
 			for {
 				b := make([]byte, 16<<20)
 				for i := range b { // touch it, so it is really there
