@@ -72,7 +72,9 @@ func (r *Registry) Install(p Plugin) error {
 	p.SHA256 = got
 	r.mu.Lock()
 	st := r.plugins[p.Name]
-	if st != nil && (st.serving == got || st.pending == got) {
+	if st != nil && (st.serving == got || st.pending == got || st.failed == got) {
+		// Already serving, loading, or known not to load: a module with
+		// this digest is the same module, so trying again cannot help.
 		st.plugin = p // limits and hosts apply from the next connection
 		r.mu.Unlock()
 		return nil
@@ -81,7 +83,7 @@ func (r *Registry) Install(p Plugin) error {
 		st = &pluginEntry{}
 		r.plugins[p.Name] = st
 	}
-	st.plugin, st.pending, st.err = p, got, nil
+	st.plugin, st.pending, st.err, st.failed = p, got, nil, ""
 	next := &entry{done: make(chan struct{})}
 	if _, serving := r.entries[p.Name]; !serving || st.serving == "" {
 		// Nothing of this name serves from a plugin yet: callers wait for it.
@@ -124,7 +126,7 @@ func (r *Registry) loadPlugin(p Plugin, wasm []byte, next *entry) {
 	}
 	st.pending = ""
 	if err != nil {
-		st.err = err
+		st.err, st.failed = err, p.SHA256
 		r.log.Error("plugin failed to load; the serving version stays", "driver", p.Name, "version", p.Version, "error", err)
 		if r.entries[p.Name] == next {
 			next.err = err
@@ -219,5 +221,6 @@ type pluginEntry struct {
 	serving string // digest of the version in entries, "" before the first load
 	version string
 	pending string // digest being compiled
+	failed  string // digest that failed to load (err says why)
 	err     error
 }

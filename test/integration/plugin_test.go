@@ -1,12 +1,15 @@
 package integration
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,4 +208,38 @@ func TestColdCompileDoesNotBlockOtherDrivers(t *testing.T) {
 		return st.ServingVersion == "1.0.0", fmt.Sprintf("%+v", st)
 	})
 	assertEvent(t, pluginNamespace, cm.Name, plugin.ReasonLoaded, "cold 1.0.0")
+}
+
+// TestPluginInlineModule: a module small enough to sit gzip'd in the
+// ConfigMap's binaryData goes through the same path as one on a volume: it
+// is unpacked, checked against its sha256 and handed to the loader, which
+// here refuses it (an empty module exports no ABI) with a PluginFailed
+// event that says why, while a wrong digest is refused before that.
+func TestPluginInlineModule(t *testing.T) {
+	ctx := context.Background()
+	if err := suite.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pluginNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	module := []byte("\x00asm\x01\x00\x00\x00") // a valid, empty wasm module
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	_, err := w.Write(module)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	sum := sha256.Sum256(module)
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pluginNamespace, Name: "plugin-inline", Labels: map[string]string{plugin.Label: "true"}},
+		Data:       map[string]string{"name": "inline", "version": "0.0.1", "sha256": strings.Repeat("0", 64)},
+		BinaryData: map[string][]byte{plugin.KeyModuleGzip: gz.Bytes()},
+	}
+	require.NoError(t, suite.k8s.Create(ctx, cm))
+	t.Cleanup(func() { _ = suite.k8s.Delete(context.Background(), cm) })
+	assertEvent(t, pluginNamespace, cm.Name, plugin.ReasonRefused, "sha256")
+
+	require.NoError(t, suite.k8s.Get(ctx, client.ObjectKeyFromObject(cm), cm))
+	cm.Data["sha256"] = hex.EncodeToString(sum[:])
+	require.NoError(t, suite.k8s.Update(ctx, cm))
+	assertEvent(t, pluginNamespace, cm.Name, plugin.ReasonFailed, "pail_abi_v1")
+	_, ok := suite.op.Registry.PluginStatus("inline")
+	assert.True(t, ok, "the manifest is installed; only its module was refused")
 }
