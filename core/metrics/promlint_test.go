@@ -37,6 +37,7 @@ func allPailFamilies(t *testing.T) []*dto.MetricFamily {
 	m.PolicyPackErrors.WithLabelValues("security").Inc()
 	m.KeyRotations.WithLabelValues("rotated").Inc()
 	m.ObserveDriftCorrected("ns", "b")
+	m.SetDriftLoop("ns", "b", true)
 
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
