@@ -84,6 +84,9 @@ type callState struct {
 	// logs counts log records of this call; past MaxLogsPerCall the call
 	// is aborted, since a driver that floods cannot be doing its job.
 	logs int
+	// refused is set when the host refused a request (a host not allowed,
+	// a cap exceeded): the instance that asked is not trusted again.
+	refused bool
 }
 
 // MaxLogsPerCall aborts a driver call that writes more log records (kept or
@@ -243,7 +246,7 @@ func (d *Driver) invoke(ctx context.Context, op string, p abi.ProviderConfig, ar
 		d.discard(ctx, inst)
 		return nil, &TrapError{Driver: d.name, Op: op, Cause: fmt.Errorf("protocol: undecodable response: %w", err)}
 	}
-	if inst.calls >= d.cfg.maxCallsPerInst {
+	if inst.calls >= d.cfg.maxCallsPerInst || st.refused {
 		d.discard(ctx, inst)
 	} else {
 		d.pool.put(inst)

@@ -83,6 +83,9 @@ func (d *Driver) hostHTTPRequest(ctx context.Context, m api.Module, ptr, size ui
 	resp, rb, err := st.op.Do(ctx, req) //nolint:bodyclose // Do reads and closes the body; rb holds it
 
 	if err != nil {
+		if hosthttp.IsRefused(err) {
+			st.refused = true
+		}
 		return respond(abi.HTTPResponseHead{Error: st.redact(err.Error()), Refused: hosthttp.IsRefused(err)}, nil)
 	}
 	out := abi.HTTPResponseHead{Status: resp.StatusCode}

@@ -235,6 +235,7 @@ func TestNetworkPolicyFromContext(t *testing.T) {
 		assert.False(t, wasmhost.IsTrap(err))
 		assert.Zero(t, hits.Load(), "the refused server sees no request")
 		assert.Zero(t, op.Calls())
+		assert.Zero(t, d.Instances(), "the instance that asked for a refused host is discarded, not pooled")
 	})
 
 	t.Run("no operation in the context means no network", func(t *testing.T) {
