@@ -148,6 +148,7 @@ bench: plugins servers ## Benchmarks on real servers (N Buckets, default 200); w
 	@echo "== the figures below the kept marker in docs/benchmarks.md come from these (copy them in by hand):"
 	cd core && go test -run XXX -bench BenchmarkValidateAndDiff -benchtime 2000x ./policy/
 	cd core && go test -run XXX -bench BenchmarkDriverLoad -benchtime 2x ./wasmhost/
+	cd core && go test -run XXX -bench BenchmarkMetricsCost -benchmem ./registry/
 
 FUZZTIME ?= 30s
 .PHONY: fuzz

@@ -33,7 +33,7 @@ func loadCtx(t *testing.T) context.Context {
 }
 
 // policyCtx returns a context carrying a policy that allows endpoints.
-func policyCtx(t *testing.T, endpoints ...string) context.Context {
+func policyCtx(t testing.TB, endpoints ...string) context.Context {
 	t.Helper()
 	p, err := hosthttp.NewPolicy(endpoints, hosthttp.TLSOptions{})
 	require.NoError(t, err)
