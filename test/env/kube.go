@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -48,9 +50,10 @@ type Kube struct {
 	// Webhook says where to serve the webhooks of KubeOptions.WebhookPaths.
 	Webhook WebhookServing
 
-	env  *envtest.Environment
-	tail *tail
-	done bool
+	env     *envtest.Environment
+	tail    *tail
+	certDir string
+	done    bool
 }
 
 // WebhookServing is where the apiserver expects a webhook server.
@@ -85,7 +88,11 @@ func StartKube(ctx context.Context, opts KubeOptions) (_ *Kube, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Kube{tail: newTail(16 << 10)}
+	certDir, err := os.MkdirTemp("", "pail-apiserver-")
+	if err != nil {
+		return nil, err
+	}
+	k := &Kube{tail: newTail(16 << 10), certDir: certDir}
 	out := io.MultiWriter(logWriter(opts.Log), k.tail)
 	te := &envtest.Environment{
 		BinaryAssetsDirectory: binDir,
@@ -98,6 +105,10 @@ func StartKube(ctx context.Context, opts KubeOptions) (_ *Kube, retErr error) {
 				Err: out,
 			},
 			APIServer: &envtest.APIServer{
+				// A directory of our own (not envtest's throwaway one) keeps
+				// the serving certificate across RestartAPIServer, so clients
+				// keep trusting the apiserver after a restart.
+				CertDir: certDir,
 				SecureServing: envtest.SecureServing{
 					ListenAddr: envtest.ListenAddr{Address: "127.0.0.1", Port: strconv.Itoa(apiPort)},
 				},
@@ -177,8 +188,58 @@ func (k *Kube) Stop() error {
 	if k.Dir != "" {
 		errs = append(errs, os.RemoveAll(k.Dir))
 	}
+	if k.certDir != "" {
+		errs = append(errs, os.RemoveAll(k.certDir))
+	}
 	return errors.Join(errs...)
+}
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same port
+// with the same certificates and etcd: clients see connections drop and
+// watches end, then the same apiserver come back.
+func (k *Kube) RestartAPIServer(down time.Duration) error {
+	api := k.env.ControlPlane.APIServer
+	// SIGKILL first: a graceful stop waits for the operator's watches to
+	// drain, longer than envtest's stop timeout, and a crash is the harder
+	// case anyway. Stop then only reaps the process.
+	if pid := apiserverPID(api.SecureServing.Port); pid > 0 {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err := api.Stop(); err != nil {
+		return fmt.Errorf("stop kube-apiserver: %w", err)
+	}
+	time.Sleep(down)
+	if err := api.Start(); err != nil {
+		return fmt.Errorf("start kube-apiserver again: %w\n%s", err, k.tail.String())
+	}
+	return nil
 }
 
 // LogTail returns the last few KiB etcd and kube-apiserver wrote.
 func (k *Kube) LogTail() string { return k.tail.String() }
+
+// apiserverPID finds the kube-apiserver serving on port by its command
+// line in /proc; 0 when there is none (or no /proc).
+func apiserverPID(port string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if len(args) == 0 || filepath.Base(args[0]) != "kube-apiserver" {
+			continue
+		}
+		for _, a := range args {
+			if a == "--secure-port="+port {
+				return pid
+			}
+		}
+	}
+	return 0
+}

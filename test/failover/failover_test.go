@@ -240,3 +240,90 @@ func readLog(dir, name string) []byte {
 	b, _ := os.ReadFile(filepath.Join(dir, name+".log"))
 	return b
 }
+
+// TestAPIServerRestart restarts kube-apiserver under a running operator:
+// its connections drop and its watches end, then the same apiserver comes
+// back. The operator keeps running, recovers, and converges Buckets created
+// before and after the restart.
+func TestAPIServerRestart(t *testing.T) {
+	ctx := context.Background()
+	bin := filepath.Join(t.TempDir(), "pail")
+	build := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
+	build.Dir = repoRoot()
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	drivers := os.Getenv("PAIL_DRIVER_DIR")
+	if drivers == "" {
+		drivers = filepath.Join(repoRoot(), "bin", "drivers")
+	}
+	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
+	mio := env.MinIOForTest(t, env.MinIOOptions{})
+	scheme, err := operator.Scheme()
+	require.NoError(t, err)
+	k8s, err := client.New(kube.Config, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	logPath := filepath.Join(t.TempDir(), "operator.log")
+	f, err := os.Create(logPath)
+	require.NoError(t, err)
+	defer f.Close()
+	cmd := exec.Command(bin, "--kubeconfig", kube.Kubeconfig, "--driver-dir", drivers,
+		"--policy-dir", filepath.Join(repoRoot(), "policies"), "--cache-dir", operator.DefaultCacheDir(),
+		"--preload", "minio", "--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--webhook-port", "0")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kube.Kubeconfig)
+	cmd.Stdout, cmd.Stderr = f, f
+	op, err := env.StartProcess("operator", cmd)
+	require.NoError(t, err)
+	defer op.Stop()
+
+	require.NoError(t, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "minio"},
+		StringData: map[string]string{"AWS_ACCESS_KEY_ID": mio.AccessKey, "AWS_SECRET_ACCESS_KEY": mio.SecretKey}}))
+	require.NoError(t, k8s.Create(ctx, &pailv1.Provider{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "minio"},
+		Spec: pailv1.ProviderSpec{Driver: "minio", Endpoint: mio.Endpoint, PathStyle: true, CredentialsSecretRef: pailv1.CredentialsSecretRef{Name: "minio"}}}))
+	newBucket := func(name string) *pailv1.Bucket {
+		b := &pailv1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+			Spec: pailv1.BucketSpec{ProviderRef: pailv1.ProviderReference{Name: "minio"}, BucketName: fmt.Sprintf("%s-%d", name, time.Now().UnixNano())}}
+		require.NoError(t, k8s.Create(ctx, b))
+		return b
+	}
+	waitReady := func(b *pailv1.Bucket) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			var got pailv1.Bucket
+			if k8s.Get(ctx, client.ObjectKeyFromObject(b), &got) == nil && apimeta.IsStatusConditionTrue(got.Status.Conditions, pailv1.ConditionReady) {
+				return
+			}
+			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(logPath)
+				t.Fatalf("Bucket %s not Ready: %+v\n%s", b, got.Status.Conditions, tail(b))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	before := newBucket("before")
+	waitReady(before)
+
+	require.NoError(t, kube.RestartAPIServer(5*time.Second))
+	exited, _ := op.Exited()
+	require.False(t, exited, "the operator survives the apiserver going away")
+
+	after := newBucket("after")
+	waitReady(after)
+	// A change to the Bucket from before the restart is seen through the new watch.
+	var got pailv1.Bucket
+	require.NoError(t, k8s.Get(ctx, client.ObjectKeyFromObject(before), &got))
+	patch := client.MergeFrom(got.DeepCopy())
+	got.Spec.Tags = map[string]string{"after": "restart"}
+	require.NoError(t, k8s.Patch(ctx, &got, patch))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		require.NoError(t, k8s.Get(ctx, client.ObjectKeyFromObject(before), &got))
+		if got.Status.ObservedGeneration == got.Generation && apimeta.IsStatusConditionTrue(got.Status.Conditions, pailv1.ConditionReady) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the change after the restart was not reconciled: %+v", got.Status.Conditions)
+		time.Sleep(200 * time.Millisecond)
+	}
+	exited, _ = op.Exited()
+	assert.False(t, exited)
+}
