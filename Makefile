@@ -153,13 +153,17 @@ bench: plugins servers ## Benchmarks on real servers (N Buckets, default 200); w
 FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s).
-	cd core && go test -run XXX -fuzz FuzzCanonicalPolicy -fuzztime $(FUZZTIME) ./bucketdiff/
-	cd core && go test -run XXX -fuzz FuzzOriginOf -fuzztime $(FUZZTIME) ./hosthttp/
-	cd core && go test -run XXX -fuzz FuzzDocument -fuzztime $(FUZZTIME) ./controllers/accesskey/
-	cd core && go test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./controllers/plugin/
-	cd sdk && go test -run XXX -fuzz FuzzDecodeFrame -fuzztime $(FUZZTIME) ./abi/
-	cd sdk && go test -run XXX -fuzz FuzzDispatchRequest -fuzztime $(FUZZTIME) ./driver/
-	cd sdk && go test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./wasmmeta/
+	cd core && go test -run XXX -fuzz '^FuzzCanonicalPolicy$$' -fuzztime $(FUZZTIME) ./bucketdiff/
+	cd core && go test -run XXX -fuzz '^FuzzCanonicalPolicyMatchesJSONMarshal$$' -fuzztime $(FUZZTIME) ./bucketdiff/
+	cd core && go test -run XXX -fuzz '^FuzzOriginOf$$' -fuzztime $(FUZZTIME) ./hosthttp/
+	cd core && go test -run XXX -fuzz '^FuzzAllowed$$' -fuzztime $(FUZZTIME) ./hosthttp/
+	cd core && go test -run XXX -fuzz '^FuzzGuestFrames$$' -fuzztime $(FUZZTIME) ./wasmhost/
+	cd core && go test -run XXX -fuzz '^FuzzDocument$$' -fuzztime $(FUZZTIME) ./controllers/accesskey/
+	cd core && go test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./controllers/plugin/
+	cd sdk && go test -run XXX -fuzz '^FuzzDecodeFrame$$' -fuzztime $(FUZZTIME) ./abi/
+	cd sdk && go test -run XXX -fuzz '^FuzzDispatchRequest$$' -fuzztime $(FUZZTIME) ./driver/
+	cd sdk && go test -run XXX -fuzz '^FuzzHandleCall$$' -fuzztime $(FUZZTIME) ./guest/
+	cd sdk && go test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./wasmmeta/
 
 ##@ Example third-party driver (examples/custom-driver)
 
