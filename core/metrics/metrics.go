@@ -19,11 +19,15 @@ type Metrics struct {
 	DriverOperations      *prometheus.CounterVec
 	DriverTraps           *prometheus.CounterVec
 	DriverLoadSeconds     *prometheus.GaugeVec
-	DriverInstances       *prometheus.GaugeVec
-	PolicyEvaluation      prometheus.Histogram
-	PolicyMessages        *prometheus.CounterVec
-	PolicyPackErrors      *prometheus.CounterVec
-	KeyRotations          *prometheus.CounterVec
+	// DriverCompileSeconds is the compile part of the last load.
+	DriverCompileSeconds *prometheus.GaugeVec
+	// DriverInstantiateSeconds times every new instance of a driver.
+	DriverInstantiateSeconds *prometheus.HistogramVec
+	DriverInstances          *prometheus.GaugeVec
+	PolicyEvaluation         prometheus.Histogram
+	PolicyMessages           *prometheus.CounterVec
+	PolicyPackErrors         *prometheus.CounterVec
+	KeyRotations             *prometheus.CounterVec
 	// DriftCorrections counts corrections of changes made behind Pail's back;
 	// one bucket corrected again and again is a drift loop (another writer
 	// fights Pail), which the chart's PrometheusRule alerts on.
@@ -87,6 +91,15 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		Name: "pail_bucket_drift_corrections_total",
 		Help: "Drift corrections: a Bucket's in-sync settings changed behind Pail's back and Pail wrote them back.",
 	}, []string{"namespace", "bucket"})
+	m.DriverCompileSeconds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "pail_driver_compile_seconds",
+		Help: "Time the compile part of the last load of each driver took (short when the compilation cache had it).",
+	}, []string{"driver"})
+	m.DriverInstantiateSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "pail_driver_instantiate_seconds",
+		Help:    "Time to instantiate a new wasm instance of a driver for its pool.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"driver"})
 	m.DriftLoops = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "pail_bucket_drift_loop_paused",
 		Help: "1 while the drift-loop breaker pauses writes to a Bucket that another writer keeps changing.",
@@ -125,6 +138,12 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	if err == nil {
 		m.DriftLoops, err = register(reg, m.DriftLoops)
+	}
+	if err == nil {
+		m.DriverCompileSeconds, err = register(reg, m.DriverCompileSeconds)
+	}
+	if err == nil {
+		m.DriverInstantiateSeconds, err = register(reg, m.DriverInstantiateSeconds)
 	}
 	return m, err
 }

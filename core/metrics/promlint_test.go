@@ -38,6 +38,8 @@ func allPailFamilies(t *testing.T) []*dto.MetricFamily {
 	m.KeyRotations.WithLabelValues("rotated").Inc()
 	m.ObserveDriftCorrected("ns", "b")
 	m.SetDriftLoop("ns", "b", true)
+	m.DriverCompileSeconds.WithLabelValues("minio").Set(0.3)
+	m.DriverInstantiateSeconds.WithLabelValues("minio").Observe(0.02)
 
 	mfs, err := reg.Gather()
 	require.NoError(t, err)

@@ -187,7 +187,10 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		WithCacheDir(o.CacheDir).
 		WithPoolSize(o.DriverPoolSize).
 		WithCallTimeout(o.DriverCallTimeout).
-		WithLogger(o.Logger)
+		WithLogger(o.Logger).
+		WithInstantiateObserver(func(driver string, d time.Duration) {
+			m.DriverInstantiateSeconds.WithLabelValues(driver).Observe(d.Seconds())
+		})
 	host, err := wasmhost.New(hostCfg)
 	if err != nil {
 		return nil, err

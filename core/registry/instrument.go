@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
+
 	"errors"
+	"github.com/hashicorp/go-hclog"
 	"time"
 
 	"github.com/pail-dev/pail/core/hosthttp"
@@ -16,13 +18,24 @@ import (
 // network policy (taken from ctx) and is measured, identically for wasm and
 // native drivers.
 func Instrument(d driver.Driver, name string, m *metrics.Metrics) driver.Driver {
-	return &instrumented{d: d, name: name, m: m}
+	return InstrumentWithLog(d, name, m, nil)
+}
+
+// InstrumentWithLog is Instrument that also logs every HTTP request at debug
+// level with the Provider and the reconcile id, so a request in the host's
+// log can be tied to the reconcile that made it.
+func InstrumentWithLog(d driver.Driver, name string, m *metrics.Metrics, log hclog.Logger) driver.Driver {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &instrumented{d: d, name: name, m: m, log: log.Named("http").With("driver", name)}
 }
 
 type instrumented struct {
 	d    driver.Driver
 	name string
 	m    *metrics.Metrics
+	log  hclog.Logger
 }
 
 var errNoPolicy = errors.New("pail host: driver operation without a network policy")
@@ -32,8 +45,18 @@ func (i *instrumented) begin(ctx context.Context, op string) (context.Context, e
 	if p == nil {
 		return ctx, errNoPolicy
 	}
-	o := p.NewOp(func(method, _ string, status int, d time.Duration, _ error) {
+	ci := hosthttp.CallInfoFrom(ctx)
+	o := p.NewOp(func(method, host string, status int, d time.Duration, err error) {
 		i.m.ObserveRequest(i.name, op, method, status, d)
+		if i.log.IsDebug() {
+			args := []any{"op", op, "method", method, "host", host, "status", status, "duration_ms", d.Milliseconds(),
+				"provider", ci.Provider, "reconcile_id", ci.ReconcileID}
+			if err != nil {
+				// Host errors name hosts and limits, never credentials.
+				args = append(args, "error", err.Error())
+			}
+			i.log.Debug("driver http request", args...)
+		}
 	})
 	return hosthttp.WithOp(ctx, o), nil
 }

@@ -136,8 +136,9 @@ func (r *Registry) loadPlugin(p Plugin, wasm []byte, next *entry) {
 	}
 	if r.metrics != nil {
 		r.metrics.DriverLoadSeconds.WithLabelValues(p.Name).Set(time.Since(start).Seconds())
+		r.metrics.DriverCompileSeconds.WithLabelValues(p.Name).Set(d.CompileTime().Seconds())
 	}
-	next.wasm, next.drv = d, Instrument(d, p.Name, r.metrics)
+	next.wasm, next.drv = d, InstrumentWithLog(d, p.Name, r.metrics, r.log)
 	old := r.entries[p.Name]
 	if old != next {
 		r.entries[p.Name] = next

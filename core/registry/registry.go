@@ -62,7 +62,7 @@ func New(ctx context.Context, host *wasmhost.Host, dir string, m *metrics.Metric
 
 // RegisterNative serves name with an in-process driver (benchmarks, debugging).
 func (r *Registry) RegisterNative(name string, d driver.Driver) {
-	e := &entry{done: make(chan struct{}), drv: Instrument(d, name, r.metrics)}
+	e := &entry{done: make(chan struct{}), drv: InstrumentWithLog(d, name, r.metrics, r.log)}
 	close(e.done)
 	r.mu.Lock()
 	r.entries[name] = e
@@ -153,9 +153,10 @@ func (r *Registry) load(name string, e *entry) {
 	}
 	if r.metrics != nil {
 		r.metrics.DriverLoadSeconds.WithLabelValues(name).Set(time.Since(start).Seconds())
+		r.metrics.DriverCompileSeconds.WithLabelValues(name).Set(d.CompileTime().Seconds())
 	}
 	e.wasm = d
-	e.drv = Instrument(d, name, r.metrics)
+	e.drv = InstrumentWithLog(d, name, r.metrics, r.log)
 }
 
 func (r *Registry) forget(name string, e *entry) {

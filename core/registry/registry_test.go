@@ -1,18 +1,22 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
@@ -183,6 +187,8 @@ func TestLoadRogue(t *testing.T) {
 	assert.Same(t, first, d)
 	assert.Equal(t, "rogue", d.Describe().Name)
 	assert.Positive(t, gauge(t, m.DriverLoadSeconds.WithLabelValues("rogue")))
+	assert.Positive(t, gauge(t, m.DriverCompileSeconds.WithLabelValues("rogue")))
+	assert.LessOrEqual(t, gauge(t, m.DriverCompileSeconds.WithLabelValues("rogue")), gauge(t, m.DriverLoadSeconds.WithLabelValues("rogue")), "compiling is part of loading")
 
 	srv, hits := countingServer(t)
 	p := abi.ProviderConfig{Name: "ns/p", Endpoint: srv.URL, Region: srv.URL, Credentials: abi.Credentials{SecretAccessKey: "secret-1234"}}
@@ -382,4 +388,27 @@ func TestRegisterNativeReplaces(t *testing.T) {
 	d, err := r.Get("x")
 	require.NoError(t, err)
 	assert.Equal(t, "second", d.Describe().Name)
+}
+
+// TestRequestLogCarriesReconcileID: every request a driver makes is logged at
+// debug level with the Provider and the id of the reconcile that made it.
+func TestRequestLogCarriesReconcileID(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(srv.Close)
+	var buf bytes.Buffer
+	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Debug, Output: &buf, JSONFormat: true})
+	var calls atomic.Int64
+	var sawOp atomic.Bool
+	d := InstrumentWithLog(nativeDouble(&calls, &sawOp), "double", nil, log)
+	ctx := hosthttp.WithCallInfo(policyCtx(t, srv.URL), hosthttp.CallInfo{Provider: "team-a/minio", ReconcileID: "rec-7"})
+	_, err := d.ObserveBucket(ctx, abi.ProviderConfig{Region: srv.URL}, abi.BucketArgs{Name: "b"})
+	require.NoError(t, err)
+	var line map[string]any
+	require.NoError(t, json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &line), buf.String())
+	assert.Equal(t, "driver http request", line["@message"])
+	assert.Equal(t, "rec-7", line["reconcile_id"])
+	assert.Equal(t, "team-a/minio", line["provider"])
+	assert.Equal(t, abi.OpObserveBucket, line["op"])
+	assert.EqualValues(t, 200, line["status"])
+	assert.Equal(t, strings.TrimPrefix(srv.URL, "http://"), line["host"])
 }

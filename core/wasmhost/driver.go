@@ -46,6 +46,10 @@ var _ driver.Driver = (*Driver)(nil)
 // Info is what the module declared in the handshake.
 func (d *Driver) Info() abi.DriverInfo { return d.info }
 
+// CompileTime is how long compiling the module took (from the compilation
+// cache: reading it back).
+func (d *Driver) CompileTime() time.Duration { return d.compileTime }
+
 // LoadTime is how long Load took, compile included.
 func (d *Driver) LoadTime() time.Duration { return d.loadTime }
 
@@ -315,7 +319,11 @@ func (p *pool) get(ctx context.Context, d *Driver) (*instance, error) {
 	case inst := <-p.idle:
 		return inst, nil
 	case p.sem <- struct{}{}:
+		start := time.Now()
 		inst, err := d.newInstance(ctx)
+		if err == nil && d.cfg.onInstantiate != nil {
+			d.cfg.onInstantiate(d.name, time.Since(start))
+		}
 		if err != nil {
 			<-p.sem
 			return nil, fmt.Errorf("instantiate driver %s: %w", d.name, err)

@@ -34,6 +34,7 @@ type Config struct {
 	maxCallsPerInst  int
 	logger           hclog.Logger
 	logRate          float64
+	onInstantiate    func(driver string, d time.Duration)
 	logBurst         int
 }
 
@@ -85,6 +86,14 @@ func (c Config) WithMaxCallsPerInstance(n int) Config {
 
 // WithLogger sets where driver logs and host diagnostics go.
 func (c Config) WithLogger(l hclog.Logger) Config { c.logger = l; return c }
+
+// WithInstantiateObserver returns a copy that reports how long each new
+// instance took to instantiate (metrics; the first instance of a load is
+// part of the load time).
+func (c Config) WithInstantiateObserver(f func(driver string, d time.Duration)) Config {
+	c.onInstantiate = f
+	return c
+}
 
 // WithLogRate limits driver log lines per second (and burst) per driver.
 func (c Config) WithLogRate(perSecond float64, burst int) Config {
