@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -326,4 +327,62 @@ func TestAPIServerRestart(t *testing.T) {
 	}
 	exited, _ = op.Exited()
 	assert.False(t, exited)
+}
+
+// TestHealthAndReadiness: /healthz answers as soon as the operator runs;
+// /readyz refuses while a driver compiles cold and answers once it loaded.
+func TestHealthAndReadiness(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "pail")
+	build := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
+	build.Dir = repoRoot()
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	drivers := os.Getenv("PAIL_DRIVER_DIR")
+	if drivers == "" {
+		drivers = filepath.Join(repoRoot(), "bin", "drivers")
+	}
+	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
+	port, err := env.FreePort()
+	require.NoError(t, err)
+	probes := fmt.Sprintf("http://127.0.0.1:%d", port)
+	logPath := filepath.Join(t.TempDir(), "operator.log")
+	f, err := os.Create(logPath)
+	require.NoError(t, err)
+	defer f.Close()
+	// An empty compilation cache: the preload compiles minio.wasm cold.
+	cmd := exec.Command(bin, "--kubeconfig", kube.Kubeconfig, "--driver-dir", drivers,
+		"--policy-dir", filepath.Join(repoRoot(), "policies"), "--cache-dir", t.TempDir(),
+		"--preload", "minio", "--metrics-bind-address", "0", "--webhook-port", "0",
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", port))
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kube.Kubeconfig)
+	cmd.Stdout, cmd.Stderr = f, f
+	op, err := env.StartProcess("operator", cmd)
+	require.NoError(t, err)
+	defer op.Stop()
+
+	status := func(path string) int {
+		resp, err := http.Get(probes + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(time.Minute)
+	for status("/healthz") != http.StatusOK {
+		require.True(t, time.Now().Before(deadline), "healthz never answered")
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.NotEqual(t, http.StatusOK, status("/readyz"), "not ready while the driver compiles")
+	started := time.Now()
+	deadline = time.Now().Add(3 * time.Minute)
+	for status("/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("readyz never answered 200\n%s", tail(b))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("ready %s after healthz, once minio.wasm compiled", time.Since(started).Round(100*time.Millisecond))
+	assert.Equal(t, http.StatusOK, status("/healthz"))
 }
