@@ -82,6 +82,7 @@ type demo struct {
 	operator *env.Process
 	opLog    string
 	kubecfg  string
+	metrics  string
 	cleanups []func()
 }
 
@@ -237,11 +238,16 @@ func (d *demo) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	metricsPort, err := env.FreePort()
+	if err != nil {
+		return err
+	}
+	d.metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
 	cmd := exec.Command(o.operator,
 		"--kubeconfig", d.kubecfg,
 		"--driver-dir", o.driverDir,
 		"--cache-dir", o.cacheDir,
-		"--metrics-bind-address", "127.0.0.1:0",
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
 		"--health-probe-bind-address", "127.0.0.1:0",
 		"--webhook-host", d.kube.Webhook.Host,
 		"--webhook-port", strconv.Itoa(d.kube.Webhook.Port),
@@ -458,6 +464,7 @@ func (d *demo) printInfo() {
 	fmt.Printf("  MinIO:         %s\n", d.minio.Endpoint)
 	fmt.Printf("                 access key %s, secret key %s\n", d.minio.AccessKey, d.minio.SecretKey)
 	fmt.Printf("  operator log:  %s\n", d.opLog)
+	fmt.Printf("  metrics:       %s   (curl -s %s | grep ^pail_)\n", d.metrics, d.metrics)
 	fmt.Printf("  server logs:   %s, %s\n", filepath.Join(d.o.stateDir, "kube.log"), filepath.Join(d.o.stateDir, "minio.log"))
 }
 
