@@ -78,7 +78,7 @@ type Rotation struct {
 }
 
 // AccessKeySpec describes a user, its permissions and one access key.
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.userName) || (has(self.userName) && self.userName == oldSelf.userName)",message="userName cannot change once set"
+// +kubebuilder:validation:XValidation:rule="has(self.userName) == has(oldSelf.userName) && (!has(self.userName) || self.userName == oldSelf.userName)",message="userName cannot be set, changed or removed after creation; create a new AccessKey"
 // +kubebuilder:validation:XValidation:rule="oldSelf.providerRef.name == self.providerRef.name",message="providerRef cannot change; create a new AccessKey"
 type AccessKeySpec struct {
 	// ProviderRef names the Provider, in this namespace, whose IAM (or MinIO

@@ -73,6 +73,7 @@ const (
 	ReasonSecretConflict      = "SecretConflict"
 	ReasonUserDeleted         = "UserDeleted"
 	ReasonRetained            = "Retained"
+	ReasonUserConflict        = "UserConflict"
 )
 
 // AccessKeyFinalizer keeps an AccessKey until its deletionPolicy has been honoured.

@@ -262,3 +262,40 @@ func TestAccessKeyRefusals(t *testing.T) {
 	require.NoError(t, suite.k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "taken"}, &s))
 	assert.Equal(t, map[string][]byte{"x": []byte("y")}, s.Data, "the foreign Secret is untouched")
 }
+
+// TestAccessKeyUserConflict: a second AccessKey naming a user another one
+// manages does nothing (it would delete the first one's keys), says so, and
+// its deletion leaves the user and the first one's key alone.
+func TestAccessKeyUserConflict(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	p := minioProvider(t, ns, "minio")
+	data := newBucket(ns, "data", p.Name, uniqueBucket("conflict"), "")
+	require.NoError(t, suite.k8s.Create(ctx, data))
+	waitBucket(t, client.ObjectKeyFromObject(data), pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
+	first := newAccessKey(ns, "first", p.Name)
+	first.Spec.UserName = "shared-" + ns
+	first.Spec.Buckets = []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: "data"}, Access: pailv1.AccessReadWrite}}
+	require.NoError(t, suite.k8s.Create(ctx, first))
+	first = waitAccessKey(t, client.ObjectKeyFromObject(first), 60*time.Second, "Ready", akReady)
+	s := keySecret(t, ns, "first")
+
+	second := newAccessKey(ns, "second", p.Name)
+	second.Spec.UserName = first.Spec.UserName
+	second.Spec.DeletionPolicy = pailv1.DeletionDelete
+	require.NoError(t, suite.k8s.Create(ctx, second))
+	got := waitAccessKey(t, client.ObjectKeyFromObject(second), 30*time.Second, "UserConflict", func(a *pailv1.AccessKey) bool {
+		c := condition(a.Status.Conditions, pailv1.ConditionConflict)
+		return c != nil && c.Reason == pailv1.ReasonUserConflict
+	})
+	assert.Contains(t, condition(got.Status.Conditions, pailv1.ConditionConflict).Message, "first")
+	assert.Empty(t, got.Status.AccessKeyID)
+
+	require.NoError(t, suite.k8s.Delete(ctx, got))
+	waitGone(t, &pailv1.AccessKey{ObjectMeta: got.ObjectMeta}, 30*time.Second)
+	time.Sleep(2 * resyncPeriod)
+	got = waitAccessKey(t, client.ObjectKeyFromObject(first), 30*time.Second, "still Ready", akReady)
+	assert.Equal(t, string(s.Data["AWS_ACCESS_KEY_ID"]), got.Status.AccessKeyID, "the first AccessKey's key survives")
+	require.NoError(t, putWorks(s3As(t, string(s.Data["AWS_ACCESS_KEY_ID"]), string(s.Data["AWS_SECRET_ACCESS_KEY"])), data.Spec.BucketName, "still"),
+		"the first AccessKey's key still works")
+}

@@ -45,7 +45,10 @@ import (
 	"github.com/pail-dev/pail/sdk/driver"
 )
 
-const indexProvider = "pail.dev/accesskey-provider"
+const (
+	indexProvider = "pail.dev/accesskey-provider"
+	indexUser     = "pail.dev/accesskey-user"
+)
 
 // DefaultRetention is how long a previous key lives when spec.rotation.retention is empty.
 const DefaultRetention = 24 * time.Hour
@@ -86,6 +89,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexProvider, func(o client.Object) []string {
 		return []string{o.(*pailv1.AccessKey).Spec.ProviderRef.Name}
+	}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexUser, func(o client.Object) []string {
+		ak := o.(*pailv1.AccessKey)
+		return []string{ak.Spec.ProviderRef.Name + "/" + UserName(ak)}
 	}); err != nil {
 		return err
 	}
@@ -190,6 +199,20 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 		return ctrl.Result{}, err
 	}
 	status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("Provider %s is Ready.", p.Name))
+	// Two AccessKeys on one user would each delete the keys the other's
+	// Secret holds: the earlier one keeps the user, the later one waits.
+	if other, err := r.userOwner(ctx, ak, user); err != nil {
+		return ctrl.Result{}, err
+	} else if other != "" {
+		msg := fmt.Sprintf("AccessKey %s already manages user %s at Provider %s; this one does nothing while it does. Give this AccessKey another spec.userName.", other, user, p.Name)
+		if c := meta.FindStatusCondition(*conds, pailv1.ConditionConflict); c == nil || c.Message != msg {
+			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonUserConflict, "Validate", "%s", msg)
+		}
+		status.True(conds, gen, pailv1.ConditionConflict, pailv1.ReasonUserConflict, msg)
+		r.notReady(ak, pailv1.ReasonUserConflict, msg)
+		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+	}
+	meta.RemoveStatusCondition(conds, pailv1.ConditionConflict)
 	info := conn.Driver.Describe()
 	ud, ok := conn.Driver.(driver.UserDriver)
 	if !ok || !info.Supports(abi.CapAccessKeys) {
@@ -269,6 +292,24 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 		next = after
 	}
 	return ctrl.Result{RequeueAfter: next}, nil
+}
+
+// userOwner returns the name of an earlier AccessKey of the same Provider
+// and user, or "".
+func (r *Reconciler) userOwner(ctx context.Context, ak *pailv1.AccessKey, user string) (string, error) {
+	var list pailv1.AccessKeyList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ak.Namespace), client.MatchingFields{indexUser: ak.Spec.ProviderRef.Name + "/" + user}); err != nil {
+		return "", err
+	}
+	for _, o := range list.Items {
+		if o.UID == ak.UID {
+			continue
+		}
+		if o.CreationTimestamp.Before(&ak.CreationTimestamp) || (o.CreationTimestamp.Equal(&ak.CreationTimestamp) && o.Name < ak.Name) {
+			return o.Name, nil
+		}
+	}
+	return "", nil
 }
 
 // validate runs the identity packs. It reports stop when the document is
@@ -391,6 +432,14 @@ func (r *Reconciler) finalize(ctx context.Context, ak *pailv1.AccessKey) (ctrl.R
 	user := UserName(ak)
 	release := func() (ctrl.Result, error) {
 		return ctrl.Result{}, status.PatchMetadata(ctx, r.Client, ak, func(o *pailv1.AccessKey) { controllerutil.RemoveFinalizer(o, pailv1.AccessKeyFinalizer) })
+	}
+	if other, err := r.userOwner(ctx, ak, user); err != nil {
+		return ctrl.Result{}, err
+	} else if other != "" {
+		// The user is another AccessKey's: deleting it would take that
+		// one's live keys with it.
+		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s alone: AccessKey %s manages it", user, other)
+		return release()
 	}
 	if ak.Spec.DeletionPolicy == pailv1.DeletionRetain {
 		if err := r.orphanSecret(ctx, ak); err != nil {
