@@ -202,7 +202,7 @@ func (k *Kube) RestartAPIServer(down time.Duration) error {
 	// SIGKILL first: a graceful stop waits for the operator's watches to
 	// drain, longer than envtest's stop timeout, and a crash is the harder
 	// case anyway. Stop then only reaps the process.
-	if pid := apiserverPID(api.SecureServing.Port); pid > 0 {
+	if pid := apiserverPID(api.Port); pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	if err := api.Stop(); err != nil {
