@@ -8,17 +8,15 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pail-dev/pail/test/env"
 )
 
 // TestRenderFlagsExistInOperator builds the operator and checks that every
 // flag the chart renders (defaults and every feature) is one it defines, so
 // a renamed flag breaks this test, not a rollout.
 func TestRenderFlagsExistInOperator(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "pail")
-	build := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
-	build.Dir = repoRoot()
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "build the operator: %s", out)
+	bin := env.OperatorForTest(t, repoRoot())
 	help, _ := exec.Command(bin, "-help").CombinedOutput() // -help exits 2 after printing
 	defined := map[string]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^\s+-([a-z0-9-]+)`).FindAllStringSubmatch(string(help), -1) {

@@ -38,31 +38,10 @@ func repoRoot() string {
 	return filepath.Clean(filepath.Join(wd, "..", ".."))
 }
 
-// buildOperator builds the pail binary the way `make build` does.
-func buildOperator(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "pail")
-	cmd := exec.Command("go", "build", "-o", out, "./core/cmd/pail")
-	cmd.Dir = repoRoot()
-	b, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build ./core/cmd/pail: %s", b)
-	return out
-}
-
-func driverDir(t *testing.T) string {
-	dir := os.Getenv("PAIL_DRIVER_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(), "bin", "drivers")
-	}
-	_, err := os.Stat(filepath.Join(dir, "minio.wasm"))
-	require.NoError(t, err, "the minio driver is needed: run make plugins")
-	return dir
-}
-
 func TestAccessKeySurvivesSIGKILL(t *testing.T) {
 	ctx := context.Background()
-	bin := buildOperator(t)
-	drivers := driverDir(t)
+	bin := env.OperatorForTest(t, repoRoot())
+	drivers := env.DriverDirForTest(t, repoRoot())
 	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
 	mio := env.MinIOForTest(t, env.MinIOOptions{})
 	scheme, err := operator.Scheme()

@@ -2,6 +2,9 @@ package env
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -44,4 +47,32 @@ func KubeForTest(t testing.TB, opts KubeOptions) *Kube {
 		}
 	})
 	return k
+}
+
+// OperatorForTest builds the operator binary of the repository at root the
+// way `make build` does, into a directory t removes, and returns its path.
+// The Go build cache makes every build after the first a link.
+func OperatorForTest(t testing.TB, root string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "pail")
+	cmd := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./core/cmd/pail: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// DriverDirForTest returns $PAIL_DRIVER_DIR, or <root>/bin/drivers, and
+// fails t when it holds no minio.wasm (run make plugins).
+func DriverDirForTest(t testing.TB, root string) string {
+	t.Helper()
+	dir := os.Getenv("PAIL_DRIVER_DIR")
+	if dir == "" {
+		dir = filepath.Join(root, "bin", "drivers")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "minio.wasm")); err != nil {
+		t.Fatalf("the minio driver is needed (run make plugins): %v", err)
+	}
+	return dir
 }

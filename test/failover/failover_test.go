@@ -37,16 +37,8 @@ func repoRoot() string {
 
 func TestLeaderFailover(t *testing.T) {
 	ctx := context.Background()
-	bin := filepath.Join(t.TempDir(), "pail")
-	build := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
-	build.Dir = repoRoot()
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	drivers := os.Getenv("PAIL_DRIVER_DIR")
-	if drivers == "" {
-		drivers = filepath.Join(repoRoot(), "bin", "drivers")
-	}
-	require.FileExists(t, filepath.Join(drivers, "minio.wasm"), "run make plugins")
+	bin := env.OperatorForTest(t, repoRoot())
+	drivers := env.DriverDirForTest(t, repoRoot())
 
 	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
 	mio := env.MinIOForTest(t, env.MinIOOptions{})
@@ -155,15 +147,8 @@ func tail(b []byte) string {
 // restarted operator brings every Bucket to Ready.
 func TestGracefulShutdown(t *testing.T) {
 	ctx := context.Background()
-	bin := filepath.Join(t.TempDir(), "pail")
-	build := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
-	build.Dir = repoRoot()
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	drivers := os.Getenv("PAIL_DRIVER_DIR")
-	if drivers == "" {
-		drivers = filepath.Join(repoRoot(), "bin", "drivers")
-	}
+	bin := env.OperatorForTest(t, repoRoot())
+	drivers := env.DriverDirForTest(t, repoRoot())
 	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
 	mio := env.MinIOForTest(t, env.MinIOOptions{})
 	scheme, err := operator.Scheme()
@@ -248,15 +233,8 @@ func readLog(dir, name string) []byte {
 // before and after the restart.
 func TestAPIServerRestart(t *testing.T) {
 	ctx := context.Background()
-	bin := filepath.Join(t.TempDir(), "pail")
-	build := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
-	build.Dir = repoRoot()
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	drivers := os.Getenv("PAIL_DRIVER_DIR")
-	if drivers == "" {
-		drivers = filepath.Join(repoRoot(), "bin", "drivers")
-	}
+	bin := env.OperatorForTest(t, repoRoot())
+	drivers := env.DriverDirForTest(t, repoRoot())
 	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
 	mio := env.MinIOForTest(t, env.MinIOOptions{})
 	scheme, err := operator.Scheme()
@@ -332,15 +310,8 @@ func TestAPIServerRestart(t *testing.T) {
 // TestHealthAndReadiness: /healthz answers as soon as the operator runs;
 // /readyz refuses while a driver compiles cold and answers once it loaded.
 func TestHealthAndReadiness(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "pail")
-	build := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
-	build.Dir = repoRoot()
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	drivers := os.Getenv("PAIL_DRIVER_DIR")
-	if drivers == "" {
-		drivers = filepath.Join(repoRoot(), "bin", "drivers")
-	}
+	bin := env.OperatorForTest(t, repoRoot())
+	drivers := env.DriverDirForTest(t, repoRoot())
 	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{filepath.Join(repoRoot(), "charts", "pail", "crds")}})
 	port, err := env.FreePort()
 	require.NoError(t, err)

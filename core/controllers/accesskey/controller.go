@@ -334,7 +334,7 @@ func (r *Reconciler) validate(ctx context.Context, ak *pailv1.AccessKey, user, d
 	}
 	prev := meta.FindStatusCondition(*conds, pailv1.ConditionPolicyValid)
 	if len(res.Deny) > 0 {
-		msg := fmt.Sprintf("The policy packs deny the identity policy, so nothing is applied: %s.", summarize(res.Deny))
+		msg := fmt.Sprintf("The policy packs deny the identity policy, so nothing is applied: %s.", status.Summarize(res.Deny, ""))
 		if prev == nil || prev.Message != msg {
 			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonPolicyDenied, "Validate", "%s", msg)
 		}
@@ -343,7 +343,7 @@ func (r *Reconciler) validate(ctx context.Context, ak *pailv1.AccessKey, user, d
 		return true, ctrl.Result{}
 	}
 	if len(res.Warn) > 0 {
-		msg := fmt.Sprintf("The identity policy is applied with warnings: %s.", summarize(res.Warn))
+		msg := fmt.Sprintf("The identity policy is applied with warnings: %s.", status.Summarize(res.Warn, ""))
 		if prev == nil || prev.Message != msg {
 			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonPolicyWarnings, "Validate", "%s", msg)
 		}

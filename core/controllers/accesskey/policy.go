@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -117,11 +116,4 @@ func Check(ctx context.Context, e *policy.Engine, ak *pailv1.AccessKey, user, do
 		"raw_size":  len(doc),
 	}
 	return e.Evaluate(ctx, packs, input)
-}
-
-func summarize(msgs []string) string {
-	if len(msgs) > 3 {
-		return strings.Join(msgs[:3], "; ") + fmt.Sprintf("; and %d more", len(msgs)-3)
-	}
-	return strings.Join(msgs, "; ")
 }

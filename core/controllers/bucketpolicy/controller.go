@@ -219,7 +219,7 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 		bp.Status.Warnings = append(append([]string(nil), res.Deny...), res.Warn...)
 	}
 	if len(res.Deny) > 0 && enforce {
-		msg := fmt.Sprintf("The policy packs deny this document, so it is not applied: %s.", summarize(res.Deny))
+		msg := fmt.Sprintf("The policy packs deny this document, so it is not applied: %s.", status.Summarize(res.Deny, " (see status)"))
 		if prevValid == nil || prevValid.Status != metav1.ConditionFalse || prevValid.Message != msg {
 			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonPolicyDenied, "Validate", "%s", msg)
 		}
@@ -228,7 +228,7 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 		return ctrl.Result{}, nil
 	}
 	if w := bp.Status.Warnings; len(w) > 0 {
-		msg := fmt.Sprintf("The policy is applied with warnings: %s.", summarize(w))
+		msg := fmt.Sprintf("The policy is applied with warnings: %s.", status.Summarize(w, " (see status)"))
 		if prevValid == nil || prevValid.Message != msg {
 			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonPolicyWarnings, "Validate", "%s", msg)
 		}
@@ -295,13 +295,6 @@ func (r *Reconciler) conflict(bp *pailv1.BucketPolicy, reason, msg string) {
 	}
 	status.True(&bp.Status.Conditions, bp.Generation, pailv1.ConditionConflict, reason, msg)
 	r.notReady(bp, reason, msg)
-}
-
-func summarize(msgs []string) string {
-	if len(msgs) <= 3 {
-		return strings.Join(msgs, "; ")
-	}
-	return strings.Join(msgs[:3], "; ") + fmt.Sprintf("; and %d more (see status)", len(msgs)-3)
 }
 
 func (r *Reconciler) ensureFinalizer(ctx context.Context, bp *pailv1.BucketPolicy) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -46,6 +47,10 @@ type Reconciler struct {
 	mu        sync.Mutex
 	installed map[client.ObjectKey]string // ConfigMap → plugin name
 	announced map[client.ObjectKey]string // ConfigMap → sha256 announced as loaded
+	// requested is the manifest last handed to the registry per ConfigMap:
+	// while it compiles, the controller polls its state instead of reading
+	// and hashing a multi-MB module again every half second.
+	requested map[client.ObjectKey]registry.Plugin
 }
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
@@ -55,6 +60,7 @@ type Reconciler struct {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.installed = map[client.ObjectKey]string{}
 	r.announced = map[client.ObjectKey]string{}
+	r.requested = map[client.ObjectKey]registry.Plugin{}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("plugin").
 		WatchesRawSource(source.Kind(r.Cache, &corev1.ConfigMap{}, &handler.TypedEnqueueRequestForObject[*corev1.ConfigMap]{})).
@@ -74,6 +80,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			r.Registry.Uninstall(name)
 			delete(r.installed, req.NamespacedName)
 			delete(r.announced, req.NamespacedName)
+			delete(r.requested, req.NamespacedName)
 			log.FromContext(ctx).Info("driver plugin unloaded", "driver", name)
 			r.recheck(ctx, name)
 		}
@@ -89,6 +96,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.recheck(ctx, prev)
 	}
 	r.installed[req.NamespacedName] = p.Name
+	if last, ok := r.requested[req.NamespacedName]; ok && reflect.DeepEqual(last, p) {
+		return r.report(ctx, &cm, p), nil
+	}
+	delete(r.requested, req.NamespacedName)
 	if err := r.Registry.Install(p); err != nil {
 		msg := fmt.Sprintf("Refused driver plugin %s %s, so the serving version (if any) is unchanged: %v", p.Name, p.Version, err)
 		if errors.Is(err, registry.ErrSHA256Mismatch) {
@@ -97,21 +108,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.Recorder.Eventf(&cm, nil, corev1.EventTypeWarning, ReasonRefused, "Load", "%s", msg)
 		return ctrl.Result{}, nil
 	}
+	r.requested[req.NamespacedName] = p
+	return r.report(ctx, &cm, p), nil
+}
+
+// report turns the registry's state of an installed plugin into events and
+// a requeue while it compiles.
+func (r *Reconciler) report(ctx context.Context, cm *corev1.ConfigMap, p registry.Plugin) ctrl.Result {
+	key := client.ObjectKeyFromObject(cm)
 	st, _ := r.Registry.PluginStatus(p.Name)
 	switch {
 	case st.PendingSHA256 != "":
 		// Compiling in the background; look again shortly.
-		return ctrl.Result{RequeueAfter: 500 * time.Millisecond}, nil
+		return ctrl.Result{RequeueAfter: 500 * time.Millisecond}
 	case st.ServingSHA256 == p.SHA256:
-		if r.announced[req.NamespacedName] != p.SHA256 {
-			r.announced[req.NamespacedName] = p.SHA256
-			r.Recorder.Eventf(&cm, nil, corev1.EventTypeNormal, ReasonLoaded, "Load", "Driver plugin %s %s serves (sha256 %s)", p.Name, p.Version, p.SHA256[:12])
+		if r.announced[key] != p.SHA256 {
+			r.announced[key] = p.SHA256
+			r.Recorder.Eventf(cm, nil, corev1.EventTypeNormal, ReasonLoaded, "Load", "Driver plugin %s %s serves (sha256 %s)", p.Name, p.Version, p.SHA256[:12])
 			r.recheck(ctx, p.Name)
 		}
 	case st.Err != nil:
-		r.Recorder.Eventf(&cm, nil, corev1.EventTypeWarning, ReasonFailed, "Load", "Driver plugin %s %s did not load, so the serving version (if any) is unchanged: %v", p.Name, p.Version, st.Err)
+		r.Recorder.Eventf(cm, nil, corev1.EventTypeWarning, ReasonFailed, "Load", "Driver plugin %s %s did not load, so the serving version (if any) is unchanged: %v", p.Name, p.Version, st.Err)
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{}
 }
 
 // recheck asks the Provider controller to check every Provider of driver

@@ -7,6 +7,7 @@ package status
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -96,4 +97,14 @@ func PatchMetadata[T client.Object](ctx context.Context, c client.Client, obj T,
 // generation predicate that would otherwise drop them.
 func Deleting() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return !e.ObjectNew.GetDeletionTimestamp().IsZero() }}
+}
+
+// Summarize joins the first three messages for a condition or event and
+// counts the rest; more is appended to that count (say where the full
+// list is).
+func Summarize(msgs []string, more string) string {
+	if len(msgs) <= 3 {
+		return strings.Join(msgs, "; ")
+	}
+	return strings.Join(msgs[:3], "; ") + fmt.Sprintf("; and %d more%s", len(msgs)-3, more)
 }
