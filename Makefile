@@ -155,6 +155,7 @@ FUZZTIME ?= 30s
 fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s).
 	cd core && go test -run XXX -fuzz '^FuzzCanonicalPolicy$$' -fuzztime $(FUZZTIME) ./bucketdiff/
 	cd core && go test -run XXX -fuzz '^FuzzCanonicalPolicyMatchesJSONMarshal$$' -fuzztime $(FUZZTIME) ./bucketdiff/
+	cd core && go test -run XXX -fuzz '^FuzzSamePolicy$$' -fuzztime $(FUZZTIME) ./bucketdiff/
 	cd core && go test -run XXX -fuzz '^FuzzOriginOf$$' -fuzztime $(FUZZTIME) ./hosthttp/
 	cd core && go test -run XXX -fuzz '^FuzzAllowed$$' -fuzztime $(FUZZTIME) ./hosthttp/
 	cd core && go test -run XXX -fuzz '^FuzzGuestFrames$$' -fuzztime $(FUZZTIME) ./wasmhost/

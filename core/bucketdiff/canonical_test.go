@@ -75,6 +75,49 @@ var canonicalSeeds = []string{
 	`{"Statement":[{"Action":"s3:\u0047etObject"}]}`,
 	`[{"Statement":[]}]`,
 	`null`,
+	// The shapes fastCanonical takes (fastPathSeeds), and near misses.
+	`{"Version":"2012-10-17","Id":"p<1>","Statement":[{"Sid":"B","Effect":"Allow","Principal":"*","Action":["S3:GetObject","s3:getobject","s3:ListBucket"],"Resource":["arn:aws:s3:::b/*","arn:aws:s3:::b"]},{"Sid":"","Effect":"Deny","NotPrincipal":{"AWS":["arn:a","*"],"Service":"s"},"NotAction":"s3:*","NotResource":[],"Condition":{"Bool":{"aws:SecureTransport":"false"},"IpAddress":{"aws:SourceIp":["10.0.0.0/8","192.168.0.0/16"]},"Null":{}}},{"Effect":"Allow","Action":"s3:GetObject","Principal":{},"Condition":{},"Resource":"r"}]}`,
+	"{ \"Statement\" : { \"Sid\" : \"ÄÖ &\" , \"Action\" : [ \"S3:ÄB\" ] , \"Principal\" : \"arn:x\" } , \"Version\" : \"2012-10-17\" }\n",
+	`{"Statement":[{"Sid":"a","Effect":"Allow"},{"Effect":"Allow","Sid":"a"},{"Sid":"a","Effect":"Allow"}]}`,
+	`{"Statement":[{"Sid":"","Sid":"x"}]}`,
+	`{"Statement":[{"Condition":{"StringLike":{"k":["b","a","b"]}},"Resource":["x","x"]}]}`,
+	`{"Statement":[],"Version":"2012-10-17"}`,
+	`{"Statement":[{"Sid":"x","Sid":""}]}`,
+	`{"Statement":[{"Principal":{"AWS":"a","AWS":"b"}}]}`,
+	`{"Statement":null}`,
+	`{"Statement":[{"Action":["a",]}]}`,
+	`{"Statement":[{"Action":["a"]}],}`,
+	`{"Version":1,"Statement":[]}`,
+	`{"Statement":[{"Effect":"Allow"}]}{}`,
+}
+
+// fastPathSeeds are documents fastCanonical takes itself; the fuzz targets
+// start from them so that the fast path is fuzzed, not only the general one.
+var fastPathSeeds = canonicalSeeds[len(canonicalSeeds)-13 : len(canonicalSeeds)-7]
+
+func TestFastCanonicalTakesCommonDocuments(t *testing.T) {
+	doc, stored := benchDocs()
+	for _, d := range append([]string{doc, stored}, fastPathSeeds...) {
+		_, ok := fastCanonical(d, nil)
+		assert.True(t, ok, "fast path refused %s", d)
+	}
+}
+
+func FuzzSamePolicy(f *testing.F) {
+	doc, stored := benchDocs()
+	f.Add(doc, stored)
+	for i, s := range fastPathSeeds {
+		f.Add(s, fastPathSeeds[(i+1)%len(fastPathSeeds)])
+		f.Add(s, strings.ReplaceAll(s, `"Effect":"Allow",`, ``))
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if a == "" || b == "" {
+			return
+		}
+		ca, errA := canonicalPolicyJSON([]byte(a))
+		cb, errB := canonicalPolicyJSON([]byte(b))
+		require.Equal(t, errA == nil && errB == nil && ca == cb, SamePolicy(a, b), "%q vs %q", a, b)
+	})
 }
 
 func TestCanonicalPolicyMatchesJSONMarshal(t *testing.T) {

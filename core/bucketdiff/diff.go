@@ -285,6 +285,9 @@ func diffPolicy(d, o *abi.Policy) []string {
 // compacting each statement again as a json.RawMessage was most of the cost
 // of a BucketPolicy diff.
 func CanonicalPolicy(doc []byte) (string, error) {
+	if out, ok := fastCanonical(string(doc), nil); ok {
+		return string(out), nil
+	}
 	raw, err := decodeObject(doc)
 	if err != nil {
 		return "", err

@@ -23,6 +23,9 @@ func SamePolicy(a, b string) bool {
 	if a == "" || b == "" {
 		return a == b
 	}
+	if same, ok := sameFast(a, b); ok {
+		return same
+	}
 	ca, errA := CanonicalPolicy([]byte(a))
 	cb, errB := CanonicalPolicy([]byte(b))
 	return errA == nil && errB == nil && ca == cb

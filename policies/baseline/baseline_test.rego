@@ -179,6 +179,19 @@ test_duplicate_sid_denied if {
 	`Sid "Read" is used by statements 0, 2; each Sid must be unique` in msgs
 }
 
+# A statement without a Sid makes sids_distinct fail, so the full check runs
+# and still finds the duplicate among the others.
+test_duplicate_sid_beside_statement_without_sid_denied if {
+	msgs := fixture_deny([fixture_read, object.remove(fixture_tls, ["Sid"]), fixture_read])
+	`Sid "Read" is used by statements 0, 2; each Sid must be unique` in msgs
+}
+
+test_sids_distinct_only_when_every_statement_has_its_own if {
+	sids_distinct with input as fixture_doc([fixture_read, fixture_tls])
+	not sids_distinct with input as fixture_doc([fixture_read, fixture_read])
+	not sids_distinct with input as fixture_doc([fixture_read, object.remove(fixture_tls, ["Sid"])])
+}
+
 test_unique_sids_allowed if {
 	not fixture_has(fixture_deny([fixture_read, fixture_stmt({"Sid": "Read2"})]), "must be unique")
 }
@@ -419,6 +432,8 @@ test_unclassified_actions_not_checked if {
 
 # The keys of a statement in sorted order: Action, Condition, Effect,
 # NotAction, NotPrincipal, NotResource, Principal, Resource, Sid.
+document_pattern_built := concat("", [`^\[(?:`, statement_pattern_built, `[,\]])+$`])
+
 statement_pattern_built := concat("", [`\{(?:`, with_both_kinds, `)`, sid_and_end])
 
 any_kind_statement_pattern_built := concat("", [
@@ -483,8 +498,8 @@ who_and_resources(resource) := concat("", [
 # quote.
 list_pattern(element) := concat("", [`\[?(?:`, element, `(?:,`, element, `)*)?\]?`])
 
-test_statement_pattern_is_the_built_one if {
-	statement_pattern == statement_pattern_built
+test_document_pattern_is_the_built_one if {
+	document_pattern == document_pattern_built
 }
 
 test_any_kind_statement_pattern_is_the_built_one if {
