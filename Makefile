@@ -146,7 +146,7 @@ N ?= 200
 bench: plugins servers ## Benchmarks on real servers (N Buckets, default 200); writes docs/benchmarks.md.
 	cd test && go run ./cmd/pail-bench -n $(N) --out ../docs/benchmarks.md
 	@echo "== the figures below the kept marker in docs/benchmarks.md come from these (copy them in by hand):"
-	cd core && go test -run XXX -bench BenchmarkValidateAndDiff -benchtime 2000x ./policy/
+	cd core && go test -run XXX -bench BenchmarkValidateAndDiff -benchtime 2000x -count 3 ./controllers/bucketpolicy/
 	cd core && go test -run XXX -bench BenchmarkDriverLoad -benchtime 2x ./wasmhost/
 	cd core && go test -run XXX -bench BenchmarkMetricsCost -benchmem ./registry/
 
@@ -156,6 +156,8 @@ fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s).
 	cd core && go test -run XXX -fuzz '^FuzzCanonicalPolicy$$' -fuzztime $(FUZZTIME) ./bucketdiff/
 	cd core && go test -run XXX -fuzz '^FuzzCanonicalPolicyMatchesJSONMarshal$$' -fuzztime $(FUZZTIME) ./bucketdiff/
 	cd core && go test -run XXX -fuzz '^FuzzSamePolicy$$' -fuzztime $(FUZZTIME) ./bucketdiff/
+	cd core && go test -run XXX -fuzz '^FuzzDecodeObject$$' -fuzztime $(FUZZTIME) ./bucketdiff/
+	cd core && go test -run XXX -fuzz '^FuzzStatementsJSON$$' -fuzztime $(FUZZTIME) ./policy/
 	cd core && go test -run XXX -fuzz '^FuzzOriginOf$$' -fuzztime $(FUZZTIME) ./hosthttp/
 	cd core && go test -run XXX -fuzz '^FuzzAllowed$$' -fuzztime $(FUZZTIME) ./hosthttp/
 	cd core && go test -run XXX -fuzz '^FuzzGuestFrames$$' -fuzztime $(FUZZTIME) ./wasmhost/

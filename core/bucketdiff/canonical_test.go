@@ -1,6 +1,8 @@
 package bucketdiff
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -159,6 +161,38 @@ func BenchmarkSamePolicy(b *testing.B) {
 	for b.Loop() {
 		if !SamePolicy(doc, stored) {
 			b.Fatal("canonical forms differ")
+		}
+	}
+}
+
+// FuzzDecodeObject: the hand-written decoder gives json.Unmarshal's value,
+// or fails where it fails.
+func FuzzDecodeObject(f *testing.F) {
+	for _, s := range canonicalSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		var want map[string]any
+		wantErr := json.Unmarshal(doc, &want)
+		got, err := DecodeObject(doc)
+		require.Equal(t, wantErr != nil, err != nil, "error for %q: %v / %v", doc, wantErr, err)
+		if err == nil {
+			require.Equal(t, want, got)
+		}
+	})
+}
+
+// PolicyHash hashes the canonical form without making a string of it on the
+// fast path; the hash is the one CanonicalPolicy's text gives (stored in
+// BucketPolicy and AccessKey status, so it must not change).
+func TestPolicyHashIsTheCanonicalFormsHash(t *testing.T) {
+	for _, doc := range canonicalSeeds {
+		c, cerr := CanonicalPolicy([]byte(doc))
+		h, err := PolicyHash([]byte(doc))
+		require.Equal(t, cerr != nil, err != nil, doc)
+		if err == nil {
+			sum := sha256.Sum256([]byte(c))
+			assert.Equal(t, hex.EncodeToString(sum[:8]), h, doc)
 		}
 	}
 }

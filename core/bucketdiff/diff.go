@@ -288,7 +288,7 @@ func CanonicalPolicy(doc []byte) (string, error) {
 	if out, ok := fastCanonical(string(doc), nil); ok {
 		return string(out), nil
 	}
-	raw, err := decodeObject(doc)
+	raw, err := DecodeObject(doc)
 	if err != nil {
 		return "", err
 	}

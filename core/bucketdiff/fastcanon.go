@@ -25,10 +25,6 @@ func fastCanonical(doc string, out []byte) (_ []byte, ok bool) {
 	if !utf8.ValidString(p.src) {
 		return out, false
 	}
-	// One lower-case copy serves every action; ASCII keeps byte offsets.
-	if ascii(p.src) {
-		p.lower = strings.ToLower(p.src)
-	}
 	return p.document(out)
 }
 
@@ -53,18 +49,9 @@ func sameFast(a, b string) (same, ok bool) {
 
 var canonBufs = sync.Pool{New: func() any { return new([2][]byte) }}
 
-func ascii(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
 type fastParser struct {
-	src, lower string
-	pos        int
+	src string
+	pos int
 	// scratch, reused for every statement: the statements' canonical JSON
 	// in one buffer, their spans, and string sets being sorted.
 	stmts   []byte
@@ -73,7 +60,7 @@ type fastParser struct {
 	scratch []byte
 }
 
-// span is a string of src (or of lower) by offsets.
+// span is a string of src by offsets.
 type span struct{ start, end int }
 
 func (p *fastParser) document(out []byte) ([]byte, bool) {
@@ -297,11 +284,7 @@ func (p *fastParser) stringSet(buf []byte, fold bool) ([]byte, bool) {
 	add := func(s span) {
 		v := p.src[s.start:s.end]
 		if fold {
-			if p.lower != "" {
-				v = p.lower[s.start:s.end]
-			} else {
-				v = strings.ToLower(v)
-			}
+			v = strings.ToLower(v)
 		}
 		p.set = append(p.set, v)
 	}

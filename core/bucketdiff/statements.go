@@ -2,6 +2,7 @@ package bucketdiff
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -10,12 +11,22 @@ import (
 
 // PolicyHash identifies a policy document by its canonical form.
 func PolicyHash(doc []byte) (string, error) {
-	c, err := CanonicalPolicy(doc)
-	if err != nil {
-		return "", err
+	var h [sha256.Size]byte
+	bufs := canonBufs.Get().(*[2][]byte)
+	c, ok := fastCanonical(string(doc), bufs[0][:0])
+	if ok {
+		h = sha256.Sum256(c)
+		bufs[0] = c
 	}
-	h := sha256.Sum256([]byte(c))
-	return fmt.Sprintf("%x", h[:8]), nil
+	canonBufs.Put(bufs)
+	if !ok {
+		c, err := CanonicalPolicy(doc)
+		if err != nil {
+			return "", err
+		}
+		h = sha256.Sum256([]byte(c))
+	}
+	return hex.EncodeToString(h[:8]), nil
 }
 
 // SamePolicy reports whether two documents are semantically equal; "" is no policy.

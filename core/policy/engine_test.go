@@ -4,17 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/pail-dev/pail/core/bucketdiff"
 )
 
 const denyAll = `package pail.strict
@@ -244,94 +239,4 @@ func TestBuiltInPacksLoad(t *testing.T) {
 	require.NoError(t, e.LoadDir(context.Background(), "../../policies"))
 	assert.Empty(t, e.Broken())
 	assert.Subset(t, e.Packs(), []string{"baseline", "security"})
-}
-
-// BenchmarkValidateAndDiff (20 statements) is what a BucketPolicy reconcile spends in the
-// host: evaluating the built-in packs and comparing canonical forms. The
-// design target is p99 ≤ 2 ms; -benchtime and the reported p99 are in
-// docs/benchmarks.md. "uncached" evaluates the packs every time (a changed
-// document, or the first reconcile after the packs changed); "cached" is a
-// resync of an unchanged document, answered from the engine's result cache.
-func BenchmarkValidateAndDiff(b *testing.B) {
-	ctx := context.Background()
-	// 20 statements, and the same document as MinIO stores it: lists for
-	// strings, {"AWS":["*"]} for "*", statements in another order.
-	var want, stored []string
-	for i := range 20 {
-		want = append(want, fmt.Sprintf(`{"Sid":"S%02d","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/app%d"},"Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::b","arn:aws:s3:::b/p%d/*"]}`, i, i, i))
-		stored = append([]string{fmt.Sprintf(`{"Sid":"S%02d","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:role/app%d"]},"Action":["s3:ListBucket","s3:GetObject"],"Resource":["arn:aws:s3:::b/p%d/*","arn:aws:s3:::b"]}`, i, i, i)}, stored...)
-	}
-	doc := `{"Version":"2012-10-17","Statement":[` + strings.Join(want, ",") + `]}`
-	storedDoc := `{"Statement":[` + strings.Join(stored, ",") + `],"Version":"2012-10-17"}`
-	for _, bc := range []struct {
-		name  string
-		cache int
-		// operatorHeap holds live memory shaped like a running operator's
-		// during the run. The live heap sets how often the collector runs
-		// and its object count how long each marking takes: with the bare
-		// benchmark's 2 MB the collector runs every ~15 evaluations, and
-		// those collections, not the evaluation, make the p99.
-		operatorHeap bool
-	}{{"uncached", 0, false}, {"cached", defaultCacheSize, false}, {"uncached/operator-heap", 0, true}} {
-		b.Run(bc.name, func(b *testing.B) {
-			var heap *liveHeap
-			if bc.operatorHeap {
-				heap = newLiveHeap()
-			}
-			defer runtime.KeepAlive(heap)
-			e := NewEngine()
-			e.SetCacheSize(bc.cache)
-			if err := e.LoadDir(ctx, "../../policies"); err != nil {
-				b.Fatal(err)
-			}
-			in := input(doc)
-			durations := make([]time.Duration, 0, b.N)
-			for b.Loop() {
-				start := time.Now()
-				if _, err := e.Evaluate(ctx, nil, in); err != nil {
-					b.Fatal(err)
-				}
-				if !bucketdiff.SamePolicy(doc, storedDoc) {
-					b.Fatal("canonical forms differ")
-				}
-				durations = append(durations, time.Since(start))
-			}
-			b.StopTimer()
-			sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
-			if n := len(durations); n > 0 {
-				b.ReportMetric(float64(durations[n*99/100].Microseconds()), "p99-µs")
-			}
-		})
-	}
-}
-
-// liveHeap is the heap of the demo's operator (make demo, one driver
-// loaded, metrics read after it settled): go_memstats_heap_alloc_bytes
-// 82 MB, go_memstats_heap_objects 179k. The wasm instances' linear
-// memory is pointer-free bytes the collector does not scan; informer
-// caches, compiled Rego and the rest are many small objects with
-// pointers, which it must mark on every cycle.
-type liveHeap struct {
-	linearMemory []byte
-	objects      []*heapObject
-}
-
-type heapObject struct {
-	name   string
-	labels map[string]string
-	next   *heapObject
-}
-
-func newLiveHeap() *liveHeap {
-	h := &liveHeap{linearMemory: make([]byte, 64<<20)}
-	for i := range 45_000 {
-		// Four objects each (the struct, its name, the map and its
-		// group): 180k, and 64 MiB + 17 MiB in all.
-		o := &heapObject{name: fmt.Sprintf("object-%d", i), labels: map[string]string{"i": "x"}}
-		if i > 0 {
-			o.next = h.objects[i-1]
-		}
-		h.objects = append(h.objects, o)
-	}
-	return h
 }

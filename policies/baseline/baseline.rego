@@ -86,7 +86,7 @@ clean_document if {
 	regex.match(document_pattern, document_text)
 }
 
-document_text := replace(json.marshal(statements), bucket_token, "\"\u0001")
+document_text := replace(statements_text, bucket_token, "\"\u0001")
 
 clean_statement(s) if {
 	regex.match(any_kind_statement_pattern, replace(json.marshal(s), bucket_token, "\"\u0001"))

@@ -519,3 +519,13 @@ test_bucket_action_on_objects_stays_suspect if {
 	suspect == {0} with input as doc
 	fixture_has(deny, "s3:ListBucket acts on the bucket") with input as doc
 }
+
+# The engine sends the statements' JSON text; without it the pack makes it.
+test_statements_text_from_the_engine if {
+	doc := object.union(fixture_doc([fixture_read]), {"statements_json": "[engine text]"})
+	statements_text == "[engine text]" with input as doc
+}
+
+test_statements_text_made_here_without_the_engine if {
+	statements_text == json.marshal([fixture_read]) with input as fixture_doc([fixture_read])
+}

@@ -13,6 +13,14 @@ default statements := []
 
 statements := as_list(input.policy.Statement) if input.policy.Statement != null
 
+# statements_text is json.marshal(statements). The engine sends it as
+# input.statements_json (written from the document it already holds, for a
+# fraction of what marshalling the Rego value here costs); without it (opa
+# eval, conftest) it is made here.
+statements_text := input.statements_json if {
+	is_string(input.statements_json)
+} else := json.marshal(statements)
+
 # label names a statement by index (0-based, in the order written) and Sid.
 label(i, s) := sprintf("statement %d (%q)", [i, s.Sid]) if {
 	is_string(s.Sid)

@@ -13,6 +13,15 @@ default statements := []
 
 statements := as_list(input.policy.Statement) if input.policy.Statement != null
 
+# statements_text is a text of the statements in which every string "*"
+# shows as "*" (quotes included) and every NotPrincipal key as
+# "NotPrincipal": — the engine's input.statements_json (json.marshal of the
+# statements, written by the host), or else Rego's own, cheaper than
+# json.marshal: sprintf %v.
+statements_text := input.statements_json if {
+	is_string(input.statements_json)
+} else := sprintf("%v", [statements])
+
 # label names a statement by index (0-based, in the order written) and Sid.
 label(i, s) := sprintf("statement %d (%q)", [i, s.Sid]) if {
 	is_string(s.Sid)

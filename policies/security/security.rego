@@ -85,14 +85,15 @@ read_action(a) if {
 # document's text, then in each statement's when that finds one, clears
 # most documents at once, without a builtin call per statement element. A
 # statement that merely mentions "*" elsewhere is a candidate for nothing
-# worse than the full check. The text is Rego's (sprintf %v: strings quoted
-# as Go does, keys sorted), which is cheaper to make than json.marshal's.
+# worse than the full check. The document's text is statements_text (the
+# engine's JSON, or sprintf %v: strings quoted as Go does, keys sorted);
+# each statement's is sprintf %v.
 default candidates := set()
 
 candidates := {i |
 	some i, s in statements
 	may_matter(sprintf("%v", [s]))
-} if may_matter(sprintf("%v", [statements]))
+} if may_matter(statements_text)
 
 may_matter(text) if contains(text, `"*"`)
 

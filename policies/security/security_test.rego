@@ -297,3 +297,16 @@ test_odd_input_does_not_fail if {
 	fixture_has(msgs, "no statement denies requests without TLS")
 	count(deny) == 0 with input as {"policy": "nonsense"}
 }
+
+# The engine sends the statements' JSON text; without it the pack makes its
+# own text, in which "*" and NotPrincipal show the same way.
+test_statements_text_from_the_engine if {
+	doc := object.union(fixture_doc([fixture_tls]), {"statements_json": "[engine text]"})
+	statements_text == "[engine text]" with input as doc
+}
+
+test_statements_text_made_here_without_the_engine if {
+	text := statements_text with input as fixture_doc([fixture_public_read, object.union(fixture_private, {"NotPrincipal": "x"})])
+	contains(text, `"*"`)
+	contains(text, `"NotPrincipal":`)
+}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand"
 	"reflect"
 	"sort"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/pail-dev/pail/core/policy"
 )
 
 // TestFastPathKeepsVerdicts evaluates random policy documents, most of them
@@ -43,10 +46,18 @@ func TestFastPathKeepsVerdicts(t *testing.T) {
 	clearedStatements := 0
 	for n := range 600 {
 		in := randomInput(r)
-		got, want := evalX(ctx, t, fast, in), evalX(ctx, t, full, in)
-		if !reflect.DeepEqual(got, want) {
-			doc, _ := json.Marshal(in)
-			t.Fatalf("document %d: the fast path changes the verdict on %s\nfast: %v\nfull: %v", n, doc, got, want)
+		want := evalX(ctx, t, full, in)
+		// As under opa eval or conftest (the packs make the statements'
+		// text), then as the engine sends it (with statements_json).
+		withText := policy.WithStatementsJSON(maps.Clone(in))
+		if _, ok := withText[policy.StatementsJSONKey]; !ok {
+			t.Fatalf("document %d: no statements_json", n)
+		}
+		for _, variant := range []map[string]any{in, withText} {
+			if got := evalX(ctx, t, fast, variant); !reflect.DeepEqual(got, want) {
+				doc, _ := json.Marshal(variant)
+				t.Fatalf("document %d: the fast path changes the verdict on %s\nfast: %v\nfull: %v", n, doc, got, want)
+			}
 		}
 		if c, ok := evalX(ctx, t, cleared, in).(json.Number); ok {
 			k, _ := c.Int64()

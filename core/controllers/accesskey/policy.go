@@ -115,5 +115,5 @@ func Check(ctx context.Context, e *policy.Engine, ak *pailv1.AccessKey, user, do
 		"provider":  map[string]any{"name": ak.Spec.ProviderRef.Name, "driver": driver},
 		"raw_size":  len(doc),
 	}
-	return e.Evaluate(ctx, packs, input)
+	return e.Evaluate(ctx, packs, policy.WithStatementsJSON(input))
 }

@@ -2,10 +2,10 @@ package bucketpolicy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/policy"
 )
 
@@ -22,8 +22,8 @@ func (e *ErrNotJSON) Unwrap() error { return e.Err }
 // both call it, so an apply is refused at admission for exactly the reasons
 // the controller would refuse it. p may be nil when the Provider is unknown.
 func Check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (policy.Result, error) {
-	var doc map[string]any
-	if err := json.Unmarshal(bp.Spec.Policy.Raw, &doc); err != nil {
+	doc, err := bucketdiff.DecodeObject(bp.Spec.Policy.Raw)
+	if err != nil {
 		return policy.Result{}, &ErrNotJSON{Err: err}
 	}
 	prov := map[string]any{"name": "", "driver": ""}
@@ -36,5 +36,5 @@ func Check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pa
 		"provider": prov,
 		"raw_size": len(bp.Spec.Policy.Raw),
 	}
-	return e.Evaluate(ctx, bp.Spec.Packs, input)
+	return e.Evaluate(ctx, bp.Spec.Packs, policy.WithStatementsJSON(input))
 }
