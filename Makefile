@@ -21,6 +21,8 @@ GOLANGCI       := $(TOOLBIN)/golangci-lint-$(GOLANGCI_VERSION)
 LEFTHOOK       := $(TOOLBIN)/lefthook-$(LEFTHOOK_VERSION)
 OPA_VERSION    := v1.22.3
 OPA            := $(TOOLBIN)/opa-$(OPA_VERSION)
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT     := $(TOOLBIN)/actionlint-$(ACTIONLINT_VERSION)
 
 MODULES := api sdk core plugins/aws plugins/minio plugins/wasabi test test/tools
 PLUGINS := minio aws wasabi
@@ -134,7 +136,7 @@ policy-test: $(OPA) ## Run the Rego tests of the policy packs with opa test.
 	OPA=$(OPA) test/policyci/check.sh
 
 .PHONY: test
-test: verify-generated vet policy-test chart-test plugins test-drivers servers example-driver-test ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
+test: verify-generated vet policy-test chart-test workflow-test plugins test-drivers servers example-driver-test ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
 	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
 	@echo "== fuzz: a short run of each parser's fuzz target (longer: FUZZTIME=10m make fuzz)"
 	$(MAKE) -s fuzz FUZZTIME=10s
@@ -198,6 +200,19 @@ $(GOLANGCI):
 	@mkdir -p $(TOOLBIN)
 	GOWORK=off GOBIN=$(TOOLBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	mv $(TOOLBIN)/golangci-lint $@
+
+$(ACTIONLINT):
+	@mkdir -p $(TOOLBIN)
+	GOWORK=off GOBIN=$(TOOLBIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv $(TOOLBIN)/actionlint $@
+
+.PHONY: workflow-test
+workflow-test: $(ACTIONLINT) ## actionlint on .github/workflows, and every `make` target they run exists here.
+	$(ACTIONLINT) .github/workflows/*.yml
+	@for t in $$(cat .github/workflows/*.yml | sed 's/#.*//' | grep -o '\bmake [a-z][a-z0-9-]*' | awk '{print $$2}' | sort -u); do \
+	  grep -qE "^$$t:" Makefile || { echo "a workflow runs 'make $$t', which this Makefile does not have"; exit 1; }; \
+	  echo "workflow step make $$t: the target exists"; \
+	done
 
 $(OPA):
 	@mkdir -p $(TOOLBIN)
