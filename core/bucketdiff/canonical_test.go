@@ -196,3 +196,17 @@ func TestPolicyHashIsTheCanonicalFormsHash(t *testing.T) {
 		}
 	}
 }
+
+func TestSamePolicyHash(t *testing.T) {
+	doc, stored := benchDocs()
+	pairs := [][2]string{{doc, stored}, {doc, ""}, {"", stored}, {"", ""}, {doc, `{"Statement":[]}`}}
+	for i, s := range canonicalSeeds {
+		pairs = append(pairs, [2]string{s, canonicalSeeds[(i+1)%len(canonicalSeeds)]}, [2]string{s, s})
+	}
+	for _, p := range pairs {
+		same, hash := SamePolicyHash(p[0], p[1])
+		wantHash, _ := PolicyHash([]byte(p[0]))
+		assert.Equal(t, SamePolicy(p[0], p[1]), same, "%q vs %q", p[0], p[1])
+		assert.Equal(t, wantHash, hash, p[0])
+	}
+}

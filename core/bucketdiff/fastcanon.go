@@ -2,6 +2,8 @@ package bucketdiff
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"sort"
 	"strings"
@@ -48,6 +50,28 @@ func sameFast(a, b string) (same, ok bool) {
 }
 
 var canonBufs = sync.Pool{New: func() any { return new([2][]byte) }}
+
+// SamePolicyHash is SamePolicy(want, have) and PolicyHash(want) (""
+// when want is not a policy document), canonicalising want once: a
+// BucketPolicy reconcile needs both.
+func SamePolicyHash(want, have string) (same bool, wantHash string) {
+	if want != "" && have != "" {
+		bufs := canonBufs.Get().(*[2][]byte)
+		cw, okW := fastCanonical(want, bufs[0][:0])
+		ch, okH := fastCanonical(have, bufs[1][:0])
+		bufs[0], bufs[1] = cw, ch
+		if okW && okH {
+			sum := sha256.Sum256(cw)
+			same, wantHash = bytes.Equal(cw, ch), hex.EncodeToString(sum[:8])
+		}
+		canonBufs.Put(bufs)
+		if okW && okH {
+			return same, wantHash
+		}
+	}
+	wantHash, _ = PolicyHash([]byte(want))
+	return SamePolicy(want, have), wantHash
+}
 
 type fastParser struct {
 	src string

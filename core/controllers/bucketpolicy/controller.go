@@ -272,7 +272,8 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 		have = obs.Config.Policy.Document
 	}
 	want := string(bp.Spec.Policy.Raw)
-	if !bucketdiff.SamePolicy(want, have) {
+	same, wantHash := bucketdiff.SamePolicyHash(want, have)
+	if !same {
 		if err := conn.Driver.ApplyBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: region, Config: abi.BucketConfig{Policy: &abi.Policy{Document: want}}}); err != nil {
 			status.False(conds, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, err.Error())
 			r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not write the policy to bucket %s: %v", b.Spec.BucketName, err))
@@ -282,7 +283,7 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 		bp.Status.LastAppliedDiff = append(added, removed...)
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeNormal, pailv1.ReasonApplied, "Apply", "Applied the policy to bucket %s: %s", b.Spec.BucketName, strings.Join(bp.Status.LastAppliedDiff, "; "))
 	}
-	bp.Status.AppliedHash, _ = bucketdiff.PolicyHash(bp.Spec.Policy.Raw)
+	bp.Status.AppliedHash = wantHash
 	status.True(conds, gen, pailv1.ConditionSynced, pailv1.ReasonInSync, fmt.Sprintf("Bucket %s holds this policy.", b.Spec.BucketName))
 	status.True(conds, gen, pailv1.ConditionReady, pailv1.ReasonAvailable, fmt.Sprintf("The policy is applied to bucket %s.", b.Spec.BucketName))
 	return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
