@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,21 +92,21 @@ func (d *demo) runDeployment(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	metricsPort, err := env.FreePort()
+	metricsAddr, err := localAddr(flagValue(c.Args, "metrics-bind-address"))
 	if err != nil {
 		return err
 	}
-	probePort, err := env.FreePort()
+	probeAddr, err := localAddr(flagValue(c.Args, "health-probe-bind-address"))
 	if err != nil {
 		return err
 	}
-	d.metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	d.metrics = "http://" + metricsAddr + "/metrics"
 	args, notes := localArgs(c.Args, localPaths{
 		driverDir:   o.driverDir,
 		policyDir:   o.policyDir,
 		cacheDir:    o.cacheDir,
-		metricsAddr: fmt.Sprintf("127.0.0.1:%d", metricsPort),
-		probeAddr:   fmt.Sprintf("127.0.0.1:%d", probePort),
+		metricsAddr: metricsAddr,
+		probeAddr:   probeAddr,
 	})
 	fmt.Printf("  container %q of %s, image %s; its arguments, mapped to this machine:\n", c.Name, d.chartDep, c.Image)
 	for _, n := range notes {
@@ -164,7 +166,7 @@ func (d *demo) runDeployment(ctx context.Context) error {
 	})
 	fmt.Printf("  node: running deployment %s as a local process (pid %d), logging to %s\n", d.chartDep, d.operator.Pid(), d.opLog)
 
-	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)
+	readyz := "http://" + probeAddr + "/readyz"
 	if err := d.waitReadyz(ctx, readyz, 2*time.Minute); err != nil {
 		return err
 	}
@@ -204,8 +206,8 @@ func localArgs(args []string, p localPaths) (out, notes []string) {
 		{"driver-dir", p.driverDir, "the drivers make plugins built"},
 		{"policy-dir", p.policyDir, "the repository's policy packs"},
 		{"cache-dir", p.cacheDir, "the wasm compilation cache"},
-		{"metrics-bind-address", p.metricsAddr, "a free local port"},
-		{"health-probe-bind-address", p.probeAddr, "a free local port"},
+		{"metrics-bind-address", p.metricsAddr, "localhost only"},
+		{"health-probe-bind-address", p.probeAddr, "localhost only"},
 		{"webhook-port", "0", "no webhook server: the apiserver cannot reach a local port through the chart's Service"},
 	}
 	drop := map[string]string{
@@ -251,6 +253,37 @@ func localArgs(args []string, p localPaths) (out, notes []string) {
 		}
 	}
 	return out, notes
+}
+
+// flagValue is the value of the last --name in args, or "".
+func flagValue(args []string, name string) string {
+	v := ""
+	for i, a := range args {
+		n, value, hasValue := splitFlag(a)
+		if n != name {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			value = args[i+1]
+		}
+		v = value
+	}
+	return v
+}
+
+// localAddr is 127.0.0.1 with the container's port when that port is free
+// here, so the address in the docs usually works as is, else with a free
+// one.
+func localAddr(containerAddr string) (string, error) {
+	_, p, err := net.SplitHostPort(containerAddr)
+	if port, perr := strconv.Atoi(p); err == nil && perr == nil && port > 0 && env.PortFree(port) {
+		return net.JoinHostPort("127.0.0.1", p), nil
+	}
+	port, err := env.FreePort()
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }
 
 // splitFlag splits "--name=value", "-name=value", "--name" and "-name"; name

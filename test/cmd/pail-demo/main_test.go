@@ -138,3 +138,15 @@ func TestContainerEnv(t *testing.T) {
 	require.Len(t, skipped, 1)
 	require.Contains(t, skipped[0], "TOKEN")
 }
+
+func TestFlagValue(t *testing.T) {
+	args := []string{"--metrics-bind-address=:8080", "--health-probe-bind-address", ":8081", "--log-level=info", "--metrics-bind-address=:9090"}
+	tests := []struct{ name, want string }{
+		{"metrics-bind-address", ":9090"},
+		{"health-probe-bind-address", ":8081"},
+		{"webhook-port", ""},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, flagValue(args, tt.name), tt.name)
+	}
+}
