@@ -120,6 +120,12 @@ servers: ## Build kube-apiserver, etcd, MinIO and versitygw from the Go module p
 demo: build plugins servers ## Start apiserver, MinIO and the operator, and apply examples/quickstart.
 	cd test && go run ./cmd/pail-demo --operator $(BIN)/pail --driver-dir $(BIN)/drivers --state-dir $(ROOT)/.demo --examples $(ROOT)/examples/quickstart --crds $(ROOT)/charts/pail/crds --webhooks $(ROOT)/charts/pail/files/manifests.yaml $(DEMO_FLAGS)
 
+.PHONY: demo-chart
+# helm, not $(HELM): HELM is defined further down, and a prerequisite is
+# expanded when make reads the line.
+demo-chart: build plugins servers helm ## Like demo, but helm-install charts/pail and run its Deployment as a local process with the chart's ServiceAccount.
+	cd test && go run ./cmd/pail-demo --chart $(ROOT)/charts/pail --helm $(HELM) --operator $(BIN)/pail --driver-dir $(BIN)/drivers --policy-dir $(ROOT)/policies --state-dir $(ROOT)/.demo-chart --examples $(ROOT)/examples/quickstart $(DEMO_FLAGS)
+
 .PHONY: run
 run: build plugins ## Run the operator against the current kubeconfig.
 	$(BIN)/pail --driver-dir $(BIN)/drivers --policy-dir $(ROOT)/policies --webhook-port 0

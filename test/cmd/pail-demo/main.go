@@ -4,6 +4,12 @@
 // checks the buckets really exist in MinIO. Then it waits for Ctrl-C (or, with
 // --exit, stops right away) and stops everything it started.
 //
+// With --chart (`make demo-chart`) it installs the Helm chart instead of the
+// CRDs and webhooks, and stands in for the node the demo apiserver lacks: it
+// runs the chart's operator Deployment as a local process with the
+// Deployment's own arguments, authenticated as the chart's ServiceAccount
+// (chart.go).
+//
 // Paths default to the layout of the repository root; `make demo` passes them
 // explicitly.
 package main
@@ -56,6 +62,11 @@ type options struct {
 	webhooks  string
 	timeout   time.Duration
 	exit      bool
+
+	// chart mode (chart.go)
+	chart     string
+	helm      string
+	policyDir string
 }
 
 func main() {
@@ -69,6 +80,9 @@ func main() {
 	flag.StringVar(&o.webhooks, "webhooks", "charts/pail/files/manifests.yaml", "webhook configurations the operator serves (\"\" runs without admission webhooks)")
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "how long to wait for every Provider and Bucket to become Ready")
 	flag.BoolVar(&o.exit, "exit", false, "stop everything once the demo is verified instead of waiting for Ctrl-C")
+	flag.StringVar(&o.chart, "chart", "", "install this Helm chart (charts/pail) and run its operator Deployment as a local process, instead of --crds, --webhooks and an admin-credential operator")
+	flag.StringVar(&o.helm, "helm", "helm", "helm binary for --chart (make helm)")
+	flag.StringVar(&o.policyDir, "policy-dir", "policies", "built-in policy packs, in place of the image's /policies (--chart)")
 	flag.Parse()
 	os.Exit(run(o))
 }
@@ -84,13 +98,24 @@ type demo struct {
 	kubecfg  string
 	metrics  string
 	cleanups []func()
+
+	// steps counts the numbered progress lines; their total differs by mode.
+	steps, stepsTotal int
+	// chart mode: the operator's own kubeconfig (the ServiceAccount's token)
+	// and the Deployment it runs for.
+	opKubecfg string
+	opUser    string
+	chartDep  string
 }
 
 func run(o options) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	d := &demo{o: o}
+	d := &demo{o: o, stepsTotal: 7}
+	if o.chart != "" {
+		d.stepsTotal = 8
+	}
 	defer d.cleanup()
 	if err := d.start(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -126,13 +151,18 @@ func (d *demo) cleanup() {
 
 func (d *demo) onStop(f func()) { d.cleanups = append(d.cleanups, f) }
 
-func step(n int, format string, args ...any) {
-	fmt.Printf("\n==> [%d/7] %s\n", n, fmt.Sprintf(format, args...))
+func (d *demo) step(format string, args ...any) {
+	d.steps++
+	fmt.Printf("\n==> [%d/%d] %s\n", d.steps, d.stepsTotal, fmt.Sprintf(format, args...))
 }
 
 func (d *demo) start(ctx context.Context) error {
 	o := &d.o
-	for _, p := range []*string{&o.operator, &o.driverDir, &o.stateDir, &o.examples, &o.crds} {
+	paths := []*string{&o.operator, &o.driverDir, &o.stateDir, &o.examples, &o.crds}
+	if o.chart != "" {
+		paths = append(paths, &o.chart, &o.policyDir)
+	}
+	for _, p := range paths {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err
@@ -153,6 +183,11 @@ func (d *demo) start(ctx context.Context) error {
 	if _, err := os.Stat(o.driverDir); err != nil {
 		return fmt.Errorf("driver directory %s not found: build the drivers with `make plugins` (or run `make demo`)", o.driverDir)
 	}
+	if o.chart != "" {
+		if err := d.checkChartPrereqs(); err != nil {
+			return err
+		}
+	}
 	var err error
 	if d.kubectl, err = exec.LookPath("kubectl"); err != nil {
 		return errors.New("kubectl not found in PATH; install it: https://kubernetes.io/docs/tasks/tools/#kubectl")
@@ -167,7 +202,7 @@ func (d *demo) start(ctx context.Context) error {
 		}
 	}
 
-	step(1, "Building missing servers (etcd, kube-apiserver, minio); cold builds take minutes, later runs use the cache")
+	d.step("Building missing servers (etcd, kube-apiserver, minio); cold builds take minutes, later runs use the cache")
 	if _, err := tools.Ensure(os.Stdout, tools.Etcd, tools.KubeAPIServer, tools.MinIO); err != nil {
 		return err
 	}
@@ -175,14 +210,19 @@ func (d *demo) start(ctx context.Context) error {
 		return err
 	}
 
-	step(2, "Starting kube-apiserver + etcd and MinIO on 127.0.0.1")
+	d.step("Starting kube-apiserver + etcd and MinIO on 127.0.0.1")
 	kubeLog, err := d.createLog("kube.log")
 	if err != nil {
 		return err
 	}
-	kopts := env.KubeOptions{CRDDirs: []string{o.crds}, Log: kubeLog}
-	if o.webhooks != "" {
-		kopts.WebhookPaths = []string{o.webhooks}
+	// In chart mode helm installs the CRDs (from the chart's crds/) and the
+	// webhook configuration, as in a cluster.
+	kopts := env.KubeOptions{Log: kubeLog}
+	if o.chart == "" {
+		kopts.CRDDirs = []string{o.crds}
+		if o.webhooks != "" {
+			kopts.WebhookPaths = []string{o.webhooks}
+		}
 	}
 	d.kube, err = env.StartKube(ctx, kopts)
 	if err != nil {
@@ -194,7 +234,11 @@ func (d *demo) start(ctx context.Context) error {
 			fmt.Fprintf(os.Stderr, "  stop kube-apiserver: %v\n", err)
 		}
 	})
-	fmt.Printf("  kube-apiserver ready at %s (CRDs from %s installed)\n", d.kube.Config.Host, o.crds)
+	if o.chart == "" {
+		fmt.Printf("  kube-apiserver ready at %s (CRDs from %s installed)\n", d.kube.Config.Host, o.crds)
+	} else {
+		fmt.Printf("  kube-apiserver ready at %s (no nodes, no scheduler, no controller-manager)\n", d.kube.Config.Host)
+	}
 
 	d.kubecfg = filepath.Join(o.stateDir, "kubeconfig")
 	kc, err := os.ReadFile(d.kube.Kubeconfig)
@@ -232,7 +276,24 @@ func (d *demo) start(ctx context.Context) error {
 	})
 	fmt.Printf("  MinIO ready at %s (data in %s)\n", d.minio.Endpoint, d.minio.Dir)
 
-	step(3, "Starting the operator %s", o.operator)
+	if o.chart != "" {
+		if err := d.installChart(ctx); err != nil {
+			return err
+		}
+		if err := d.runDeployment(ctx); err != nil {
+			return err
+		}
+	} else if err := d.startOperator(); err != nil {
+		return err
+	}
+	return d.applyAndCheck(ctx, manifests)
+}
+
+// startOperator runs the operator with the demo's admin kubeconfig, serving
+// the webhooks StartKube installed.
+func (d *demo) startOperator() error {
+	o := &d.o
+	d.step("Starting the operator %s", o.operator)
 	d.opLog = filepath.Join(o.stateDir, "operator.log")
 	opOut, err := d.createLog("operator.log")
 	if err != nil {
@@ -268,8 +329,15 @@ func (d *demo) start(ctx context.Context) error {
 		}
 	})
 	fmt.Printf("  operator running (pid %d), logging to %s\n", d.operator.Pid(), d.opLog)
+	return nil
+}
 
-	step(4, "Applying %s", o.examples)
+// applyAndCheck applies the examples, waits for them to be Ready and checks
+// the buckets exist in MinIO.
+func (d *demo) applyAndCheck(ctx context.Context, manifests []string) error {
+	o := &d.o
+	var err error
+	d.step("Applying %s", o.examples)
 	if d.minio.Endpoint != quickstartEndpoint {
 		rewritten := filepath.Join(o.stateDir, "quickstart")
 		fmt.Printf("  rewriting %s to %s in copies under %s\n", quickstartEndpoint, d.minio.Endpoint, rewritten)
@@ -285,13 +353,13 @@ func (d *demo) start(ctx context.Context) error {
 		fmt.Print(indent(out))
 	}
 
-	step(5, "Waiting up to %s for every Provider and Bucket to become Ready", o.timeout)
+	d.step("Waiting up to %s for every Provider and Bucket to become Ready", o.timeout)
 	buckets, err := d.waitReady(ctx)
 	if err != nil {
 		return err
 	}
 
-	step(6, "Checking the result")
+	d.step("Checking the result")
 	out, err := d.kubectlOut(ctx, "get", "providers,buckets", "-A")
 	if err != nil {
 		return fmt.Errorf("kubectl get providers,buckets -A: %w", err)
@@ -457,12 +525,19 @@ func (d *demo) checkMinIO(ctx context.Context, buckets []unstructured.Unstructur
 }
 
 func (d *demo) printInfo() {
-	step(7, "Pail is running")
+	d.step("Pail is running")
 	fmt.Printf("  kubeconfig:    %s (valid while the demo runs)\n", d.kubecfg)
 	fmt.Printf("                 export KUBECONFIG=%s\n", d.kubecfg)
 	fmt.Printf("                 kubectl get providers,buckets -A\n")
+	if d.opKubecfg != "" {
+		fmt.Printf("                 kubectl get deployment -n %s\n", chartNamespace)
+	}
 	fmt.Printf("  MinIO:         %s\n", d.minio.Endpoint)
 	fmt.Printf("                 access key %s, secret key %s\n", d.minio.AccessKey, d.minio.SecretKey)
+	if d.opKubecfg != "" {
+		fmt.Printf("  operator:      deployment %s, run by pail-demo as a local process (pid %d)\n", d.chartDep, d.operator.Pid())
+		fmt.Printf("                 as %s, kubeconfig %s\n", d.opUser, d.opKubecfg)
+	}
 	fmt.Printf("  operator log:  %s\n", d.opLog)
 	fmt.Printf("  metrics:       %s   (curl -s %s | grep ^pail_)\n", d.metrics, d.metrics)
 	fmt.Printf("  server logs:   %s, %s\n", filepath.Join(d.o.stateDir, "kube.log"), filepath.Join(d.o.stateDir, "minio.log"))
