@@ -174,7 +174,7 @@ func FuzzDecodeObject(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		var want map[string]any
 		wantErr := json.Unmarshal(doc, &want)
-		got, err := DecodeObject(doc)
+		got, err := decodeObject(doc)
 		require.Equal(t, wantErr != nil, err != nil, "error for %q: %v / %v", doc, wantErr, err)
 		if err == nil {
 			require.Equal(t, want, got)

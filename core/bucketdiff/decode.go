@@ -5,13 +5,13 @@ import (
 	"unicode/utf8"
 )
 
-// DecodeObject decodes a JSON object as json.Unmarshal into a map[string]any
+// decodeObject decodes a JSON object as json.Unmarshal into a map[string]any
 // does, with the same value or the same error. Policy documents are objects
 // of strings, lists and objects, and decoding them through reflection was
 // most of the cost of a canonical form (and a large part of validating a
 // BucketPolicy); so the common subset (no numbers, no escapes in strings)
 // is read by hand, and anything else goes to json.Unmarshal.
-func DecodeObject(doc []byte) (map[string]any, error) {
+func decodeObject(doc []byte) (map[string]any, error) {
 	d := decoder{data: doc}
 	d.space()
 	if d.pos < len(d.data) && d.data[d.pos] == '{' {

@@ -288,7 +288,7 @@ func CanonicalPolicy(doc []byte) (string, error) {
 	if out, ok := fastCanonical(string(doc), nil); ok {
 		return string(out), nil
 	}
-	raw, err := DecodeObject(doc)
+	raw, err := decodeObject(doc)
 	if err != nil {
 		return "", err
 	}

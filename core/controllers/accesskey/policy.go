@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -100,8 +101,8 @@ func Document(ak *pailv1.AccessKey, buckets []string) (string, error) {
 
 // Check runs the identity packs on doc.
 func Check(ctx context.Context, e *policy.Engine, ak *pailv1.AccessKey, user, doc, driver string) (policy.Result, error) {
-	var parsed map[string]any
-	if err := json.Unmarshal([]byte(doc), &parsed); err != nil {
+	parsed, err := policy.DecodeDocument([]byte(doc))
+	if err != nil {
 		return policy.Result{}, fmt.Errorf("policy is not a JSON object: %w", err)
 	}
 	packs := ak.Spec.Packs
@@ -115,5 +116,9 @@ func Check(ctx context.Context, e *policy.Engine, ak *pailv1.AccessKey, user, do
 		"provider":  map[string]any{"name": ak.Spec.ProviderRef.Name, "driver": driver},
 		"raw_size":  len(doc),
 	}
-	return e.Evaluate(ctx, packs, policy.WithStatementsJSON(input))
+	value, err := ast.InterfaceToValue(input) // parsed is a Rego value already
+	if err != nil {
+		return policy.Result{}, fmt.Errorf("policy input: %w", err)
+	}
+	return e.Evaluate(ctx, packs, policy.WithStatementsJSON(value.(ast.Object)))
 }

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
-	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/policy"
 )
 
@@ -22,7 +23,7 @@ func (e *ErrNotJSON) Unwrap() error { return e.Err }
 // both call it, so an apply is refused at admission for exactly the reasons
 // the controller would refuse it. p may be nil when the Provider is unknown.
 func Check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (policy.Result, error) {
-	doc, err := bucketdiff.DecodeObject(bp.Spec.Policy.Raw)
+	doc, err := policy.DecodeDocument(bp.Spec.Policy.Raw)
 	if err != nil {
 		return policy.Result{}, &ErrNotJSON{Err: err}
 	}
@@ -36,5 +37,9 @@ func Check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pa
 		"provider": prov,
 		"raw_size": len(bp.Spec.Policy.Raw),
 	}
-	return e.Evaluate(ctx, bp.Spec.Packs, policy.WithStatementsJSON(input))
+	value, err := ast.InterfaceToValue(input) // doc is a Rego value already and is taken as it is
+	if err != nil {
+		return policy.Result{}, fmt.Errorf("policy input: %w", err)
+	}
+	return e.Evaluate(ctx, bp.Spec.Packs, policy.WithStatementsJSON(value.(ast.Object)))
 }
