@@ -154,7 +154,7 @@ N ?= 200
 bench: plugins servers ## Benchmarks on real servers (N Buckets, default 200); writes docs/benchmarks.md.
 	cd test && go run ./cmd/pail-bench -n $(N) --out ../docs/benchmarks.md
 	@echo "== the figures below the kept marker in docs/benchmarks.md come from these (copy them in by hand):"
-	cd core && go test -run XXX -bench BenchmarkValidateAndDiff -benchtime 2000x -count 3 ./controllers/bucketpolicy/
+	cd core && go test -run XXX -bench BenchmarkValidateAndDiff -benchtime 3000x -benchmem -count 3 ./controllers/bucketpolicy/
 	cd core && go test -run XXX -bench BenchmarkDriverLoad -benchtime 2x ./wasmhost/
 	cd core && go test -run XXX -bench BenchmarkMetricsCost -benchmem ./registry/
 
