@@ -164,9 +164,9 @@ fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s).
 	cd core && go test -run XXX -fuzz '^FuzzCanonicalPolicy$$' -fuzztime $(FUZZTIME) ./bucketdiff/
 	cd core && go test -run XXX -fuzz '^FuzzCanonicalPolicyMatchesJSONMarshal$$' -fuzztime $(FUZZTIME) ./bucketdiff/
 	cd core && go test -run XXX -fuzz '^FuzzSamePolicy$$' -fuzztime $(FUZZTIME) ./bucketdiff/
-	cd core && go test -run XXX -fuzz '^FuzzDecodeObject$$' -fuzztime $(FUZZTIME) ./bucketdiff/
 	cd core && go test -run XXX -fuzz '^FuzzStatementsJSON$$' -fuzztime $(FUZZTIME) ./policy/
 	cd core && go test -run XXX -fuzz '^FuzzDecodeDocument$$' -fuzztime $(FUZZTIME) ./policy/
+	cd core && go test -run XXX -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./internal/jsontext/
 	cd core && go test -run XXX -fuzz '^FuzzOriginOf$$' -fuzztime $(FUZZTIME) ./hosthttp/
 	cd core && go test -run XXX -fuzz '^FuzzAllowed$$' -fuzztime $(FUZZTIME) ./hosthttp/
 	cd core && go test -run XXX -fuzz '^FuzzGuestFrames$$' -fuzztime $(FUZZTIME) ./wasmhost/

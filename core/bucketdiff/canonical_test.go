@@ -165,23 +165,6 @@ func BenchmarkSamePolicy(b *testing.B) {
 	}
 }
 
-// FuzzDecodeObject: the hand-written decoder gives json.Unmarshal's value,
-// or fails where it fails.
-func FuzzDecodeObject(f *testing.F) {
-	for _, s := range canonicalSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, doc []byte) {
-		var want map[string]any
-		wantErr := json.Unmarshal(doc, &want)
-		got, err := decodeObject(doc)
-		require.Equal(t, wantErr != nil, err != nil, "error for %q: %v / %v", doc, wantErr, err)
-		if err == nil {
-			require.Equal(t, want, got)
-		}
-	})
-}
-
 // PolicyHash hashes the canonical form without making a string of it on the
 // fast path; the hash is the one CanonicalPolicy's text gives (stored in
 // BucketPolicy and AccessKey status, so it must not change).

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pail-dev/pail/core/internal/jsontext"
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -288,8 +289,10 @@ func CanonicalPolicy(doc []byte) (string, error) {
 	if out, ok := fastCanonical(string(doc), nil); ok {
 		return string(out), nil
 	}
-	raw, err := decodeObject(doc)
-	if err != nil {
+	// The documents fastCanonical does not take are rare: decode them the
+	// plain way.
+	var raw map[string]any
+	if err := json.Unmarshal(doc, &raw); err != nil {
 		return "", err
 	}
 	out := make(map[string]any, len(raw))
@@ -409,20 +412,7 @@ func writeMap[V any](w *canonWriter, m map[string]V) error {
 	return nil
 }
 
-// str writes plain printable ASCII as is and leaves escaping (control
-// characters, HTML characters, invalid UTF-8, U+2028) to json.Marshal.
-func (w *canonWriter) str(s string) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s)
-			w.buf = append(w.buf, b...)
-			return
-		}
-	}
-	w.buf = append(w.buf, '"')
-	w.buf = append(w.buf, s...)
-	w.buf = append(w.buf, '"')
-}
+func (w *canonWriter) str(s string) { w.buf = jsontext.AppendString(w.buf, s) }
 
 func canonicalStatement(m map[string]any) map[string]any {
 	out := map[string]any{}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/pail-dev/pail/core/internal/jsontext"
 )
 
 // fastCanonical appends the canonical form of doc to out, as
@@ -143,7 +145,7 @@ func (p *fastParser) document(out []byte) ([]byte, bool) {
 	sep := false
 	if haveID {
 		out = append(out, `"Id":`...)
-		out = appendStr(out, p.src[id.start:id.end])
+		out = jsontext.AppendString(out, p.src[id.start:id.end])
 		sep = true
 	}
 	if haveStatement {
@@ -174,7 +176,7 @@ func (p *fastParser) document(out []byte) ([]byte, bool) {
 			out = append(out, ',')
 		}
 		out = append(out, `"Version":`...)
-		out = appendStr(out, p.src[version.start:version.end])
+		out = jsontext.AppendString(out, p.src[version.start:version.end])
 	}
 	return append(out, '}'), true
 }
@@ -262,7 +264,7 @@ func (p *fastParser) statement() bool {
 			case elEffect, elSid:
 				var s span
 				if s, ok = p.str(); ok && (el != elSid || s.end > s.start) {
-					buf = appendStr(buf, p.src[s.start:s.end])
+					buf = jsontext.AppendString(buf, p.src[s.start:s.end])
 				} else if ok {
 					seen[el] = false // an empty Sid is no Sid
 				}
@@ -349,7 +351,7 @@ func (p *fastParser) stringSet(buf []byte, fold bool) ([]byte, bool) {
 			}
 			buf = append(buf, ',')
 		}
-		buf = appendStr(buf, s)
+		buf = jsontext.AppendString(buf, s)
 	}
 	return append(buf, ']'), true
 }
@@ -366,7 +368,7 @@ func (p *fastParser) principal(buf []byte) ([]byte, bool) {
 		if p.src[s.start:s.end] == "*" {
 			return append(buf, `{"AWS":["*"]}`...), true
 		}
-		return appendStr(buf, p.src[s.start:s.end]), true
+		return jsontext.AppendString(buf, p.src[s.start:s.end]), true
 	}
 	return p.object(buf, func(buf []byte) ([]byte, bool) { return p.stringSet(buf, false) })
 }
@@ -424,7 +426,7 @@ func (p *fastParser) object(buf []byte, value func([]byte) ([]byte, bool)) ([]by
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendStr(buf, e.key)
+		buf = jsontext.AppendString(buf, e.key)
 		buf = append(buf, ':')
 		buf = append(buf, values[e.start-base:e.end-base]...)
 	}
@@ -485,11 +487,4 @@ func (p *fastParser) str() (span, bool) {
 		}
 	}
 	return span{}, false
-}
-
-// appendStr writes s as json.Marshal does.
-func appendStr(buf []byte, s string) []byte {
-	w := canonWriter{buf: buf}
-	w.str(s)
-	return w.buf
 }

@@ -1,12 +1,13 @@
 package policy
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/pail-dev/pail/core/internal/jsontext"
 )
 
 // StatementsJSONKey is the input field WithStatementsJSON fills.
@@ -125,17 +126,4 @@ func (w *regoJSON) value(v ast.Value) bool {
 	return true
 }
 
-// str writes plain printable ASCII as is and leaves escaping (control
-// characters, HTML characters, invalid UTF-8, U+2028) to encoding/json.
-func (w *regoJSON) str(s string) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s)
-			w.buf = append(w.buf, b...)
-			return
-		}
-	}
-	w.buf = append(w.buf, '"')
-	w.buf = append(w.buf, s...)
-	w.buf = append(w.buf, '"')
-}
+func (w *regoJSON) str(s string) { w.buf = jsontext.AppendString(w.buf, s) }

@@ -9,13 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/pail-dev/pail/test/env"
 )
 
 const (
@@ -30,40 +31,10 @@ func repoRoot() string {
 
 func chartDir() string { return filepath.Join(repoRoot(), "charts", "pail") }
 
-var (
-	helmOnce sync.Once
-	helmPath string
-	helmErr  error
-)
-
 // helm returns the helm binary: $PAIL_HELM (the Makefile exports the cached
 // one), else it installs it the way the Makefile does, so `go test` works
 // alone in a fresh checkout.
-func helm(t *testing.T) string {
-	t.Helper()
-	helmOnce.Do(func() {
-		if p := os.Getenv("PAIL_HELM"); p != "" {
-			if _, err := os.Stat(p); err == nil {
-				helmPath = p
-				return
-			}
-		}
-		cmd := exec.Command("make", "-s", "helm", "-C", repoRoot())
-		cmd.Env = append(os.Environ(), "PAIL_HELM=")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			helmErr = fmt.Errorf("make helm: %w\n%s", err, out)
-			return
-		}
-		out, err := exec.Command("make", "-s", "-C", repoRoot(), "--eval", "print-helm: ; @echo $(HELM)", "print-helm").Output()
-		if err != nil {
-			helmErr = fmt.Errorf("find helm: %w", err)
-			return
-		}
-		helmPath = strings.TrimSpace(string(out))
-	})
-	require.NoError(t, helmErr)
-	return helmPath
-}
+func helm(t *testing.T) string { return env.HelmForTest(t, repoRoot()) }
 
 // render runs helm template on the chart with the given extra arguments
 // (-f FILE, --set K=V) and returns its output, or helm's error text.

@@ -2,9 +2,12 @@ package env
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -75,4 +78,41 @@ func DriverDirForTest(t testing.TB, root string) string {
 		t.Fatalf("the minio driver is needed (run make plugins): %v", err)
 	}
 	return dir
+}
+
+var (
+	helmOnce sync.Once
+	helmPath string
+	helmErr  error
+)
+
+// HelmForTest returns the helm binary the chart tests use: $PAIL_HELM
+// (which the Makefile exports) when it exists, else the one `make helm`
+// puts in the tool cache of the repository at root.
+func HelmForTest(t testing.TB, root string) string {
+	t.Helper()
+	helmOnce.Do(func() {
+		if p := os.Getenv("PAIL_HELM"); p != "" {
+			if _, err := os.Stat(p); err == nil {
+				helmPath = p
+				return
+			}
+		}
+		cmd := exec.Command("make", "-s", "helm", "-C", root)
+		cmd.Env = append(os.Environ(), "PAIL_HELM=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			helmErr = fmt.Errorf("make helm: %w\n%s", err, out)
+			return
+		}
+		out, err := exec.Command("make", "-s", "-C", root, "--eval", "print-helm: ; @echo $(HELM)", "print-helm").Output()
+		if err != nil {
+			helmErr = fmt.Errorf("find helm: %w", err)
+			return
+		}
+		helmPath = strings.TrimSpace(string(out))
+	})
+	if helmErr != nil {
+		t.Fatal(helmErr)
+	}
+	return helmPath
 }

@@ -20,7 +20,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -722,39 +721,8 @@ func snapshot(t *testing.T, root, skip string) map[string]string {
 	return out
 }
 
-var (
-	helmOnce sync.Once
-	helmPath string
-	helmErr  error
-)
-
-// helm returns $PAIL_HELM (the Makefile exports the cached one), else the
-// one `make helm` installs, as test/chart does.
-func helm(t *testing.T, root string) string {
-	t.Helper()
-	helmOnce.Do(func() {
-		if p := os.Getenv("PAIL_HELM"); p != "" {
-			if _, err := os.Stat(p); err == nil {
-				helmPath = p
-				return
-			}
-		}
-		cmd := exec.Command("make", "-s", "helm", "-C", root)
-		cmd.Env = append(os.Environ(), "PAIL_HELM=")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			helmErr = fmt.Errorf("make helm: %w\n%s", err, out)
-			return
-		}
-		out, err := exec.Command("make", "-s", "-C", root, "--eval", "print-helm: ; @echo $(HELM)", "print-helm").Output()
-		if err != nil {
-			helmErr = fmt.Errorf("find helm: %w", err)
-			return
-		}
-		helmPath = strings.TrimSpace(string(out))
-	})
-	require.NoError(t, helmErr)
-	return helmPath
-}
+// helm is the helm binary test/chart uses too.
+func helm(t *testing.T, root string) string { return env.HelmForTest(t, root) }
 
 // chartDeployment renders the chart with its default values and returns the
 // operator's Deployment and its one container.

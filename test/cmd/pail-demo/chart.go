@@ -154,16 +154,9 @@ func (d *demo) runDeployment(ctx context.Context) error {
 	cmd.Env = append(baseEnv(), vars...)
 	cmd.Env = append(cmd.Env, "KUBECONFIG="+d.opKubecfg)
 	cmd.Stdout, cmd.Stderr = opOut, opOut
-	d.operator, err = env.StartProcess("operator", cmd)
-	if err != nil {
+	if err := d.runOperator(cmd); err != nil {
 		return err
 	}
-	d.onStop(func() {
-		fmt.Println("  stopping the operator")
-		if err := d.operator.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "  stop operator: %v\n", err)
-		}
-	})
 	fmt.Printf("  node: running deployment %s as a local process (pid %d), logging to %s\n", d.chartDep, d.operator.Pid(), d.opLog)
 
 	readyz := "http://" + probeAddr + "/readyz"

@@ -318,16 +318,9 @@ func (d *demo) startOperator() error {
 	// it resolves its config, and never a cluster from the user's env.
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+d.kubecfg)
 	cmd.Stdout, cmd.Stderr = opOut, opOut
-	d.operator, err = env.StartProcess("operator", cmd)
-	if err != nil {
+	if err := d.runOperator(cmd); err != nil {
 		return err
 	}
-	d.onStop(func() {
-		fmt.Println("  stopping the operator")
-		if err := d.operator.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "  stop operator: %v\n", err)
-		}
-	})
 	fmt.Printf("  operator running (pid %d), logging to %s\n", d.operator.Pid(), d.opLog)
 	return nil
 }
@@ -614,4 +607,20 @@ func tailFile(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// runOperator starts the operator process and stops it with the demo.
+func (d *demo) runOperator(cmd *exec.Cmd) error {
+	op, err := env.StartProcess("operator", cmd)
+	if err != nil {
+		return err
+	}
+	d.operator = op
+	d.onStop(func() {
+		fmt.Println("  stopping the operator")
+		if err := d.operator.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "  stop operator: %v\n", err)
+		}
+	})
+	return nil
 }
