@@ -323,6 +323,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 // Start preloads drivers in the background and runs the manager until ctx ends.
 func (op *Operator) Start(ctx context.Context) error {
 	for _, name := range op.preload {
+		op.Registry.Preload(name)
 		go func() {
 			if _, err := op.Registry.Load(ctx, name); err != nil {
 				op.log.Error("preload driver", "driver", name, "error", err)

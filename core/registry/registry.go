@@ -103,6 +103,12 @@ func (r *Registry) Load(ctx context.Context, name string) (driver.Driver, error)
 	}
 }
 
+// Preload starts loading name in the background and returns at once; from
+// then on Loaded is false until that load finished. The operator preloads
+// this way before its manager serves readyz, so readiness never answers
+// before a preload has even begun.
+func (r *Registry) Preload(name string) { r.start(name) }
+
 // Loaded reports whether every load started so far has finished.
 func (r *Registry) Loaded() bool {
 	r.mu.Lock()

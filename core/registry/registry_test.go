@@ -152,6 +152,25 @@ func TestGetWhileLoading(t *testing.T) {
 	require.ErrorAs(t, err, &le, "Get returns the load error once loading is done")
 }
 
+// A preload counts as loading from the moment Preload returns, not from
+// whenever its goroutine first runs: readyz must not answer before it.
+func TestPreloadIsLoadingAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "slow.wasm")
+	mkfifo(t, fifo)
+	r := New(loadCtx(t), newHost(t), dir, nil, nil)
+	require.True(t, r.Loaded(), "nothing started yet")
+	r.Preload("slow")
+	assert.False(t, r.Loaded())
+
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	_, err = r.Load(loadCtx(t), "slow")
+	require.Error(t, err)
+	assert.True(t, r.Loaded(), "a failed load is finished")
+}
+
 func TestLoadRogue(t *testing.T) {
 	m, err := metrics.New(prometheus.NewRegistry())
 	require.NoError(t, err)
