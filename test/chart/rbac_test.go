@@ -292,7 +292,14 @@ func TestOperatorWithChartRBAC(t *testing.T) {
 
 	t.Run("with the chart's RBAC a Provider and a Bucket are reconciled end to end", func(t *testing.T) {
 		require.NoError(t, admin.Create(ctx, binding.DeepCopy()))
-		require.NoError(t, asSA.List(ctx, &pailv1.ProviderList{}), "the binding lets the ServiceAccount list Providers")
+		// The apiserver's RBAC authorizer learns of the binding through its
+		// own informer, a moment after the create returns.
+		waitFor(t, 30*time.Second, "the binding to let the ServiceAccount list Providers", func() (bool, string) {
+			if err := asSA.List(ctx, &pailv1.ProviderList{}); err != nil {
+				return false, err.Error()
+			}
+			return true, ""
+		})
 
 		var p pailv1.Provider
 		waitFor(t, 3*time.Minute, "Provider Ready", func() (bool, string) {
