@@ -1,12 +1,9 @@
 package chart
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,14 +37,7 @@ func helm(t *testing.T) string { return env.HelmForTest(t, repoRoot()) }
 // (-f FILE, --set K=V) and returns its output, or helm's error text.
 func render(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	full := append([]string{"template", releaseName, chartDir(), "--namespace", releaseNS}, args...)
-	cmd := exec.Command(helm(t), full...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("helm %s: %w: %s", strings.Join(full, " "), err, stderr.String())
-	}
-	return stdout.String(), nil
+	return env.HelmTemplate(helm(t), append([]string{releaseName, chartDir(), "--namespace", releaseNS}, args...)...)
 }
 
 // objects parses a multi-document manifest; every document must parse.

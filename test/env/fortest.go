@@ -116,3 +116,16 @@ func HelmForTest(t testing.TB, root string) string {
 	}
 	return helmPath
 }
+
+// HelmTemplate runs `helm template` with args and returns what it printed,
+// or an error carrying helm's own message.
+func HelmTemplate(helm string, args ...string) (string, error) {
+	full := append([]string{"template"}, args...)
+	cmd := exec.Command(helm, full...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("helm %s: %w: %s", strings.Join(full, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}

@@ -728,12 +728,9 @@ func helm(t *testing.T, root string) string { return env.HelmForTest(t, root) }
 // operator's Deployment and its one container.
 func chartDeployment(t *testing.T, root string) (*appsv1.Deployment, corev1.Container) {
 	t.Helper()
-	args := []string{"template", "pail", filepath.Join(root, "charts", "pail"), "--namespace", "pail-system"}
-	cmd := exec.Command(helm(t, root), args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "helm %s: %s", strings.Join(args, " "), stderr.String())
-	dec := utilyaml.NewYAMLOrJSONDecoder(&stdout, 4096)
+	manifest, err := env.HelmTemplate(helm(t, root), "pail", filepath.Join(root, "charts", "pail"), "--namespace", "pail-system")
+	require.NoError(t, err)
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(manifest), 4096)
 	var deps []*appsv1.Deployment
 	for {
 		var m map[string]any
