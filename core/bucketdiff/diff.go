@@ -286,11 +286,23 @@ func diffPolicy(d, o *abi.Policy) []string {
 // compacting each statement again as a json.RawMessage was most of the cost
 // of a BucketPolicy diff.
 func CanonicalPolicy(doc []byte) (string, error) {
-	if out, ok := fastCanonical(string(doc), nil); ok {
-		return string(out), nil
+	out, err := canonicalInto(string(doc), nil)
+	return string(out), err
+}
+
+// canonicalInto appends doc's canonical form to out: straight from the
+// JSON for the usual documents (fastCanonical), through maps otherwise.
+func canonicalInto(doc string, out []byte) ([]byte, error) {
+	if c, ok := fastCanonical(doc, out); ok {
+		return c, nil
 	}
-	// The documents fastCanonical does not take are rare: decode them the
-	// plain way.
+	c, err := canonicalFromMaps([]byte(doc))
+	return append(out, c...), err
+}
+
+// canonicalFromMaps is the general path, for the rare documents
+// fastCanonical does not take: decoded the plain way.
+func canonicalFromMaps(doc []byte) (string, error) {
 	var raw map[string]any
 	if err := json.Unmarshal(doc, &raw); err != nil {
 		return "", err

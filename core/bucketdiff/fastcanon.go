@@ -2,8 +2,6 @@ package bucketdiff
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	"sort"
 	"strings"
@@ -38,41 +36,6 @@ var parsers = sync.Pool{New: func() any { return new(fastParser) }}
 
 func (p *fastParser) reset(src string) {
 	*p = fastParser{src: src, stmts: p.stmts[:0], spans: p.spans[:0], set: p.set[:0], scratch: p.scratch[:0]}
-}
-
-// sameFast compares the canonical forms of a and b without making strings
-// of them; ok is false when either needs the general path.
-func sameFast(a, b string) (same, ok bool) {
-	bufs := canonBufs.Get().(*[2][]byte)
-	defer canonBufs.Put(bufs)
-	ca, okA := fastCanonical(a, bufs[0][:0])
-	cb, okB := fastCanonical(b, bufs[1][:0])
-	bufs[0], bufs[1] = ca, cb
-	return bytes.Equal(ca, cb), okA && okB
-}
-
-var canonBufs = sync.Pool{New: func() any { return new([2][]byte) }}
-
-// SamePolicyHash is SamePolicy(want, have) and PolicyHash(want) (""
-// when want is not a policy document), canonicalising want once: a
-// BucketPolicy reconcile needs both.
-func SamePolicyHash(want, have string) (same bool, wantHash string) {
-	if want != "" && have != "" {
-		bufs := canonBufs.Get().(*[2][]byte)
-		cw, okW := fastCanonical(want, bufs[0][:0])
-		ch, okH := fastCanonical(have, bufs[1][:0])
-		bufs[0], bufs[1] = cw, ch
-		if okW && okH {
-			sum := sha256.Sum256(cw)
-			same, wantHash = bytes.Equal(cw, ch), hex.EncodeToString(sum[:8])
-		}
-		canonBufs.Put(bufs)
-		if okW && okH {
-			return same, wantHash
-		}
-	}
-	wantHash, _ = PolicyHash([]byte(want))
-	return SamePolicy(want, have), wantHash
 }
 
 type fastParser struct {

@@ -1,45 +1,64 @@
 package bucketdiff
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // PolicyHash identifies a policy document by its canonical form.
 func PolicyHash(doc []byte) (string, error) {
-	var h [sha256.Size]byte
 	bufs := canonBufs.Get().(*[2][]byte)
-	c, ok := fastCanonical(string(doc), bufs[0][:0])
-	if ok {
-		h = sha256.Sum256(c)
-		bufs[0] = c
+	defer canonBufs.Put(bufs)
+	c, err := canonicalInto(string(doc), bufs[0][:0])
+	bufs[0] = c
+	if err != nil {
+		return "", err
 	}
-	canonBufs.Put(bufs)
-	if !ok {
-		c, err := CanonicalPolicy(doc)
-		if err != nil {
-			return "", err
-		}
-		h = sha256.Sum256([]byte(c))
-	}
-	return hex.EncodeToString(h[:8]), nil
+	return hashOf(c), nil
 }
 
 // SamePolicy reports whether two documents are semantically equal; "" is no policy.
 func SamePolicy(a, b string) bool {
-	if a == "" || b == "" {
-		return a == b
+	same, _ := samePolicy(a, b, false)
+	return same
+}
+
+// SamePolicyHash is SamePolicy(want, have) and PolicyHash(want) ("" when
+// want is not a policy document), canonicalising want once: a
+// BucketPolicy reconcile needs both. The canonical forms are compared in
+// pooled buffers, never made into strings.
+func SamePolicyHash(want, have string) (same bool, wantHash string) {
+	return samePolicy(want, have, true)
+}
+
+func samePolicy(want, have string, hash bool) (same bool, wantHash string) {
+	bufs := canonBufs.Get().(*[2][]byte)
+	defer canonBufs.Put(bufs)
+	cw, errW := canonicalInto(want, bufs[0][:0])
+	bufs[0] = cw
+	if errW == nil && hash {
+		wantHash = hashOf(cw)
 	}
-	if same, ok := sameFast(a, b); ok {
-		return same
+	if want == "" || have == "" {
+		return want == have, wantHash
 	}
-	ca, errA := CanonicalPolicy([]byte(a))
-	cb, errB := CanonicalPolicy([]byte(b))
-	return errA == nil && errB == nil && ca == cb
+	ch, errH := canonicalInto(have, bufs[1][:0])
+	bufs[1] = ch
+	return errW == nil && errH == nil && bytes.Equal(cw, ch), wantHash
+}
+
+// canonBufs hold the canonical forms being compared or hashed.
+var canonBufs = sync.Pool{New: func() any { return new([2][]byte) }}
+
+func hashOf(canonical []byte) string {
+	h := sha256.Sum256(canonical)
+	return hex.EncodeToString(h[:8])
 }
 
 // StatementDiff lists the statements of want missing from have, and

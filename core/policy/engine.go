@@ -72,6 +72,7 @@ func (e *Engine) LoadDir(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("policy packs: %w", err)
 	}
+	packs := map[string]map[string]string{}
 	for _, ent := range entries {
 		if !ent.IsDir() {
 			continue
@@ -89,8 +90,28 @@ func (e *Engine) LoadDir(ctx context.Context, dir string) error {
 			files[filepath.Base(m)] = string(b)
 		}
 		if len(files) > 0 {
-			_ = e.SetPack(ctx, ent.Name(), files) // a broken pack is recorded, not fatal
+			packs[ent.Name()] = files
 		}
+	}
+	// One preparation for the whole directory, not one per pack: each
+	// compiles every module loaded so far.
+	e.mu.Lock()
+	broken := map[string]error{}
+	for name, files := range packs {
+		if err := e.putLocked(name, files); err != nil {
+			broken[name] = err
+		}
+	}
+	// Packs that clash are reported when a query of theirs is evaluated.
+	_ = e.prepareLocked(ctx)
+	e.mu.Unlock()
+	for name, berr := range broken { // a broken pack is recorded, not fatal
+		if e.OnBroken != nil {
+			e.OnBroken(name, berr)
+		}
+	}
+	if e.OnChange != nil {
+		e.OnChange()
 	}
 	return nil
 }
@@ -98,30 +119,37 @@ func (e *Engine) LoadDir(ctx context.Context, dir string) error {
 // SetPack adds or replaces a pack. A pack that does not compile on its own
 // is recorded as broken and left out; the other packs keep working.
 func (e *Engine) SetPack(ctx context.Context, name string, files map[string]string) error {
+	e.mu.Lock()
+	broken := e.putLocked(name, files)
+	err := e.prepareLocked(ctx)
+	e.mu.Unlock()
+	if broken != nil {
+		if e.OnBroken != nil {
+			e.OnBroken(name, broken)
+		}
+		return errors.Join(fmt.Errorf("policy pack %s does not compile: %w", name, broken), err)
+	}
+	if e.OnChange != nil {
+		e.OnChange()
+	}
+	return err
+}
+
+// putLocked records a pack, or records it as broken (and returns why)
+// when it does not compile on its own; the caller prepares the queries.
+func (e *Engine) putLocked(name string, files map[string]string) error {
 	mods := map[string]string{}
 	for f, src := range files {
 		mods[name+"/"+f] = src
 	}
 	if _, err := ast.CompileModules(mods); err != nil {
-		e.mu.Lock()
 		e.broken[name] = err
 		delete(e.packs, name)
-		err2 := e.prepareLocked(ctx)
-		e.mu.Unlock()
-		if e.OnBroken != nil {
-			e.OnBroken(name, err)
-		}
-		return errors.Join(fmt.Errorf("policy pack %s does not compile: %w", name, err), err2)
+		return err
 	}
-	e.mu.Lock()
 	delete(e.broken, name)
 	e.packs[name] = files
-	err := e.prepareLocked(ctx)
-	e.mu.Unlock()
-	if e.OnChange != nil {
-		e.OnChange()
-	}
-	return err
+	return nil
 }
 
 // RemovePack drops a pack.
@@ -165,14 +193,27 @@ func (e *Engine) prepareLocked(ctx context.Context) error {
 	// querying the whole data.pail tree also evaluates every helper rule,
 	// which measured about 20 times slower, and one query over all packs
 	// evaluated every pack whatever the selection (an AccessKey's identity
-	// check paid for baseline and security). Every query is prepared with
-	// every module, because a pack may import another's rules; a pack
-	// change recompiles them all, which is rare and off the reconcile path.
-	var modules []func(*rego.Rego)
+	// check paid for baseline and security).
+	// Every query shares one compilation of every module, because a pack
+	// may import another's rules; a pack change compiles them again, which
+	// is rare and off the reconcile path.
+	parsed := map[string]*ast.Module{}
 	for pack, files := range e.packs {
 		for f, src := range files {
-			modules = append(modules, rego.Module(pack+"/"+f, src))
+			m, err := ast.ParseModuleWithOpts(pack+"/"+f, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+			if err != nil {
+				return fmt.Errorf("prepare policy query: %w", err)
+			}
+			parsed[pack+"/"+f] = m
 		}
+	}
+	// Before compiling, which rewrites the modules.
+	cacheable := deterministic(parsed)
+	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	if compiler.Compile(parsed); compiler.Failed() {
+		// Packs that compile alone can still clash together (same
+		// package and rule in two packs); keep the previous queries then.
+		return fmt.Errorf("prepare policy query: %w", compiler.Errors)
 	}
 	prepared := make(map[string]*rego.PreparedEvalQuery, len(e.packs))
 	for pack := range e.packs {
@@ -181,51 +222,42 @@ func (e *Engine) prepareLocked(ctx context.Context) error {
 			return err
 		}
 		query := fmt.Sprintf(`[[k, m] | some k in ["deny", "warn"]; some m in data.pail[%s][k]]`, ref)
-		pq, err := rego.New(append([]func(*rego.Rego){rego.Query(query)}, modules...)...).PrepareForEval(ctx)
+		pq, err := rego.New(rego.Query(query), rego.Compiler(compiler)).PrepareForEval(ctx)
 		if err != nil {
-			// Packs that compile alone can still clash together (same
-			// package and rule in two packs); keep the previous queries then.
 			return fmt.Errorf("prepare policy query: %w", err)
 		}
 		prepared[pack] = &pq
 	}
 	e.prepared = prepared
 	e.revision++
-	e.cacheable = deterministic(e.packs)
+	e.cacheable = cacheable
 	e.cache.clear()
 	return nil
 }
 
-// deterministic reports whether no pack calls a nondeterministic builtin.
-// The packs compiled, so a module that does not parse here cannot occur;
-// it counts as nondeterministic all the same.
-func deterministic(packs map[string]map[string]string) bool {
-	for pack, files := range packs {
-		for f, src := range files {
-			m, err := ast.ParseModuleWithOpts(pack+"/"+f, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
-			if err != nil {
-				return false
-			}
-			found := false
-			ast.WalkTerms(m, func(t *ast.Term) bool {
-				if call, ok := t.Value.(ast.Call); ok && len(call) > 0 {
-					if b, ok := ast.BuiltinMap[call[0].String()]; ok && b.Nondeterministic {
-						found = true
-					}
+// deterministic reports whether no module calls a nondeterministic
+// builtin.
+func deterministic(modules map[string]*ast.Module) bool {
+	for _, m := range modules {
+		found := false
+		ast.WalkTerms(m, func(t *ast.Term) bool {
+			if call, ok := t.Value.(ast.Call); ok && len(call) > 0 {
+				if b, ok := ast.BuiltinMap[call[0].String()]; ok && b.Nondeterministic {
+					found = true
 				}
-				return found
-			})
-			ast.WalkExprs(m, func(x *ast.Expr) bool {
-				if x.IsCall() {
-					if b, ok := ast.BuiltinMap[x.Operator().String()]; ok && b.Nondeterministic {
-						found = true
-					}
-				}
-				return found
-			})
-			if found {
-				return false
 			}
+			return found
+		})
+		ast.WalkExprs(m, func(x *ast.Expr) bool {
+			if x.IsCall() {
+				if b, ok := ast.BuiltinMap[x.Operator().String()]; ok && b.Nondeterministic {
+					found = true
+				}
+			}
+			return found
+		})
+		if found {
+			return false
 		}
 	}
 	return true
