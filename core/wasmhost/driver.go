@@ -100,6 +100,19 @@ const MaxLogsPerCall = 10000
 // errLogFlood aborts a call from inside the log import.
 var errLogFlood = errors.New("driver flooded the log: more than 10000 records in one call")
 
+// countLog counts one log record of the call and aborts it past
+// MaxLogsPerCall: wazero turns the panic into the call's error, which
+// discards the instance.
+func (s *callState) countLog() {
+	if s == nil {
+		return
+	}
+	s.logs++
+	if s.logs > MaxLogsPerCall {
+		panic(errLogFlood)
+	}
+}
+
 func (s *callState) redact(v string) string {
 	if s == nil {
 		return v
@@ -375,12 +388,7 @@ type stderrLog struct {
 }
 
 func (w *stderrLog) Write(b []byte) (int, error) {
-	if st := w.inst.state.Load(); st != nil {
-		st.logs++
-		if st.logs > MaxLogsPerCall {
-			panic(errLogFlood)
-		}
-	}
+	w.inst.state.Load().countLog()
 	if !w.d.logAllowed() {
 		return len(b), nil
 	}

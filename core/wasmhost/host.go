@@ -253,9 +253,6 @@ func metadataAgrees(meta wasmmeta.Metadata, info abi.DriverInfo) error {
 	if meta.Name != info.Name {
 		diffs = append(diffs, fmt.Sprintf("name %q in the section, %q from describe", meta.Name, info.Name))
 	}
-	if major, _, _ := strings.Cut(info.ABI, "."); meta.Major() != major {
-		diffs = append(diffs, fmt.Sprintf("ABI %q in the section, %q from describe", meta.ABI, info.ABI))
-	}
 	if len(diffs) > 0 {
 		return &LoadError{Reason: fmt.Sprintf("%s metadata section disagrees with the describe handshake: %s", wasmmeta.SectionName, strings.Join(diffs, "; "))}
 	}

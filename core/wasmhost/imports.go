@@ -83,10 +83,11 @@ func (d *Driver) hostHTTPRequest(ctx context.Context, m api.Module, ptr, size ui
 	resp, rb, err := st.op.Do(ctx, req) //nolint:bodyclose // Do reads and closes the body; rb holds it
 
 	if err != nil {
-		if hosthttp.IsRefused(err) {
+		refused := hosthttp.IsRefused(err)
+		if refused {
 			st.refused = true
 		}
-		return respond(abi.HTTPResponseHead{Error: st.redact(err.Error()), Refused: hosthttp.IsRefused(err)}, nil)
+		return respond(abi.HTTPResponseHead{Error: st.redact(err.Error()), Refused: refused}, nil)
 	}
 	out := abi.HTTPResponseHead{Status: resp.StatusCode}
 	for k, vs := range resp.Header {
@@ -132,14 +133,7 @@ func redactValue(st *callState, v any) any {
 }
 
 func (d *Driver) hostLog(ctx context.Context, m api.Module, ptr, size uint32) {
-	if st := stateFrom(ctx); st != nil {
-		st.logs++
-		if st.logs > MaxLogsPerCall {
-			// wazero turns a host function's panic into the call's error,
-			// which discards the instance.
-			panic(errLogFlood)
-		}
-	}
+	stateFrom(ctx).countLog()
 	if size > 64<<10 || !d.logAllowed() {
 		return
 	}

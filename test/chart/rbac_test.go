@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
@@ -90,25 +89,13 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
-// minioDriverDir returns a directory holding minio.wasm, building it when
-// bin/drivers lacks it so `go test` works alone (make test builds it first).
+// minioDriverDir returns a directory holding only minio.wasm (from
+// make plugins, which builds it with its build tags): the operator loads
+// nothing it does not need.
 func minioDriverDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("PAIL_DRIVER_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(), "bin", "drivers")
-	}
-	out := filepath.Join(dir, "minio.wasm")
-	if _, err := os.Stat(out); err != nil {
-		cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, "./plugins/minio")
-		cmd.Dir = repoRoot()
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		b, err := cmd.CombinedOutput()
-		require.NoError(t, err, "build the minio driver: %s", b)
-	}
-	// Only the MinIO driver: the operator loads nothing it does not need.
 	only := t.TempDir()
-	require.NoError(t, os.Symlink(out, filepath.Join(only, "minio.wasm")))
+	require.NoError(t, os.Symlink(filepath.Join(env.DriverDirForTest(t, repoRoot()), "minio.wasm"), filepath.Join(only, "minio.wasm")))
 	return only
 }
 

@@ -207,8 +207,7 @@ func TestGracefulShutdown(t *testing.T) {
 	assert.NotContains(t, string(log), "panic")
 	assert.Contains(t, string(log), "All workers finished", "controllers drained their workers")
 
-	_, done2 := run("second")
-	defer func() { _ = done2 }()
+	_, _ = run("second")
 	for _, b := range buckets {
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
@@ -273,8 +272,8 @@ func TestAPIServerRestart(t *testing.T) {
 				return
 			}
 			if time.Now().After(deadline) {
-				b, _ := os.ReadFile(logPath)
-				t.Fatalf("Bucket %s not Ready: %+v\n%s", b, got.Status.Conditions, tail(b))
+				log, _ := os.ReadFile(logPath)
+				t.Fatalf("Bucket %s not Ready: %+v\n%s", b.Name, got.Status.Conditions, tail(log))
 			}
 			time.Sleep(200 * time.Millisecond)
 		}

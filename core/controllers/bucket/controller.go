@@ -108,6 +108,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, &b); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.DriftLoop.Forget(req.NamespacedName)
+			// A Bucket deleted while paused must not report a pause forever.
+			r.Metrics.SetDriftLoop(req.Namespace, req.Name, false)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

@@ -169,10 +169,16 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 			drift := synced != nil && synced.ObservedGeneration == gen &&
 				(synced.Status == metav1.ConditionTrue || synced.Reason == pailv1.ReasonDriftLoop)
 			key := types.NamespacedName{Namespace: b.Namespace, Name: b.Name}
-			if paused, until, n := r.DriftLoop.Paused(key, gen, time.Now()); drift && paused {
+			var paused bool
+			var until time.Time
+			var n int
+			if drift { // a spec change is not the breaker's business
+				paused, until, n = r.DriftLoop.Paused(key, gen, time.Now())
+			}
+			if paused {
 				msg := fmt.Sprintf("Drift loop: Pail corrected this bucket %d times within %s, so another writer keeps changing %s. Writes are paused until the spec changes or %s; stop the other writer, or change the spec to what it writes.",
 					n, r.DriftLoop.Window, strings.Join(fields, ", "), until.UTC().Format(time.RFC3339))
-				if c := meta.FindStatusCondition(*conds, pailv1.ConditionSynced); c == nil || c.Reason != pailv1.ReasonDriftLoop {
+				if synced.Reason != pailv1.ReasonDriftLoop {
 					r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonDriftLoop, "Update", "%s", msg)
 				}
 				r.Metrics.SetDriftLoop(b.Namespace, b.Name, true)
