@@ -122,6 +122,12 @@ type ProviderStatus struct {
 	// retry delay doubles with each one.
 	// +optional
 	ConsecutiveFailures int32 `json:"consecutiveFailures,omitempty"`
+	// Account identifies the account or deployment behind the credentials,
+	// as the driver's check reported it; empty when the driver reports none.
+	// Buckets and AccessKeys record it, with the endpoint, where they
+	// establish ownership (their status.location).
+	// +optional
+	Account string `json:"account,omitempty"`
 }
 
 // Provider is an S3-compatible endpoint, its credentials and the driver that
