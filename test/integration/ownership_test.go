@@ -140,8 +140,11 @@ func TestBucketProviderRefIsImmutable(t *testing.T) {
 	ns := namespace(t)
 	b := newBucket(ns, "fixed", "minio", uniqueBucket("fixed"), pailv1.DeletionRetain)
 	require.NoError(t, suite.k8s.Create(ctx, b))
+	// A merge patch: the controller writing status must not turn this into
+	// a resourceVersion conflict.
+	patch := client.MergeFrom(b.DeepCopy())
 	b.Spec.ProviderRef.Name = "elsewhere"
-	err := suite.k8s.Update(ctx, b)
+	err := suite.k8s.Patch(ctx, b, patch)
 	require.Error(t, err, "changing spec.providerRef must be refused")
 	assert.True(t, apierrors.IsInvalid(err), "refused as invalid: %v", err)
 	assert.Contains(t, err.Error(), "spec.providerRef")
