@@ -25,6 +25,11 @@ type ProviderReference struct {
 // BucketSpec is the desired state of one S3 bucket.
 type BucketSpec struct {
 	// ProviderRef names the Provider, in this namespace, that hosts the bucket.
+	// It is immutable: a Bucket never moves to another Provider, so Pail can
+	// never mistake a same-named bucket elsewhere for the one it manages. To
+	// manage a bucket at another Provider, create a new Bucket (with adopt if
+	// the bucket exists there).
+	// +kubebuilder:validation:XValidation:rule="self.name == oldSelf.name",message="providerRef is immutable; to manage a bucket at another Provider, create a new Bucket"
 	ProviderRef ProviderReference `json:"providerRef"`
 
 	// BucketName is the bucket's name at the provider. It follows S3's
@@ -323,6 +328,13 @@ type BucketStatus struct {
 	// Endpoint is the Provider endpoint serving the bucket.
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
+	// Location is where Pail established its ownership of the bucket (the
+	// Provider endpoint, and account when the driver reports one), written
+	// with status.ownership. Pail writes to or deletes the bucket only while
+	// its Provider still points there; otherwise the Bucket reports
+	// LocationChanged and touches nothing.
+	// +optional
+	Location *Location `json:"location,omitempty"`
 	// Region is the region the bucket was created in.
 	// +optional
 	Region string `json:"region,omitempty"`

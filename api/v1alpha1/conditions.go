@@ -74,6 +74,12 @@ const (
 	ReasonUserDeleted         = "UserDeleted"
 	ReasonRetained            = "Retained"
 	ReasonUserConflict        = "UserConflict"
+	// ReasonLocationChanged: the Provider now points somewhere other than
+	// where Pail established its ownership; nothing is written or deleted.
+	ReasonLocationChanged = "LocationChanged"
+	// ReasonAlreadyManaged: another Bucket already manages the same bucket
+	// at the same location; the newcomer touches nothing.
+	ReasonAlreadyManaged = "AlreadyManaged"
 )
 
 // AccessKeyFinalizer keeps an AccessKey until its deletionPolicy has been honoured.

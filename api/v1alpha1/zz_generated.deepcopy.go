@@ -451,6 +451,11 @@ func (in *BucketStatus) DeepCopyInto(out *BucketStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.Location != nil {
+		in, out := &in.Location, &out.Location
+		*out = new(Location)
+		**out = **in
+	}
 	if in.Unsupported != nil {
 		in, out := &in.Unsupported, &out.Unsupported
 		*out = make([]string, len(*in))

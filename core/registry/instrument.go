@@ -90,6 +90,15 @@ func (i *instrumented) CheckProvider(ctx context.Context, p abi.ProviderConfig) 
 	return i.end(abi.OpCheckProvider, i.d.CheckProvider(ctx, p))
 }
 
+func (i *instrumented) CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error) {
+	ctx, err := i.begin(ctx, abi.OpCheckProvider)
+	if err != nil {
+		return abi.ProviderCheck{}, err
+	}
+	res, err := driver.CheckProviderAccount(ctx, i.d, p)
+	return res, i.end(abi.OpCheckProvider, err)
+}
+
 func (i *instrumented) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
 	ctx, err := i.begin(ctx, abi.OpObserveBucket)
 	if err != nil {

@@ -285,6 +285,21 @@ func (d *Driver) CheckProvider(ctx context.Context, p abi.ProviderConfig) error 
 	return err
 }
 
+// CheckProviderAccount implements driver.AccountReporter: the check, and
+// the account the driver reported with it (none from a driver that sends no
+// result).
+func (d *Driver) CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error) {
+	var res abi.ProviderCheck
+	out, err := d.invoke(ctx, abi.OpCheckProvider, p, nil)
+	if err != nil || len(out) == 0 || string(out) == "null" {
+		return res, err
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return res, fmt.Errorf("driver %s: undecodable CheckProvider result: %w", d.name, err)
+	}
+	return res, nil
+}
+
 // ObserveBucket implements driver.Driver.
 func (d *Driver) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
 	var obs abi.BucketObservation

@@ -152,6 +152,19 @@ type BucketArgs struct {
 	Force bool `json:"force,omitempty"`
 }
 
+// ProviderCheck is the optional result of CheckProvider: what the check
+// learnt about the provider beyond "reachable, credentials accepted". A
+// driver that learns nothing returns no result; a host that does not read
+// it ignores it. So it needs no version negotiation.
+type ProviderCheck struct {
+	// Account identifies the account or deployment behind the credentials
+	// (MinIO: its deployment ID). It must be stable for as long as the
+	// buckets and users there are the same ones, and change when they are
+	// not (another account, a wiped and re-created deployment). Empty when
+	// the driver cannot tell cheaply.
+	Account string `json:"account,omitempty"`
+}
+
 // BucketObservation is what ObserveBucket reports.
 type BucketObservation struct {
 	Exists bool         `json:"exists"`

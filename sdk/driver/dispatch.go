@@ -35,7 +35,11 @@ func dispatch(ctx context.Context, d Driver, req abi.Request) ([]byte, error) {
 	}
 	switch req.Op {
 	case abi.OpCheckProvider:
-		return nil, d.CheckProvider(ctx, req.Provider)
+		res, err := CheckProviderAccount(ctx, d, req.Provider)
+		if err != nil || res == (abi.ProviderCheck{}) {
+			return nil, err
+		}
+		return json.Marshal(res)
 	case abi.OpObserveBucket:
 		obs, err := d.ObserveBucket(ctx, req.Provider, b)
 		if err != nil {

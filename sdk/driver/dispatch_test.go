@@ -290,3 +290,37 @@ func FuzzDispatchRequest(f *testing.F) {
 		}
 	})
 }
+
+// accountDriver reports an account with its check.
+type accountDriver struct {
+	driver.Funcs
+	res abi.ProviderCheck
+	err error
+}
+
+func (a accountDriver) CheckProviderAccount(context.Context, abi.ProviderConfig) (abi.ProviderCheck, error) {
+	return a.res, a.err
+}
+
+func TestDispatchCheckProviderAccount(t *testing.T) {
+	req := abi.Request{Op: abi.OpCheckProvider, Provider: testProvider}
+	resp := driver.Dispatch(context.Background(), accountDriver{res: abi.ProviderCheck{Account: "dep-1"}}, req)
+	require.Nil(t, resp.Error)
+	assert.JSONEq(t, `{"account":"dep-1"}`, string(resp.Result), "the account is CheckProvider's result")
+
+	resp = driver.Dispatch(context.Background(), accountDriver{}, req)
+	require.Nil(t, resp.Error)
+	assert.Empty(t, resp.Result, "no account, no result: what a 1.1 host expects")
+
+	denied := &abi.Error{Code: abi.CodeAccessDenied, Message: "denied"}
+	resp = driver.Dispatch(context.Background(), accountDriver{res: abi.ProviderCheck{Account: "dep-1"}, err: denied}, req)
+	assert.Same(t, denied, resp.Error)
+	assert.Empty(t, resp.Result)
+
+	// A driver without the interface checks as before and reports no account.
+	var r recorder
+	res, err := driver.CheckProviderAccount(context.Background(), r.funcs(nil, abi.BucketObservation{}), testProvider)
+	require.NoError(t, err)
+	assert.Equal(t, abi.ProviderCheck{}, res)
+	assert.Equal(t, []string{abi.OpCheckProvider}, r.calls)
+}

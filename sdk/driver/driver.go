@@ -31,6 +31,22 @@ type Driver interface {
 	DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error
 }
 
+// AccountReporter is implemented by a driver whose check can also name the
+// account or deployment behind the credentials. When a driver implements
+// it, CheckProvider calls go to CheckProviderAccount and its result is
+// CheckProvider's optional result (abi.ProviderCheck).
+type AccountReporter interface {
+	CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error)
+}
+
+// CheckProviderAccount runs d's check, with the account when d reports one.
+func CheckProviderAccount(ctx context.Context, d Driver, p abi.ProviderConfig) (abi.ProviderCheck, error) {
+	if ar, ok := d.(AccountReporter); ok {
+		return ar.CheckProviderAccount(ctx, p)
+	}
+	return abi.ProviderCheck{}, d.CheckProvider(ctx, p)
+}
+
 // Funcs adapts plain functions to Driver, so test doubles are closures.
 // A nil function returns Unimplemented.
 type Funcs struct {

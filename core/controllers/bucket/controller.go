@@ -78,6 +78,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexLocation, func(o client.Object) []string {
+		return indexByLocation(o.(*pailv1.Bucket))
+	}); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
 		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(r.bucketsForProvider), builder.WithPredicates(connect.ReadinessChanged())).
@@ -206,6 +211,9 @@ func (r *Reconciler) deleteExternal(ctx context.Context, b *pailv1.Bucket) (ctrl
 			". Restore the Provider, or set spec.deletionPolicy to Retain to release the bucket."
 		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonDeleting, msg)
 		return ctrl.Result{RequeueAfter: r.NotEmptyRetry}, false, nil
+	}
+	if res, done, stop, err := r.guardDelete(ctx, b, p); stop {
+		return res, done, err
 	}
 	cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
 	force := b.Spec.ForceDelete

@@ -20,9 +20,12 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/bucketdiff"
+	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/sdk/abi"
 )
+
+func locationPtr(l pailv1.Location) *pailv1.Location { return &l }
 
 // owned reports whether Pail created or adopted the bucket.
 func owned(b *pailv1.Bucket) bool {
@@ -56,6 +59,27 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 		}
 	}
 	managed := slices.DeleteFunc(bucketdiff.Managed(desired), func(s string) bool { _, bad := unsupported[s]; return bad })
+	observeOnly := b.Spec.ManagementPolicy == pailv1.ManagementObserveOnly
+
+	// Where the Provider points now must be where the ownership was
+	// established, and no other Bucket may manage the same bucket there:
+	// both are checked before anything is read, written or adopted.
+	cur := connect.LocationOf(p)
+	rec, moved, why := movedFrom(b, cur)
+	if moved {
+		r.refuseMoved(b, rec, cur, why)
+		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+	}
+	if !observeOnly {
+		other, err := r.otherManager(ctx, b, cur)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if other != nil {
+			r.refuseManaged(b, other, cur)
+			return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+		}
+	}
 
 	region := b.Spec.Region
 	if region == "" {
@@ -76,7 +100,11 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 	// resync into a status write.
 	b.Status.Endpoint = p.Spec.Endpoint
 	b.Status.Region = region
-	observeOnly := b.Spec.ManagementPolicy == pailv1.ManagementObserveOnly
+	if owned(b) {
+		// The record made with the ownership (or, after an upgrade, the
+		// endpoint last synced at), with an account learnt since.
+		b.Status.Location = locationPtr(connect.Backfill(rec, cur))
+	}
 
 	switch {
 	case !obs.Exists && observeOnly:
@@ -86,7 +114,7 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
 
 	case !obs.Exists:
-		if err := r.recordCreateIntent(ctx, b); err != nil {
+		if err := r.recordCreateIntent(ctx, b, cur); err != nil {
 			return ctrl.Result{}, err
 		}
 		args := abi.BucketArgs{Name: b.Spec.BucketName, Region: region, Create: true, Config: apply}
@@ -111,6 +139,7 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 			return ctrl.Result{}, r.backendError(b, "create", err)
 		}
 		b.Status.Ownership = pailv1.OwnershipCreated
+		b.Status.Location = locationPtr(connect.Backfill(rec, cur))
 		b.Status.Drift = nil
 		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonCreated, "Create", "Created bucket %s at %s", b.Spec.BucketName, p.Spec.Endpoint)
 
@@ -125,11 +154,14 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
 
 	default:
-		if !owned(b) && b.Spec.Adopt {
+		// ObserveOnly never takes ownership: an owner may delete the bucket,
+		// and an observer must be able to sit beside the Bucket that manages it.
+		if !owned(b) && b.Spec.Adopt && !observeOnly {
 			if err := r.ensureFinalizer(ctx, b); err != nil {
 				return ctrl.Result{}, err
 			}
 			b.Status.Ownership = pailv1.OwnershipAdopted
+			b.Status.Location = locationPtr(cur)
 			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonAdopted, "Adopt", "Adopted existing bucket %s at %s (spec.adopt)", b.Spec.BucketName, p.Spec.Endpoint)
 		}
 		if owned(b) && !observeOnly {
@@ -242,9 +274,10 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 	return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
 }
 
-// recordCreateIntent persists the intent to create before the create call,
-// so a crash in between cannot turn Pail's own bucket into a Conflict.
-func (r *Reconciler) recordCreateIntent(ctx context.Context, b *pailv1.Bucket) error {
+// recordCreateIntent persists the intent to create, and where, before the
+// create call, so a crash in between can neither turn Pail's own bucket into
+// a Conflict nor leave the ownership without its location.
+func (r *Reconciler) recordCreateIntent(ctx context.Context, b *pailv1.Bucket, loc pailv1.Location) error {
 	if b.Annotations[pailv1.AnnotationCreateIntent] != "" {
 		return nil
 	}
@@ -252,7 +285,7 @@ func (r *Reconciler) recordCreateIntent(ctx context.Context, b *pailv1.Bucket) e
 		if obj.Annotations == nil {
 			obj.Annotations = map[string]string{}
 		}
-		obj.Annotations[pailv1.AnnotationCreateIntent] = time.Now().UTC().Format(time.RFC3339)
+		obj.Annotations[pailv1.AnnotationCreateIntent] = intentValue(time.Now(), loc)
 		controllerutil.AddFinalizer(obj, pailv1.BucketFinalizer)
 	})
 	if err != nil {

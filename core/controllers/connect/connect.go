@@ -253,7 +253,9 @@ func (c *Connector) Ready(ctx context.Context, cl client.Reader, ns, name, what 
 }
 
 // ReadinessChanged passes Provider events that can change what a
-// referring object sees: creation, deletion, and a flip of the Ready condition.
+// referring object sees: creation, deletion, a flip of the Ready condition,
+// a spec change, and a change of account (which moves every bucket and
+// user recorded under the old one).
 func ReadinessChanged() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
@@ -264,7 +266,7 @@ func ReadinessChanged() predicate.Predicate {
 			}
 			return meta.IsStatusConditionTrue(o.Status.Conditions, pailv1.ConditionReady) !=
 				meta.IsStatusConditionTrue(n.Status.Conditions, pailv1.ConditionReady) ||
-				o.Generation != n.Generation
+				o.Generation != n.Generation || o.Status.Account != n.Status.Account
 		},
 	}
 }

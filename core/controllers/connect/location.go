@@ -33,9 +33,15 @@ func NormalizeEndpoint(s string) string {
 	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
 }
 
-// LocationOf is where the Provider points now.
+// LocationOf is where the Provider points now. The account counts only
+// when the status describes the current spec: until a changed Provider is
+// checked again, status.account names the account of its old spec.
 func LocationOf(p *pailv1.Provider) pailv1.Location {
-	return pailv1.Location{Endpoint: NormalizeEndpoint(p.Spec.Endpoint), Account: p.Status.Account}
+	loc := pailv1.Location{Endpoint: NormalizeEndpoint(p.Spec.Endpoint)}
+	if p.Status.ObservedGeneration == p.Generation {
+		loc.Account = p.Status.Account
+	}
+	return loc
 }
 
 // Moved reports whether cur is somewhere other than the recorded location

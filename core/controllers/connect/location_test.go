@@ -59,3 +59,13 @@ func TestKey(t *testing.T) {
 	assert.Equal(t, Key(pailv1.Location{Endpoint: "http://A:1/"}, "b"), Key(pailv1.Location{Endpoint: "http://a:1"}, "b"))
 	assert.NotEqual(t, Key(pailv1.Location{Endpoint: "http://a:1", Account: "x"}, "b"), Key(pailv1.Location{Endpoint: "http://a:1"}, "b"))
 }
+
+func TestLocationOf(t *testing.T) {
+	p := &pailv1.Provider{}
+	p.Generation = 2
+	p.Spec.Endpoint = "HTTP://a:1/"
+	p.Status = pailv1.ProviderStatus{ObservedGeneration: 2, Account: "x"}
+	assert.Equal(t, pailv1.Location{Endpoint: "http://a:1", Account: "x"}, LocationOf(p))
+	p.Generation = 3 // the spec changed and has not been checked yet
+	assert.Equal(t, pailv1.Location{Endpoint: "http://a:1"}, LocationOf(p), "a stale account is not the current one")
+}

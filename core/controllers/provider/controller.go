@@ -27,6 +27,7 @@ import (
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/wasmhost"
 	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/driver"
 )
 
 // Index names.
@@ -121,6 +122,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	before := p.DeepCopy()
 	st := &p.Status
 	gen := p.Generation
+	if st.ObservedGeneration != gen {
+		// The account belongs to the spec it was checked with; a new
+		// endpoint or Secret must be checked before it names one again.
+		st.Account = ""
+	}
 	st.ObservedGeneration = gen
 
 	checkErr := r.check(ctx, &p)
@@ -200,10 +206,11 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) error {
 		fmt.Sprintf("Driver %s %s (ABI %s) is loaded.", info.Name, info.Version, info.ABI))
 
 	reconcileID := string(controller.ReconcileIDFromContext(ctx))
-	err = conn.Driver.CheckProvider(conn.Context(ctx, reconcileID), conn.Config)
+	res, err := driver.CheckProviderAccount(conn.Context(ctx, reconcileID), conn.Driver, conn.Config)
 	code := abi.CodeOf(err)
 	switch {
 	case err == nil:
+		st.Account = res.Account
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
 			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
 		status.True(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsAccepted,

@@ -113,6 +113,26 @@ func (d *Driver) CheckProvider(ctx context.Context, p abi.ProviderConfig) error 
 	return mapError(err)
 }
 
+// CheckProviderAccount is CheckProvider, and reports MinIO's deployment ID
+// as the account: buckets and users belong to a deployment, and a wiped and
+// re-created one gets a new ID even at the same address. Credentials
+// without admin rights cannot read it; the check still passes, naming no
+// account (the host then compares endpoints only).
+func (d *Driver) CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error) {
+	if err := d.CheckProvider(ctx, p); err != nil {
+		return abi.ProviderCheck{}, err
+	}
+	adm, err := d.adminClient(p)
+	if err != nil {
+		return abi.ProviderCheck{}, nil
+	}
+	info, err := adm.ServerInfo(ctx)
+	if err != nil {
+		return abi.ProviderCheck{}, nil
+	}
+	return abi.ProviderCheck{Account: info.DeploymentID}, nil
+}
+
 // ObserveBucket reports whether the bucket exists and, when it does, reads
 // each sub-resource named in b.Observe into the observation's Config. A
 // sub-resource MinIO has no API for is reported in Unsupported, without a

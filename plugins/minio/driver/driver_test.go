@@ -110,6 +110,20 @@ func TestIntegration(t *testing.T) {
 		}
 	})
 
+	t.Run("CheckProviderAccount", func(t *testing.T) {
+		res, err := d.CheckProviderAccount(t.Context(), good)
+		require.NoError(t, err)
+		assert.NotEmpty(t, res.Account, "root credentials read the deployment ID")
+		again, err := d.CheckProviderAccount(t.Context(), good)
+		require.NoError(t, err)
+		assert.Equal(t, res.Account, again.Account, "the account is stable")
+		wrong := good
+		wrong.Credentials.SecretAccessKey = "not-the-secret"
+		_, err = d.CheckProviderAccount(t.Context(), wrong)
+		assert.Equal(t, abi.CodeAccessDenied, abi.CodeOf(err), "the check still fails first")
+		var _ sdkdriver.AccountReporter = d
+	})
+
 	t.Run("bucket lifecycle", func(t *testing.T) {
 		ctx := t.Context()
 		b := abi.BucketArgs{Name: "pail-lifecycle"}
