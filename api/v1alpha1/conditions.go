@@ -57,23 +57,26 @@ const (
 	ReasonPolicyWarnings      = "PolicyWarnings"
 	ReasonPolicyAllowed       = "PolicyAllowed"
 	ReasonPolicyNotJSON       = "PolicyNotJSON"
-	ReasonInlinePolicy        = "InlinePolicy"
-	ReasonOtherBucketPolicy   = "OtherBucketPolicy"
-	ReasonPacksUnavailable    = "PacksUnavailable"
-	ReasonUserCreated         = "UserCreated"
-	ReasonKeyCreated          = "KeyCreated"
-	ReasonKeyRotated          = "KeyRotated"
-	ReasonKeyDeactivated      = "KeyDeactivated"
-	ReasonKeyDeleted          = "KeyDeleted"
-	ReasonLeakedKeyRemoved    = "LeakedKeyRemoved"
-	ReasonRotationScheduled   = "RotationScheduled"
-	ReasonWaitingForRetention = "WaitingForRetention"
-	ReasonPreviousKeyActive   = "PreviousKeyActive"
-	ReasonBucketRefNotFound   = "BucketRefNotFound"
-	ReasonSecretConflict      = "SecretConflict"
-	ReasonUserDeleted         = "UserDeleted"
-	ReasonRetained            = "Retained"
-	ReasonUserConflict        = "UserConflict"
+	// ReasonBackendRefusedPolicy: the backend (or its driver, knowing the
+	// backend's gaps) refused a policy document; nothing was written.
+	ReasonBackendRefusedPolicy = "BackendRefusedPolicy"
+	ReasonInlinePolicy         = "InlinePolicy"
+	ReasonOtherBucketPolicy    = "OtherBucketPolicy"
+	ReasonPacksUnavailable     = "PacksUnavailable"
+	ReasonUserCreated          = "UserCreated"
+	ReasonKeyCreated           = "KeyCreated"
+	ReasonKeyRotated           = "KeyRotated"
+	ReasonKeyDeactivated       = "KeyDeactivated"
+	ReasonKeyDeleted           = "KeyDeleted"
+	ReasonLeakedKeyRemoved     = "LeakedKeyRemoved"
+	ReasonRotationScheduled    = "RotationScheduled"
+	ReasonWaitingForRetention  = "WaitingForRetention"
+	ReasonPreviousKeyActive    = "PreviousKeyActive"
+	ReasonBucketRefNotFound    = "BucketRefNotFound"
+	ReasonSecretConflict       = "SecretConflict"
+	ReasonUserDeleted          = "UserDeleted"
+	ReasonRetained             = "Retained"
+	ReasonUserConflict         = "UserConflict"
 )
 
 // AccessKeyFinalizer keeps an AccessKey until its deletionPolicy has been honoured.
@@ -102,6 +105,11 @@ const BucketPolicyFinalizer = "pail.dev/bucketpolicy"
 // AnnotationPublic on a Bucket opts it into public read: the security pack
 // then allows public read statements without a warning.
 const AnnotationPublic = "pail.dev/public"
+
+// AnnotationRequireTLS on a Bucket ("true") asks the security pack to warn
+// about a policy that does not deny requests without TLS; without it the
+// pack does not ask.
+const AnnotationRequireTLS = "pail.dev/require-tls"
 
 // Ownership values.
 const (
