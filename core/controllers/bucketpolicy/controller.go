@@ -251,8 +251,8 @@ func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, b *p
 func (r *Reconciler) apply(ctx context.Context, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (ctrl.Result, error) {
 	gen := bp.Generation
 	conds := &bp.Status.Conditions
-	key := client.ObjectKeyFromObject(bp)
-	if prev, ok := r.refusals.get(key); ok && !sendAgain(prev, gen) {
+	key, target := client.ObjectKeyFromObject(bp), refusalTarget(p, b.Spec.BucketName)
+	if prev, ok := r.refusals.get(key); ok && !sendAgain(prev, gen, target) {
 		// The backend refused this generation already: it would again.
 		r.backendRefused(bp, prev.message)
 		return ctrl.Result{}, nil
@@ -287,7 +287,7 @@ func (r *Reconciler) apply(ctx context.Context, bp *pailv1.BucketPolicy, b *pail
 	same, wantHash := bucketdiff.SamePolicyHash(want, have)
 	if !same {
 		if err := conn.Driver.ApplyBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: region, Config: abi.BucketConfig{Policy: &abi.Policy{Document: want}}}); err != nil {
-			return r.applyFailed(bp, b, err)
+			return r.applyFailed(bp, b, target, err)
 		}
 		added, removed := bucketdiff.StatementDiff(want, have)
 		bp.Status.LastAppliedDiff = append(added, removed...)
@@ -305,12 +305,12 @@ func (r *Reconciler) apply(ctx context.Context, bp *pailv1.BucketPolicy, b *pail
 // the driver knows its backend lacks) is refused again until the spec
 // changes: terminal, and not sent again for this generation, whatever
 // wakes the reconciler (a sibling's or the Bucket's status, a resync).
-func (r *Reconciler) applyFailed(bp *pailv1.BucketPolicy, b *pailv1.Bucket, err error) (ctrl.Result, error) {
+func (r *Reconciler) applyFailed(bp *pailv1.BucketPolicy, b *pailv1.Bucket, target string, err error) (ctrl.Result, error) {
 	switch abi.CodeOf(err) {
 	case abi.CodeInvalidArgument, abi.CodeUnimplemented:
 		msg := fmt.Sprintf("The backend of bucket %s refused the policy, so nothing was written: %s. Change spec.policy to leave out what the backend lacks; Pail sends it again when the spec changes.",
 			b.Spec.BucketName, strings.TrimRight(abi.MessageOf(err), ". "))
-		r.refusals.set(client.ObjectKeyFromObject(bp), refusal{generation: bp.Generation, message: msg})
+		r.refusals.set(client.ObjectKeyFromObject(bp), refusal{generation: bp.Generation, target: target, message: msg})
 		r.backendRefused(bp, msg)
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	}

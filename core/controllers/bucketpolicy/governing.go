@@ -1,6 +1,7 @@
 package bucketpolicy
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 
@@ -76,18 +77,27 @@ func governing(items []pailv1.BucketPolicy) string {
 }
 
 // refusal is a document the backend refused: the generation it was sent
-// at, and the message recorded for it.
+// at, the backend it was sent to (target), and the message recorded.
 type refusal struct {
 	generation int64
+	target     string
 	message    string
 }
 
 // sendAgain reports whether a document refused as prev should be sent at
-// generation gen: only a changed spec can change the backend's answer. A
-// restarted operator has forgotten its refusals and sends each once more,
-// as docs/troubleshooting.md promises.
-func sendAgain(prev refusal, gen int64) bool {
-	return prev.generation != gen
+// generation gen to target: only a changed spec, or another backend (the
+// Provider or the bucket changed), can change the answer. A restarted
+// operator has forgotten its refusals and sends each once more, as
+// docs/troubleshooting.md promises.
+func sendAgain(prev refusal, gen int64, target string) bool {
+	return prev.generation != gen || prev.target != target
+}
+
+// refusalTarget names the backend a document goes to: the Provider at its
+// current generation (its endpoint and driver are in its spec) and the
+// bucket.
+func refusalTarget(p *pailv1.Provider, bucketName string) string {
+	return fmt.Sprintf("%s/%d/%s", p.Name, p.Generation, bucketName)
 }
 
 // refusals remembers, per BucketPolicy, what the backend refused. It is

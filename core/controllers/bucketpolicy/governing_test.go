@@ -95,16 +95,23 @@ func TestGoverning(t *testing.T) {
 }
 
 func TestSendAgain(t *testing.T) {
+	p := &pailv1.Provider{ObjectMeta: metav1.ObjectMeta{Name: "minio", Generation: 1}}
+	moved := p.DeepCopy()
+	moved.Generation = 2
+	here := refusalTarget(p, "b")
 	for _, tc := range []struct {
-		name string
-		prev int64
-		gen  int64
-		want bool
+		name   string
+		prev   int64
+		gen    int64
+		target string
+		want   bool
 	}{
-		{"same generation: refused again", 3, 3, false},
-		{"spec changed", 3, 4, true},
+		{"same generation, same backend: refused again", 3, 3, here, false},
+		{"spec changed", 3, 4, here, true},
+		{"provider changed (endpoint, driver)", 3, 3, refusalTarget(moved, "b"), true},
+		{"another bucket", 3, 3, refusalTarget(p, "c"), true},
 	} {
-		if got := sendAgain(refusal{generation: tc.prev}, tc.gen); got != tc.want {
+		if got := sendAgain(refusal{generation: tc.prev, target: here}, tc.gen, tc.target); got != tc.want {
 			t.Errorf("%s: sendAgain = %v, want %v", tc.name, got, tc.want)
 		}
 	}
