@@ -315,7 +315,7 @@ func (r *Reconciler) applyFailed(bp *pailv1.BucketPolicy, b *pailv1.Bucket, targ
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	}
 	status.False(&bp.Status.Conditions, bp.Generation, pailv1.ConditionSynced, pailv1.ReasonBackendError, err.Error())
-	r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not write the policy to bucket %s: %v", b.Spec.BucketName, err))
+	r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not write the policy to bucket %s: %s.", b.Spec.BucketName, strings.TrimRight(err.Error(), ". ")))
 	return ctrl.Result{}, err
 }
 
@@ -379,7 +379,7 @@ func (r *Reconciler) finalize(ctx context.Context, bp *pailv1.BucketPolicy) (ctr
 		cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
 		err = conn.Driver.ApplyBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: b.Status.Region, Config: abi.BucketConfig{Policy: &abi.Policy{}}})
 		if err != nil && abi.CodeOf(err) != abi.CodeNotFound {
-			r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not remove the policy from bucket %s: %v", b.Spec.BucketName, err))
+			r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not remove the policy from bucket %s: %s.", b.Spec.BucketName, strings.TrimRight(err.Error(), ". ")))
 			return ctrl.Result{}, err
 		}
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeNormal, "Removed", "Delete", "Removed the policy from bucket %s", b.Spec.BucketName)
