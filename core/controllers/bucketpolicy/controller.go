@@ -181,7 +181,9 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if win != bp.Name {
+	// "" when bp too is out: the backend refused its document (its own
+	// refusal then decides below), and nothing else governs.
+	if win != "" && win != bp.Name {
 		msg := fmt.Sprintf("BucketPolicy %s already governs bucket %s; this one is not applied. Merge the statements into %s, or delete it.", win, b.Name, win)
 		r.conflict(bp, pailv1.ReasonOtherBucketPolicy, msg)
 		return ctrl.Result{}, nil
