@@ -80,6 +80,9 @@ const (
 	// ReasonAlreadyManaged: another Bucket already manages the same bucket
 	// at the same location; the newcomer touches nothing.
 	ReasonAlreadyManaged = "AlreadyManaged"
+	// ReasonBackendRefusedPolicy: the backend (or its driver, knowing the
+	// backend's gaps) refused a policy document; nothing was written.
+	ReasonBackendRefusedPolicy = "BackendRefusedPolicy"
 )
 
 // AccessKeyFinalizer keeps an AccessKey until its deletionPolicy has been honoured.
@@ -108,6 +111,11 @@ const BucketPolicyFinalizer = "pail.dev/bucketpolicy"
 // AnnotationPublic on a Bucket opts it into public read: the security pack
 // then allows public read statements without a warning.
 const AnnotationPublic = "pail.dev/public"
+
+// AnnotationRequireTLS on a Bucket ("true") asks the security pack to warn
+// about a policy that does not deny requests without TLS; without it the
+// pack does not ask.
+const AnnotationRequireTLS = "pail.dev/require-tls"
 
 // Ownership values.
 const (

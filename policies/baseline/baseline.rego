@@ -13,7 +13,9 @@ package pail.baseline
 
 # --- document ---------------------------------------------------------------
 
-deny contains `policy has no Version; add "Version": "2012-10-17"` if {
+# AWS reads a document without a Version as the legacy "2008-10-17"
+# language, so it is valid there: a warning, not a deny.
+warn contains `policy has no Version, so AWS reads it as the legacy "2008-10-17" language (no policy variables) and some backends (MinIO) refuse it; add "Version": "2012-10-17"` if {
 	object.get(input, ["policy", "Version"], null) == null
 }
 

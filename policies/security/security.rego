@@ -1,7 +1,8 @@
 # Pack "security": who can do what. Denies grants that open the bucket to
 # everyone for writing (or for everything), and Allow with NotPrincipal;
-# warns about public read on a Bucket that is not marked public, and about a
-# policy that does not refuse plain-HTTP requests.
+# warns about public read on a Bucket that is not marked public, and, when
+# the Bucket asks for it, about a policy that does not refuse plain-HTTP
+# requests.
 #
 # The engine evaluates all of data.pail on every apply: constants are
 # written inline rather than as rules (every rule of the package is part of
@@ -144,52 +145,46 @@ deny contains msg if {
 
 # --- warn ---------------------------------------------------------------------
 
-# s3:* and * match the known writes, so they count here too.
-grants_write(s) if {
-	some a in actions(s)
-	write_action(a)
-}
-
-grants_write(s) if has(s, "NotAction")
-
-# Public read on a Bucket that did not opt into being public. A statement
-# that is denied for public write is not warned about as well, and a
-# Condition that pins the source network (aws:SourceIp with IpAddress,
-# aws:SourceVpce or aws:SourceVpc with StringEquals/StringLike) makes it
-# not public.
+# Public read on a Bucket that did not opt into being public: a warning of
+# its own for every such statement, whatever else is said about it (a
+# statement denied for public write that also reads gets it too, so that
+# with enforcementMode Warn it is not lost among the denials), and under a
+# Condition as well: a Condition narrows who can read, but the principal is
+# still everyone, and whether the Condition holds back the internet is for
+# a person to check.
 warn contains msg if {
 	some i in public_allows
 	s := statements[i]
 	not input.bucket.public == true
-	not grants_write(s)
 	reads := [a | some a in actions(s); read_action(a)]
 	count(reads) > 0
-	not restricts_source(s)
-	msg := sprintf("%s: Principal %s can read with %s, so anyone on the internet can; if the bucket is meant to be public, mark the Bucket public, otherwise add an aws:SourceIp or aws:SourceVpce condition or name the principals", [label(i, s), show(s.Principal), concat(", ", reads)])
+	msg := public_read_message(label(i, s), s, reads)
 }
 
-restricts_source(s) if {
-	some op, keys in s.Condition
-	some key, _ in keys
-	restricting(lower(op), lower(key))
-}
+public_read_message(l, s, reads) := sprintf("%s: public read: Principal %s can read with %s wherever its Condition (%s) holds; check that the Condition keeps out everyone who must not read, or name the principals (a Bucket meant to be public is marked with the annotation pail.dev/public: \"true\")", [l, show(s.Principal), concat(", ", reads), condition_keys(s.Condition)]) if {
+	is_object(s.Condition)
+	count(s.Condition) > 0
+} else := sprintf("%s: public read: Principal %s can read with %s, so anyone on the internet can; if the bucket is meant to be public, mark the Bucket with the annotation pail.dev/public: \"true\", otherwise add an aws:SourceIp or aws:SourceVpce condition or name the principals", [l, show(s.Principal), concat(", ", reads)])
 
-# IfExists and negated operators do not restrict: a request without the key,
-# or from anywhere else, still matches.
-restricting(op, "aws:sourceip") if op in {"ipaddress", "foranyvalue:ipaddress"}
+# condition_keys lists a Condition's operators and keys: "IpAddress aws:SourceIp".
+condition_keys(c) := concat(", ", sort([entry |
+	some op, keys in c
+	some key in condition_key_names(keys)
+	entry := sprintf("%s %s", [op, key])
+]))
 
-restricting(op, key) if {
-	key in {"aws:sourcevpce", "aws:sourcevpc"}
-	op in {
-		"stringequals", "stringlike", "stringequalsignorecase",
-		"foranyvalue:stringequals", "foranyvalue:stringlike",
-	}
-}
+condition_key_names(keys) := object.keys(keys) if is_object(keys)
 
+condition_key_names(keys) := {show(keys)} if not is_object(keys)
+
+# A Bucket asks for TLS-only access with the annotation pail.dev/require-tls:
+# "true" (input.bucket.requireTLS). Without it there is no warning: a
+# warning on nearly every document buried the ones that matter.
 warn contains msg if {
+	input.bucket.requireTLS == true
 	not enforces_tls
 	bn := display_bucket
-	msg := sprintf(`no statement denies requests without TLS; add {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::%s", "arn:aws:s3:::%s/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}`, [bn, bn])
+	msg := sprintf(`no statement denies requests without TLS, and the Bucket asks for TLS only (pail.dev/require-tls); add {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::%s", "arn:aws:s3:::%s/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}`, [bn, bn])
 }
 
 display_bucket := n if {

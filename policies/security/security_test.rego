@@ -46,6 +46,11 @@ fixture_warn(statements) := msgs if {
 	msgs := warn with input as fixture_doc(statements)
 }
 
+# fixture_tls_warn: the warnings for a Bucket that asks for TLS only.
+fixture_tls_warn(statements) := msgs if {
+	msgs := warn with input as object.union(fixture_doc(statements), {"bucket": {"requireTLS": true}})
+}
+
 fixture_public(patch) := object.union(fixture_public_read, patch)
 
 fixture_has(msgs, part) if {
@@ -53,7 +58,7 @@ fixture_has(msgs, part) if {
 	contains(m, part)
 }
 
-fixture_tls_warning := `no statement denies requests without TLS; add {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::team-a-photos", "arn:aws:s3:::team-a-photos/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}`
+fixture_tls_warning := `no statement denies requests without TLS, and the Bucket asks for TLS only (pail.dev/require-tls); add {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::team-a-photos", "arn:aws:s3:::team-a-photos/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}`
 
 # --- a good policy ------------------------------------------------------------
 
@@ -180,7 +185,7 @@ test_not_principal_deny_allowed if {
 
 test_public_read_warned if {
 	msgs := fixture_warn([fixture_tls, fixture_public_read])
-	`statement 1 ("PublicRead"): Principal "*" can read with s3:GetObject, so anyone on the internet can; if the bucket is meant to be public, mark the Bucket public, otherwise add an aws:SourceIp or aws:SourceVpce condition or name the principals` in msgs
+	`statement 1 ("PublicRead"): public read: Principal "*" can read with s3:GetObject, so anyone on the internet can; if the bucket is meant to be public, mark the Bucket with the annotation pail.dev/public: "true", otherwise add an aws:SourceIp or aws:SourceVpce condition or name the principals` in msgs
 	count(msgs) == 1
 }
 
@@ -208,49 +213,74 @@ test_public_bucket_still_denies_public_write if {
 	fixture_has(msgs, "may not be granted s3:PutObject")
 }
 
-test_public_read_source_ip_not_warned if {
+# A Condition narrows who can read, but the principal is still everyone:
+# the statement keeps its public read warning, which names the Condition.
+test_public_read_under_condition_warned if {
 	s := fixture_public({"Condition": {"IpAddress": {"aws:SourceIp": ["203.0.113.0/24"]}}})
-	count(fixture_warn([fixture_tls, s])) == 0
+	msgs := fixture_warn([fixture_tls, s])
+	`statement 1 ("PublicRead"): public read: Principal "*" can read with s3:GetObject wherever its Condition (IpAddress aws:SourceIp) holds; check that the Condition keeps out everyone who must not read, or name the principals (a Bucket meant to be public is marked with the annotation pail.dev/public: "true")` in msgs
+	count(msgs) == 1
 }
 
-test_public_read_source_vpce_not_warned if {
-	every op in ["StringEquals", "StringLike", "ForAnyValue:StringEquals"] {
-		s := fixture_public({"Condition": {op: {"aws:sourceVpce": "vpce-1a2b3c"}}})
-		count(fixture_warn([fixture_tls, s])) == 0
-	}
-}
-
-test_public_read_negated_or_if_exists_condition_warned if {
+test_public_read_under_any_condition_warned if {
 	every condition in [
+		{"StringEquals": {"aws:sourceVpce": "vpce-1a2b3c"}},
+		{"StringLike": {"aws:SourceVpc": "vpc-1"}, "Bool": {"aws:SecureTransport": "true"}},
 		{"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
 		{"IpAddressIfExists": {"aws:SourceIp": "203.0.113.0/24"}},
-		{"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c"}},
 		{"StringEquals": {"aws:Referer": "https://example.com"}},
+		{"Odd": "not an object"},
 	] {
 		s := fixture_public({"Condition": condition})
-		fixture_has(fixture_warn([fixture_tls, s]), "so anyone on the internet can")
+		fixture_has(fixture_warn([fixture_tls, s]), `statement 1 ("PublicRead"): public read: Principal "*" can read with s3:GetObject wherever its Condition (`)
 	}
+}
+
+test_public_read_condition_keys_named if {
+	s := fixture_public({"Condition": {"StringLike": {"aws:SourceVpc": "vpc-1"}, "Bool": {"aws:SecureTransport": "true"}}})
+	fixture_has(fixture_warn([s]), "wherever its Condition (Bool aws:SecureTransport, StringLike aws:SourceVpc) holds")
+}
+
+test_public_read_empty_condition_is_no_condition if {
+	s := fixture_public({"Condition": {}})
+	fixture_has(fixture_warn([s]), "so anyone on the internet can")
 }
 
 test_named_read_not_warned if {
 	count(fixture_warn([fixture_tls, fixture_private])) == 0
 }
 
+# NotAction names no read action to warn about; the deny says it all.
 test_public_not_action_statement_not_also_warned if {
-	s := fixture_public({"NotAction": "s3:DeleteObject"})
+	s := object.union(object.remove(fixture_public_read, ["Action"]), {"NotAction": "s3:DeleteObject"})
 	count(fixture_warn([fixture_tls, s])) == 0
 	fixture_has(fixture_deny([fixture_tls, s]), "with NotAction is granted every action not listed")
 }
 
-test_public_write_statement_not_also_warned if {
+# Denied for the write, and warned for the read: with enforcementMode Warn
+# the denial becomes a warning, and the read must not be lost beside it.
+test_public_write_statement_also_warned_for_read if {
 	s := fixture_public({"Action": ["s3:GetObject", "s3:PutObject"]})
-	count(fixture_warn([fixture_tls, s])) == 0
+	fixture_has(fixture_warn([fixture_tls, s]), `statement 1 ("PublicRead"): public read: Principal "*" can read with s3:GetObject,`)
+	fixture_has(fixture_deny([fixture_tls, s]), "may not be granted s3:PutObject")
+}
+
+test_public_full_access_also_warned_for_read if {
+	fixture_has(fixture_warn([fixture_public({"Action": "s3:*"})]), "public read: Principal \"*\" can read with s3:*")
 }
 
 # --- TLS ------------------------------------------------------------------------
 
 test_no_tls_statement_warned if {
-	fixture_tls_warning in fixture_warn([fixture_private])
+	fixture_tls_warning in fixture_tls_warn([fixture_private])
+}
+
+# Off unless the Bucket asks for it: it fired on nearly every document and
+# buried the warnings that matter.
+test_no_tls_statement_not_warned_unless_asked if {
+	count(fixture_warn([fixture_private])) == 0
+	count(warn) == 0 with input as object.union(fixture_doc([fixture_private]), {"bucket": {"requireTLS": false}})
+	count(warn) == 0 with input as object.union(fixture_doc([fixture_private]), {"bucket": {"requireTLS": "true"}})
 }
 
 test_tls_statement_forms_accepted if {
@@ -263,14 +293,14 @@ test_tls_statement_forms_accepted if {
 	] {
 		every principal in ["*", {"AWS": "*"}, {"AWS": ["*"]}] {
 			s := object.union(fixture_tls, {"Principal": principal, "Condition": condition})
-			not fixture_tls_warning in fixture_warn([fixture_private, s])
+			not fixture_tls_warning in fixture_tls_warn([fixture_private, s])
 		}
 	}
 }
 
 test_tls_statement_with_star_action_accepted if {
 	s := object.union(fixture_tls, {"Action": ["*"]})
-	count(fixture_warn([fixture_private, s])) == 0
+	count(fixture_tls_warn([fixture_private, s])) == 0
 }
 
 test_weak_tls_statements_warned if {
@@ -281,19 +311,19 @@ test_weak_tls_statements_warned if {
 		object.union(fixture_tls, {"Action": "s3:GetObject"}),
 		object.remove(fixture_tls, ["Condition"]),
 	] {
-		fixture_tls_warning in fixture_warn([fixture_private, s])
+		fixture_tls_warning in fixture_tls_warn([fixture_private, s])
 	}
 }
 
 test_tls_warning_without_bucket_name if {
-	msgs := warn with input as json.remove(fixture_doc([fixture_private]), ["bucket/bucketName"])
+	msgs := warn with input as json.remove(object.union(fixture_doc([fixture_private]), {"bucket": {"requireTLS": true}}), ["bucket/bucketName"])
 	fixture_has(msgs, `"Resource": ["arn:aws:s3:::<bucketName>", "arn:aws:s3:::<bucketName>/*"]`)
 }
 
 # --- odd input ------------------------------------------------------------------
 
 test_odd_input_does_not_fail if {
-	msgs := warn with input as {"policy": {"Statement": ["x", 1, null, {"Principal": 7}]}}
+	msgs := warn with input as {"policy": {"Statement": ["x", 1, null, {"Principal": 7}]}, "bucket": {"requireTLS": true}}
 	fixture_has(msgs, "no statement denies requests without TLS")
 	count(deny) == 0 with input as {"policy": "nonsense"}
 }
@@ -309,4 +339,9 @@ test_statements_text_made_here_without_the_engine if {
 	text := statements_text with input as fixture_doc([fixture_public_read, object.union(fixture_private, {"NotPrincipal": "x"})])
 	contains(text, `"*"`)
 	contains(text, `"NotPrincipal":`)
+}
+
+test_single_statement_object_form_checked if {
+	msgs := warn with input as object.union(fixture_doc([]), {"policy": {"Statement": fixture_public_read}})
+	fixture_has(msgs, `statement 0 ("PublicRead"): public read:`)
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/sdk/abi"
 )
 
 // goodPolicy passes every pack: TLS only, public read on a Bucket that opts
@@ -165,4 +167,111 @@ func TestBucketPolicyConflicts(t *testing.T) {
 	doc, err = suite.s3.GetBucketPolicy(ctx, b.Spec.BucketName)
 	require.NoError(t, err)
 	assert.Contains(t, doc, "PublicWrite")
+}
+
+// A BucketPolicy the packs refused applied nothing, so it governs nothing:
+// a valid policy created after it on the same bucket applies (issue 12:
+// the later one used to say the refused one "governs" the bucket).
+func TestBucketPolicyRefusedGovernsNothing(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	p := minioProvider(t, ns, "minio")
+	// Created before its Bucket, the denied policy passes admission (as
+	// under GitOps) and the controller refuses it.
+	b := newBucket(ns, "refused", p.Name, uniqueBucket("refused"), "")
+	b.Annotations = map[string]string{pailv1.AnnotationPublic: "true"}
+	denied := newBucketPolicy(ns, "denied", b.Name, publicWritePolicy(b.Spec.BucketName))
+	require.NoError(t, suite.k8s.Create(ctx, denied))
+	require.NoError(t, suite.k8s.Create(ctx, b))
+	waitPolicy(t, client.ObjectKeyFromObject(denied), pailv1.ConditionPolicyValid, metav1.ConditionFalse, pailv1.ReasonPolicyDenied)
+	waitBucket(t, client.ObjectKeyFromObject(b), pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
+
+	valid := newBucketPolicy(ns, "valid", b.Name, goodPolicy(b.Spec.BucketName))
+	require.NoError(t, suite.k8s.Create(ctx, valid))
+	got := waitPolicy(t, client.ObjectKeyFromObject(valid), pailv1.ConditionReady, metav1.ConditionTrue, "")
+	assert.Equal(t, pailv1.ReasonNoConflict, condition(got.Status.Conditions, pailv1.ConditionConflict).Reason)
+	doc, err := suite.s3.GetBucketPolicy(ctx, b.Spec.BucketName)
+	require.NoError(t, err)
+	assert.Contains(t, doc, "PublicRead", "the bucket holds the valid policy")
+	assert.NotContains(t, doc, "PublicWrite")
+
+	// The refused one still says why it is refused, and deleting it leaves
+	// the valid policy on the bucket.
+	var d pailv1.BucketPolicy
+	require.NoError(t, suite.k8s.Get(ctx, client.ObjectKeyFromObject(denied), &d))
+	assert.Equal(t, pailv1.ReasonPolicyDenied, condition(d.Status.Conditions, pailv1.ConditionReady).Reason, describeConds(d.Status.Conditions))
+	require.NoError(t, suite.k8s.Delete(ctx, &d))
+	waitGone(t, &pailv1.BucketPolicy{ObjectMeta: denied.ObjectMeta}, 30*time.Second)
+	time.Sleep(2 * resyncPeriod)
+	doc, err = suite.s3.GetBucketPolicy(ctx, b.Spec.BucketName)
+	require.NoError(t, err)
+	assert.Contains(t, doc, "PublicRead", "deleting the refused policy leaves the bucket's policy alone")
+	got = waitPolicy(t, client.ObjectKeyFromObject(valid), pailv1.ConditionReady, metav1.ConditionTrue, "")
+	assert.Equal(t, pailv1.ReasonAvailable, condition(got.Status.Conditions, pailv1.ConditionReady).Reason)
+}
+
+func applyAttempts(code string) float64 { return testutilValue("minio", "ApplyBucket", code) }
+
+// A document the backend cannot store: the minio driver refuses a Deny
+// with NotPrincipal before sending, and MinIO itself refuses a condition
+// key that does not go with the action (MalformedPolicy). Either way the
+// BucketPolicy says the backend refused it, never "applied", and the
+// document is sent once, not retried many times a minute (issue 12).
+func TestBucketPolicyBackendRefusal(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	p := minioProvider(t, ns, "minio")
+	b := readyPublicBucket(t, ns, p.Name, "refuse")
+	bn := b.Spec.BucketName
+	for _, tc := range []struct {
+		name, doc, code, says string
+	}{
+		{
+			name: "NotPrincipal", code: string(abi.CodeUnimplemented), says: "uses NotPrincipal, which MinIO's bucket policies do not support",
+			doc: fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"DenyOthers","Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:*","Resource":["arn:aws:s3:::%[1]s","arn:aws:s3:::%[1]s/*"]}]}`, bn),
+		},
+		{
+			name: "MalformedPolicy", code: string(abi.CodeInvalidArgument), says: "MalformedPolicy",
+			doc: fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"Prefix","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*","Condition":{"StringEquals":{"s3:prefix":"x"}}}]}`, bn),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := applyAttempts(tc.code)
+			bp := newBucketPolicy(ns, "refused-"+strings.ToLower(tc.name), b.Name, tc.doc)
+			require.NoError(t, suite.k8s.Create(ctx, bp))
+			key := client.ObjectKeyFromObject(bp)
+			got := waitPolicy(t, key, pailv1.ConditionReady, metav1.ConditionFalse, pailv1.ReasonBackendRefusedPolicy)
+			ready := condition(got.Status.Conditions, pailv1.ConditionReady)
+			assert.Contains(t, ready.Message, tc.says)
+			assert.Contains(t, ready.Message, "nothing was written")
+			assert.Equal(t, pailv1.ReasonBackendRefusedPolicy, condition(got.Status.Conditions, pailv1.ConditionSynced).Reason)
+			for _, c := range got.Status.Conditions {
+				assert.NotContains(t, c.Message, "applied", "%s=%s says applied while nothing was", c.Type, c.Status)
+			}
+			assertEvent(t, ns, bp.Name, pailv1.ReasonBackendRefusedPolicy, tc.says)
+
+			// Wake it: the Bucket changes, resyncs pass. The refusal is
+			// terminal: the document is not sent again.
+			var cur pailv1.Bucket
+			require.NoError(t, suite.k8s.Get(ctx, client.ObjectKeyFromObject(b), &cur))
+			patch := client.MergeFrom(cur.DeepCopy())
+			cur.Annotations["touched"] = tc.name
+			require.NoError(t, suite.k8s.Patch(ctx, &cur, patch))
+			time.Sleep(3 * resyncPeriod)
+			attempts := applyAttempts(tc.code) - before
+			assert.Equal(t, 1.0, attempts, "ApplyBucket attempts with %s: one, not a retry loop", tc.code)
+			doc, err := suite.s3.GetBucketPolicy(ctx, bn)
+			require.NoError(t, err)
+			assert.Empty(t, doc, "nothing reached the bucket")
+
+			// A spec change is the way out.
+			require.NoError(t, suite.k8s.Get(ctx, key, got))
+			spec := client.MergeFrom(got.DeepCopy())
+			got.Spec.Policy.Raw = []byte(goodPolicy(bn))
+			require.NoError(t, suite.k8s.Patch(ctx, got, spec))
+			waitPolicy(t, key, pailv1.ConditionReady, metav1.ConditionTrue, "")
+			require.NoError(t, suite.k8s.Delete(ctx, got))
+			waitGone(t, &pailv1.BucketPolicy{ObjectMeta: bp.ObjectMeta}, 30*time.Second)
+		})
+	}
 }

@@ -14,7 +14,8 @@ to_input() { # $1 bucketpolicy.yaml, $2 bucket.yaml
     "policy": input.spec.policy,
     "bucket": {"namespace": data.metadata.namespace, "name": data.metadata.name,
                "bucketName": data.spec.bucketName,
-               "public": object.get(object.get(data.metadata, "annotations", {}), "pail.dev/public", "false") == "true"},
+               "public": object.get(object.get(data.metadata, "annotations", {}), "pail.dev/public", "false") == "true",
+               "requireTLS": object.get(object.get(data.metadata, "annotations", {}), "pail.dev/require-tls", "false") == "true"},
     "provider": {"name": data.spec.providerRef.name},
     "raw_size": count(json.marshal(input.spec.policy))
   }'

@@ -179,7 +179,7 @@ func randomInput(r *rand.Rand) map[string]any {
 	if len(statements) == 1 && r.Intn(3) == 0 {
 		st = statements[0]
 	}
-	b := map[string]any{"bucketName": bucket, "public": r.Intn(4) == 0}
+	b := map[string]any{"bucketName": bucket, "public": r.Intn(4) == 0, "requireTLS": r.Intn(2) == 0}
 	if r.Intn(30) == 0 {
 		delete(b, "bucketName")
 	}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -51,6 +50,8 @@ type Reconciler struct {
 	ResyncPeriod time.Duration
 	// Repack receives an event per BucketPolicy when the packs change.
 	Repack chan event.GenericEvent
+
+	refusals refusals
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=bucketpolicies,verbs=get;list;watch;update;patch
@@ -107,6 +108,9 @@ func (r *Reconciler) forBucket(ctx context.Context, o client.Object) []reconcile
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var bp pailv1.BucketPolicy
 	if err := r.Client.Get(ctx, req.NamespacedName, &bp); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.refusals.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := bp.DeepCopy()
@@ -133,7 +137,8 @@ func (r *Reconciler) notReady(bp *pailv1.BucketPolicy, reason, msg string) {
 	status.False(&bp.Status.Conditions, bp.Generation, pailv1.ConditionReady, reason, msg)
 }
 
-// winner is the oldest BucketPolicy on the bucket (by creation, then name).
+// winner is the BucketPolicy that governs bp's bucket (governing), with bp
+// as it is now: its own refusal, if any, was just reconsidered.
 func (r *Reconciler) winner(ctx context.Context, bp *pailv1.BucketPolicy) (string, error) {
 	var list pailv1.BucketPolicyList
 	if err := r.Client.List(ctx, &list, client.InNamespace(bp.Namespace), client.MatchingFields{indexBucket: bp.Spec.BucketRef.Name}); err != nil {
@@ -141,31 +146,14 @@ func (r *Reconciler) winner(ctx context.Context, bp *pailv1.BucketPolicy) (strin
 	}
 	items := list.Items[:0]
 	for _, p := range list.Items {
-		if p.DeletionTimestamp.IsZero() || controllerutil.ContainsFinalizer(&p, pailv1.BucketPolicyFinalizer) {
+		if p.Name != bp.Name {
 			items = append(items, p)
 		}
 	}
-	if len(items) == 0 {
-		return bp.Name, nil
-	}
-	sort.Slice(items, func(i, j int) bool {
-		a, b := items[i], items[j]
-		// The one holding the bucket (finalizer) keeps it until it is gone.
-		fa, fb := controllerutil.ContainsFinalizer(&a, pailv1.BucketPolicyFinalizer), controllerutil.ContainsFinalizer(&b, pailv1.BucketPolicyFinalizer)
-		if fa != fb {
-			return fa
-		}
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		return a.Name < b.Name
-	})
-	return items[0].Name, nil
+	return governing(append(items, *bp)), nil
 }
 
 func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Result, error) {
-	gen := bp.Generation
-	conds := &bp.Status.Conditions
 	var b pailv1.Bucket
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: bp.Namespace, Name: bp.Spec.BucketRef.Name}, &b); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -175,41 +163,62 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 		return ctrl.Result{}, err
 	}
 
-	// Conflicts: the later policy waits and the earlier one stays applied.
+	// An inline policy takes precedence over every BucketPolicy.
 	if b.Spec.Policy != nil {
 		msg := fmt.Sprintf("Bucket %s has an inline spec.policy, which takes precedence; remove it from the Bucket to let this BucketPolicy apply.", b.Name)
 		r.conflict(bp, pailv1.ReasonInlinePolicy, msg)
 		return ctrl.Result{}, nil
 	}
+	var p pailv1.Provider
+	pErr := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p)
+	// Validated before the conflict check: a policy the packs refuse
+	// governs nothing (governing), so it must not block a valid one.
+	if stop, res, err := r.validate(ctx, bp, &b, &p); stop {
+		return res, err
+	}
+	// Conflicts: the later policy waits and the earlier one stays applied.
 	win, err := r.winner(ctx, bp)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if win != bp.Name {
+	// "" when bp too is out: the backend refused its document (its own
+	// refusal then decides below), and nothing else governs.
+	if win != "" && win != bp.Name {
 		msg := fmt.Sprintf("BucketPolicy %s already governs bucket %s; this one is not applied. Merge the statements into %s, or delete it.", win, b.Name, win)
 		r.conflict(bp, pailv1.ReasonOtherBucketPolicy, msg)
 		return ctrl.Result{}, nil
 	}
-	status.False(conds, gen, pailv1.ConditionConflict, pailv1.ReasonNoConflict, "No other policy governs this bucket.")
+	status.False(&bp.Status.Conditions, bp.Generation, pailv1.ConditionConflict, pailv1.ReasonNoConflict, "No other policy governs this bucket.")
+	if !meta.IsStatusConditionTrue(b.Status.Conditions, pailv1.ConditionSynced) || b.Status.Ownership == "" {
+		r.notReady(bp, pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s is not in sync yet; the policy is applied once it is.", b.Name))
+		return ctrl.Result{}, nil
+	}
+	if pErr != nil {
+		return ctrl.Result{}, pErr
+	}
+	return r.apply(ctx, bp, &b, &p)
+}
 
-	// Validate with the packs.
-	var p pailv1.Provider
-	pErr := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p)
+// validate checks the document with the packs and records the verdict. It
+// reports stop when the document must not be applied.
+func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (bool, ctrl.Result, error) {
+	gen := bp.Generation
+	conds := &bp.Status.Conditions
 	start := time.Now()
-	res, err := Check(ctx, r.Engine, bp, &b, &p)
+	res, err := Check(ctx, r.Engine, bp, b, p)
 	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
 	var notJSON *ErrNotJSON
 	if errors.As(err, &notJSON) {
 		msg := notJSON.Error() + "."
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyNotJSON, msg)
 		r.notReady(bp, pailv1.ReasonPolicyNotJSON, msg)
-		return ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
+		return true, ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
 	}
 	if err != nil {
 		msg := fmt.Sprintf("The policy cannot be checked: %v.", err)
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPacksUnavailable, msg)
 		r.notReady(bp, pailv1.ReasonPacksUnavailable, msg)
-		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+		return true, ctrl.Result{RequeueAfter: 30 * time.Second}, nil
 	}
 	enforce := bp.Spec.EnforcementMode != pailv1.EnforcementWarn
 	prevValid := meta.FindStatusCondition(*conds, pailv1.ConditionPolicyValid)
@@ -225,10 +234,11 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 		}
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyDenied, msg)
 		r.notReady(bp, pailv1.ReasonPolicyDenied, msg)
-		return ctrl.Result{}, nil
+		return true, ctrl.Result{}, nil
 	}
 	if w := bp.Status.Warnings; len(w) > 0 {
-		msg := fmt.Sprintf("The policy is applied with warnings: %s.", status.Summarize(w, " (see status)"))
+		// Whether it is applied is Synced's and Ready's to say.
+		msg := fmt.Sprintf("The policy packs allow this document, with warnings: %s.", status.Summarize(w, " (see status)"))
 		if prevValid == nil || prevValid.Message != msg {
 			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonPolicyWarnings, "Validate", "%s", msg)
 		}
@@ -236,16 +246,20 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 	} else {
 		status.True(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyAllowed, "Every selected policy pack allows this document.")
 	}
+	return false, ctrl.Result{}, nil
+}
 
-	// Apply only a real difference.
-	if !meta.IsStatusConditionTrue(b.Status.Conditions, pailv1.ConditionSynced) || b.Status.Ownership == "" {
-		r.notReady(bp, pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s is not in sync yet; the policy is applied once it is.", b.Name))
+// apply writes the document when the bucket holds something else.
+func (r *Reconciler) apply(ctx context.Context, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (ctrl.Result, error) {
+	gen := bp.Generation
+	conds := &bp.Status.Conditions
+	key, target := client.ObjectKeyFromObject(bp), refusalTarget(p, b.Spec.BucketName)
+	if prev, ok := r.refusals.get(key); ok && !sendAgain(prev, gen, target) {
+		// The backend refused this generation already: it would again.
+		r.backendRefused(bp, prev.message)
 		return ctrl.Result{}, nil
 	}
-	if pErr != nil {
-		return ctrl.Result{}, pErr
-	}
-	conn, err := r.Connector.Get(ctx, &p)
+	conn, err := r.Connector.Get(ctx, p)
 	if err != nil {
 		r.notReady(bp, pailv1.ReasonProviderNotReady, err.Error())
 		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
@@ -275,18 +289,47 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 	same, wantHash := bucketdiff.SamePolicyHash(want, have)
 	if !same {
 		if err := conn.Driver.ApplyBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: region, Config: abi.BucketConfig{Policy: &abi.Policy{Document: want}}}); err != nil {
-			status.False(conds, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, err.Error())
-			r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not write the policy to bucket %s: %v", b.Spec.BucketName, err))
-			return ctrl.Result{}, err
+			return r.applyFailed(bp, b, target, err)
 		}
 		added, removed := bucketdiff.StatementDiff(want, have)
 		bp.Status.LastAppliedDiff = append(added, removed...)
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeNormal, pailv1.ReasonApplied, "Apply", "Applied the policy to bucket %s: %s", b.Spec.BucketName, strings.Join(bp.Status.LastAppliedDiff, "; "))
 	}
+	r.refusals.forget(key)
 	bp.Status.AppliedHash = wantHash
 	status.True(conds, gen, pailv1.ConditionSynced, pailv1.ReasonInSync, fmt.Sprintf("Bucket %s holds this policy.", b.Spec.BucketName))
 	status.True(conds, gen, pailv1.ConditionReady, pailv1.ReasonAvailable, fmt.Sprintf("The policy is applied to bucket %s.", b.Spec.BucketName))
 	return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+}
+
+// applyFailed records a failed write. A document the backend refuses
+// (InvalidArgument: MinIO's MalformedPolicy; Unimplemented: a construct
+// the driver knows its backend lacks) is refused again until the spec
+// changes: terminal, and not sent again for this generation, whatever
+// wakes the reconciler (a sibling's or the Bucket's status, a resync).
+func (r *Reconciler) applyFailed(bp *pailv1.BucketPolicy, b *pailv1.Bucket, target string, err error) (ctrl.Result, error) {
+	switch abi.CodeOf(err) {
+	case abi.CodeInvalidArgument, abi.CodeUnimplemented:
+		msg := fmt.Sprintf("The backend of bucket %s refused the policy, so nothing was written: %s. Change spec.policy to leave out what the backend lacks; Pail sends it again when the spec changes.",
+			b.Spec.BucketName, strings.TrimRight(abi.MessageOf(err), ". "))
+		r.refusals.set(client.ObjectKeyFromObject(bp), refusal{generation: bp.Generation, target: target, message: msg})
+		r.backendRefused(bp, msg)
+		return ctrl.Result{}, reconcile.TerminalError(err)
+	}
+	status.False(&bp.Status.Conditions, bp.Generation, pailv1.ConditionSynced, pailv1.ReasonBackendError, err.Error())
+	r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not write the policy to bucket %s: %s.", b.Spec.BucketName, strings.TrimRight(err.Error(), ". ")))
+	return ctrl.Result{}, err
+}
+
+// backendRefused sets the conditions of a refused document, with an event
+// when they change.
+func (r *Reconciler) backendRefused(bp *pailv1.BucketPolicy, msg string) {
+	c := meta.FindStatusCondition(bp.Status.Conditions, pailv1.ConditionSynced)
+	if c == nil || c.Reason != pailv1.ReasonBackendRefusedPolicy || c.Message != msg {
+		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonBackendRefusedPolicy, "Apply", "%s", msg)
+	}
+	status.False(&bp.Status.Conditions, bp.Generation, pailv1.ConditionSynced, pailv1.ReasonBackendRefusedPolicy, msg)
+	r.notReady(bp, pailv1.ReasonBackendRefusedPolicy, msg)
 }
 
 func (r *Reconciler) conflict(bp *pailv1.BucketPolicy, reason, msg string) {
@@ -318,7 +361,13 @@ func (r *Reconciler) finalize(ctx context.Context, bp *pailv1.BucketPolicy) (ctr
 	}
 	var b pailv1.Bucket
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: bp.Namespace, Name: bp.Spec.BucketRef.Name}, &b)
-	if err == nil && b.Spec.Policy == nil && b.DeletionTimestamp.IsZero() {
+	// Only the governing policy removes what the bucket holds: a refused
+	// one wrote nothing, and the bucket may hold another policy's document.
+	win, werr := r.winner(ctx, bp)
+	if werr != nil {
+		return ctrl.Result{}, werr
+	}
+	if err == nil && win == bp.Name && b.Spec.Policy == nil && b.DeletionTimestamp.IsZero() {
 		var p pailv1.Provider
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p); err != nil {
 			r.notReady(bp, pailv1.ReasonProviderNotFound, fmt.Sprintf("Cannot remove the policy from bucket %s: %v.", b.Spec.BucketName, err))
@@ -332,7 +381,7 @@ func (r *Reconciler) finalize(ctx context.Context, bp *pailv1.BucketPolicy) (ctr
 		cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
 		err = conn.Driver.ApplyBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: b.Status.Region, Config: abi.BucketConfig{Policy: &abi.Policy{}}})
 		if err != nil && abi.CodeOf(err) != abi.CodeNotFound {
-			r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not remove the policy from bucket %s: %v", b.Spec.BucketName, err))
+			r.notReady(bp, pailv1.ReasonBackendError, fmt.Sprintf("Could not remove the policy from bucket %s: %s.", b.Spec.BucketName, strings.TrimRight(err.Error(), ". ")))
 			return ctrl.Result{}, err
 		}
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeNormal, "Removed", "Delete", "Removed the policy from bucket %s", b.Spec.BucketName)

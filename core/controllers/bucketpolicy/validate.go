@@ -32,8 +32,9 @@ func Check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pa
 		prov = map[string]any{"name": p.Name, "driver": p.Spec.Driver}
 	}
 	input := map[string]any{
-		"policy":   doc,
-		"bucket":   map[string]any{"namespace": b.Namespace, "name": b.Name, "bucketName": b.Spec.BucketName, "public": b.Annotations[pailv1.AnnotationPublic] == "true"},
+		"policy": doc,
+		"bucket": map[string]any{"namespace": b.Namespace, "name": b.Name, "bucketName": b.Spec.BucketName, "public": b.Annotations[pailv1.AnnotationPublic] == "true",
+			"requireTLS": b.Annotations[pailv1.AnnotationRequireTLS] == "true"},
 		"provider": prov,
 		"raw_size": len(bp.Spec.Policy.Raw),
 	}

@@ -365,10 +365,7 @@ func planWrites(b abi.BucketArgs) ([]write, error) {
 			if cfg.Policy == nil {
 				continue
 			}
-			doc := cfg.Policy.Document
-			w = write{sub: sub, do: func(ctx context.Context, c *minio.Client, bucket string) error {
-				return c.SetBucketPolicy(ctx, bucket, doc) // "" deletes the policy
-			}}
+			w, err = planPolicy(cfg.Policy.Document)
 		default:
 			continue // refused above when set
 		}

@@ -56,6 +56,13 @@ func publicRead(bucket string) string {
 		`"Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`
 }
 
+// denyNotPrincipal is the AWS way to shut out everyone but one account: a
+// Deny with NotPrincipal, which MinIO lacks.
+func denyNotPrincipal(bucket string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Sid":"DenyOthers","Effect":"Deny",` +
+		`"NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:*","Resource":["arn:aws:s3:::` + bucket + `","arn:aws:s3:::` + bucket + `/*"]}]}`
+}
+
 // publicReadMinIO is publicRead the way MinIO hands it back (see policy.go):
 // Principal "*" as {"AWS":["*"]}, Action and Resource as lists.
 func publicReadMinIO(bucket string) string {
@@ -242,6 +249,37 @@ func TestApplyRefusals(t *testing.T) {
 		{
 			name: "retention of nothing", want: abi.CodeInvalidArgument, msg: "objectLock: a default retention needs exactly one of days or years",
 			args: abi.BucketArgs{Create: true, ObjectLock: &abi.ObjectLock{Enabled: true, DefaultRetention: &abi.ObjectLockPeriod{Mode: "GOVERNANCE"}}},
+		},
+		// Policies using what MinIO lacks: refused before a request, with the
+		// construct named (the endpoint is closed: a request would fail
+		// Unavailable). testSubResources shows MinIO refusing them.
+		{
+			name: "policy with NotPrincipal", want: abi.CodeUnimplemented,
+			msg:  `policy: statement 0 ("DenyOthers") uses NotPrincipal, which MinIO's bucket policies do not support; name the principals in Principal instead`,
+			args: abi.BucketArgs{Config: abi.BucketConfig{Policy: &abi.Policy{Document: denyNotPrincipal("pail-refused")}}},
+		},
+		{
+			name: "policy with notprincipal in any case", want: abi.CodeUnimplemented, msg: "statement 1 uses NotPrincipal",
+			args: abi.BucketArgs{Config: abi.BucketConfig{Policy: &abi.Policy{Document: `{"Version":"2012-10-17","Statement":[` +
+				`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},` +
+				`{"Effect":"Deny","notPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}`}}},
+		},
+		{
+			name: "policy with NotAction", want: abi.CodeUnimplemented, msg: "statement 0 uses NotAction, which MinIO's bucket policies do not support; list the actions in Action instead",
+			args: abi.BucketArgs{Config: abi.BucketConfig{Policy: &abi.Policy{Document: `{"Version":"2012-10-17","Statement":[` +
+				`{"Effect":"Deny","Principal":"*","NotAction":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}`}}},
+		},
+		{
+			name: "policy without Version", want: abi.CodeInvalidArgument, msg: `policy: MinIO accepts only "Version": "2012-10-17" in a bucket policy (got none)`,
+			args: abi.BucketArgs{Config: abi.BucketConfig{Policy: &abi.Policy{Document: `{"Statement":[]}`}}},
+		},
+		{
+			name: "policy with the legacy Version", want: abi.CodeInvalidArgument, msg: `(got "2008-10-17")`,
+			args: abi.BucketArgs{Config: abi.BucketConfig{Policy: &abi.Policy{Document: `{"Version":"2008-10-17","Statement":[]}`}}},
+		},
+		{
+			name: "policy with one statement object", want: abi.CodeInvalidArgument, msg: "policy: MinIO needs Statement as a list",
+			args: abi.BucketArgs{Config: abi.BucketConfig{Policy: &abi.Policy{Document: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}`}}},
 		},
 		{
 			// A valid field first, a refused one later: nothing is written.
@@ -445,15 +483,43 @@ func testSubResources(t *testing.T, d *Driver, p abi.ProviderConfig, endpoint st
 		assert.Equal(t, strings.Replace(publicReadMinIO(bucket), `{"Version"`, `{"ID":"pail","Version"`, 1),
 			observe(t, bucket, abi.SubPolicy).Config.Policy.Document)
 
-		// A policy MinIO refuses: InvalidArgument, naming the sub-resource.
+		// A policy MinIO refuses: InvalidArgument, naming the sub-resource
+		// (a condition key that does not go with the action).
 		err := d.ApplyBucket(t.Context(), p, abi.BucketArgs{Name: bucket, Config: abi.BucketConfig{Policy: &abi.Policy{
-			Document: `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`,
+			Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*",` +
+				`"Condition":{"StringEquals":{"s3:prefix":"x"}}}]}`,
 		}}})
 		var ae *abi.Error
 		require.ErrorAs(t, err, &ae)
 		assert.Equal(t, abi.CodeInvalidArgument, ae.Code)
 		assert.Equal(t, "MalformedPolicy", ae.ProviderCode)
 		assert.True(t, strings.HasPrefix(ae.Message, "policy: MalformedPolicy: "), ae.Message)
+
+		// What MinIO lacks, which the driver refuses before sending
+		// (policyGaps): this server does refuse each, and says nothing of
+		// which construct it lacks. Should a MinIO release accept one, this
+		// fails, and the driver's list must shrink.
+		for name, doc := range map[string]string{
+			"NotPrincipal":    denyNotPrincipal(bucket),
+			"no Version":      strings.Replace(publicRead(bucket), `"Version":"2012-10-17",`, "", 1),
+			"legacy Version":  strings.Replace(publicRead(bucket), "2012-10-17", "2008-10-17", 1),
+			"statement alone": strings.Replace(strings.Replace(publicRead(bucket), `"Statement":[`, `"Statement":`, 1), "}]}", "}}", 1),
+		} {
+			err := plain.SetBucketPolicy(t.Context(), bucket, doc)
+			require.Error(t, err, "MinIO accepted a policy with %s", name)
+			assert.Equal(t, "MalformedPolicy", minio.ToErrorResponse(err).Code, "%s: %v", name, err)
+		}
+		err = plain.SetBucketPolicy(t.Context(), bucket, `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","NotAction":"s3:GetObject","Resource":"arn:aws:s3:::`+bucket+`/*"}]}`)
+		require.Error(t, err, "MinIO accepted a policy with NotAction")
+		assert.Equal(t, http.StatusInternalServerError, minio.ToErrorResponse(err).StatusCode, "NotAction: %v", err)
+
+		// The driver names the construct, and the bucket keeps its policy.
+		apply(t, bucket, abi.BucketConfig{Policy: &abi.Policy{Document: publicRead(bucket)}})
+		err = d.ApplyBucket(t.Context(), p, abi.BucketArgs{Name: bucket, Config: abi.BucketConfig{Policy: &abi.Policy{Document: denyNotPrincipal(bucket)}}})
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, abi.CodeUnimplemented, ae.Code)
+		assert.Contains(t, ae.Message, "uses NotPrincipal, which MinIO's bucket policies do not support")
+		assert.Equal(t, publicReadMinIO(bucket), observe(t, bucket, abi.SubPolicy).Config.Policy.Document)
 
 		// Removal, twice.
 		for range 2 {
