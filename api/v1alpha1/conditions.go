@@ -74,6 +74,7 @@ const (
 	ReasonUserDeleted         = "UserDeleted"
 	ReasonRetained            = "Retained"
 	ReasonUserConflict        = "UserConflict"
+	ReasonLocationChanged     = "LocationChanged"
 )
 
 // AccessKeyFinalizer keeps an AccessKey until its deletionPolicy has been honoured.
