@@ -208,6 +208,9 @@ type AccessKey struct {
 
 	Spec   AccessKeySpec   `json:"spec"`
 	Status AccessKeyStatus `json:"status,omitempty"`
+
+	// decodeError is why the stored spec could not be read (see DecodeError).
+	decodeError string `json:"-"`
 }
 
 // AccessKeyList is a list of AccessKeys.

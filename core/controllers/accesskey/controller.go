@@ -128,6 +128,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, &ak); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if msg := ak.DecodeError(); msg != "" {
+		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, &ak, &ak.Status.Conditions, &ak.Status.ObservedGeneration, "AccessKey", msg)
+	}
 	before := ak.DeepCopy()
 	var res ctrl.Result
 	var err error

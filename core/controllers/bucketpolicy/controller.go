@@ -109,6 +109,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, &bp); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if msg := bp.DecodeError(); msg != "" {
+		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, &bp, &bp.Status.Conditions, &bp.Status.ObservedGeneration, "BucketPolicy", msg)
+	}
 	before := bp.DeepCopy()
 	var res ctrl.Result
 	var err error
@@ -173,6 +176,10 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
+	}
+	if b.DecodeError() != "" {
+		r.notReady(bp, pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s cannot be read (its InvalidSpec condition says why); the policy is applied once it can.", b.Name))
+		return ctrl.Result{}, nil
 	}
 
 	// Conflicts: the later policy waits and the earlier one stays applied.
@@ -318,6 +325,11 @@ func (r *Reconciler) finalize(ctx context.Context, bp *pailv1.BucketPolicy) (ctr
 	}
 	var b pailv1.Bucket
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: bp.Namespace, Name: bp.Spec.BucketRef.Name}, &b)
+	if err == nil && b.DecodeError() != "" {
+		// Which bucket holds the policy is unknown until the Bucket can be read.
+		r.notReady(bp, pailv1.ReasonBucketNotReady, fmt.Sprintf("Cannot remove the policy while Bucket %s cannot be read (its InvalidSpec condition says why).", b.Name))
+		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+	}
 	if err == nil && b.Spec.Policy == nil && b.DeletionTimestamp.IsZero() {
 		var p pailv1.Provider
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p); err != nil {
