@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -47,6 +48,16 @@ func preValidationCRDs(t *testing.T) string {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
+		if strings.HasSuffix(f, "pail.dev_buckets.yaml") {
+			var crd map[string]any
+			require.NoError(t, yaml.Unmarshal(b, &crd))
+			for _, v := range crd["spec"].(map[string]any)["versions"].([]any) {
+				days := dig(v, "schema", "openAPIV3Schema", "properties", "spec", "properties", "lifecycle", "properties", "rules", "items", "properties", "expiration", "properties", "days")
+				delete(days, "maximum")
+			}
+			b, err = yaml.Marshal(crd)
+			require.NoError(t, err)
+		}
 		if strings.HasSuffix(f, "pail.dev_accesskeys.yaml") {
 			var crd map[string]any
 			require.NoError(t, yaml.Unmarshal(b, &crd))
@@ -76,7 +87,12 @@ func dig(v any, path ...string) map[string]any {
 	return m
 }
 
-func TestOneBadAccessKeyStopsOnlyItself(t *testing.T) {
+// TestOneBadObjectStopsOnlyItself: an AccessKey with rotation.interval
+// "banana", a Bucket whose lifecycle days overflow an int32 and a Provider
+// whose status holds an odd time are each stored; another namespace's
+// AccessKey and Bucket still become Ready, and the bad ones get InvalidSpec
+// naming the field.
+func TestOneBadObjectStopsOnlyItself(t *testing.T) {
 	ctx := context.Background()
 	kube := env.KubeForTest(t, env.KubeOptions{CRDDirs: []string{preValidationCRDs(t)}})
 	mio := env.MinIOForTest(t, env.MinIOOptions{})
@@ -113,6 +129,41 @@ func TestOneBadAccessKeyStopsOnlyItself(t *testing.T) {
 		Spec:       pailv1.AccessKeySpec{ProviderRef: pailv1.ProviderReference{Name: "minio"}},
 	}
 	require.NoError(t, k8s.Create(ctx, good))
+
+	// A Bucket whose spec overflows an int32, and a Provider whose status
+	// holds a condition time the apiserver's date-time check accepts but
+	// metav1.Time does not: each once stopped its whole kind.
+	badBucket := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "pail.dev/v1alpha1",
+		"kind":       "Bucket",
+		"metadata":   map[string]any{"namespace": "bad", "name": "big"},
+		"spec": map[string]any{
+			"providerRef": map[string]any{"name": "minio"},
+			"bucketName":  "tolerance-big",
+			"lifecycle": map[string]any{"rules": []any{map[string]any{
+				"id": "r", "expiration": map[string]any{"days": int64(3000000000)},
+			}}},
+		},
+	}}
+	require.NoError(t, k8s.Create(ctx, badBucket), "the stripped CRD lets the overflowing days in")
+	goodBucket := &pailv1.Bucket{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "good", Name: "data"},
+		Spec:       pailv1.BucketSpec{ProviderRef: pailv1.ProviderReference{Name: "minio"}, BucketName: fmt.Sprintf("tolerance-%d", time.Now().UnixNano())},
+	}
+	require.NoError(t, k8s.Create(ctx, goodBucket))
+	odd := &pailv1.Provider{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "bad", Name: "odd-status"},
+		Spec: pailv1.ProviderSpec{Driver: "minio", Endpoint: mio.Endpoint, PathStyle: true,
+			CredentialsSecretRef: pailv1.CredentialsSecretRef{Name: "minio-root"}},
+	}
+	require.NoError(t, k8s.Create(ctx, odd))
+	oddStatus := &unstructured.Unstructured{}
+	oddStatus.SetGroupVersionKind(pailv1.GroupVersion.WithKind("Provider"))
+	oddStatus.SetNamespace("bad")
+	oddStatus.SetName("odd-status")
+	require.NoError(t, k8s.Status().Patch(ctx, oddStatus, client.RawPatch(types.MergePatchType, []byte(
+		`{"status":{"conditions":[{"type":"Ready","status":"False","reason":"Unknown","message":"Written by hand.","lastTransitionTime":"2026-01-01t00:00:00z"}]}}`))),
+		"the apiserver accepts a lower-case t and z in a date-time")
 
 	logs := &lockedWriter{w: &strings.Builder{}}
 	t.Cleanup(func() {
@@ -170,6 +221,36 @@ func TestOneBadAccessKeyStopsOnlyItself(t *testing.T) {
 		}
 		return false, fmt.Sprintf("%d events", len(list.Items))
 	})
+	waitFor(t, time.Minute, "the good Bucket to be Ready", func() (bool, string) {
+		var b pailv1.Bucket
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(goodBucket), &b); err != nil {
+			return false, err.Error()
+		}
+		return meta.IsStatusConditionTrue(b.Status.Conditions, pailv1.ConditionReady), fmt.Sprintf("%+v", b.Status.Conditions)
+	})
+	waitFor(t, time.Minute, "the overflowing Bucket to get InvalidSpec naming the field", func() (bool, string) {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(pailv1.GroupVersion.WithKind("Bucket"))
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: "bad", Name: "big"}, u); err != nil {
+			return false, err.Error()
+		}
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conds {
+			m := c.(map[string]any)
+			if m["type"] == pailv1.ConditionReady && m["reason"] == pailv1.ReasonInvalidSpec && strings.Contains(fmt.Sprint(m["message"]), "spec.lifecycle.rules.expiration.days") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(conds)
+	})
+	waitFor(t, time.Minute, "the Provider with the odd status time to be checked and Ready", func() (bool, string) {
+		var p pailv1.Provider
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(odd), &p); err != nil {
+			return false, err.Error()
+		}
+		return meta.IsStatusConditionTrue(p.Status.Conditions, pailv1.ConditionReady), fmt.Sprintf("%+v", p.Status.Conditions)
+	})
+
 	// The stored text is kept as it was: the operator's status writes did
 	// not rewrite the spec.
 	require.NoError(t, k8s.Get(ctx, client.ObjectKey{Namespace: "bad", Name: "app"}, bad))
