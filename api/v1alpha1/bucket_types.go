@@ -225,7 +225,6 @@ type LifecycleFilter struct {
 // +kubebuilder:validation:XValidation:rule="[has(self.days), has(self.date), has(self.expiredObjectDeleteMarker) && self.expiredObjectDeleteMarker].filter(x, x).size() == 1",message="set exactly one of days, date or expiredObjectDeleteMarker"
 type LifecycleExpiration struct {
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=2147483647
 	// +optional
 	Days int32 `json:"days,omitempty"`
 	// Date is midnight UTC of YYYY-MM-DD.
@@ -239,7 +238,6 @@ type LifecycleExpiration struct {
 // NoncurrentVersionExpiration expires noncurrent versions.
 type NoncurrentVersionExpiration struct {
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=2147483647
 	NoncurrentDays int32 `json:"noncurrentDays"`
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
@@ -251,7 +249,6 @@ type NoncurrentVersionExpiration struct {
 // +kubebuilder:validation:XValidation:rule="has(self.days) != has(self.date)",message="set exactly one of days or date"
 type LifecycleTransition struct {
 	// +kubebuilder:validation:Minimum=0
-	// +kubebuilder:validation:Maximum=2147483647
 	// +optional
 	Days *int32 `json:"days,omitempty"`
 	// +kubebuilder:validation:Format=date
@@ -264,7 +261,6 @@ type LifecycleTransition struct {
 // AbortIncompleteMultipartUpload cleans up abandoned uploads.
 type AbortIncompleteMultipartUpload struct {
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=2147483647
 	DaysAfterInitiation int32 `json:"daysAfterInitiation"`
 }
 
@@ -290,7 +286,6 @@ type CORSRule struct {
 	// +optional
 	ExposeHeaders []string `json:"exposeHeaders,omitempty"`
 	// +kubebuilder:validation:Minimum=0
-	// +kubebuilder:validation:Maximum=2147483647
 	// +optional
 	MaxAgeSeconds int32 `json:"maxAgeSeconds,omitempty"`
 }
@@ -308,11 +303,9 @@ type ObjectLockRetention struct {
 	// +kubebuilder:validation:Enum=GOVERNANCE;COMPLIANCE
 	Mode string `json:"mode"`
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=2147483647
 	// +optional
 	Days int32 `json:"days,omitempty"`
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=2147483647
 	// +optional
 	Years int32 `json:"years,omitempty"`
 }

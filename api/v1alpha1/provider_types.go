@@ -56,12 +56,10 @@ type ProviderSpec struct {
 type RateLimit struct {
 	// RequestsPerSecond refills the bucket.
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=2147483647
 	RequestsPerSecond int32 `json:"requestsPerSecond"`
 	// Burst is the bucket's size: requests that may go at once. Defaults to
 	// RequestsPerSecond.
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=2147483647
 	// +optional
 	Burst int32 `json:"burst,omitempty"`
 }

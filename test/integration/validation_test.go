@@ -122,38 +122,3 @@ func TestAccessKeyDurationsAtAdmission(t *testing.T) {
 		})
 	}
 }
-
-// TestInt32FieldsCannotOverflow: a number the Go type cannot hold is
-// refused at admission, so no stored object fails to decode.
-func TestInt32FieldsCannotOverflow(t *testing.T) {
-	ns := namespace(t)
-	ctx := context.Background()
-	b := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "pail.dev/v1alpha1",
-		"kind":       "Bucket",
-		"metadata":   map[string]any{"namespace": ns, "name": "big"},
-		"spec": map[string]any{
-			"providerRef": map[string]any{"name": "any"},
-			"bucketName":  "int32-overflow-bucket",
-			"lifecycle": map[string]any{"rules": []any{map[string]any{
-				"id": "r", "expiration": map[string]any{"days": int64(3000000000)},
-			}}},
-		},
-	}}
-	err := suite.k8s.Create(ctx, b)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "spec.lifecycle.rules[0].expiration.days")
-	p := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "pail.dev/v1alpha1",
-		"kind":       "Provider",
-		"metadata":   map[string]any{"namespace": ns, "name": "big"},
-		"spec": map[string]any{
-			"driver": "minio", "endpoint": "http://127.0.0.1:1",
-			"credentialsSecretRef": map[string]any{"name": "x"},
-			"rateLimit":            map[string]any{"requestsPerSecond": int64(1) << 40},
-		},
-	}}
-	err = suite.k8s.Create(ctx, p)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "spec.rateLimit.requestsPerSecond")
-}
