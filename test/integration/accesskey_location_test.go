@@ -81,6 +81,7 @@ func TestAccessKeyUserOfAnotherNamespace(t *testing.T) {
 
 	// Another namespace, its own Provider for the same MinIO, the same user.
 	ip := minioProvider(t, intruderNS, "minio")
+	waitProviderCondition(t, client.ObjectKeyFromObject(ip), pailv1.ConditionReady, metav1.ConditionTrue, 60*time.Second)
 	intruder := newAccessKey(intruderNS, "thief", ip.Name)
 	intruder.Spec.UserName = user
 	intruder.Spec.DeletionPolicy = pailv1.DeletionDelete
