@@ -173,6 +173,7 @@ fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s); ha
 	hack/fuzz.sh core ./wasmhost/ FuzzGuestFrames $(FUZZTIME)
 	hack/fuzz.sh core ./controllers/accesskey/ FuzzDocument $(FUZZTIME)
 	hack/fuzz.sh core ./controllers/plugin/ FuzzParse $(FUZZTIME)
+	hack/fuzz.sh api ./v1alpha1/ FuzzDurationRoundTrip $(FUZZTIME)
 	hack/fuzz.sh sdk ./abi/ FuzzDecodeFrame $(FUZZTIME)
 	hack/fuzz.sh sdk ./driver/ FuzzDispatchRequest $(FUZZTIME)
 	hack/fuzz.sh sdk ./guest/ FuzzHandleCall $(FUZZTIME)

@@ -60,16 +60,22 @@ type KeySecret struct {
 // Rotation replaces the key on a schedule or on demand, with an overlap in
 // which the previous key still works.
 type Rotation struct {
-	// Interval between rotations, for example 720h. Empty means rotate only
-	// on a trigger.
+	// Interval between rotations: a Go duration such as 720h (30 days), at
+	// least 1h. Empty means rotate only on a trigger.
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[-+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$')",message="interval must be a Go duration such as 720h or 90m (units h, m, s, ms, us, ns)"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[-+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$') || duration(self) >= duration('1h')",message="interval must be at least 1h; rotating more often only churns keys (leave it empty to rotate only on a trigger)"
 	// +optional
-	Interval *metav1.Duration `json:"interval,omitempty"`
+	Interval *Duration `json:"interval,omitempty"`
 	// Retention is how long the previous key stays valid (and in the Secret
-	// under the *_PREVIOUS keys) after a rotation. Then it is deactivated and
-	// deleted.
+	// under the *_PREVIOUS keys) after a rotation: a Go duration such as 24h,
+	// at least 1s. Then it is deactivated and deleted. Give apps time to
+	// read the new key: the kubelet refreshes mounted Secrets about once a
+	// minute.
 	// +kubebuilder:default="24h"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[-+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$')",message="retention must be a Go duration such as 24h or 90m (units h, m, s, ms, us, ns)"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[-+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$') || duration(self) >= duration('1s')",message="retention must be at least 1s"
 	// +optional
-	Retention *metav1.Duration `json:"retention,omitempty"`
+	Retention *Duration `json:"retention,omitempty"`
 	// Trigger rotates the key once each time its value changes; set it to a
 	// timestamp or any new string.
 	// +kubebuilder:validation:MaxLength=128
@@ -89,7 +95,6 @@ type AccessKeySpec struct {
 	// from the namespace, name and UID (shown in status.userName). Pail
 	// manages the user exclusively: keys of it that Pail does not know are
 	// deleted.
-	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@_-]+$`
 	// +optional
 	UserName string `json:"userName,omitempty"`
@@ -176,6 +181,12 @@ type AccessKeyStatus struct {
 	// PolicyHash identifies the canonical identity policy in place.
 	// +optional
 	PolicyHash string `json:"policyHash,omitempty"`
+	// Location is where Pail created or took the user: the Provider's
+	// endpoint and account then. Pail writes to and deletes the user and its
+	// keys only while the Provider still points there. An AccessKey made
+	// before Pail recorded locations takes the Provider's current one.
+	// +optional
+	Location *Location `json:"location,omitempty"`
 }
 
 // AccessKey is a provider user with one access key, kept in a Secret and
@@ -197,6 +208,9 @@ type AccessKey struct {
 
 	Spec   AccessKeySpec   `json:"spec"`
 	Status AccessKeyStatus `json:"status,omitempty"`
+
+	// decodeError is why the stored spec could not be read (see DecodeError).
+	decodeError string `json:"-"`
 }
 
 // AccessKeyList is a list of AccessKeys.

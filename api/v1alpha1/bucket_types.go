@@ -368,6 +368,9 @@ type Bucket struct {
 
 	Spec   BucketSpec   `json:"spec"`
 	Status BucketStatus `json:"status,omitempty"`
+
+	// decodeError is why the stored spec could not be read (see DecodeError).
+	decodeError string `json:"-"`
 }
 
 // BucketList is a list of Buckets.

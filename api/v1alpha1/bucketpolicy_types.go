@@ -90,6 +90,9 @@ type BucketPolicy struct {
 
 	Spec   BucketPolicySpec   `json:"spec"`
 	Status BucketPolicyStatus `json:"status,omitempty"`
+
+	// decodeError is why the stored spec could not be read (see DecodeError).
+	decodeError string `json:"-"`
 }
 
 // BucketPolicyList is a list of BucketPolicies.

@@ -146,6 +146,9 @@ type Provider struct {
 
 	Spec   ProviderSpec   `json:"spec"`
 	Status ProviderStatus `json:"status,omitempty"`
+
+	// decodeError is why the stored spec could not be read (see DecodeError).
+	decodeError string `json:"-"`
 }
 
 // ProviderList is a list of Providers.

@@ -69,14 +69,15 @@ func TestAccessKeySurvivesSIGKILL(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "data"},
 		Spec:       pailv1.BucketSpec{ProviderRef: pailv1.ProviderReference{Name: "minio"}, BucketName: bucketName},
 	}))
-	// Rotating every few seconds keeps the operator inside a create or a
-	// rotation most of the time, so the kills land in the middle of them.
+	// A new rotation trigger before every start keeps the operator inside a
+	// create or a rotation most of the time, so the kills land in the middle
+	// of them. (An interval cannot do it: admission refuses one below 1h.)
 	ak := &pailv1.AccessKey{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
 		Spec: pailv1.AccessKeySpec{
 			ProviderRef: pailv1.ProviderReference{Name: "minio"},
 			Buckets:     []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: "data"}, Access: pailv1.AccessReadWrite}},
-			Rotation:    &pailv1.Rotation{Interval: &metav1.Duration{Duration: 2 * time.Second}, Retention: &metav1.Duration{Duration: time.Second}},
+			Rotation:    &pailv1.Rotation{Trigger: "kill-0", Retention: pailv1.NewDuration(time.Second)},
 		},
 	}
 	require.NoError(t, k8s.Create(ctx, ak))
@@ -135,6 +136,16 @@ func TestAccessKeySurvivesSIGKILL(t *testing.T) {
 		return string(s.Data["AWS_ACCESS_KEY_ID"]), string(s.Data["AWS_ACCESS_KEY_ID_PREVIOUS"]), s.Data
 	}
 
+	// rotate asks for a rotation, while the operator is down, so that one is
+	// due as soon as the next process starts.
+	rotate := func(trigger string) {
+		var got pailv1.AccessKey
+		require.NoError(t, k8s.Get(ctx, client.ObjectKeyFromObject(ak), &got))
+		patch := client.MergeFrom(got.DeepCopy())
+		got.Spec.Rotation.Trigger = trigger
+		require.NoError(t, k8s.Patch(ctx, &got, patch))
+	}
+
 	seed := time.Now().UnixNano()
 	t.Logf("random kill points from seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
@@ -142,9 +153,12 @@ func TestAccessKeySurvivesSIGKILL(t *testing.T) {
 	interrupted, midCreate := 0, 0
 	var seen []string
 	for i := range kills {
+		if i > 0 {
+			rotate(fmt.Sprintf("kill-%d", i))
+		}
 		op := start(i)
 		// Kill at a random point after the operator starts to create a key
-		// (the first key, or a rotation, which is due on every restart):
+		// (the first key, or the rotation the new trigger asks for):
 		// in the create call, between it and the Secret write, or after.
 		logPath := filepath.Join(logDir, fmt.Sprintf("operator-%02d.log", i))
 		waitFor(t, 2*time.Minute, "a key creation to begin", func() bool {
@@ -181,7 +195,7 @@ func TestAccessKeySurvivesSIGKILL(t *testing.T) {
 	var got pailv1.AccessKey
 	require.NoError(t, k8s.Get(ctx, client.ObjectKeyFromObject(ak), &got))
 	patch := client.MergeFrom(got.DeepCopy())
-	got.Spec.Rotation = &pailv1.Rotation{Retention: &metav1.Duration{Duration: time.Second}}
+	got.Spec.Rotation = &pailv1.Rotation{Retention: pailv1.NewDuration(time.Second)}
 	require.NoError(t, k8s.Patch(ctx, &got, patch))
 	deadline := time.Now().Add(2 * time.Minute)
 	for {

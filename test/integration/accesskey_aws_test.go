@@ -12,7 +12,6 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -77,7 +76,7 @@ func TestAccessKeyOnIAM(t *testing.T) {
 			if wantTags {
 				ak.Spec.Tags = map[string]string{"team": "a", "env": "test"}
 			}
-			ak.Spec.Rotation = &pailv1.Rotation{Retention: &metav1.Duration{Duration: 3 * time.Second}}
+			ak.Spec.Rotation = &pailv1.Rotation{Retention: pailv1.NewDuration(3 * time.Second)}
 			require.NoError(t, suite.k8s.Create(ctx, ak))
 			key := client.ObjectKeyFromObject(ak)
 			got := waitAccessKey(t, key, 60*time.Second, "Ready", akReady)
@@ -130,9 +129,11 @@ func TestAccessKeyOnIAM(t *testing.T) {
 			assert.Equal(t, []string{newID}, keyIDs(t, user), "retention expiry deleted the old key")
 			waitDenied(t, app, bucket, "InvalidAccessKeyId", "AccessDenied")
 
-			// Rotation by interval.
+			// Rotation by interval (at least 1h), due at once for a key
+			// recorded as made two hours ago.
+			backdateKey(t, ns, "app", 2*time.Hour)
 			patch = client.MergeFrom(got.DeepCopy())
-			got.Spec.Rotation.Interval = &metav1.Duration{Duration: 4 * time.Second}
+			got.Spec.Rotation.Interval = pailv1.NewDuration(time.Hour)
 			require.NoError(t, suite.k8s.Patch(ctx, got, patch))
 			got = waitAccessKey(t, key, 40*time.Second, "rotated by interval", func(a *pailv1.AccessKey) bool {
 				return a.Status.AccessKeyID != newID && a.Status.AccessKeyID != "" && a.Status.PreviousAccessKeyID == newID

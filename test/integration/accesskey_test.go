@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
@@ -107,7 +108,7 @@ func TestAccessKeyOnMinIO(t *testing.T) {
 	ak := newAccessKey(ns, "app", p.Name)
 	ak.Spec.Buckets = []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: "data"}, Access: pailv1.AccessReadWrite}}
 	ak.Spec.Secret = pailv1.KeySecret{IncludeEndpoint: true, IncludeRegion: true, IncludeBucketNames: true, Labels: map[string]string{"team": "a"}}
-	ak.Spec.Rotation = &pailv1.Rotation{Retention: &metav1.Duration{Duration: 3 * time.Second}}
+	ak.Spec.Rotation = &pailv1.Rotation{Retention: pailv1.NewDuration(3 * time.Second)}
 	require.NoError(t, suite.k8s.Create(ctx, ak))
 	key := client.ObjectKeyFromObject(ak)
 	got := waitAccessKey(t, key, 60*time.Second, "Ready", akReady)
@@ -158,9 +159,11 @@ func TestAccessKeyOnMinIO(t *testing.T) {
 	assertEvent(t, ns, "app", pailv1.ReasonKeyDeleted, id)
 	require.NoError(t, putWorks(s3As(t, newID, newSecret), data.Spec.BucketName, "still"), "the current key is untouched")
 
-	// Rotation by interval.
+	// Rotation by interval: admission refuses one below 1h, so the test
+	// dates the key record in the Secret back instead of waiting.
+	backdateKey(t, ns, "app", 2*time.Hour)
 	patch = client.MergeFrom(got.DeepCopy())
-	got.Spec.Rotation.Interval = &metav1.Duration{Duration: 4 * time.Second}
+	got.Spec.Rotation.Interval = pailv1.NewDuration(time.Hour)
 	require.NoError(t, suite.k8s.Patch(ctx, got, patch))
 	got = waitAccessKey(t, key, 40*time.Second, "rotated by interval", func(a *pailv1.AccessKey) bool {
 		return a.Status.AccessKeyID != newID && a.Status.AccessKeyID != "" && a.Status.NextRotationAt != nil
@@ -201,6 +204,25 @@ func TestAccessKeyOnMinIO(t *testing.T) {
 	time.Sleep(2 * time.Second) // give the garbage collector a chance to be wrong
 	s = keySecret(t, ns, "kept")
 	require.NoError(t, putWorks(s3As(t, string(s.Data["AWS_ACCESS_KEY_ID"]), string(s.Data["AWS_SECRET_ACCESS_KEY"])), data.Spec.BucketName, "kept"))
+}
+
+// backdateKey moves the creation time recorded in an AccessKey's Secret
+// back by d, as if the key had been made that long ago.
+func backdateKey(t *testing.T, ns, name string, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var s corev1.Secret
+		if err := suite.k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
+			return err
+		}
+		created, err := time.Parse(time.RFC3339, s.Annotations[pailv1.AnnotationKeyCreated])
+		if err != nil {
+			return err
+		}
+		s.Annotations[pailv1.AnnotationKeyCreated] = created.Add(-d).UTC().Format(time.RFC3339)
+		return suite.k8s.Update(ctx, &s)
+	}))
 }
 
 // TestAccessKeyRefusals: what the driver or the packs cannot accept is

@@ -2,10 +2,13 @@ package integration
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 )
@@ -59,6 +62,63 @@ func TestStaticRulesAreEnforcedByTheAPIServer(t *testing.T) {
 			err := suite.k8s.Create(ctx, b)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+// unstructuredAccessKey is an AccessKey as YAML would give it, so that
+// values the Go types cannot express reach the apiserver.
+func unstructuredAccessKey(ns, name string, rotation map[string]any) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "pail.dev/v1alpha1",
+		"kind":       "AccessKey",
+		"metadata":   map[string]any{"namespace": ns, "name": name},
+		"spec": map[string]any{
+			"providerRef": map[string]any{"name": "any"},
+			"rotation":    rotation,
+		},
+	}}
+	return u
+}
+
+// TestAccessKeyDurationsAtAdmission: a rotation interval or retention that
+// is not a Go duration, or is below its minimum, is refused at apply time
+// with the field and the rule named; values at the minimum pass.
+func TestAccessKeyDurationsAtAdmission(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		rotation map[string]any
+		want     []string // "" list: accepted
+	}{
+		{"interval not a duration", map[string]any{"interval": "banana"}, []string{"spec.rotation.interval", "Go duration such as 720h"}},
+		{"retention in words", map[string]any{"retention": "1 day"}, []string{"spec.rotation.retention", "Go duration such as 24h"}},
+		{"interval a number", map[string]any{"interval": 3600}, []string{"spec.rotation.interval"}},
+		{"interval zero", map[string]any{"interval": "0s"}, []string{"spec.rotation.interval", "at least 1h"}},
+		{"interval negative", map[string]any{"interval": "-720h"}, []string{"spec.rotation.interval", "at least 1h"}},
+		{"interval a second", map[string]any{"interval": "1s", "retention": "1s"}, []string{"spec.rotation.interval", "at least 1h"}},
+		{"interval just under", map[string]any{"interval": "59m59s"}, []string{"spec.rotation.interval", "at least 1h"}},
+		{"retention zero", map[string]any{"interval": "720h", "retention": "0s"}, []string{"spec.rotation.retention", "at least 1s"}},
+		{"retention negative", map[string]any{"retention": "-5m"}, []string{"spec.rotation.retention", "at least 1s"}},
+		{"retention overlong", map[string]any{"retention": strings.Repeat("1", 70) + "h"}, []string{"spec.rotation.retention", "64"}},
+		{"minimums", map[string]any{"interval": "1h", "retention": "1s"}, nil},
+		{"typical", map[string]any{"interval": "720h", "retention": "24h"}, nil},
+		{"fractions and units", map[string]any{"interval": "1.5h", "retention": "90m30s"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := unstructuredAccessKey(ns, "durations", tc.rotation)
+			err := suite.k8s.Create(ctx, u)
+			if tc.want == nil {
+				require.NoError(t, err)
+				require.NoError(t, suite.k8s.Delete(ctx, u))
+				waitGone(t, u, 10*time.Second)
+				return
+			}
+			require.Error(t, err, "the apiserver accepted %v", tc.rotation)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
 		})
 	}
 }

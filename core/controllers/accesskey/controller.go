@@ -92,9 +92,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
+	// Cluster-wide by user name alone: whether two AccessKeys reach the same
+	// user also depends on where their Providers point, which an index
+	// function cannot see; userOwner compares the locations.
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexUser, func(o client.Object) []string {
-		ak := o.(*pailv1.AccessKey)
-		return []string{ak.Spec.ProviderRef.Name + "/" + UserName(ak)}
+		return []string{UserName(o.(*pailv1.AccessKey))}
 	}); err != nil {
 		return err
 	}
@@ -125,6 +127,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var ak pailv1.AccessKey
 	if err := r.Client.Get(ctx, req.NamespacedName, &ak); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if msg := ak.DecodeError(); msg != "" {
+		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, &ak, &ak.Status.Conditions, &ak.Status.ObservedGeneration, "AccessKey", msg)
 	}
 	before := ak.DeepCopy()
 	var res ctrl.Result
@@ -189,6 +194,13 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 	user := UserName(ak)
 	ak.Status.UserName = user
 	ak.Status.SecretName = secretName(ak)
+	if msg := specError(ak); msg != "" {
+		if c := meta.FindStatusCondition(*conds, pailv1.ConditionReady); c == nil || c.Message != msg {
+			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonInvalidSpec, "Validate", "%s", msg)
+		}
+		r.notReady(ak, pailv1.ReasonInvalidSpec, msg)
+		return ctrl.Result{}, nil // a fix changes the generation, which reconciles again
+	}
 
 	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef.Name, "AccessKey")
 	if nr != nil {
@@ -199,12 +211,17 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 		return ctrl.Result{}, err
 	}
 	status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("Provider %s is Ready.", p.Name))
+	loc, stop := r.checkLocation(ak, p, user)
+	if stop {
+		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+	}
 	// Two AccessKeys on one user would each delete the keys the other's
-	// Secret holds: the earlier one keeps the user, the later one waits.
-	if other, err := r.userOwner(ctx, ak, user); err != nil {
+	// Secret holds: the one that holds the user (else the earlier one)
+	// keeps it, in any namespace; the other waits.
+	if other, err := r.userOwner(ctx, ak, user, loc); err != nil {
 		return ctrl.Result{}, err
 	} else if other != "" {
-		msg := fmt.Sprintf("AccessKey %s already manages user %s at Provider %s; this one does nothing while it does. Give this AccessKey another spec.userName.", other, user, p.Name)
+		msg := fmt.Sprintf("AccessKey %s already manages user %s at %s; this one changes and deletes nothing there while it does. Give this AccessKey another spec.userName.", other, user, loc.Endpoint)
 		if c := meta.FindStatusCondition(*conds, pailv1.ConditionConflict); c == nil || c.Message != msg {
 			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonUserConflict, "Validate", "%s", msg)
 		}
@@ -258,6 +275,9 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 		status.False(conds, gen, pailv1.ConditionUnsupported, pailv1.ReasonAllSupported, "The driver supports everything in the spec.")
 	}
 
+	if err := r.recordLocation(ctx, ak, loc); err != nil {
+		return ctrl.Result{}, err
+	}
 	if !controllerutil.ContainsFinalizer(ak, pailv1.AccessKeyFinalizer) {
 		if err := status.PatchMetadata(ctx, r.Client, ak, func(o *pailv1.AccessKey) { controllerutil.AddFinalizer(o, pailv1.AccessKeyFinalizer) }); err != nil {
 			return ctrl.Result{}, err
@@ -292,24 +312,6 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 		next = after
 	}
 	return ctrl.Result{RequeueAfter: next}, nil
-}
-
-// userOwner returns the name of an earlier AccessKey of the same Provider
-// and user, or "".
-func (r *Reconciler) userOwner(ctx context.Context, ak *pailv1.AccessKey, user string) (string, error) {
-	var list pailv1.AccessKeyList
-	if err := r.Client.List(ctx, &list, client.InNamespace(ak.Namespace), client.MatchingFields{indexUser: ak.Spec.ProviderRef.Name + "/" + user}); err != nil {
-		return "", err
-	}
-	for _, o := range list.Items {
-		if o.UID == ak.UID {
-			continue
-		}
-		if o.CreationTimestamp.Before(&ak.CreationTimestamp) || (o.CreationTimestamp.Equal(&ak.CreationTimestamp) && o.Name < ak.Name) {
-			return o.Name, nil
-		}
-	}
-	return "", nil
 }
 
 // validate runs the identity packs. It reports stop when the document is
@@ -433,12 +435,11 @@ func (r *Reconciler) finalize(ctx context.Context, ak *pailv1.AccessKey) (ctrl.R
 	release := func() (ctrl.Result, error) {
 		return ctrl.Result{}, status.PatchMetadata(ctx, r.Client, ak, func(o *pailv1.AccessKey) { controllerutil.RemoveFinalizer(o, pailv1.AccessKeyFinalizer) })
 	}
-	if other, err := r.userOwner(ctx, ak, user); err != nil {
-		return ctrl.Result{}, err
-	} else if other != "" {
-		// The user is another AccessKey's: deleting it would take that
-		// one's live keys with it.
-		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s alone: AccessKey %s manages it", user, other)
+	if !established(ak) {
+		// No location was recorded, and it is recorded before the first
+		// write: Pail created nothing for this AccessKey, and a user of
+		// that name belongs to someone else.
+		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s alone: this AccessKey never created or took it", user)
 		return release()
 	}
 	if ak.Spec.DeletionPolicy == pailv1.DeletionRetain {
@@ -448,7 +449,7 @@ func (r *Reconciler) finalize(ctx context.Context, ak *pailv1.AccessKey) (ctrl.R
 		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s, its keys and Secret %s in place (deletionPolicy Retain)", user, secretName(ak))
 		return release()
 	}
-	_, conn, nr, err := r.Connector.Ready(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef.Name, "AccessKey")
+	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef.Name, "AccessKey")
 	if nr != nil && nr.Reason == pailv1.ReasonProviderNotFound {
 		// Nothing can reach the user any more; keeping the AccessKey would
 		// only block its namespace.
@@ -462,6 +463,18 @@ func (r *Reconciler) finalize(ctx context.Context, ak *pailv1.AccessKey) (ctrl.R
 	}
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	loc, stop := r.checkLocation(ak, p, user)
+	if stop {
+		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+	}
+	if other, err := r.userOwner(ctx, ak, user, loc); err != nil {
+		return ctrl.Result{}, err
+	} else if other != "" {
+		// The user is another AccessKey's: deleting it would take that
+		// one's live keys with it.
+		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s alone: AccessKey %s manages it", user, other)
+		return release()
 	}
 	ud, ok := conn.Driver.(driver.UserDriver)
 	if !ok || !conn.Driver.Describe().Supports(abi.CapAccessKeys) {

@@ -34,9 +34,16 @@ var levels = map[pailv1.BucketAccessLevel]struct{ bucket, objects []string }{
 }
 
 // BucketRefError names a spec.buckets entry whose Bucket does not exist.
-type BucketRefError struct{ Name string }
+type BucketRefError struct {
+	Name string
+	// Unreadable: it exists, but its stored spec cannot be decoded.
+	Unreadable bool
+}
 
 func (e *BucketRefError) Error() string {
+	if e.Unreadable {
+		return fmt.Sprintf("Bucket %s named in spec.buckets cannot be read (its InvalidSpec condition says why)", e.Name)
+	}
 	return fmt.Sprintf("Bucket %s named in spec.buckets does not exist", e.Name)
 }
 
@@ -50,6 +57,9 @@ func bucketNames(ctx context.Context, c client.Reader, ak *pailv1.AccessKey) ([]
 				return nil, &BucketRefError{Name: ba.BucketRef.Name}
 			}
 			return nil, err
+		}
+		if b.DecodeError() != "" {
+			return nil, &BucketRefError{Name: ba.BucketRef.Name, Unreadable: true}
 		}
 		names = append(names, b.Spec.BucketName)
 	}

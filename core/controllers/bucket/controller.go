@@ -118,6 +118,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if msg := b.DecodeError(); msg != "" {
+		// Its spec is empty in memory: neither sync nor finalize may act.
+		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, &b, &b.Status.Conditions, &b.Status.ObservedGeneration, "Bucket", msg)
+	}
 	if !b.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, &b)
 	}

@@ -113,6 +113,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if msg := bp.DecodeError(); msg != "" {
+		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, &bp, &bp.Status.Conditions, &bp.Status.ObservedGeneration, "BucketPolicy", msg)
+	}
 	before := bp.DeepCopy()
 	var res ctrl.Result
 	var err error
@@ -161,6 +164,10 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
+	}
+	if b.DecodeError() != "" {
+		r.notReady(bp, pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s cannot be read (its InvalidSpec condition says why); the policy is applied once it can.", b.Name))
+		return ctrl.Result{}, nil
 	}
 
 	// An inline policy takes precedence over every BucketPolicy.
@@ -361,6 +368,11 @@ func (r *Reconciler) finalize(ctx context.Context, bp *pailv1.BucketPolicy) (ctr
 	}
 	var b pailv1.Bucket
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: bp.Namespace, Name: bp.Spec.BucketRef.Name}, &b)
+	if err == nil && b.DecodeError() != "" {
+		// Which bucket holds the policy is unknown until the Bucket can be read.
+		r.notReady(bp, pailv1.ReasonBucketNotReady, fmt.Sprintf("Cannot remove the policy while Bucket %s cannot be read (its InvalidSpec condition says why).", b.Name))
+		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+	}
 	// Only the governing policy removes what the bucket holds: a refused
 	// one wrote nothing, and the bucket may hold another policy's document.
 	win, werr := r.winner(ctx, bp)

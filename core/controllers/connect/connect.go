@@ -233,6 +233,10 @@ func (c *Connector) Ready(ctx context.Context, cl client.Reader, ns, name, what 
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if p.DecodeError() != "" {
+		// Its spec is empty in memory, whatever its status still says.
+		return nil, nil, &NotReady{pailv1.ReasonProviderNotReady, fmt.Sprintf("Provider %s cannot be read (its InvalidSpec condition says why); the %s will proceed once it is fixed.", p.Name, what)}, nil
+	}
 	ready := meta.FindStatusCondition(p.Status.Conditions, pailv1.ConditionReady)
 	if ready == nil || ready.Status != metav1.ConditionTrue {
 		why := "it has not been checked yet"

@@ -119,6 +119,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.Connector.Forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
+	if msg := p.DecodeError(); msg != "" {
+		r.Connector.Forget(req.NamespacedName)
+		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, &p, &p.Status.Conditions, &p.Status.ObservedGeneration, "Provider", msg)
+	}
 	before := p.DeepCopy()
 	st := &p.Status
 	gen := p.Generation
