@@ -108,8 +108,10 @@ type AccessKeySpec struct {
 	// +optional
 	Buckets []BucketAccess `json:"buckets,omitempty"`
 
-	// Tags of the user.
-	// +kubebuilder:validation:MaxProperties=50
+	// Tags of the user. Pail adds the tag pail.dev/owner, which marks the
+	// user as this AccessKey's, so spec.tags may not set it.
+	// +kubebuilder:validation:MaxProperties=49
+	// +kubebuilder:validation:XValidation:rule="!('pail.dev/owner' in self)",message="spec.tags may not set pail.dev/owner: Pail sets it to mark the user as this AccessKey's"
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
 
