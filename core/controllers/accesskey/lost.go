@@ -69,8 +69,8 @@ func (r *Reconciler) waitForPending(ctx context.Context, ak *pailv1.AccessKey, s
 	if err := r.writeSecret(ctx, ak, st, rec, content); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("A key creation for user %s began at %s and was interrupted; Pail creates a new key once it cannot still arrive, in %s.",
-		content.User, timeString(rec.Pending.Since), wait.Round(time.Second))
+	msg := fmt.Sprintf("A key creation for user %s began at %s and was interrupted; Pail creates a new key at %s, when the interrupted one can no longer arrive.",
+		content.User, timeString(rec.Pending.Since), timeString(rec.Pending.Since.Add(pendingGrace)))
 	status.False(&ak.Status.Conditions, ak.Generation, pailv1.ConditionReady, pailv1.ReasonKeyCreateInterrupted, msg)
 	if wait < time.Second {
 		wait = time.Second
