@@ -87,8 +87,8 @@ type AccessKeySpec struct {
 
 	// UserName is the user at the provider. Empty generates a stable name
 	// from the namespace, name and UID (shown in status.userName). Pail
-	// manages the user exclusively: keys of it that Pail does not know are
-	// deleted.
+	// deletes only the keys it recorded creating for this AccessKey; any
+	// other key of the user is left alone, with a ForeignKey warning.
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@_-]+$`
 	// +optional
