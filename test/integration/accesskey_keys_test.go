@@ -140,17 +140,22 @@ func TestAccessKeyLeavesForeignKeys(t *testing.T) {
 	app := s3As(t, foreign.AccessKey, foreign.SecretKey)
 	require.NoError(t, putWorks(app, data.Spec.BucketName, "foreign"))
 
-	// Reconciles come (resyncs, and a rotation by trigger); the key stays.
+	// Resyncs come; the key stays, and is named once.
+	assertEvent(t, ns, "app", pailv1.ReasonForeignKey, foreign.AccessKey)
+	time.Sleep(3 * resyncPeriod)
+	assert.Equal(t, sorted(own, foreign.AccessKey), minioKeys(t, adm, user), "Pail's key and the foreign one")
+	require.NoError(t, putWorks(app, data.Spec.BucketName, "foreign-resynced"), "the foreign key still works")
+
+	// A rotation (create, store, retire) leaves it too.
 	patch := client.MergeFrom(got.DeepCopy())
 	got.Spec.Rotation = &pailv1.Rotation{Trigger: "once", Retention: &metav1.Duration{Duration: time.Second}}
 	require.NoError(t, suite.k8s.Patch(ctx, got, patch))
-	got = waitAccessKey(t, key, 30*time.Second, "rotated and retired", func(a *pailv1.AccessKey) bool {
+	got = waitAccessKey(t, key, 90*time.Second, "rotated and retired", func(a *pailv1.AccessKey) bool {
 		return akReady(a) && a.Status.AccessKeyID != own && a.Status.PreviousAccessKeyID == ""
 	})
-	time.Sleep(3 * resyncPeriod)
-	assert.Equal(t, sorted(got.Status.AccessKeyID, foreign.AccessKey), minioKeys(t, adm, user), "Pail's key and the foreign one, nothing else")
+	time.Sleep(2 * resyncPeriod)
+	assert.Equal(t, sorted(got.Status.AccessKeyID, foreign.AccessKey), minioKeys(t, adm, user), "Pail's new key and the foreign one, nothing else")
 	require.NoError(t, putWorks(app, data.Spec.BucketName, "foreign-still"), "the foreign key still works")
-	assertEvent(t, ns, "app", pailv1.ReasonForeignKey, foreign.AccessKey)
 	assert.Equal(t, 1, eventCount(t, ns, "app", pailv1.ReasonForeignKey, foreign.AccessKey), "warned once, not every resync")
 	s := keySecret(t, ns, "app")
 	assert.Equal(t, foreign.AccessKey, s.Annotations[pailv1.AnnotationForeignKeys])
@@ -159,7 +164,7 @@ func TestAccessKeyLeavesForeignKeys(t *testing.T) {
 	// Deletion takes Pail's key, and leaves the user with the foreign one.
 	mine := s3As(t, string(s.Data["AWS_ACCESS_KEY_ID"]), string(s.Data["AWS_SECRET_ACCESS_KEY"]))
 	require.NoError(t, suite.k8s.Delete(ctx, got))
-	waitGone(t, &pailv1.AccessKey{ObjectMeta: got.ObjectMeta}, 30*time.Second)
+	waitGone(t, &pailv1.AccessKey{ObjectMeta: got.ObjectMeta}, 60*time.Second)
 	waitDenied(t, mine, data.Spec.BucketName, "InvalidAccessKeyId", "AccessDenied")
 	assert.Equal(t, []string{foreign.AccessKey}, minioKeys(t, adm, user))
 	require.NoError(t, putWorks(app, data.Spec.BucketName, "after-delete"), "the foreign key outlives the AccessKey")
@@ -204,7 +209,7 @@ func TestAccessKeyNoticesLostKey(t *testing.T) {
 				require.NoError(t, adm.UpdateServiceAccount(ctx, dead, madmin.UpdateServiceAccountReq{NewStatus: "off"}))
 			}
 			waitDenied(t, s3As(t, dead, deadSecret), data.Spec.BucketName, "InvalidAccessKeyId", "AccessDenied")
-			got = waitAccessKey(t, key, 30*time.Second, "Ready with a new key", func(a *pailv1.AccessKey) bool {
+			got = waitAccessKey(t, key, 60*time.Second, "Ready with a new key", func(a *pailv1.AccessKey) bool {
 				return akReady(a) && a.Status.AccessKeyID != dead
 			})
 			assert.True(t, history.sawReason(pailv1.ReasonKeyLost, dead), "Ready=False (KeyLost) was written before the new key")
