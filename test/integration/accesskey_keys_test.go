@@ -141,10 +141,10 @@ func TestAccessKeyLeavesForeignKeys(t *testing.T) {
 	require.NoError(t, putWorks(app, data.Spec.BucketName, "foreign"))
 
 	// Resyncs come; the key stays, and is named once.
-	assertEvent(t, ns, "app", pailv1.ReasonForeignKey, foreign.AccessKey)
 	time.Sleep(3 * resyncPeriod)
 	assert.Equal(t, sorted(own, foreign.AccessKey), minioKeys(t, adm, user), "Pail's key and the foreign one")
 	require.NoError(t, putWorks(app, data.Spec.BucketName, "foreign-resynced"), "the foreign key still works")
+	assertEvent(t, ns, "app", pailv1.ReasonForeignKey, foreign.AccessKey)
 
 	// A rotation (create, store, retire) leaves it too.
 	patch := client.MergeFrom(got.DeepCopy())
