@@ -140,11 +140,11 @@ func TestAccessKeyLeavesForeignKeys(t *testing.T) {
 	app := s3As(t, foreign.AccessKey, foreign.SecretKey)
 	require.NoError(t, putWorks(app, data.Spec.BucketName, "foreign"))
 
-	// Resyncs come; the key stays, and is named once.
+	// A reconcile names it (on main: deleted it as leaked); resyncs leave it.
+	assertEvent(t, ns, "app", pailv1.ReasonForeignKey, foreign.AccessKey)
 	time.Sleep(3 * resyncPeriod)
 	assert.Equal(t, sorted(own, foreign.AccessKey), minioKeys(t, adm, user), "Pail's key and the foreign one")
 	require.NoError(t, putWorks(app, data.Spec.BucketName, "foreign-resynced"), "the foreign key still works")
-	assertEvent(t, ns, "app", pailv1.ReasonForeignKey, foreign.AccessKey)
 
 	// A rotation (create, store, retire) leaves it too.
 	patch := client.MergeFrom(got.DeepCopy())
