@@ -93,8 +93,9 @@ type AccessKeySpec struct {
 
 	// UserName is the user at the provider. Empty generates a stable name
 	// from the namespace, name and UID (shown in status.userName). Pail
-	// manages the user exclusively: keys of it that Pail does not know are
-	// deleted.
+	// deletes only the keys it recorded creating for this AccessKey; any
+	// other key of the user is left alone, with a ForeignKey warning.
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@_-]+$`
 	// +optional
 	UserName string `json:"userName,omitempty"`
@@ -113,8 +114,10 @@ type AccessKeySpec struct {
 	// +optional
 	Buckets []BucketAccess `json:"buckets,omitempty"`
 
-	// Tags of the user.
-	// +kubebuilder:validation:MaxProperties=50
+	// Tags of the user. Pail adds the tag pail.dev/owner, which marks the
+	// user as this AccessKey's, so spec.tags may not set it.
+	// +kubebuilder:validation:MaxProperties=49
+	// +kubebuilder:validation:XValidation:rule="!('pail.dev/owner' in self)",message="spec.tags may not set pail.dev/owner: Pail sets it to mark the user as this AccessKey's"
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
 

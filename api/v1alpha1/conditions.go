@@ -85,6 +85,14 @@ const (
 	ReasonBackendRefusedPolicy = "BackendRefusedPolicy"
 )
 
+// Reasons of the key protocol: a lost key, a key Pail leaves alone, an
+// interrupted create.
+const (
+	ReasonKeyLost              = "KeyLost"
+	ReasonForeignKey           = "ForeignKey"
+	ReasonKeyCreateInterrupted = "KeyCreateInterrupted"
+)
+
 // AccessKeyFinalizer keeps an AccessKey until its deletionPolicy has been honoured.
 const AccessKeyFinalizer = "pail.dev/accesskey"
 
@@ -103,7 +111,25 @@ const (
 	AnnotationRotationTrigger = "pail.dev/rotation-trigger"
 	// AnnotationUser is the provider user the keys belong to.
 	AnnotationUser = "pail.dev/user"
+	// AnnotationPendingKey records a key creation in progress (JSON: when
+	// it began and which keys the user held then). It is written before
+	// CreateAccessKey and removed in the update that stores the new key, so
+	// a key an interrupted create left can be told apart from another's.
+	AnnotationPendingKey = "pail.dev/pending-key"
+	// AnnotationRetiredKeys lists, comma-separated, keys taken out of the
+	// Secret whose deletion at the provider is not yet confirmed.
+	AnnotationRetiredKeys = "pail.dev/retired-keys"
+	// AnnotationForeignKeys lists, comma-separated, keys of the user that
+	// Pail did not record creating for this AccessKey and leaves alone; it
+	// has named each in a Warning event.
+	AnnotationForeignKeys = "pail.dev/foreign-keys"
 )
+
+// TagOwner is the user tag that marks a provider user as an AccessKey's,
+// where the driver supports user tags (value: namespace/name/uid, or
+// namespace/uid when that would pass IAM's 256 characters). Pail adds it to
+// spec.tags, which may not set it.
+const TagOwner = "pail.dev/owner"
 
 // BucketPolicyFinalizer removes the policy from the bucket on deletion.
 const BucketPolicyFinalizer = "pail.dev/bucketpolicy"

@@ -96,11 +96,15 @@ func TestAccessKeyOnIAM(t *testing.T) {
 			if wantTags {
 				tags, err := iamClient().ListUserTags(ctx, &iam.ListUserTagsInput{UserName: aws.String(user)})
 				require.NoError(t, err)
-				got := map[string]string{}
+				have := map[string]string{}
 				for _, tg := range tags.Tags {
-					got[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+					have[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 				}
-				assert.Equal(t, ak.Spec.Tags, got)
+				want := map[string]string{pailv1.TagOwner: ns + "/app/" + string(got.UID)}
+				for k, v := range ak.Spec.Tags {
+					want[k] = v
+				}
+				assert.Equal(t, want, have, "spec.tags, and the tag that marks the user as this AccessKey's")
 			}
 
 			// The key works on the gateway, within its policy; last use reads back.

@@ -298,6 +298,9 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 	if errors.Is(err, errSecretConflict) {
 		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
 	}
+	if after, ok := asKeysNotReady(err); ok {
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, r.backendError(ak, "manage the keys of user "+user, err)
 	}
@@ -391,8 +394,8 @@ func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, ud driv
 		if obs.Tags != nil {
 			have = obs.Tags.Tags
 		}
-		if !maps.Equal(have, ak.Spec.Tags) && (len(have) > 0 || len(ak.Spec.Tags) > 0) {
-			args.Tags = &abi.Tagging{Tags: ak.Spec.Tags}
+		if want := userTags(ak); !maps.Equal(have, want) {
+			args.Tags = &abi.Tagging{Tags: want}
 			what = append(what, "tags")
 		}
 	}
@@ -486,16 +489,23 @@ func (r *Reconciler) finalize(ctx context.Context, ak *pailv1.AccessKey) (ctrl.R
 		return ctrl.Result{}, r.backendError(ak, "observe user "+user+" for deletion", err)
 	}
 	if obs.Exists {
-		for _, k := range obs.Keys {
-			if err := ud.DeleteAccessKey(cctx, conn.Config, abi.AccessKeyArgs{User: user, ID: k.ID}); err != nil {
-				return ctrl.Result{}, r.backendError(ak, "delete key "+k.ID, err)
+		// Only keys Pail recorded creating for this AccessKey are deleted;
+		// a user holding any other key stays, with that key.
+		foreign, wait, err := r.deleteOwnKeys(cctx, ak, ud, conn.Config, user, obs.Keys)
+		if err != nil {
+			return ctrl.Result{}, r.backendError(ak, "delete the keys of user "+user, err)
+		}
+		if wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+		if len(foreign) > 0 {
+			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonRetained, "Delete", "Left user %s in place: it holds key(s) %s that Pail did not record creating for this AccessKey; delete them and the user at the provider if no one uses them", user, strings.Join(foreign, ", "))
+		} else {
+			if err := ud.DeleteUser(cctx, conn.Config, abi.UserArgs{Name: user, Policy: &abi.UserPolicyDoc{Name: user}}); err != nil {
+				return ctrl.Result{}, r.backendError(ak, "delete user "+user, err)
 			}
-			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Delete", "Deleted key %s of user %s", k.ID, user)
+			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonUserDeleted, "Delete", "Deleted user %s", user)
 		}
-		if err := ud.DeleteUser(cctx, conn.Config, abi.UserArgs{Name: user, Policy: &abi.UserPolicyDoc{Name: user}}); err != nil {
-			return ctrl.Result{}, r.backendError(ak, "delete user "+user, err)
-		}
-		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonUserDeleted, "Delete", "Deleted user %s", user)
 	}
 	var s corev1.Secret
 	err = r.Reader.Get(ctx, types.NamespacedName{Namespace: ak.Namespace, Name: secretName(ak)}, &s)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,10 +62,10 @@ type secretState struct {
 // syncKeys brings the user's keys and the Secret to the record's intent. It
 // returns how soon the next step (a retirement, a rotation) is due.
 //
-// Every step is safe to interrupt: the order is always "create at the
-// provider, store in the Secret" and "remove from the Secret, delete at the
-// provider", and the cleanup at the start deletes whatever an interrupted
-// step left at the provider that the Secret does not hold.
+// Every step is safe to interrupt: the order is always "record the intent,
+// create at the provider, store in the Secret" and "move from the Secret's
+// pairs to its retired list, delete at the provider", and the cleanup at the
+// start deletes what an interrupted step left, and only that (plan.go).
 func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driver.UserDriver, pc abi.ProviderConfig, keys []abi.AccessKeyInfo, content secretContent) (time.Duration, error) {
 	now := r.Now()
 	gen := ak.Generation
@@ -93,33 +95,31 @@ func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driv
 		at[k.ID] = k
 	}
 
-	// 1. The record must only describe keys that still exist.
-	if !rec.Current.empty() {
-		if _, ok := at[rec.Current.ID]; !ok {
-			r.event(ak, corev1.EventTypeWarning, "KeyMissing", "Observe", "Key %s in Secret %s no longer exists at the provider; a new key replaces it", rec.Current.ID, st.obj.Name)
-			rec.Current = keyPair{}
-		}
-	}
-	if !rec.Previous.empty() {
-		if _, ok := at[rec.Previous.ID]; !ok {
-			rec.Previous = keyPair{}
-		}
-	}
-
-	// 2. Keys the record does not hold have no secret anywhere: delete them.
-	for _, k := range keys {
-		if rec.knows(k.ID) {
-			continue
-		}
-		if err := ud.DeleteAccessKey(ctx, pc, abi.AccessKeyArgs{User: user, ID: k.ID}); err != nil {
+	// 1. Decide which keys are this AccessKey's (plan.go), delete those
+	// the Secret no longer offers, and leave the rest alone.
+	plan := planKeys(rec, []string{ak.Status.AccessKeyID, ak.Status.PreviousAccessKeyID}, keys, now)
+	for _, d := range plan.Delete {
+		if err := ud.DeleteAccessKey(ctx, pc, abi.AccessKeyArgs{User: user, ID: d.ID}); err != nil {
 			return 0, err
 		}
-		delete(at, k.ID)
-		if k.ID == ak.Status.AccessKeyID || k.ID == ak.Status.PreviousAccessKeyID {
-			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted retired key %s of user %s", k.ID, user)
+		delete(at, d.ID)
+		if d.Why == whyRetired {
+			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted retired key %s of user %s", d.ID, user)
 		} else {
-			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonLeakedKeyRemoved, "Cleanup", "Deleted key %s of user %s: no Secret holds it (an interrupted create or rotation left it)", k.ID, user)
+			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonLeakedKeyRemoved, "Cleanup", "Deleted key %s of user %s: an interrupted create left it, and no Secret holds its secret", d.ID, user)
 		}
+	}
+	for _, id := range newlyForeign(rec.Warned, plan.Foreign) {
+		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonForeignKey, "Observe",
+			"Left key %s of user %s alone: Pail did not record creating it for this AccessKey, so it may be someone else's working key; delete it at the provider if no one uses it", id, user)
+	}
+	lost := rec.Current
+	rec = plan.Next
+
+	// 2. A current key deleted or deactivated behind Pail's back no longer
+	// works: say so (Ready=False) before a new key replaces it.
+	if plan.Lost != "" {
+		return 0, r.recordLoss(ctx, ak, ud, pc, &st, rec, lost.ID, plan.Lost, content)
 	}
 
 	// 3. Retire the previous key once its retention is over: deactivate it,
@@ -133,6 +133,7 @@ func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driv
 			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeactivated, "Retire", "Deactivated previous key %s of user %s: its retention ended", old, user)
 		}
 		rec.Previous = keyPair{}
+		rec.Retired = append(rec.Retired, old)
 		if err := r.writeSecret(ctx, ak, &st, rec, content); err != nil {
 			return 0, err
 		}
@@ -140,6 +141,7 @@ func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driv
 			return 0, err
 		}
 		delete(at, old)
+		rec.Retired = slices.DeleteFunc(slices.Clone(rec.Retired), func(id string) bool { return id == old })
 		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted previous key %s of user %s", old, user)
 		r.countRotation("retired")
 	}
@@ -155,18 +157,40 @@ func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driv
 		due = dueInterval
 	}
 	var wait time.Duration
-	waiting := due != "" && len(at) >= 2
+	// The current and the previous key are both promised to apps; a third
+	// would break AWS's limit.
+	waiting := due != "" && !rec.Previous.empty()
+	pending := due != "" && plan.PendingWait > 0
 	switch {
+	case pending && rec.Current.empty():
+		return 0, r.waitForPending(ctx, ak, &st, rec, plan.PendingWait, content)
 	case waiting:
-		// The user holds the current and the previous key; a third would
-		// break AWS's limit, and the previous one is still promised to apps.
 		msg := fmt.Sprintf("A rotation (%s) waits until previous key %s retires at %s: a user holds at most two keys.", due, rec.Previous.ID, timeString(rec.PreviousExpires))
 		status.True(conds, gen, pailv1.ConditionRotating, pailv1.ReasonWaitingForRetention, msg)
 		wait = rec.PreviousExpires.Sub(now)
+		if err := r.writeSecret(ctx, ak, &st, rec, content); err != nil {
+			return 0, err
+		}
+	case pending:
+		// The rotation waits for an interrupted one to resolve.
+		wait = plan.PendingWait
+		if err := r.writeSecret(ctx, ak, &st, rec, content); err != nil {
+			return 0, err
+		}
 	case due != "":
 		log.FromContext(ctx).Info("creating access key", "user", user, "due", due)
+		// The intent goes into the Secret first, so that a crash before
+		// the key is stored leaves a key Pail can prove is its own.
+		rec.Pending = &pendingCreate{Since: now, Before: slices.Sorted(maps.Keys(at))}
+		if err := r.writeSecret(ctx, ak, &st, rec, content); err != nil {
+			return 0, err
+		}
 		nk, err := ud.CreateAccessKey(ctx, pc, abi.AccessKeyArgs{User: user})
 		if err != nil {
+			if notCreated(err) {
+				rec.Pending = nil
+				_ = r.writeSecret(ctx, ak, &st, rec, content) // else the next reconcile resolves it
+			}
 			return 0, err
 		}
 		created := nk.Created
@@ -174,6 +198,7 @@ func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driv
 			created = now
 		}
 		next := rec
+		next.Pending = nil
 		next.Current = keyPair{ID: nk.ID, Secret: nk.Secret.Reveal()}
 		next.Created = created
 		next.Trigger = trigger(ak)
@@ -183,7 +208,8 @@ func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driv
 		}
 		if err := r.writeSecret(ctx, ak, &st, next, content); err != nil {
 			// Nothing else holds this key's secret: delete the key now
-			// rather than leave it. (After a crash here, step 2 does it.)
+			// rather than leave it. (After a crash here, the pending
+			// create in the Secret lets step 1 do it.)
 			if derr := ud.DeleteAccessKey(ctx, pc, abi.AccessKeyArgs{User: user, ID: nk.ID}); derr == nil {
 				return 0, fmt.Errorf("store key %s in Secret %s (the key was deleted again): %w", nk.ID, st.obj.Name, err)
 			}

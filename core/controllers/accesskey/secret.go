@@ -1,6 +1,7 @@
 package accesskey
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -36,6 +37,16 @@ type keyRecord struct {
 	Created           time.Time
 	PreviousExpires   time.Time
 	Trigger           string
+	// Pending is set from just before a CreateAccessKey until the update
+	// that stores the new key: the intent that lets an interrupted create's
+	// key be told apart from someone else's.
+	Pending *pendingCreate
+	// Retired lists keys taken out of the Secret whose deletion at the
+	// provider is not yet confirmed.
+	Retired []string
+	// Warned lists the keys of the user Pail cannot prove are its own and
+	// has named in a Warning event, so it warns once, not every resync.
+	Warned []string
 }
 
 func (r *keyRecord) knows(id string) bool {
@@ -70,6 +81,14 @@ func readRecord(ak *pailv1.AccessKey, s *corev1.Secret) keyRecord {
 	}
 	r.Created, _ = time.Parse(time.RFC3339, s.Annotations[pailv1.AnnotationKeyCreated])
 	r.PreviousExpires, _ = time.Parse(time.RFC3339, s.Annotations[pailv1.AnnotationPreviousExpires])
+	if v := s.Annotations[pailv1.AnnotationPendingKey]; v != "" {
+		var pc pendingCreate
+		if err := json.Unmarshal([]byte(v), &pc); err == nil && !pc.Since.IsZero() {
+			r.Pending = &pc
+		}
+	}
+	r.Retired = splitIDs(s.Annotations[pailv1.AnnotationRetiredKeys])
+	r.Warned = splitIDs(s.Annotations[pailv1.AnnotationForeignKeys])
 	if r.Current.Secret == "" {
 		r.Current = keyPair{}
 	}
@@ -112,6 +131,14 @@ func render(ak *pailv1.AccessKey, s *corev1.Secret, rec keyRecord, c secretConte
 		prevExpires = timeString(rec.PreviousExpires)
 	}
 	setOrDelete(s.Annotations, pailv1.AnnotationPreviousExpires, prevExpires)
+	pending := ""
+	if rec.Pending != nil {
+		b, _ := json.Marshal(rec.Pending)
+		pending = string(b)
+	}
+	setOrDelete(s.Annotations, pailv1.AnnotationPendingKey, pending)
+	setOrDelete(s.Annotations, pailv1.AnnotationRetiredKeys, strings.Join(rec.Retired, ","))
+	setOrDelete(s.Annotations, pailv1.AnnotationForeignKeys, strings.Join(rec.Warned, ","))
 
 	s.Type = corev1.SecretTypeOpaque
 	if s.Data == nil {
@@ -131,6 +158,13 @@ func render(ak *pailv1.AccessKey, s *corev1.Secret, rec keyRecord, c secretConte
 	setData(keyEndpoint, pick(spec.IncludeEndpoint, c.Endpoint))
 	setData(keyRegion, pick(spec.IncludeRegion, c.Region))
 	setData(keyBucketNames, pick(spec.IncludeBucketNames, strings.Join(c.Buckets, ",")))
+}
+
+func splitIDs(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
 }
 
 func pick(on bool, v string) string {
