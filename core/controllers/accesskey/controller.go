@@ -137,7 +137,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return res, nil // gone: no status to write
 		}
 	}
+	if after, wait := connect.Waiting(err); wait {
+		// The Provider's driver is loading (after a restart): keep the
+		// state the AccessKey had.
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
 	if perr := status.Patch(ctx, r.Client, before, &ak, before.Status, ak.Status); perr != nil {
+		if res, stale := status.Stale(perr); stale {
+			return res, nil
+		}
 		return ctrl.Result{}, errors.Join(err, fmt.Errorf("write AccessKey status: %w", perr))
 	}
 	return res, err

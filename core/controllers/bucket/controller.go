@@ -121,7 +121,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// clean up, and creating a bucket costs one metadata write, not two.
 	before := b.DeepCopy()
 	res, err := r.sync(ctx, &b)
+	if after, wait := connect.Waiting(err); wait {
+		// The Provider's driver is loading (after a restart): the Bucket
+		// keeps the state it had rather than flipping to not Ready and back.
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
 	if perr := status.Patch(ctx, r.Client, before, &b, before.Status, b.Status); perr != nil {
+		if res, stale := status.Stale(perr); stale {
+			return res, nil
+		}
 		return ctrl.Result{}, errors.Join(err, fmt.Errorf("write Bucket status: %w", perr))
 	}
 	return res, err
@@ -171,6 +179,9 @@ func (r *Reconciler) finalize(ctx context.Context, b *pailv1.Bucket) (ctrl.Resul
 	}
 	before := b.DeepCopy()
 	res, done, err := r.deleteExternal(ctx, b)
+	if after, wait := connect.Waiting(err); wait {
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
 	if done {
 		controllerutil.RemoveFinalizer(b, pailv1.BucketFinalizer)
 		if perr := r.Client.Patch(ctx, b, client.MergeFrom(before)); perr != nil && !apierrors.IsNotFound(perr) {
@@ -179,6 +190,9 @@ func (r *Reconciler) finalize(ctx context.Context, b *pailv1.Bucket) (ctrl.Resul
 		return ctrl.Result{}, nil
 	}
 	if perr := status.Patch(ctx, r.Client, before, b, before.Status, b.Status); perr != nil && !apierrors.IsNotFound(perr) {
+		if res, stale := status.Stale(perr); stale {
+			return res, nil
+		}
 		return ctrl.Result{}, errors.Join(err, fmt.Errorf("write Bucket status: %w", perr))
 	}
 	return res, err
