@@ -423,6 +423,10 @@ func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, ud driv
 func (r *Reconciler) backendError(ak *pailv1.AccessKey, what string, err error) error {
 	gen := ak.Generation
 	msg := fmt.Sprintf("Could not %s: %v", what, err)
+	if prev := meta.FindStatusCondition(ak.Status.Conditions, pailv1.ConditionReady); prev == nil || prev.Reason != pailv1.ReasonBackendError {
+		// Once per transition: the retries that follow only back off.
+		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonBackendError, "Sync", "%s", msg)
+	}
 	status.False(&ak.Status.Conditions, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, msg)
 	r.notReady(ak, pailv1.ReasonBackendError, msg)
 	switch abi.CodeOf(err) {

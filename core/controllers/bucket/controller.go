@@ -157,6 +157,11 @@ func (r *Reconciler) provider(ctx context.Context, b *pailv1.Bucket) (*pailv1.Pr
 func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) error {
 	gen := b.Generation
 	msg := fmt.Sprintf("Could not %s bucket %s: %v", what, b.Spec.BucketName, err)
+	if prev := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionReady); abi.CodeOf(err) != abi.CodeUnimplemented &&
+		(prev == nil || prev.Reason != pailv1.ReasonBackendError) {
+		// Once per transition: the retries that follow only back off.
+		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBackendError, backendAction(what), "%s", msg)
+	}
 	status.False(&b.Status.Conditions, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, msg)
 	status.False(&b.Status.Conditions, gen, pailv1.ConditionReady, pailv1.ReasonBackendError, msg)
 	switch abi.CodeOf(err) {
@@ -171,6 +176,19 @@ func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) erro
 		return reconcile.TerminalError(err)
 	}
 	return fmt.Errorf("%s bucket %s: %w", what, b.Spec.BucketName, err)
+}
+
+// backendAction names the event action for a failed driver call.
+func backendAction(what string) string {
+	switch what {
+	case "create":
+		return "Create"
+	case "delete":
+		return "Delete"
+	case "observe":
+		return "Observe"
+	}
+	return "Update"
 }
 
 func (r *Reconciler) finalize(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, error) {
