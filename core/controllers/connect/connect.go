@@ -140,6 +140,11 @@ func (c *Connector) Forget(key types.NamespacedName) {
 // Resolve reads the Provider's Secrets and driver afresh and caches the result.
 func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connection, error) {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+	if _, err := c.Registry.Get(p.Spec.Driver); errors.Is(err, registry.ErrLoading) {
+		// Checked first: referrers poll while the driver loads (after every
+		// restart), and need not read the Secret on each poll.
+		return nil, loadingError(p.Spec.Driver, err)
+	}
 	ref := p.Spec.CredentialsSecretRef
 	idKey, secretKey := ref.AccessKeyIDKey, ref.SecretAccessKeyKey
 	if idKey == "" {
@@ -186,7 +191,7 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	if err != nil {
 		switch {
 		case errors.Is(err, registry.ErrLoading):
-			return nil, &Error{Reason: pailv1.ReasonDriverLoading, Message: fmt.Sprintf("Driver %s is loading.", p.Spec.Driver), Wait: true, Err: err}
+			return nil, loadingError(p.Spec.Driver, err)
 		case errors.Is(err, registry.ErrNotFound):
 			return nil, &Error{Reason: pailv1.ReasonDriverNotFound, Message: fmt.Sprintf("No driver named %s is installed: %v.", p.Spec.Driver, err), Err: err}
 		default:
@@ -252,6 +257,10 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	c.conns[key] = conn
 	c.mu.Unlock()
 	return conn, nil
+}
+
+func loadingError(driver string, err error) *Error {
+	return &Error{Reason: pailv1.ReasonDriverLoading, Message: fmt.Sprintf("Driver %s is loading.", driver), Wait: true, Err: err}
 }
 
 // NotReady says why a referenced Provider cannot be used yet, as a
