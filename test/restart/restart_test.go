@@ -25,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -47,8 +48,9 @@ func repoRoot() string {
 }
 
 // TestRestartOverInSyncEstate runs operator A until 200 Buckets (some with
-// versioning, tags or both) are Ready, stops it, starts operator B and waits
-// until B has observed every Bucket once and gone quiet.
+// versioning, tags or both), an AccessKey and a BucketPolicy are Ready,
+// stops it, starts operator B and waits until B has observed every one of
+// them once and gone quiet.
 func TestRestartOverInSyncEstate(t *testing.T) {
 	ctx := context.Background()
 	drivers := env.DriverDirForTest(t, repoRoot())
@@ -65,7 +67,16 @@ func TestRestartOverInSyncEstate(t *testing.T) {
 	require.NoError(t, k8s.Create(ctx, &pailv1.Provider{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "minio"},
 		Spec: pailv1.ProviderSpec{Driver: "minio", Endpoint: mio.Endpoint, Region: "us-east-1", PathStyle: true,
 			CredentialsSecretRef: pailv1.CredentialsSecretRef{Name: "minio"}}}))
-	managedReads := createBuckets(t, k8s)
+	stamp := time.Now().UnixNano()
+	managedReads := createBuckets(t, k8s, stamp)
+	// One AccessKey and one BucketPolicy, so the other controllers that
+	// refer to the Provider restart over an in-sync state too.
+	require.NoError(t, k8s.Create(ctx, &pailv1.AccessKey{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Spec: pailv1.AccessKeySpec{ProviderRef: pailv1.ProviderReference{Name: "minio"},
+			Buckets: []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: "b001"}, Access: pailv1.AccessReadWrite}}}}))
+	require.NoError(t, k8s.Create(ctx, &pailv1.BucketPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "public"},
+		Spec: pailv1.BucketPolicySpec{BucketRef: pailv1.BucketReference{Name: "b002"},
+			Policy: runtime.RawExtension{Raw: []byte(publicRead(fmt.Sprintf("restart-002-%d", stamp)))}}}))
 
 	logA := &syncWriter{}
 	stopA := start(t, kube.Config, drivers, logA)
@@ -82,13 +93,19 @@ func TestRestartOverInSyncEstate(t *testing.T) {
 	stopB := start(t, cfg, drivers, logB)
 	defer stopB()
 
-	// B has reconciled every Bucket once when it observed each of them (an
-	// in-sync Bucket is observed exactly once), and is done when its
-	// controllers are idle and their counters stop moving.
+	// B has reconciled every object once when it observed each Bucket and
+	// the BucketPolicy's bucket (an in-sync object is observed exactly once)
+	// and the AccessKey's user, and is done when its controllers are idle
+	// and their counters stop moving.
+	observes := func() (float64, float64) {
+		m := gather(t)
+		return m.delta(m0, "pail_driver_operations_total", "operation", "ObserveBucket"),
+			m.delta(m0, "pail_driver_operations_total", "operation", "ObserveUser")
+	}
 	deadline := time.Now().Add(time.Minute)
-	for gather(t).delta(m0, "pail_driver_operations_total", "operation", "ObserveBucket") < nBuckets {
+	for b, u := observes(); b < nBuckets+1 || u < 1; b, u = observes() {
 		if time.Now().After(deadline) {
-			t.Fatalf("operator B observed %v of %d Buckets in a minute\n%s", gather(t).delta(m0, "pail_driver_operations_total", "operation", "ObserveBucket"), nBuckets, tail(logB.String()))
+			t.Fatalf("in a minute operator B observed %v of %d buckets and %v of 1 users\n%s", b, nBuckets+1, u, tail(logB.String()))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -99,7 +116,7 @@ func TestRestartOverInSyncEstate(t *testing.T) {
 	after := snapshot(t, k8s)
 
 	writes := counter.writes()
-	t.Logf("restart over %d in-sync Buckets: B observed all of them %s after it started", nBuckets, observed.Round(10*time.Millisecond))
+	t.Logf("restart over %d in-sync Buckets, an AccessKey and a BucketPolicy: B had observed all of them %s after it started", nBuckets, observed.Round(10*time.Millisecond))
 	t.Logf("apiserver requests from B by verb and resource: %s", counter.String())
 	t.Logf("writes: %d %v", total(writes), writes)
 	reconciles := map[string]float64{}
@@ -112,14 +129,14 @@ func TestRestartOverInSyncEstate(t *testing.T) {
 	s3Reads := m1.delta(m0, "pail_driver_http_requests_total", "operation", "ObserveBucket")
 	s3Writes := m1.delta(m0, "pail_driver_operations_total", "operation", "ApplyBucket") + m1.delta(m0, "pail_driver_operations_total", "operation", "DeleteBucket")
 	checks := m1.delta(m0, "pail_driver_operations_total", "operation", "CheckProvider")
-	t.Logf("S3: %v requests observing %d Buckets (%d managed sub-resources in all), %v writes, %v Provider checks", s3Reads, nBuckets, managedReads, s3Writes, checks)
+	t.Logf("S3: %v requests observing %d Buckets (%d managed sub-resources in all) and the policy, %v writes, %v Provider checks", s3Reads, nBuckets, managedReads, s3Writes, checks)
 
 	assert.Zero(t, total(writes), "a restart over an in-sync estate writes nothing to the apiserver: %v", writes)
 	for c, n := range errs {
 		assert.Zero(t, n, "reconcile errors in the %s controller", c)
 	}
 	assert.Zero(t, s3Writes, "no S3 writes")
-	assert.LessOrEqual(t, s3Reads, float64(nBuckets+managedReads), "at most one read per managed sub-resource, plus the existence check, per Bucket")
+	assert.LessOrEqual(t, s3Reads, float64(nBuckets+managedReads+1), "at most one read per managed sub-resource, plus the existence check, per Bucket (and the BucketPolicy's one)")
 	assert.Zero(t, checks, "a Provider checked within its recheck interval is not checked again at start")
 	flips := 0
 	for key, was := range before {
@@ -139,11 +156,10 @@ func TestRestartOverInSyncEstate(t *testing.T) {
 
 // createBuckets creates the estate and returns how many sub-resources its
 // Buckets manage in all.
-func createBuckets(t *testing.T, k8s client.Client) int {
+func createBuckets(t *testing.T, k8s client.Client, stamp int64) int {
 	t.Helper()
 	managed := 0
 	var buckets []*pailv1.Bucket
-	stamp := time.Now().UnixNano()
 	for i := range nBuckets {
 		b := &pailv1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("b%03d", i)},
 			Spec: pailv1.BucketSpec{ProviderRef: pailv1.ProviderReference{Name: "minio"}, BucketName: fmt.Sprintf("restart-%03d-%d", i, stamp)}}
@@ -152,6 +168,9 @@ func createBuckets(t *testing.T, k8s client.Client) int {
 		}
 		if i%7 == 0 {
 			b.Spec.Tags = map[string]string{"team": "storage", "index": fmt.Sprint(i)}
+		}
+		if i == 2 { // the BucketPolicy's bucket opts into public read
+			b.Annotations = map[string]string{pailv1.AnnotationPublic: "true"}
 		}
 		desired, err := bucketdiff.Desired(&b.Spec)
 		require.NoError(t, err)
@@ -177,6 +196,14 @@ func createBuckets(t *testing.T, k8s client.Client) int {
 		require.NoError(t, err)
 	}
 	return managed
+}
+
+// publicRead is a bucket policy the built-in packs allow (with warnings)
+// on a Bucket that opts into being public.
+func publicRead(bucket string) string {
+	return fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
+ {"Sid":"DenyInsecure","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::%[1]s","arn:aws:s3:::%[1]s/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+ {"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::%[1]s/*"}]}`, bucket)
 }
 
 // start runs an operator in-process and returns a function that stops it
@@ -232,7 +259,7 @@ func waitInSync(t *testing.T, k8s client.Client, timeout time.Duration, log func
 				reasons[c.Reason]++
 			}
 		}
-		if ready == nBuckets {
+		if ready == nBuckets && othersReady(k8s) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -240,6 +267,19 @@ func waitInSync(t *testing.T, k8s client.Client, timeout time.Duration, log func
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// othersReady reports whether the AccessKey and the BucketPolicy are Ready
+// for their current generation.
+func othersReady(k8s client.Client) bool {
+	var ak pailv1.AccessKey
+	var bp pailv1.BucketPolicy
+	if k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "app"}, &ak) != nil ||
+		k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "public"}, &bp) != nil {
+		return false
+	}
+	return apimeta.IsStatusConditionTrue(ak.Status.Conditions, pailv1.ConditionReady) && ak.Status.ObservedGeneration == ak.Generation &&
+		apimeta.IsStatusConditionTrue(bp.Status.Conditions, pailv1.ConditionReady) && bp.Status.ObservedGeneration == bp.Generation
 }
 
 // snapshot records, per object, what a restart must not change: its
@@ -260,6 +300,21 @@ func snapshot(t *testing.T, k8s client.Client) map[string]string {
 	require.Len(t, buckets.Items, nBuckets)
 	for _, b := range buckets.Items {
 		out["Bucket "+b.Name] = describe(b.ResourceVersion, b.Status.Conditions)
+	}
+	var keys pailv1.AccessKeyList
+	require.NoError(t, k8s.List(context.Background(), &keys, client.InNamespace(ns)))
+	for _, k := range keys.Items {
+		out["AccessKey "+k.Name] = describe(k.ResourceVersion, k.Status.Conditions)
+	}
+	var policies pailv1.BucketPolicyList
+	require.NoError(t, k8s.List(context.Background(), &policies, client.InNamespace(ns)))
+	for _, p := range policies.Items {
+		out["BucketPolicy "+p.Name] = describe(p.ResourceVersion, p.Status.Conditions)
+	}
+	var secrets corev1.SecretList
+	require.NoError(t, k8s.List(context.Background(), &secrets, client.InNamespace(ns)))
+	for _, sec := range secrets.Items {
+		out["Secret "+sec.Name] = "resourceVersion " + sec.ResourceVersion
 	}
 	var providers pailv1.ProviderList
 	require.NoError(t, k8s.List(context.Background(), &providers, client.InNamespace(ns)))
