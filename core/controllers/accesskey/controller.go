@@ -142,7 +142,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return res, nil // gone: no status to write
 		}
 	}
+	if after, wait := connect.Waiting(err); wait {
+		// The Provider's driver is loading (after a restart): keep the
+		// state the AccessKey had.
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
 	if perr := status.Patch(ctx, r.Client, before, &ak, before.Status, ak.Status); perr != nil {
+		if res, stale := status.Stale(perr); stale {
+			return res, nil
+		}
 		return ctrl.Result{}, errors.Join(err, fmt.Errorf("write AccessKey status: %w", perr))
 	}
 	return res, err
@@ -420,6 +428,10 @@ func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, ud driv
 func (r *Reconciler) backendError(ak *pailv1.AccessKey, what string, err error) error {
 	gen := ak.Generation
 	msg := fmt.Sprintf("Could not %s: %v", what, err)
+	if prev := meta.FindStatusCondition(ak.Status.Conditions, pailv1.ConditionReady); prev == nil || prev.Reason != pailv1.ReasonBackendError {
+		// Once per transition: the retries that follow only back off.
+		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonBackendError, "Sync", "%s", msg)
+	}
 	status.False(&ak.Status.Conditions, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, msg)
 	r.notReady(ak, pailv1.ReasonBackendError, msg)
 	switch abi.CodeOf(err) {

@@ -130,7 +130,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// clean up, and creating a bucket costs one metadata write, not two.
 	before := b.DeepCopy()
 	res, err := r.sync(ctx, &b)
+	if after, wait := connect.Waiting(err); wait {
+		// The Provider's driver is loading (after a restart): the Bucket
+		// keeps the state it had rather than flipping to not Ready and back.
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
 	if perr := status.Patch(ctx, r.Client, before, &b, before.Status, b.Status); perr != nil {
+		if res, stale := status.Stale(perr); stale {
+			return res, nil
+		}
 		return ctrl.Result{}, errors.Join(err, fmt.Errorf("write Bucket status: %w", perr))
 	}
 	return res, err
@@ -158,6 +166,11 @@ func (r *Reconciler) provider(ctx context.Context, b *pailv1.Bucket) (*pailv1.Pr
 func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) error {
 	gen := b.Generation
 	msg := fmt.Sprintf("Could not %s bucket %s: %v", what, b.Spec.BucketName, err)
+	if prev := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionReady); abi.CodeOf(err) != abi.CodeUnimplemented &&
+		(prev == nil || prev.Reason != pailv1.ReasonBackendError) {
+		// Once per transition: the retries that follow only back off.
+		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBackendError, backendAction(what), "%s", msg)
+	}
 	status.False(&b.Status.Conditions, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, msg)
 	status.False(&b.Status.Conditions, gen, pailv1.ConditionReady, pailv1.ReasonBackendError, msg)
 	switch abi.CodeOf(err) {
@@ -174,12 +187,28 @@ func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) erro
 	return fmt.Errorf("%s bucket %s: %w", what, b.Spec.BucketName, err)
 }
 
+// backendAction names the event action for a failed driver call.
+func backendAction(what string) string {
+	switch what {
+	case "create":
+		return "Create"
+	case "delete":
+		return "Delete"
+	case "observe":
+		return "Observe"
+	}
+	return "Update"
+}
+
 func (r *Reconciler) finalize(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(b, pailv1.BucketFinalizer) {
 		return ctrl.Result{}, nil
 	}
 	before := b.DeepCopy()
 	res, done, err := r.deleteExternal(ctx, b)
+	if after, wait := connect.Waiting(err); wait {
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
 	if done {
 		controllerutil.RemoveFinalizer(b, pailv1.BucketFinalizer)
 		if perr := r.Client.Patch(ctx, b, client.MergeFrom(before)); perr != nil && !apierrors.IsNotFound(perr) {
@@ -188,6 +217,9 @@ func (r *Reconciler) finalize(ctx context.Context, b *pailv1.Bucket) (ctrl.Resul
 		return ctrl.Result{}, nil
 	}
 	if perr := status.Patch(ctx, r.Client, before, b, before.Status, b.Status); perr != nil && !apierrors.IsNotFound(perr) {
+		if res, stale := status.Stale(perr); stale {
+			return res, nil
+		}
 		return ctrl.Result{}, errors.Join(err, fmt.Errorf("write Bucket status: %w", perr))
 	}
 	return res, err

@@ -123,6 +123,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		res, err = r.finalize(ctx, &bp)
 		if controllerutil.ContainsFinalizer(&bp, pailv1.BucketPolicyFinalizer) {
 			if perr := status.Patch(ctx, r.Client, before, &bp, before.Status, bp.Status); perr != nil && !apierrors.IsNotFound(perr) {
+				if res, stale := status.Stale(perr); stale {
+					return res, nil
+				}
 				err = errors.Join(err, perr)
 			}
 		}
@@ -130,7 +133,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	bp.Status.ObservedGeneration = bp.Generation
 	res, err = r.sync(ctx, &bp)
+	if after, wait := connect.Waiting(err); wait {
+		// The Provider's driver is loading (after a restart): keep the
+		// state the BucketPolicy had.
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
 	if perr := status.Patch(ctx, r.Client, before, &bp, before.Status, bp.Status); perr != nil {
+		if res, stale := status.Stale(perr); stale {
+			return res, nil
+		}
 		return ctrl.Result{}, errors.Join(err, fmt.Errorf("write BucketPolicy status: %w", perr))
 	}
 	return res, err
@@ -267,6 +278,9 @@ func (r *Reconciler) apply(ctx context.Context, bp *pailv1.BucketPolicy, b *pail
 		return ctrl.Result{}, nil
 	}
 	conn, err := r.Connector.Get(ctx, p)
+	if _, wait := connect.Waiting(err); wait {
+		return ctrl.Result{}, err
+	}
 	if err != nil {
 		r.notReady(bp, pailv1.ReasonProviderNotReady, err.Error())
 		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
@@ -386,6 +400,9 @@ func (r *Reconciler) finalize(ctx context.Context, bp *pailv1.BucketPolicy) (ctr
 			return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
 		}
 		conn, err := r.Connector.Get(ctx, &p)
+		if after, wait := connect.Waiting(err); wait {
+			return ctrl.Result{RequeueAfter: after}, nil
+		}
 		if err != nil {
 			r.notReady(bp, pailv1.ReasonProviderNotReady, err.Error())
 			return ctrl.Result{RequeueAfter: 30 * time.Second}, nil

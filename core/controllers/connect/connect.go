@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
+	"golang.org/x/sync/singleflight"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -63,6 +65,23 @@ type Error struct {
 func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Err }
 
+// DriverPoll is how soon a referrer looks again while its Provider's driver
+// loads (from the compilation cache: about a second).
+const DriverPoll = time.Second
+
+// Waiting reports whether err says that a Ready Provider's connection cannot
+// be built yet for a cause that fixes itself (its driver is loading, as
+// after every restart), and how soon to look again. The referrer then keeps
+// the status it has: writing DriverLoading would flip every Bucket to not
+// Ready and back on each restart.
+func Waiting(err error) (time.Duration, bool) {
+	var ce *Error
+	if errors.As(err, &ce) && ce.Wait {
+		return DriverPoll, true
+	}
+	return 0, false
+}
+
 // Connector resolves and caches connections.
 type Connector struct {
 	// Reader reads Secrets; the operator passes an uncached reader so it needs
@@ -72,19 +91,40 @@ type Connector struct {
 
 	mu    sync.Mutex
 	conns map[types.NamespacedName]*Connection
+	// resolving coalesces concurrent resolves of one Provider spec: after a
+	// restart every worker asks for the same connection at once.
+	resolving singleflight.Group
 }
 
 // Get returns the cached connection while the Provider's spec is unchanged,
 // and resolves it otherwise.
 func (c *Connector) Get(ctx context.Context, p *pailv1.Provider) (*Connection, error) {
+	if conn := c.cached(p); conn != nil {
+		return conn, nil
+	}
+	flight := fmt.Sprintf("%s/%s/%s/%d", p.Namespace, p.Name, p.UID, p.Generation)
+	v, err, _ := c.resolving.Do(flight, func() (any, error) {
+		if conn := c.cached(p); conn != nil {
+			return conn, nil
+		}
+		return c.Resolve(ctx, p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Connection), nil
+}
+
+// cached returns the connection resolved from p's current spec and driver, or nil.
+func (c *Connector) cached(p *pailv1.Provider) *Connection {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
 	c.mu.Lock()
 	conn := c.conns[key]
 	c.mu.Unlock()
 	if conn != nil && conn.uid == p.UID && conn.generation == p.Generation && conn.driverGen == c.Registry.Generation(p.Spec.Driver) {
-		return conn, nil
+		return conn
 	}
-	return c.Resolve(ctx, p)
+	return nil
 }
 
 // Forget drops the cached connection of a deleted Provider.
@@ -100,6 +140,11 @@ func (c *Connector) Forget(key types.NamespacedName) {
 // Resolve reads the Provider's Secrets and driver afresh and caches the result.
 func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connection, error) {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+	if _, err := c.Registry.Get(p.Spec.Driver); errors.Is(err, registry.ErrLoading) {
+		// Checked first: referrers poll while the driver loads (after every
+		// restart), and need not read the Secret on each poll.
+		return nil, loadingError(p.Spec.Driver, err)
+	}
 	ref := p.Spec.CredentialsSecretRef
 	idKey, secretKey := ref.AccessKeyIDKey, ref.SecretAccessKeyKey
 	if idKey == "" {
@@ -146,7 +191,7 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	if err != nil {
 		switch {
 		case errors.Is(err, registry.ErrLoading):
-			return nil, &Error{Reason: pailv1.ReasonDriverLoading, Message: fmt.Sprintf("Driver %s is loading.", p.Spec.Driver), Wait: true, Err: err}
+			return nil, loadingError(p.Spec.Driver, err)
 		case errors.Is(err, registry.ErrNotFound):
 			return nil, &Error{Reason: pailv1.ReasonDriverNotFound, Message: fmt.Sprintf("No driver named %s is installed: %v.", p.Spec.Driver, err), Err: err}
 		default:
@@ -214,6 +259,10 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	return conn, nil
 }
 
+func loadingError(driver string, err error) *Error {
+	return &Error{Reason: pailv1.ReasonDriverLoading, Message: fmt.Sprintf("Driver %s is loading.", driver), Wait: true, Err: err}
+}
+
 // NotReady says why a referenced Provider cannot be used yet, as a
 // condition reason and message for the referring object.
 type NotReady struct {
@@ -223,7 +272,8 @@ type NotReady struct {
 // Ready resolves the Provider ns/name for an object that refers to it. It
 // returns the Provider and its connection when the Provider is Ready; a
 // NotReady when it is missing or not Ready (the Provider watch brings the
-// referrer back); or an error to retry.
+// referrer back); or an error to retry, for which Waiting is true while the
+// driver of a Ready Provider loads.
 func (c *Connector) Ready(ctx context.Context, cl client.Reader, ns, name, what string) (*pailv1.Provider, *Connection, *NotReady, error) {
 	var p pailv1.Provider
 	err := cl.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &p)
@@ -248,7 +298,7 @@ func (c *Connector) Ready(ctx context.Context, cl client.Reader, ns, name, what 
 	conn, err := c.Get(ctx, &p)
 	if err != nil {
 		var ce *Error
-		if errors.As(err, &ce) {
+		if errors.As(err, &ce) && !ce.Wait {
 			return nil, nil, &NotReady{ce.Reason, ce.Message}, err
 		}
 		return nil, nil, nil, err

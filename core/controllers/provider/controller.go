@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,6 +51,13 @@ type Reconciler struct {
 	// Recheck receives a Provider to check again now, for example when its
 	// driver plugin was upgraded or removed.
 	Recheck chan event.GenericEvent
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+
+	// started holds the Providers (by UID) reconciled since this process
+	// started; the first reconcile of each may keep a recent check.
+	mu      sync.Mutex
+	started map[types.NamespacedName]types.UID
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch
@@ -69,7 +77,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.RetryMax = 5 * time.Minute
 	}
 	if r.DriverPoll == 0 {
-		r.DriverPoll = time.Second
+		r.DriverPoll = connect.DriverPoll
+	}
+	if r.Now == nil {
+		r.Now = time.Now
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Provider{}, indexSecret, func(o client.Object) []string {
 		p := o.(*pailv1.Provider)
@@ -110,18 +121,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var p pailv1.Provider
 	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.Connector.Forget(req.NamespacedName)
+			r.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
 	}
 	if !p.DeletionTimestamp.IsZero() {
-		r.Connector.Forget(req.NamespacedName)
+		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	if msg := p.DecodeError(); msg != "" {
 		r.Connector.Forget(req.NamespacedName)
 		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, &p, &p.Status.Conditions, &p.Status.ObservedGeneration, "Provider", msg)
+	}
+	if res, done := r.start(ctx, &p); done {
+		return res, nil
 	}
 	before := p.DeepCopy()
 	st := &p.Status
@@ -136,9 +150,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	checkErr := r.check(ctx, &p)
 	var result ctrl.Result
 	var ce0 *checkError
-	if !errors.As(checkErr, &ce0) || !ce0.wait {
+	loading := errors.As(checkErr, &ce0) && ce0.wait
+	if loading && keepWhileLoading(&before.Status) {
+		// The driver loads (a restart, a plugin upgrade): the Provider and
+		// everything using it keep the state they had until it is loaded.
+		return ctrl.Result{RequeueAfter: r.DriverPoll}, nil
+	}
+	if !loading {
 		// Requeue marks a driver still loading: no check ran.
-		now := metav1.Now()
+		now := metav1.NewTime(r.Now())
 		st.LastCheckTime = &now
 	}
 
@@ -173,9 +193,52 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		log.V(1).Info("provider check failed", "reason", ce.reason, "failures", st.ConsecutiveFailures, "retry_in", result.RequeueAfter.String())
 	}
 	if err := status.Patch(ctx, r.Client, before, &p, before.Status, p.Status); err != nil {
+		if res, stale := status.Stale(err); stale {
+			return res, nil
+		}
 		return ctrl.Result{}, fmt.Errorf("write Provider status: %w", err)
 	}
 	return result, nil
+}
+
+// start handles the first reconcile of p since the operator started. A
+// Provider checked recently keeps its status (see keepAtStart); only its
+// connection is resolved, which reads the Secret and loads the driver
+// without a request to the endpoint. done means the reconcile ends with res.
+func (r *Reconciler) start(ctx context.Context, p *pailv1.Provider) (ctrl.Result, bool) {
+	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+	r.mu.Lock()
+	seen := r.started[key] == p.UID
+	r.mu.Unlock()
+	if seen {
+		return ctrl.Result{}, false
+	}
+	keep, after := keepAtStart(&p.Status, p.Generation, r.Now(), r.RecheckInterval)
+	if keep {
+		_, err := r.Connector.Resolve(ctx, p)
+		if _, wait := connect.Waiting(err); wait {
+			return ctrl.Result{RequeueAfter: r.DriverPoll}, true
+		}
+		keep = err == nil // a missing Secret or driver is checked and reported now
+	}
+	r.mu.Lock()
+	if r.started == nil {
+		r.started = map[types.NamespacedName]types.UID{}
+	}
+	r.started[key] = p.UID
+	r.mu.Unlock()
+	if keep {
+		ctrl.LoggerFrom(ctx).V(1).Info("provider checked recently; keeping its status", "next_check_in", after.String())
+		return ctrl.Result{RequeueAfter: after}, true
+	}
+	return ctrl.Result{}, false
+}
+
+func (r *Reconciler) forget(key types.NamespacedName) {
+	r.Connector.Forget(key)
+	r.mu.Lock()
+	delete(r.started, key)
+	r.mu.Unlock()
 }
 
 type checkError struct {

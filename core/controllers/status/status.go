@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -51,14 +53,38 @@ func Changed(before, after []metav1.Condition, typ string) bool {
 	return b.Status != a.Status || b.Reason != a.Reason || b.Message != a.Message
 }
 
-// Patch writes obj's status when it differs from before's, with a merge
-// patch that needs no resourceVersion and so cannot conflict with a stale
-// cache.
+// Patch writes obj's status when it differs from before's. The merge patch
+// carries obj's resourceVersion: the one the reconcile read, or the one its
+// own metadata patch returned (PatchMetadata carries it back), so the
+// reconcile's own writes never conflict with each other. A status computed
+// from an object that has changed since (a stale cache, or a stale process
+// still running) is refused with a Conflict instead of overwriting a newer
+// status; Stale turns that into a quiet requeue.
 func Patch(ctx context.Context, c client.Client, before, obj client.Object, beforeStatus, afterStatus any) error {
 	if equality.Semantic.DeepEqual(beforeStatus, afterStatus) {
 		return nil
 	}
-	return c.Status().Patch(ctx, obj, client.MergeFrom(before))
+	base, ok := before.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("patch status: cannot copy %T", before)
+	}
+	base.SetResourceVersion(obj.GetResourceVersion())
+	return c.Status().Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+}
+
+// StaleRequeue is how soon a reconcile whose status write was refused as
+// stale runs again: by then the cache has seen the newer object.
+const StaleRequeue = 200 * time.Millisecond
+
+// Stale reports whether err is a write refused because the object changed
+// since the reconcile read it, and the result to return instead: a requeue
+// without an error. The next reconcile reads the newer object; logging an
+// error and backing off would only slow it down.
+func Stale(err error) (ctrl.Result, bool) {
+	if apierrors.IsConflict(err) {
+		return ctrl.Result{RequeueAfter: StaleRequeue}, true
+	}
+	return ctrl.Result{}, false
 }
 
 // Backoff returns the delay before retry n (1-based): base doubling up to max.

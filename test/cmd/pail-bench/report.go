@@ -64,8 +64,9 @@ The tool itself is ` + "`cd test && go run ./cmd/pail-bench -h`" + `: ` + "`-n`"
   PUT/POST/DELETE, reads GET/HEAD, over every operation) while every Bucket is already in sync.
   A full resync is forced by restarting the operator, since a fresh operator reconciles every
   Bucket once from its initial list; the counts cover ` + "`-resyncs`" + ` restarts, and reads are divided
-  by the successful ` + "`ObserveBucket`" + ` calls (one per Bucket per resync). They include the
-  Provider check of each restart (one ` + "`ListBuckets`" + `).
+  by the successful ` + "`ObserveBucket`" + ` calls (one per Bucket per resync). They include a
+  Provider check (one ` + "`ListBuckets`" + `) only where one was due at a restart: a Provider checked
+  within its recheck period is not checked again at start.
 - **RSS**: ` + "`VmRSS`" + ` of the benchmark process, which hosts the operator (with the wasm runtime
   and instances in wasm mode) and the benchmark's own clients, read at the end of the run with
   the operator running and all N Buckets in its cache. The runs share one process: memory an

@@ -136,10 +136,61 @@ func run(o options) int {
 		fmt.Println("\nStopping everything.")
 		return 0
 	case <-d.operator.Done():
+		// A signal meant for the demo may reach the operator first: that is
+		// the demo being stopped, not the operator failing.
+		select {
+		case <-ctx.Done():
+			fmt.Println("\nStopping everything.")
+			return 0
+		case <-time.After(200 * time.Millisecond):
+		}
 		_, err := d.operator.Exited()
-		fmt.Fprintf(os.Stderr, "\npail-demo: the operator exited unexpectedly (%v); log tail:\n%s\n", err, tailFile(d.opLog, 40))
+		how, failed := operatorExit(err)
+		if !failed {
+			fmt.Printf("\nThe operator %s: something outside the demo stopped it. Stopping everything.\n", how)
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "\npail-demo: the operator %s; stopping everything. Tail of %s:\n%s\n", how, d.opLog, tailFile(d.opLog, 40))
 		return 1
 	}
+}
+
+// operatorExit says in words how the operator process ended (err is what
+// waiting for it returned), and whether that is a failure. A clean exit, or
+// a stop by SIGTERM or SIGINT, is someone stopping it; any other status or
+// signal (SIGKILL from the OOM killer, a crash) is a failure.
+func operatorExit(err error) (string, bool) {
+	if err == nil {
+		return "exited with status 0", false
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return fmt.Sprintf("could not be waited for (%v)", err), true
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		sig := ws.Signal()
+		return fmt.Sprintf("was stopped by signal %s (%s)", sig, signalName(sig)), sig != syscall.SIGTERM && sig != syscall.SIGINT
+	}
+	return fmt.Sprintf("exited with status %d", ee.ExitCode()), true
+}
+
+// signalName is the SIG name of the signals a process is commonly stopped by.
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	}
+	return fmt.Sprintf("signal %d", int(sig))
 }
 
 func (d *demo) cleanup() {
