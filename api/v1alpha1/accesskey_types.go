@@ -60,13 +60,14 @@ type KeySecret struct {
 // Rotation replaces the key on a schedule or on demand, with an overlap in
 // which the previous key still works.
 type Rotation struct {
-	// Interval between rotations, for example 720h. Empty means rotate only
-	// on a trigger.
+	// Interval between rotations, as a Go duration: a number and a unit
+	// (h, m, s; no days), for example 720h for 30 days or 1h30m. Empty means
+	// rotate only on a trigger.
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
 	// Retention is how long the previous key stays valid (and in the Secret
-	// under the *_PREVIOUS keys) after a rotation. Then it is deactivated and
-	// deleted.
+	// under the *_PREVIOUS keys) after a rotation, as a Go duration such as
+	// 24h or 168h (h, m, s; no days). Then it is deactivated and deleted.
 	// +kubebuilder:default="24h"
 	// +optional
 	Retention *metav1.Duration `json:"retention,omitempty"`
@@ -82,13 +83,15 @@ type Rotation struct {
 // +kubebuilder:validation:XValidation:rule="oldSelf.providerRef.name == self.providerRef.name",message="providerRef cannot change; create a new AccessKey"
 type AccessKeySpec struct {
 	// ProviderRef names the Provider, in this namespace, whose IAM (or MinIO
-	// admin API) holds the user.
+	// admin API) holds the user. Immutable: create a new AccessKey to use
+	// another Provider.
 	ProviderRef ProviderReference `json:"providerRef"`
 
 	// UserName is the user at the provider. Empty generates a stable name
 	// from the namespace, name and UID (shown in status.userName). Pail
 	// manages the user exclusively: keys of it that Pail does not know are
-	// deleted.
+	// deleted. Immutable: it cannot be set, changed or removed after
+	// creation.
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@_-]+$`
 	// +optional
@@ -108,8 +111,14 @@ type AccessKeySpec struct {
 	// +optional
 	Buckets []BucketAccess `json:"buckets,omitempty"`
 
-	// Tags of the user.
+	// Tags of the user, at most 50, under the same rules as a Bucket's
+	// spec.tags: keys 1 to 128 characters, values 0 to 256, letters, digits,
+	// spaces and + - = . _ : / @, and no aws: prefix.
 	// +kubebuilder:validation:MaxProperties=50
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() >= 1 && k.size() <= 128)",message="tag keys must be 1 to 128 characters long"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 256)",message="tag values must be at most 256 characters long"
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.matches('^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$') && self[k].matches('^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$'))`,message="tag keys and values may contain only letters, digits, spaces and the characters + - = . _ : / @"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().startsWith('aws:'))",message="tag keys must not start with aws:, a prefix AWS reserves for its own tags"
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
 
