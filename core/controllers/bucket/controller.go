@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -148,7 +149,11 @@ func (r *Reconciler) provider(ctx context.Context, b *pailv1.Bucket) (*pailv1.Pr
 // workqueue's per-item backoff, or a terminal error for one a retry cannot fix.
 func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) error {
 	gen := b.Generation
-	msg := fmt.Sprintf("Could not %s bucket %s: %v", what, b.Spec.BucketName, err)
+	msg := status.Sentence(fmt.Sprintf("Could not %s bucket %s: %v", what, b.Spec.BucketName, err))
+	// One event per new failure: a refused tag or value must not fail silently.
+	if prev := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionSynced); prev == nil || prev.Message != msg {
+		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBackendError, strings.ToUpper(what[:1])+what[1:], "%s", msg)
+	}
 	status.False(&b.Status.Conditions, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, msg)
 	status.False(&b.Status.Conditions, gen, pailv1.ConditionReady, pailv1.ReasonBackendError, msg)
 	switch abi.CodeOf(err) {
@@ -201,9 +206,9 @@ func (r *Reconciler) deleteExternal(ctx context.Context, b *pailv1.Bucket) (ctrl
 		return ctrl.Result{}, false, err
 	}
 	if p == nil {
-		msg := "Cannot delete the bucket while its Provider is not Ready; " +
-			meta.FindStatusCondition(*conds, pailv1.ConditionProviderReady).Message +
-			". Restore the Provider, or set spec.deletionPolicy to Retain to release the bucket."
+		msg := status.Sentence("Cannot delete the bucket while its Provider is not Ready; "+
+			meta.FindStatusCondition(*conds, pailv1.ConditionProviderReady).Message) +
+			" Restore the Provider, or set spec.deletionPolicy to Retain to release the bucket."
 		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonDeleting, msg)
 		return ctrl.Result{RequeueAfter: r.NotEmptyRetry}, false, nil
 	}
