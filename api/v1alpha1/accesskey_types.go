@@ -113,11 +113,12 @@ type AccessKeySpec struct {
 
 	// Tags of the user, at most 50, under the same rules as a Bucket's
 	// spec.tags: keys 1 to 128 characters, values 0 to 256, letters, digits,
-	// spaces and + - = . _ : / @, and no aws: prefix.
+	// spaces and + - = . _ : / @, and no aws: prefix (all checked by the
+	// apiserver except the characters of values).
 	// +kubebuilder:validation:MaxProperties=50
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() >= 1 && k.size() <= 128)",message="tag keys must be 1 to 128 characters long"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 256)",message="tag values must be at most 256 characters long"
-	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.matches('^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$') && self[k].matches('^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$'))`,message="tag keys and values may contain only letters, digits, spaces and the characters + - = . _ : / @"
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.matches('^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$'))`,message="tag keys may contain only letters, digits, spaces and the characters + - = . _ : / @"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().startsWith('aws:'))",message="tag keys must not start with aws:, a prefix AWS reserves for its own tags"
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
