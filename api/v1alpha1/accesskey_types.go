@@ -88,13 +88,15 @@ type Rotation struct {
 // +kubebuilder:validation:XValidation:rule="oldSelf.providerRef.name == self.providerRef.name",message="providerRef cannot change; create a new AccessKey"
 type AccessKeySpec struct {
 	// ProviderRef names the Provider, in this namespace, whose IAM (or MinIO
-	// admin API) holds the user.
+	// admin API) holds the user. Immutable: create a new AccessKey to use
+	// another Provider.
 	ProviderRef ProviderReference `json:"providerRef"`
 
 	// UserName is the user at the provider. Empty generates a stable name
 	// from the namespace, name and UID (shown in status.userName). Pail
 	// deletes only the keys it recorded creating for this AccessKey; any
 	// other key of the user is left alone, with a ForeignKey warning.
+	// Immutable: it cannot be set, changed or removed after creation.
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+=,.@_-]+$`
 	// +optional
@@ -114,10 +116,18 @@ type AccessKeySpec struct {
 	// +optional
 	Buckets []BucketAccess `json:"buckets,omitempty"`
 
-	// Tags of the user. Pail adds the tag pail.dev/owner, which marks the
-	// user as this AccessKey's, so spec.tags may not set it.
+	// Tags of the user, at most 49, under the same rules as a Bucket's
+	// spec.tags: keys 1 to 128 characters, values 0 to 256, letters, digits,
+	// spaces and + - = . _ : / @, and no aws: prefix (all checked by the
+	// apiserver except the characters of values). Pail adds the tag
+	// pail.dev/owner, which marks the user as this AccessKey's, so spec.tags
+	// may not set it.
 	// +kubebuilder:validation:MaxProperties=49
 	// +kubebuilder:validation:XValidation:rule="!('pail.dev/owner' in self)",message="spec.tags may not set pail.dev/owner: Pail sets it to mark the user as this AccessKey's"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() >= 1 && k.size() <= 128)",message="tag keys must be 1 to 128 characters long"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 256)",message="tag values must be at most 256 characters long"
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.matches('^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$'))`,message="tag keys may contain only letters, digits, spaces and the characters + - = . _ : / @"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().startsWith('aws:'))",message="tag keys must not start with aws:, a prefix AWS reserves for its own tags"
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
 

@@ -33,7 +33,8 @@ type BucketSpec struct {
 	ProviderRef ProviderReference `json:"providerRef"`
 
 	// BucketName is the bucket's name at the provider. It follows S3's
-	// naming rules and cannot change once set.
+	// naming rules (3 to 63 lowercase letters, digits, dots and hyphens).
+	// Immutable: it cannot change once set.
 	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`
@@ -93,9 +94,19 @@ type BucketSpec struct {
 	// +optional
 	CORS *CORSSpec `json:"cors,omitempty"`
 
-	// Tags of the bucket. When set, Pail owns the whole tag set; when absent,
-	// Pail leaves the bucket's tags alone.
+	// Tags of the bucket, at most 50. When set, Pail owns the whole tag set;
+	// when absent, Pail leaves the bucket's tags alone. Keys are 1 to 128
+	// characters, values 0 to 256; both may hold letters, digits, spaces and
+	// + - = . _ : / @; keys must not start with aws: (AWS reserves it). The
+	// apiserver checks all of it but the characters of values (a rule on
+	// unbounded map values exceeds its CEL cost budget): the provider
+	// refuses a bad one, and the driver's error names the tag and the rule.
+	// Some providers accept less (MinIO: ASCII letters only).
 	// +kubebuilder:validation:MaxProperties=50
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() >= 1 && k.size() <= 128)",message="tag keys must be 1 to 128 characters long"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 256)",message="tag values must be at most 256 characters long"
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.matches('^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$'))`,message="tag keys may contain only letters, digits, spaces and the characters + - = . _ : / @"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().startsWith('aws:'))",message="tag keys must not start with aws:, a prefix AWS reserves for its own tags"
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
 
@@ -108,8 +119,8 @@ type BucketSpec struct {
 	// +optional
 	Policy *runtime.RawExtension `json:"policy,omitempty"`
 
-	// ObjectLock can only be enabled when the bucket is created: it cannot be
-	// added to, or removed from, an existing bucket.
+	// ObjectLock can only be enabled when the bucket is created. Immutable:
+	// it cannot be added to, changed on, or removed from an existing Bucket.
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="objectLock is create-only and cannot change"
 	// +optional
 	ObjectLock *ObjectLockSpec `json:"objectLock,omitempty"`
@@ -221,7 +232,13 @@ type LifecycleRule struct {
 type LifecycleFilter struct {
 	// +optional
 	Prefix string `json:"prefix,omitempty"`
+	// Tags select objects carrying all of them, at most 10, under the same
+	// rules as the Bucket's spec.tags.
 	// +kubebuilder:validation:MaxProperties=10
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() >= 1 && k.size() <= 128)",message="tag keys must be 1 to 128 characters long"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 256)",message="tag values must be at most 256 characters long"
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.matches('^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$'))`,message="tag keys may contain only letters, digits, spaces and the characters + - = . _ : / @"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().startsWith('aws:'))",message="tag keys must not start with aws:, a prefix AWS reserves for its own tags"
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
 }
@@ -276,20 +293,27 @@ type CORSSpec struct {
 	Rules []CORSRule `json:"rules,omitempty"`
 }
 
-// CORSRule is one CORS rule.
+// CORSRule is one CORS rule: which origins may use which methods.
 type CORSRule struct {
 	// +kubebuilder:validation:MaxLength=255
 	// +optional
 	ID string `json:"id,omitempty"`
+	// AllowedMethods are the HTTP methods the rule allows, at least one of
+	// GET, PUT, POST, DELETE and HEAD (the methods S3 CORS knows).
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:items:Enum=GET;PUT;POST;DELETE;HEAD
 	AllowedMethods []string `json:"allowedMethods"`
+	// AllowedOrigins are the origins allowed to make cross-origin requests,
+	// for example https://app.example.com; one * wildcard is allowed.
 	// +kubebuilder:validation:MinItems=1
 	AllowedOrigins []string `json:"allowedOrigins"`
+	// AllowedHeaders are the request headers a preflight may ask for.
 	// +optional
 	AllowedHeaders []string `json:"allowedHeaders,omitempty"`
+	// ExposeHeaders are the response headers browsers may read.
 	// +optional
 	ExposeHeaders []string `json:"exposeHeaders,omitempty"`
+	// MaxAgeSeconds is how long browsers may cache a preflight answer.
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	MaxAgeSeconds int32 `json:"maxAgeSeconds,omitempty"`

@@ -13,17 +13,30 @@ type ProviderSpec struct {
 	Driver string `json:"driver"`
 
 	// Endpoint is the S3 API URL, for example https://s3.us-east-1.amazonaws.com
-	// or http://minio.storage.svc:9000. The driver may reach only this host.
+	// or http://minio.storage.svc:9000: a scheme (http or https), a host and
+	// an optional port, nothing else. A path other than "/", a query, a
+	// fragment and user info (user:password@) are refused: the credentials
+	// belong in the Secret named by credentialsSecretRef, where they are never
+	// printed. The driver may reach only this host.
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:XValidation:rule="self.startsWith('http://') || self.startsWith('https://')",message="endpoint must be an http:// or https:// URL"
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="endpoint must be an http:// or https:// URL with a host, e.g. https://s3.us-east-1.amazonaws.com or http://minio.storage.svc:9000"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[^/?#]*//[^/?#]*@')",message="endpoint must not carry user info (user:password@): put the access key pair in the Secret named by spec.credentialsSecretRef"
+	// +kubebuilder:validation:XValidation:rule="!isURL(self) || url(self).getEscapedPath() in ['', '/']",message="endpoint must not have a path: give only scheme, host and port"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="endpoint must not have a query or fragment: give only scheme, host and port"
 	Endpoint string `json:"endpoint"`
 
 	// IAMEndpoint is the AWS-IAM-compatible API URL used by AccessKeys, for
 	// example https://iam.amazonaws.com or https://iam.wasabisys.com. Empty
 	// means the driver's default, if it has one; drivers that manage users
 	// through the S3 endpoint (minio) ignore it. The driver may reach this
-	// host too.
-	// +kubebuilder:validation:XValidation:rule="self == '' || self.startsWith('http://') || self.startsWith('https://')",message="iamEndpoint must be an http:// or https:// URL"
+	// host too. The same rules as for endpoint apply: scheme, host and port
+	// only, no user info, path, query or fragment.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self == '' || (isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != '')",message="iamEndpoint must be an http:// or https:// URL with a host, e.g. https://iam.amazonaws.com"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[^/?#]*//[^/?#]*@')",message="iamEndpoint must not carry user info (user:password@): put the access key pair in the Secret named by spec.credentialsSecretRef"
+	// +kubebuilder:validation:XValidation:rule="self == '' || !isURL(self) || url(self).getEscapedPath() in ['', '/']",message="iamEndpoint must not have a path: give only scheme, host and port"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="iamEndpoint must not have a query or fragment: give only scheme, host and port"
 	// +optional
 	IAMEndpoint string `json:"iamEndpoint,omitempty"`
 

@@ -71,7 +71,8 @@ func NewPolicy(endpoints []string, tlsOpts TLSOptions) (*Policy, error) {
 	for _, e := range endpoints {
 		key, err := originOf(e)
 		if err != nil {
-			return nil, fmt.Errorf("endpoint %q: %w", e, err)
+			// Not %w: the parse error quotes the URL, user info included.
+			return nil, errors.New(RedactUserinfo(fmt.Sprintf("endpoint %q: %v", e, err)))
 		}
 		p.allowed[key] = true
 	}

@@ -189,6 +189,12 @@ const (
 	CodeInternal        Code = "Internal"
 )
 
+// ProviderCodeNotS3 is the provider code of a CheckProvider failure where
+// the endpoint answered, but not as S3: for example a web server's 200 with
+// an HTML page where a ListAllMyBucketsResult belongs. The host reports it
+// as its own condition reason instead of a generic backend error.
+const ProviderCodeNotS3 = "NotS3Endpoint"
+
 // MessageOf returns the driver's message of an *Error in err's chain, or
 // err's text for any other error.
 func MessageOf(err error) string {

@@ -35,12 +35,20 @@ func (d *Driver) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.Bu
 			return err
 		}
 	}
+	// A refused tag set is reported after the rest is written: tags are
+	// metadata, and one bad tag must not keep the bucket from being created
+	// with the rest of its spec.
+	var tagErr error
 	for _, name := range d.order(b.Config) {
 		if err := d.write(ctx, c, b, name); err != nil {
+			if name == abi.SubTagging && abi.CodeOf(err) == abi.CodeInvalidArgument {
+				tagErr = err
+				continue
+			}
 			return err
 		}
 	}
-	return nil
+	return deferredTagError(tagErr)
 }
 
 // order lists the sub-resources set in cfg: abi.SubResources order, then
@@ -226,7 +234,7 @@ func (d *Driver) create(ctx context.Context, c *s3.Client, p abi.ProviderConfig,
 
 // wrapWrite maps a failed write; a server that does not implement the API
 // yields Unimplemented whatever its status code.
-func (d *Driver) wrapWrite(err error, name string) error {
+func (d *Driver) wrapWrite(err error, name string) *abi.Error {
 	ae := wrapABI(err, name)
 	if _, ok := d.unsupported(err); ok {
 		ae.Code = abi.CodeUnimplemented
@@ -324,7 +332,11 @@ func (d *Driver) write(ctx context.Context, c *s3.Client, b abi.BucketArgs, name
 		err = putObjectLock(ctx, c, b.Name, cfg.ObjectLock)
 	}
 	if err != nil {
-		return d.wrapWrite(err, name)
+		ae := d.wrapWrite(err, name)
+		if name == abi.SubTagging {
+			ae = explainTagError(ae, cfg.Tagging.Tags)
+		}
+		return ae
 	}
 	return nil
 }

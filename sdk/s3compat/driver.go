@@ -91,7 +91,9 @@ var _ sdkdriver.Driver = (*Driver)(nil)
 // transport in a wasm module, a plain http.Transport natively. A nil rt uses
 // http.DefaultTransport.
 func New(rt http.RoundTripper, o Options) *Driver {
-	d := &Driver{rt: rt, opts: o, caps: map[string]bool{}}
+	// The check transport proves, for CheckProvider only, that a 200 to
+	// ListBuckets really is S3's answer.
+	d := &Driver{rt: driverkit.CheckTransport(rt), opts: o, caps: map[string]bool{}}
 	caps := []string{abi.CapBuckets}
 	d.caps[abi.CapBuckets] = true
 	for _, c := range append(append([]string(nil), o.Capabilities...), abi.CapForceDelete) {
@@ -192,13 +194,13 @@ func (d *Driver) checkEndpoint(endpoint string) error {
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q is not a URL: %v", endpoint, err)
+		return abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %s is not a URL", driverkit.Endpoint(endpoint))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q must be an http:// or https:// URL with a host", endpoint)
+		return abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %s must be an http:// or https:// URL with a host", driverkit.Endpoint(endpoint))
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q must not carry a path, query or user info", endpoint)
+		return abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %s must not carry a path, query or user info", driverkit.Endpoint(endpoint))
 	}
 	return nil
 }
@@ -251,8 +253,10 @@ func (d *Driver) prepare(p abi.ProviderConfig, b abi.BucketArgs) (*s3.Client, er
 }
 
 // CheckProvider lists buckets, which needs both a reachable endpoint and
-// accepted credentials.
+// accepted credentials; the answer must be a ListAllMyBucketsResult, or any
+// web server answering 200 would pass.
 func (d *Driver) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
+	ctx = driverkit.WithS3Check(ctx)
 	c, err := d.client(p)
 	if err != nil {
 		return err

@@ -59,13 +59,13 @@ func (d *Driver) newIAMClient(p abi.ProviderConfig) (*iam.Client, error) {
 	}
 	u, err := url.Parse(ep)
 	if err != nil {
-		return nil, abi.Errorf(abi.CodeInvalidArgument, "IAM endpoint %q is not a URL: %v", ep, err)
+		return nil, abi.Errorf(abi.CodeInvalidArgument, "IAM endpoint %s is not a URL", driverkit.Endpoint(ep))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, abi.Errorf(abi.CodeInvalidArgument, "IAM endpoint %q must be an http:// or https:// URL with a host", ep)
+		return nil, abi.Errorf(abi.CodeInvalidArgument, "IAM endpoint %s must be an http:// or https:// URL with a host", driverkit.Endpoint(ep))
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, abi.Errorf(abi.CodeInvalidArgument, "IAM endpoint %q must not carry a path, query or user info", ep)
+		return nil, abi.Errorf(abi.CodeInvalidArgument, "IAM endpoint %s must not carry a path, query or user info", driverkit.Endpoint(ep))
 	}
 	rt := d.rt
 	if rt == nil {

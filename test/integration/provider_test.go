@@ -3,6 +3,10 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -117,4 +121,56 @@ func TestProviderWithUnknownDriverSaysSo(t *testing.T) {
 		return c.Reason == pailv1.ReasonDriverNotFound, describeConds(got.Status.Conditions)
 	})
 	assert.Contains(t, condition(got.Status.Conditions, pailv1.ConditionDriverReady).Message, "no-such-driver")
+}
+
+// TestProviderAgainstAPlainWebServerIsNotReady: a web server that answers
+// 200 to everything (an HTML page, or nothing) is not an S3 endpoint. Every
+// built-in driver says so, by reason, instead of reporting Ready; MinIO and
+// versitygw stay Ready (TestProviderWithRightCredentialsBecomesReady,
+// TestAWSAndWasabiDriversOnVersityGW).
+func TestProviderAgainstAPlainWebServerIsNotReady(t *testing.T) {
+	ctx := context.Background()
+	for _, body := range []struct{ name, contentType, text string }{
+		{"html", "text/html; charset=utf-8", "<!DOCTYPE html><html><head><title>Welcome</title></head><body>It works!</body></html>"},
+		{"empty", "", ""},
+	} {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if body.contentType != "" {
+				w.Header().Set("Content-Type", body.contentType)
+			}
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, body.text)
+		}))
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		srv.Listener = l
+		srv.Start()
+		t.Cleanup(srv.Close)
+		for _, driver := range []string{"aws", "wasabi", "minio"} {
+			t.Run(body.name+"/"+driver, func(t *testing.T) {
+				ns := namespace(t)
+				sec := credentialsSecret(ns, "creds", "AKIAEXAMPLE", "not-checked-by-a-web-server")
+				require.NoError(t, suite.k8s.Create(ctx, sec))
+				p := newProvider(ns, "web", driver, srv.URL, sec.Name)
+				require.NoError(t, suite.k8s.Create(ctx, p))
+				key := client.ObjectKeyFromObject(p)
+				var got pailv1.Provider
+				waitFor(t, 60*time.Second, "Ready=False NotS3Endpoint", func() (bool, string) {
+					require.NoError(t, suite.k8s.Get(ctx, key, &got))
+					c := condition(got.Status.Conditions, pailv1.ConditionReady)
+					return c != nil && c.Reason == pailv1.ReasonNotS3Endpoint, describeConds(got.Status.Conditions)
+				})
+				ready := condition(got.Status.Conditions, pailv1.ConditionReady)
+				assert.Equal(t, metav1.ConditionFalse, ready.Status)
+				assert.Contains(t, ready.Message, "not as an S3 API")
+				assert.Contains(t, ready.Message, "ListAllMyBucketsResult")
+				assert.Contains(t, ready.Message, "spec.endpoint")
+				assert.NotContains(t, ready.Message, "..", "one full stop per sentence")
+				assert.Equal(t, metav1.ConditionTrue, condition(got.Status.Conditions, pailv1.ConditionEndpointReachable).Status)
+				assert.Equal(t, metav1.ConditionUnknown, condition(got.Status.Conditions, pailv1.ConditionAuthValid).Status,
+					"a web server says nothing about the credentials")
+				assertEvent(t, ns, "web", pailv1.ReasonNotS3Endpoint, "not as an S3 API")
+			})
+		}
+	}
 }

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 )
@@ -121,4 +123,101 @@ func TestAccessKeyDurationsAtAdmission(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProviderEndpointRulesAtAdmission: an endpoint is a scheme, host and
+// port. User info (a password in status and events), paths, queries,
+// fragments, a URL with a space and a bare scheme are refused, with the
+// field named; ordinary endpoints pass.
+func TestProviderEndpointRulesAtAdmission(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	refused := []struct{ endpoint, want string }{
+		{"http://user:secret@127.0.0.1:9000", "must not carry user info"},
+		{"https://secret@s3.example.com", "must not carry user info"},
+		{"http://127.0.0.1:9000/bucket", "must not have a path"},
+		{"http://127.0.0.1:9000?x=1", "must not have a query or fragment"},
+		{"http://127.0.0.1:9000/#top", "must not have a query or fragment"},
+		{"http://not a url", "must be an http:// or https:// URL with a host"},
+		{"http://", "must be an http:// or https:// URL with a host"},
+		{"ftp://127.0.0.1", "must be an http:// or https:// URL with a host"},
+		{"127.0.0.1:9000", "must be an http:// or https:// URL with a host"},
+	}
+	for i, tc := range refused {
+		t.Run("endpoint "+tc.endpoint, func(t *testing.T) {
+			p := newProvider(ns, fmt.Sprintf("bad-%d", i), "minio", tc.endpoint, "creds")
+			err := suite.k8s.Create(ctx, p)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "spec.endpoint")
+			assert.Contains(t, err.Error(), tc.want)
+		})
+		t.Run("iamEndpoint "+tc.endpoint, func(t *testing.T) {
+			p := newProvider(ns, fmt.Sprintf("bad-iam-%d", i), "aws", "https://s3.us-east-1.amazonaws.com", "creds")
+			p.Spec.IAMEndpoint = tc.endpoint
+			err := suite.k8s.Create(ctx, p)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "spec.iamEndpoint")
+			assert.Contains(t, err.Error(), strings.Replace(tc.want, "must", "", 1))
+		})
+	}
+	for i, ep := range []string{"http://127.0.0.1:9000", "https://s3.us-east-1.amazonaws.com", "https://s3.us-east-1.amazonaws.com/", "http://minio.storage.svc:9000", "http://[::1]:9000"} {
+		p := newProvider(ns, fmt.Sprintf("good-%d", i), "aws", ep, "creds")
+		p.Spec.IAMEndpoint = ep
+		assert.NoError(t, suite.k8s.Create(ctx, p), ep)
+	}
+}
+
+// TestTagRulesAtAdmission: Bucket tags, lifecycle filter tags and AccessKey
+// tags follow S3's rules at admission, each refusal naming the field and the
+// rule broken.
+func TestTagRulesAtAdmission(t *testing.T) {
+	ns := namespace(t)
+	ctx := context.Background()
+	refused := []struct {
+		name string
+		tags map[string]string
+		want string
+	}{
+		{"empty key", map[string]string{"": "x"}, "tag keys must be 1 to 128 characters long"},
+		{"long key", map[string]string{strings.Repeat("k", 129): "x"}, "tag keys must be 1 to 128 characters long"},
+		{"long value", map[string]string{"k": strings.Repeat("v", 257)}, "tag values must be at most 256 characters long"},
+		{"ampersand in key", map[string]string{"a&b": "x"}, "may contain only letters, digits, spaces"},
+		{"aws prefix", map[string]string{"aws:cloudformation:stack": "x"}, "must not start with aws:"},
+		{"AWS prefix in capitals", map[string]string{"AWS:x": "x"}, "must not start with aws:"},
+	}
+	lifecycle := func(tags map[string]string) *pailv1.LifecycleSpec {
+		return &pailv1.LifecycleSpec{Rules: []pailv1.LifecycleRule{{ID: "r", Filter: &pailv1.LifecycleFilter{Tags: tags}, Expiration: &pailv1.LifecycleExpiration{Days: 1}}}}
+	}
+	for i, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBucket(ns, fmt.Sprintf("tags-%d", i), "any", fmt.Sprintf("tags-bucket-%d", i), "")
+			b.Spec.Tags = tc.tags
+			err := suite.k8s.Create(ctx, b)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "spec.tags")
+			assert.Contains(t, err.Error(), tc.want)
+
+			b = newBucket(ns, fmt.Sprintf("lc-%d", i), "any", fmt.Sprintf("lc-bucket-%d", i), "")
+			b.Spec.Lifecycle = lifecycle(tc.tags)
+			err = suite.k8s.Create(ctx, b)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "spec.lifecycle.rules[0].filter.tags")
+			assert.Contains(t, err.Error(), tc.want)
+
+			ak := &pailv1.AccessKey{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("ak-%d", i)},
+				Spec: pailv1.AccessKeySpec{ProviderRef: pailv1.ProviderReference{Name: "any"}, Tags: tc.tags}}
+			err = suite.k8s.Create(ctx, ak)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "spec.tags")
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	ok := map[string]string{"team": "storage", "cost center": "a+b-c=d.e_f:g/h@i", "café": "naïve", "empty": "", strings.Repeat("k", 128): strings.Repeat("v", 256)}
+	b := newBucket(ns, "tags-ok", "any", "tags-ok-bucket", "")
+	b.Spec.Tags = ok
+	b.Spec.Lifecycle = lifecycle(map[string]string{"café": "x", "tier": ""})
+	assert.NoError(t, suite.k8s.Create(ctx, b))
+	ak := &pailv1.AccessKey{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ak-ok"},
+		Spec: pailv1.AccessKeySpec{ProviderRef: pailv1.ProviderReference{Name: "any"}, Tags: ok}}
+	assert.NoError(t, suite.k8s.Create(ctx, ak))
 }

@@ -165,7 +165,7 @@ func (r *Reconciler) provider(ctx context.Context, b *pailv1.Bucket) (*pailv1.Pr
 // workqueue's per-item backoff, or a terminal error for one a retry cannot fix.
 func (r *Reconciler) backendError(b *pailv1.Bucket, what string, err error) error {
 	gen := b.Generation
-	msg := fmt.Sprintf("Could not %s bucket %s: %v", what, b.Spec.BucketName, err)
+	msg := status.Sentence(fmt.Sprintf("Could not %s bucket %s: %v", what, b.Spec.BucketName, err))
 	if prev := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionReady); abi.CodeOf(err) != abi.CodeUnimplemented &&
 		(prev == nil || prev.Reason != pailv1.ReasonBackendError) {
 		// Once per transition: the retries that follow only back off.
@@ -242,9 +242,9 @@ func (r *Reconciler) deleteExternal(ctx context.Context, b *pailv1.Bucket) (ctrl
 		return ctrl.Result{}, false, err
 	}
 	if p == nil {
-		msg := "Cannot delete the bucket while its Provider is not Ready; " +
-			meta.FindStatusCondition(*conds, pailv1.ConditionProviderReady).Message +
-			". Restore the Provider, or set spec.deletionPolicy to Retain to release the bucket."
+		msg := status.Sentence("Cannot delete the bucket while its Provider is not Ready; "+
+			meta.FindStatusCondition(*conds, pailv1.ConditionProviderReady).Message) +
+			" Restore the Provider, or set spec.deletionPolicy to Retain to release the bucket."
 		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonDeleting, msg)
 		return ctrl.Result{RequeueAfter: r.NotEmptyRetry}, false, nil
 	}

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/hosthttp"
 	"github.com/pail-dev/pail/core/registry"
 	"github.com/pail-dev/pail/sdk/abi"
@@ -145,6 +146,9 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 		// restart), and need not read the Secret on each poll.
 		return nil, loadingError(p.Spec.Driver, err)
 	}
+	if err := checkEndpoints(p); err != nil {
+		return nil, err
+	}
 	ref := p.Spec.CredentialsSecretRef
 	idKey, secretKey := ref.AccessKeyIDKey, ref.SecretAccessKeyKey
 	if idKey == "" {
@@ -193,9 +197,9 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 		case errors.Is(err, registry.ErrLoading):
 			return nil, loadingError(p.Spec.Driver, err)
 		case errors.Is(err, registry.ErrNotFound):
-			return nil, &Error{Reason: pailv1.ReasonDriverNotFound, Message: fmt.Sprintf("No driver named %s is installed: %v.", p.Spec.Driver, err), Err: err}
+			return nil, &Error{Reason: pailv1.ReasonDriverNotFound, Message: status.Sentence(fmt.Sprintf("No driver named %s is installed: %v", p.Spec.Driver, err)), Err: err}
 		default:
-			return nil, &Error{Reason: pailv1.ReasonDriverFailed, Message: fmt.Sprintf("Driver %s failed to load: %v.", p.Spec.Driver, err), Err: err}
+			return nil, &Error{Reason: pailv1.ReasonDriverFailed, Message: status.Sentence(fmt.Sprintf("Driver %s failed to load: %v", p.Spec.Driver, err)), Err: err}
 		}
 	}
 
@@ -215,7 +219,7 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	}
 	policy, err := hosthttp.NewPolicy(endpoints, tlsOpts)
 	if err != nil {
-		return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("Cannot build the connection to %s: %v.", strings.Join(endpoints, " and "), err), Err: err}
+		return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: status.Sentence(hosthttp.RedactUserinfo(fmt.Sprintf("Cannot build the connection to %s: %v", strings.Join(endpoints, " and "), err))), Err: err}
 	}
 	if rl := p.Spec.RateLimit; rl != nil {
 		burst := int(rl.Burst)
@@ -263,6 +267,22 @@ func loadingError(driver string, err error) *Error {
 	return &Error{Reason: pailv1.ReasonDriverLoading, Message: fmt.Sprintf("Driver %s is loading.", driver), Wait: true, Err: err}
 }
 
+// checkEndpoints refuses what admission refuses in spec.endpoint and
+// spec.iamEndpoint, for Providers stored before those rules: a driver must
+// never be handed a URL with a password in it, and no message may print one.
+func checkEndpoints(p *pailv1.Provider) error {
+	for _, f := range []struct{ field, value string }{{"spec.endpoint", p.Spec.Endpoint}, {"spec.iamEndpoint", p.Spec.IAMEndpoint}} {
+		if f.value == "" && f.field == "spec.iamEndpoint" {
+			continue
+		}
+		if err := hosthttp.CheckEndpoint(f.value); err != nil {
+			return &Error{Reason: pailv1.ReasonInvalidSpec, Err: err,
+				Message: status.Sentence(fmt.Sprintf("%s %v", f.field, err)) + " Fix the Provider; Pail checks it again when it changes."}
+		}
+	}
+	return nil
+}
+
 // NotReady says why a referenced Provider cannot be used yet, as a
 // condition reason and message for the referring object.
 type NotReady struct {
@@ -289,11 +309,11 @@ func (c *Connector) Ready(ctx context.Context, cl client.Reader, ns, name, what 
 	}
 	ready := meta.FindStatusCondition(p.Status.Conditions, pailv1.ConditionReady)
 	if ready == nil || ready.Status != metav1.ConditionTrue {
-		why := "it has not been checked yet"
+		why := "it has not been checked yet."
 		if ready != nil {
-			why = fmt.Sprintf("%s: %s", ready.Reason, ready.Message)
+			why = fmt.Sprintf("%s: %s", ready.Reason, status.Sentence(hosthttp.RedactUserinfo(ready.Message)))
 		}
-		return nil, nil, &NotReady{pailv1.ReasonProviderNotReady, fmt.Sprintf("Provider %s is not Ready (%s)", p.Name, why)}, nil
+		return nil, nil, &NotReady{pailv1.ReasonProviderNotReady, fmt.Sprintf("Provider %s is not Ready, %s", p.Name, why)}, nil
 	}
 	conn, err := c.Get(ctx, &p)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/hosthttp"
 	"github.com/pail-dev/pail/core/wasmhost"
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
@@ -146,8 +147,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		st.Account = ""
 	}
 	st.ObservedGeneration = gen
+	// Every message below may print the endpoint: never its user info.
+	endpoint := hosthttp.RedactUserinfo(p.Spec.Endpoint)
 
-	checkErr := r.check(ctx, &p)
+	checkErr := r.check(ctx, &p, endpoint)
 	var result ctrl.Result
 	var ce0 *checkError
 	loading := errors.As(checkErr, &ce0) && ce0.wait
@@ -166,9 +169,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if ready {
 		st.ConsecutiveFailures = 0
 		status.True(&st.Conditions, gen, pailv1.ConditionReady, pailv1.ReasonAvailable,
-			fmt.Sprintf("Endpoint %s is reachable and accepted the credentials.", p.Spec.Endpoint))
+			fmt.Sprintf("Endpoint %s is reachable and accepted the credentials.", endpoint))
 		if status.Changed(before.Status.Conditions, st.Conditions, pailv1.ConditionReady) {
-			r.Recorder.Eventf(&p, nil, corev1.EventTypeNormal, pailv1.ReasonAvailable, "Check", "Provider is ready: %s accepted the credentials", p.Spec.Endpoint)
+			r.Recorder.Eventf(&p, nil, corev1.EventTypeNormal, pailv1.ReasonAvailable, "Check", "Provider is ready: %s accepted the credentials.", endpoint)
 		}
 		result = ctrl.Result{RequeueAfter: r.RecheckInterval}
 	} else {
@@ -182,7 +185,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		} else {
 			st.ConsecutiveFailures++
 			delay := status.Backoff(st.ConsecutiveFailures, r.RetryBase, r.RetryMax)
-			msg = fmt.Sprintf("%s Check %d failed; next check in %s.", msg, st.ConsecutiveFailures, delay)
+			msg = fmt.Sprintf("%s Check %d failed; next check in %s.", status.Sentence(msg), st.ConsecutiveFailures, delay)
 			result = ctrl.Result{RequeueAfter: delay}
 		}
 		status.False(&st.Conditions, gen, pailv1.ConditionReady, ce.reason, msg)
@@ -250,7 +253,7 @@ func (e *checkError) Error() string { return e.message }
 
 // check sets EndpointReachable, AuthValid and DriverReady, and returns a
 // checkError naming the Ready reason when the Provider is not ready.
-func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) error {
+func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint string) error {
 	st := &p.Status
 	gen := p.Generation
 	conn, err := r.Connector.Resolve(ctx, p)
@@ -264,6 +267,8 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) error {
 			status.False(&st.Conditions, gen, pailv1.ConditionDriverReady, ce.Reason, ce.Message)
 		case pailv1.ReasonCredentialsMissing:
 			status.False(&st.Conditions, gen, pailv1.ConditionAuthValid, ce.Reason, ce.Message)
+		case pailv1.ReasonInvalidSpec:
+			status.False(&st.Conditions, gen, pailv1.ConditionEndpointReachable, ce.Reason, ce.Message)
 		}
 		return &checkError{reason: ce.Reason, message: ce.Message, wait: ce.Wait}
 	}
@@ -279,35 +284,58 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider) error {
 	case err == nil:
 		st.Account = res.Account
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
-			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
+			fmt.Sprintf("Endpoint %s answered.", endpoint))
 		status.True(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsAccepted,
 			fmt.Sprintf("The provider accepted the credentials in Secret %s.", p.Spec.CredentialsSecretRef.Name))
 		return nil
 	case code == abi.CodeAccessDenied:
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
-			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
-		msg := fmt.Sprintf("The provider refused the credentials in Secret %s: %s. Fix the access key pair in the Secret; Pail rechecks when it changes.",
-			p.Spec.CredentialsSecretRef.Name, abi.MessageOf(err))
+			fmt.Sprintf("Endpoint %s answered.", endpoint))
+		msg := status.Sentence(fmt.Sprintf("The provider refused the credentials in Secret %s: %s", p.Spec.CredentialsSecretRef.Name, driverMessage(err))) +
+			" Fix the access key pair in the Secret; Pail rechecks when it changes."
 		status.False(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsRefused, msg)
 		return &checkError{reason: pailv1.ReasonCredentialsRefused, message: msg}
 	case wasmhost.IsTrap(err):
 		// The driver, not the endpoint, failed: say so, so nobody debugs a
 		// network that is fine.
-		msg := fmt.Sprintf("Driver %s failed the connectivity check: %s. The instance was discarded; Pail retries with backoff.", p.Spec.Driver, abi.MessageOf(err))
+		msg := status.Sentence(fmt.Sprintf("Driver %s failed the connectivity check: %s", p.Spec.Driver, driverMessage(err))) +
+			" The instance was discarded; Pail retries with backoff."
 		status.False(&st.Conditions, gen, pailv1.ConditionDriverReady, pailv1.ReasonDriverTrapped, msg)
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonUnknown, "The endpoint cannot be checked while the driver fails.")
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonUnknown, "The credentials cannot be checked while the driver fails.")
 		return &checkError{reason: pailv1.ReasonDriverTrapped, message: msg}
 	case code == abi.CodeUnavailable || code == "":
-		msg := fmt.Sprintf("Endpoint %s could not be reached: %s.", p.Spec.Endpoint, abi.MessageOf(err))
+		msg := status.Sentence(fmt.Sprintf("Endpoint %s could not be reached: %s", endpoint, driverMessage(err)))
 		status.False(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonUnreachable, msg)
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonUnknown, "The credentials cannot be checked while the endpoint is unreachable.")
 		return &checkError{reason: pailv1.ReasonUnreachable, message: msg}
-	default:
-		msg := fmt.Sprintf("The connectivity check against %s failed: %s.", p.Spec.Endpoint, abi.MessageOf(err))
+	case providerCode(err) == abi.ProviderCodeNotS3:
+		// It answered, but not as S3: a web server, a console port or a
+		// proxy's error page. Nothing about the credentials is known.
+		msg := status.Sentence(fmt.Sprintf("Endpoint %s answered, but not as an S3 API: %s", endpoint, driverMessage(err))) +
+			" Check that spec.endpoint is the S3 API URL (not a console or web page) and spec.driver matches the server."
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
-			fmt.Sprintf("Endpoint %s answered.", p.Spec.Endpoint))
+			fmt.Sprintf("Endpoint %s answered.", endpoint))
+		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonNotS3Endpoint, "The credentials cannot be checked: the endpoint does not speak S3.")
+		return &checkError{reason: pailv1.ReasonNotS3Endpoint, message: msg}
+	default:
+		msg := status.Sentence(fmt.Sprintf("The connectivity check against %s failed: %s", endpoint, driverMessage(err)))
+		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
+			fmt.Sprintf("Endpoint %s answered.", endpoint))
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonBackendError, msg)
 		return &checkError{reason: pailv1.ReasonBackendError, message: msg}
 	}
+}
+
+// driverMessage is the driver's message for err, with the user info of any
+// URL in it redacted.
+func driverMessage(err error) string { return hosthttp.RedactUserinfo(abi.MessageOf(err)) }
+
+// providerCode is the provider code of the *abi.Error in err's chain.
+func providerCode(err error) string {
+	var e *abi.Error
+	if errors.As(err, &e) {
+		return e.ProviderCode
+	}
+	return ""
 }

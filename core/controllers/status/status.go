@@ -134,3 +134,19 @@ func Summarize(msgs []string, more string) string {
 	}
 	return strings.Join(msgs[:3], "; ") + fmt.Sprintf("; and %d more%s", len(msgs)-3, more)
 }
+
+// Sentence ends msg with exactly one full stop, so a message that wraps an
+// error already ending in "." (driver and connect messages do) never shows
+// "..". Trailing spaces and stops are folded into one; a message ending in
+// "?" or "!" keeps it. An empty msg stays empty.
+func Sentence(msg string) string {
+	msg = strings.TrimRight(msg, " \t\n")
+	trimmed := strings.TrimRight(msg, ".")
+	if trimmed == "" {
+		return ""
+	}
+	if strings.HasSuffix(trimmed, "?") || strings.HasSuffix(trimmed, "!") {
+		return trimmed
+	}
+	return trimmed + "."
+}

@@ -521,6 +521,12 @@ func planTagging(t *abi.Tagging) (write, error) {
 			return c.RemoveBucketTagging(ctx, bucket) // succeeds when there are none
 		}}, nil
 	}
+	// A refused tag set is reported when the write runs, not here: tags are
+	// metadata, and one bad tag must not keep the bucket from being created
+	// with the rest of its spec (ApplyBucket writes tagging last in effect).
+	if err := checkTags(t.Tags); err != nil {
+		return write{sub: abi.SubTagging, do: func(context.Context, *minio.Client, string) error { return err }}, nil
+	}
 	set, err := tags.NewTags(t.Tags, false)
 	if err != nil {
 		return write{}, abi.Errorf(abi.CodeInvalidArgument, "tagging: %v", err)

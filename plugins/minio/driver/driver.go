@@ -41,7 +41,9 @@ var _ sdkdriver.Driver = (*Driver)(nil)
 // New returns a driver whose every request goes through rt: the host's
 // transport in a wasm module, a plain http.Transport natively.
 func New(rt http.RoundTripper) *Driver {
-	return &Driver{rt: rt}
+	// The check transport proves, for CheckProvider only, that a 200 to
+	// ListBuckets really is S3's answer: minio-go decodes any XML root.
+	return &Driver{rt: driverkit.CheckTransport(rt)}
 }
 
 // client returns the cached minio-go client for p, building it on first use.
@@ -52,13 +54,13 @@ func (d *Driver) client(p abi.ProviderConfig) (*minio.Client, error) {
 func (d *Driver) newClient(p abi.ProviderConfig) (*minio.Client, error) {
 	u, err := url.Parse(p.Endpoint)
 	if err != nil {
-		return nil, abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q is not a URL: %v", p.Endpoint, err)
+		return nil, abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %s is not a URL", driverkit.Endpoint(p.Endpoint))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q must be an http:// or https:// URL with a host", p.Endpoint)
+		return nil, abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %s must be an http:// or https:// URL with a host", driverkit.Endpoint(p.Endpoint))
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return nil, abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q must not carry a path, query or user info", p.Endpoint)
+		return nil, abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %s must not carry a path, query or user info", driverkit.Endpoint(p.Endpoint))
 	}
 	lookup := minio.BucketLookupAuto
 	if p.PathStyle {
@@ -75,7 +77,7 @@ func (d *Driver) newClient(p abi.ProviderConfig) (*minio.Client, error) {
 		MaxRetries: 1,
 	})
 	if err != nil {
-		return nil, abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %q: %v", p.Endpoint, err)
+		return nil, abi.Errorf(abi.CodeInvalidArgument, "provider endpoint %s: %v", driverkit.Endpoint(p.Endpoint), err)
 	}
 	return c, nil
 }
@@ -103,8 +105,10 @@ func (d *Driver) Describe() abi.DriverInfo {
 }
 
 // CheckProvider lists buckets, which needs both a reachable endpoint and
-// accepted credentials.
+// accepted credentials; the answer must be a ListAllMyBucketsResult, or any
+// server answering 200 with XML would pass.
 func (d *Driver) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
+	ctx = driverkit.WithS3Check(ctx)
 	c, err := d.client(p)
 	if err != nil {
 		return err
@@ -215,12 +219,29 @@ func (d *Driver) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.Bu
 			return err
 		}
 	}
+	var tagErr error
 	for _, w := range writes {
 		if err := w.do(ctx, c, b.Name); err != nil {
-			return subError(w.sub, err)
+			err = subError(w.sub, err)
+			if w.sub == abi.SubTagging && abi.CodeOf(err) == abi.CodeInvalidArgument {
+				tagErr = err // reported after the rest is written
+				continue
+			}
+			return err
 		}
 	}
-	return nil
+	return deferredTagError(tagErr)
+}
+
+// deferredTagError says that everything but the refused tags was written.
+func deferredTagError(err error) error {
+	var ae *abi.Error
+	if !errors.As(err, &ae) {
+		return err
+	}
+	out := *ae
+	out.Message += "; everything else in the spec was applied"
+	return &out
 }
 
 // create makes the bucket, then sets the default retention if one is given.

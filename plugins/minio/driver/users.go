@@ -87,13 +87,13 @@ func (d *Driver) adminClient(p abi.ProviderConfig) (*madmin.AdminClient, error) 
 		}
 		u, err := url.Parse(ep)
 		if err != nil {
-			return nil, abi.Errorf(abi.CodeInvalidArgument, "admin endpoint %q is not a URL: %v", ep, err)
+			return nil, abi.Errorf(abi.CodeInvalidArgument, "admin endpoint %s is not a URL", driverkit.Endpoint(ep))
 		}
 		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, abi.Errorf(abi.CodeInvalidArgument, "admin endpoint %q must be an http:// or https:// URL with a host", ep)
+			return nil, abi.Errorf(abi.CodeInvalidArgument, "admin endpoint %s must be an http:// or https:// URL with a host", driverkit.Endpoint(ep))
 		}
 		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-			return nil, abi.Errorf(abi.CodeInvalidArgument, "admin endpoint %q must not carry a path, query or user info", ep)
+			return nil, abi.Errorf(abi.CodeInvalidArgument, "admin endpoint %s must not carry a path, query or user info", driverkit.Endpoint(ep))
 		}
 		c, err := madmin.NewWithOptions(u.Host, &madmin.Options{
 			// Static credentials only: never an env or default provider chain.
@@ -102,7 +102,7 @@ func (d *Driver) adminClient(p abi.ProviderConfig) (*madmin.AdminClient, error) 
 			Transport: d.rt,
 		})
 		if err != nil {
-			return nil, abi.Errorf(abi.CodeInvalidArgument, "admin endpoint %q: %v", ep, err)
+			return nil, abi.Errorf(abi.CodeInvalidArgument, "admin endpoint %s: %v", driverkit.Endpoint(ep), err)
 		}
 		return c, nil
 	})
