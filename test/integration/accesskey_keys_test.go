@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/minio/madmin-go/v3"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -23,15 +21,6 @@ import (
 
 // minioAdmin is a madmin client with MinIO's root key: the "someone else"
 // that changes users and keys behind Pail's back.
-func minioAdmin(t *testing.T) *madmin.AdminClient {
-	t.Helper()
-	u, err := url.Parse(suite.minio.Endpoint)
-	require.NoError(t, err)
-	adm, err := madmin.NewWithOptions(u.Host, &madmin.Options{Creds: credentials.NewStaticV4(suite.minio.AccessKey, suite.minio.SecretKey, "")})
-	require.NoError(t, err)
-	return adm
-}
-
 // minioKeys lists the service accounts of user, sorted.
 func minioKeys(t *testing.T, adm *madmin.AdminClient, user string) []string {
 	t.Helper()
@@ -118,7 +107,7 @@ func eventCount(t *testing.T, ns, name, reason, text string) int {
 func TestAccessKeyLeavesForeignKeys(t *testing.T) {
 	ns := namespace(t)
 	ctx := context.Background()
-	adm := minioAdmin(t)
+	adm := minioAdmin(t, suite.minio)
 	p := minioProvider(t, ns, "minio")
 	data := newBucket(ns, "data", p.Name, uniqueBucket("foreign"), "")
 	require.NoError(t, suite.k8s.Create(ctx, data))
@@ -148,7 +137,7 @@ func TestAccessKeyLeavesForeignKeys(t *testing.T) {
 
 	// A rotation (create, store, retire) leaves it too.
 	patch := client.MergeFrom(got.DeepCopy())
-	got.Spec.Rotation = &pailv1.Rotation{Trigger: "once", Retention: &metav1.Duration{Duration: time.Second}}
+	got.Spec.Rotation = &pailv1.Rotation{Trigger: "once", Retention: pailv1.NewDuration(time.Second)}
 	require.NoError(t, suite.k8s.Patch(ctx, got, patch))
 	got = waitAccessKey(t, key, 90*time.Second, "rotated and retired", func(a *pailv1.AccessKey) bool {
 		return akReady(a) && a.Status.AccessKeyID != own && a.Status.PreviousAccessKeyID == ""
@@ -186,7 +175,7 @@ func sorted(ids ...string) []string {
 func TestAccessKeyNoticesLostKey(t *testing.T) {
 	ns := namespace(t)
 	ctx := context.Background()
-	adm := minioAdmin(t)
+	adm := minioAdmin(t, suite.minio)
 	p := minioProvider(t, ns, "minio")
 	data := newBucket(ns, "data", p.Name, uniqueBucket("lost"), "")
 	require.NoError(t, suite.k8s.Create(ctx, data))
