@@ -260,7 +260,7 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 	}
 	doc, err := Document(ak, buckets)
 	if err != nil {
-		msg := err.Error() + "."
+		msg := status.Sentence(err.Error())
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyNotJSON, msg)
 		r.notReady(ak, pailv1.ReasonPolicyNotJSON, msg)
 		return ctrl.Result{}, reconcile.TerminalError(err)
@@ -340,7 +340,7 @@ func (r *Reconciler) validate(ctx context.Context, ak *pailv1.AccessKey, user, d
 		r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
 	}
 	if err != nil {
-		msg := fmt.Sprintf("The identity policy cannot be checked: %v.", err)
+		msg := status.Sentence(fmt.Sprintf("The identity policy cannot be checked: %v", err))
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPacksUnavailable, msg)
 		r.notReady(ak, pailv1.ReasonPacksUnavailable, msg)
 		return true, ctrl.Result{RequeueAfter: 30 * time.Second}
@@ -356,7 +356,7 @@ func (r *Reconciler) validate(ctx context.Context, ak *pailv1.AccessKey, user, d
 		return true, ctrl.Result{}
 	}
 	if len(res.Warn) > 0 {
-		msg := fmt.Sprintf("The identity policy is applied with warnings: %s.", status.Summarize(res.Warn, ""))
+		msg := status.Sentence(fmt.Sprintf("The policy packs allow the identity policy, with warnings: %s", status.Summarize(res.Warn, "")))
 		if prev == nil || prev.Message != msg {
 			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonPolicyWarnings, "Validate", "%s", msg)
 		}

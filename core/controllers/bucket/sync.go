@@ -43,7 +43,7 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 	}
 	desired, err := bucketdiff.Desired(&b.Spec)
 	if err != nil {
-		msg := fmt.Sprintf("The spec cannot be applied: %v.", err)
+		msg := status.Sentence(fmt.Sprintf("The spec cannot be applied: %v", err))
 		status.False(conds, gen, pailv1.ConditionSynced, pailv1.ReasonInvalidSpec, msg)
 		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonInvalidSpec, msg)
 		return ctrl.Result{}, reconcile.TerminalError(err)

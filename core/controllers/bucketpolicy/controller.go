@@ -233,7 +233,7 @@ func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, b *p
 		return true, ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
 	}
 	if err != nil {
-		msg := fmt.Sprintf("The policy cannot be checked: %v.", err)
+		msg := status.Sentence(fmt.Sprintf("The policy cannot be checked: %v", err))
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPacksUnavailable, msg)
 		r.notReady(bp, pailv1.ReasonPacksUnavailable, msg)
 		return true, ctrl.Result{RequeueAfter: 30 * time.Second}, nil
