@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/driverkit"
 )
 
 // ApplyBucket creates the bucket when b.Create is set, then writes exactly
@@ -48,7 +49,7 @@ func (d *Driver) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.Bu
 			return err
 		}
 	}
-	return deferredTagError(tagErr)
+	return driverkit.DeferredTagError(tagErr)
 }
 
 // order lists the sub-resources set in cfg: abi.SubResources order, then

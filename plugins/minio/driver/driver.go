@@ -230,18 +230,7 @@ func (d *Driver) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.Bu
 			return err
 		}
 	}
-	return deferredTagError(tagErr)
-}
-
-// deferredTagError says that everything but the refused tags was written.
-func deferredTagError(err error) error {
-	var ae *abi.Error
-	if !errors.As(err, &ae) {
-		return err
-	}
-	out := *ae
-	out.Message += "; everything else in the spec was applied"
-	return &out
+	return driverkit.DeferredTagError(tagErr)
 }
 
 // create makes the bucket, then sets the default retention if one is given.
