@@ -21,7 +21,9 @@ func TestBackendErrorEventOncePerTransition(t *testing.T) {
 	b.Status.Conditions = []metav1.Condition{{Type: pailv1.ConditionReady, Status: metav1.ConditionTrue, Reason: pailv1.ReasonAvailable}}
 	down := abi.Errorf(abi.CodeUnavailable, "connection refused")
 	for range 3 {
-		_ = r.backendError(b, "observe", down)
+		s := &state{}
+		err := r.backendError(b, s, "observe", down)
+		report(b, s, err)
 	}
 	if n := len(rec.Events); n != 1 {
 		t.Fatalf("%d events for three failures in a row, want 1", n)
@@ -31,7 +33,7 @@ func TestBackendErrorEventOncePerTransition(t *testing.T) {
 	}
 	// A refusal the driver reports as Unimplemented is Unsupported, not BackendError.
 	b.Status.Conditions = nil
-	_ = r.backendError(b, "update", abi.Errorf(abi.CodeUnimplemented, "no CORS"))
+	_ = r.backendError(b, &state{}, "update", abi.Errorf(abi.CodeUnimplemented, "no CORS"))
 	if n := len(rec.Events); n != 0 {
 		t.Errorf("%d BackendError events for an unsupported feature, want 0", n)
 	}

@@ -1,0 +1,236 @@
+package bucket
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/managed"
+	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/driver"
+)
+
+// backend is an in-memory bucket behind driver.Funcs: the decision tests
+// run the Bucket's phases against it, with no server.
+type backend struct {
+	caps     []string
+	exists   bool
+	cfg      abi.BucketConfig
+	applyErr error
+	delErr   error
+	applied  []abi.BucketArgs
+	deleted  int
+}
+
+func (f *backend) driver() driver.Funcs {
+	return driver.Funcs{
+		Info: abi.DriverInfo{Name: "mem", Capabilities: append([]string{abi.CapBuckets}, f.caps...)},
+		ObserveFn: func(_ context.Context, _ abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
+			return abi.BucketObservation{Exists: f.exists, Config: f.cfg}, nil
+		},
+		ApplyFn: func(_ context.Context, _ abi.ProviderConfig, b abi.BucketArgs) error {
+			f.applied = append(f.applied, b)
+			if f.applyErr != nil {
+				return f.applyErr
+			}
+			f.exists = true
+			if b.Config.Versioning != nil {
+				f.cfg.Versioning = b.Config.Versioning
+			}
+			if b.Config.Tagging != nil {
+				f.cfg.Tagging = b.Config.Tagging
+			}
+			return nil
+		},
+		DeleteFn: func(context.Context, abi.ProviderConfig, abi.BucketArgs) error {
+			f.deleted++
+			return f.delErr
+		},
+	}
+}
+
+// outcome is what one reconcile did, as the tests check it.
+type outcome struct {
+	s      *state
+	err    error
+	events int
+}
+
+// reconcileOnce runs the Bucket's phases (all but the Provider lookup,
+// which the test supplies) and the rule chain, as the skeleton does.
+func reconcileOnce(t *testing.T, b *pailv1.Bucket, f *backend) outcome {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	require.NoError(t, pailv1.AddToScheme(scheme))
+	rec := events.NewFakeRecorder(20)
+	r := &Reconciler{
+		Client: fake.NewClientBuilder().WithScheme(scheme).WithIndex(&pailv1.Bucket{}, indexLocation, func(o client.Object) []string {
+			return indexByLocation(o.(*pailv1.Bucket))
+		}).Build(),
+		Recorder:  rec,
+		DriftLoop: &DriftLoop{Threshold: 3, Window: time.Minute},
+	}
+	r.setup()
+	r.patchMeta = func(_ context.Context, b *pailv1.Bucket, mutate func(*pailv1.Bucket)) error {
+		mutate(b)
+		return nil
+	}
+	p := &pailv1.Provider{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}, Spec: pailv1.ProviderSpec{Endpoint: "http://s3.test", Driver: "mem"}}
+	s := &state{deleting: !b.DeletionTimestamp.IsZero(), p: p, conn: &connect.Connection{Driver: f.driver()}, cur: connect.LocationOf(p)}
+	phases := r.syncPhases()
+	if s.deleting {
+		phases = r.deletePhases()
+	} else {
+		b.Status.ObservedGeneration = b.Generation
+	}
+	var rest []managed.Phase[*pailv1.Bucket, state]
+	for _, ph := range phases {
+		if ph.Name != "provider" {
+			rest = append(rest, ph)
+		}
+	}
+	_, err := managed.Run(context.Background(), b, s, rest)
+	report(b, s, err)
+	return outcome{s: s, err: err, events: len(rec.Events)}
+}
+
+func newTestBucket(mut func(*pailv1.Bucket)) *pailv1.Bucket {
+	b := &pailv1.Bucket{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "ns", UID: "u1", Generation: 1},
+		Spec: pailv1.BucketSpec{ProviderRef: pailv1.ProviderReference{Name: "p"}, BucketName: "data",
+			Versioning: &pailv1.VersioningSpec{Status: "Enabled"}}}
+	if mut != nil {
+		mut(b)
+	}
+	return b
+}
+
+// ownedBucket is a Bucket Pail created, last reported in sync.
+func ownedBucket(mut func(*pailv1.Bucket)) *pailv1.Bucket {
+	return newTestBucket(func(b *pailv1.Bucket) {
+		b.Status.Ownership = pailv1.OwnershipCreated
+		b.Finalizers = []string{pailv1.BucketFinalizer}
+		b.Status.Conditions = []metav1.Condition{{Type: pailv1.ConditionSynced, Status: metav1.ConditionTrue, Reason: pailv1.ReasonInSync, ObservedGeneration: 1}}
+		if mut != nil {
+			mut(b)
+		}
+	})
+}
+
+func enabled() abi.BucketConfig {
+	return abi.BucketConfig{Versioning: &abi.Versioning{Status: "Enabled"}}
+}
+
+func TestBucketDecisions(t *testing.T) {
+	tests := []struct {
+		name    string
+		bucket  *pailv1.Bucket
+		backend *backend
+		// want: Ready's reason, how many writes and deletes, the error class,
+		// whether the finalizer may go.
+		ready           string
+		writes, deletes int
+		class           managed.Class
+		released        bool
+		check           func(t *testing.T, b *pailv1.Bucket, f *backend)
+	}{
+		{name: "create", bucket: newTestBucket(nil), backend: &backend{caps: []string{abi.SubVersioning}},
+			ready: pailv1.ReasonAvailable, writes: 1,
+			check: func(t *testing.T, b *pailv1.Bucket, f *backend) {
+				assert.True(t, f.applied[0].Create)
+				assert.Equal(t, pailv1.OwnershipCreated, b.Status.Ownership)
+				assert.NotEmpty(t, b.Annotations[pailv1.AnnotationCreateIntent], "the intent is recorded before the create")
+			}},
+		{name: "in sync writes nothing", bucket: ownedBucket(nil), backend: &backend{caps: []string{abi.SubVersioning}, exists: true, cfg: enabled()},
+			ready: pailv1.ReasonAvailable},
+		{name: "drift is corrected", bucket: ownedBucket(nil),
+			backend: &backend{caps: []string{abi.SubVersioning}, exists: true, cfg: abi.BucketConfig{Versioning: &abi.Versioning{Status: "Suspended"}}},
+			ready:   pailv1.ReasonAvailable, writes: 1,
+			check: func(t *testing.T, b *pailv1.Bucket, f *backend) {
+				assert.False(t, f.applied[0].Create)
+				assert.Equal(t, "Enabled", f.applied[0].Config.Versioning.Status)
+				assert.Nil(t, f.applied[0].Config.Tagging, "only what differs is written")
+			}},
+		{name: "unsupported feature: the rest applied", bucket: newTestBucket(func(b *pailv1.Bucket) { b.Spec.Tags = map[string]string{"team": "a"} }),
+			backend: &backend{caps: []string{abi.SubVersioning}}, ready: pailv1.ReasonUnsupported, writes: 1,
+			check: func(t *testing.T, b *pailv1.Bucket, f *backend) {
+				assert.Nil(t, f.applied[0].Config.Tagging)
+				assert.Equal(t, []string{abi.SubTagging}, b.Status.Unsupported)
+				assert.True(t, meta.IsStatusConditionTrue(b.Status.Conditions, pailv1.ConditionSynced))
+			}},
+		{name: "existing bucket not Pail's is refused", bucket: newTestBucket(nil),
+			backend: &backend{caps: []string{abi.SubVersioning}, exists: true}, ready: pailv1.ReasonBucketExists,
+			check: func(t *testing.T, b *pailv1.Bucket, _ *backend) {
+				assert.True(t, meta.IsStatusConditionTrue(b.Status.Conditions, pailv1.ConditionConflict))
+			}},
+		{name: "observe only reports drift, writes nothing", bucket: newTestBucket(func(b *pailv1.Bucket) { b.Spec.ManagementPolicy = pailv1.ManagementObserveOnly }),
+			backend: &backend{caps: []string{abi.SubVersioning}, exists: true}, ready: pailv1.ReasonDrift},
+		{name: "access denied: retried slowly", bucket: newTestBucket(nil),
+			backend: &backend{caps: []string{abi.SubVersioning}, applyErr: abi.Errorf(abi.CodeAccessDenied, "denied")},
+			ready:   pailv1.ReasonBackendError, writes: 1, class: managed.StateError},
+		{name: "invalid argument: terminal until the spec changes", bucket: newTestBucket(nil),
+			backend: &backend{caps: []string{abi.SubVersioning}, applyErr: abi.Errorf(abi.CodeInvalidArgument, "bad")},
+			ready:   pailv1.ReasonBackendError, writes: 1, class: managed.SpecError},
+		{name: "delete with Retain keeps the bucket", bucket: deleting(ownedBucket(nil), pailv1.DeletionRetain),
+			backend: &backend{exists: true}, released: true},
+		{name: "delete with Delete deletes it", bucket: deleting(ownedBucket(nil), pailv1.DeletionDelete),
+			backend: &backend{exists: true}, deletes: 1, released: true},
+		{name: "delete of a bucket holding data waits", bucket: deleting(ownedBucket(nil), pailv1.DeletionDelete),
+			backend: &backend{exists: true, delErr: abi.Errorf(abi.CodeConflict, "not empty")}, deletes: 1, ready: pailv1.ReasonBucketNotEmpty},
+		{name: "delete of a bucket Pail does not own releases it", bucket: deleting(newTestBucket(nil), pailv1.DeletionDelete),
+			backend: &backend{exists: true}, released: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := reconcileOnce(t, tc.bucket, tc.backend)
+			assert.Equal(t, tc.class, managed.ClassOf(out.err), "error class of %v", out.err)
+			if tc.ready != "" {
+				c := meta.FindStatusCondition(tc.bucket.Status.Conditions, pailv1.ConditionReady)
+				require.NotNil(t, c, "Ready")
+				assert.Equal(t, tc.ready, c.Reason, c.Message)
+			}
+			assert.Len(t, tc.backend.applied, tc.writes, "writes")
+			assert.Equal(t, tc.deletes, tc.backend.deleted, "deletes")
+			assert.Equal(t, tc.released, out.s.released, "released")
+			if tc.check != nil {
+				tc.check(t, tc.bucket, tc.backend)
+			}
+		})
+	}
+}
+
+// TestBucketConditionsStable: reconciling the same state twice gives the
+// same conditions, and the second emits no event.
+func TestBucketConditionsStable(t *testing.T) {
+	for _, f := range []*backend{
+		{caps: []string{abi.SubVersioning}, exists: true, cfg: enabled()},
+		{caps: []string{abi.SubVersioning}, exists: true},
+		{caps: []string{abi.SubVersioning}, applyErr: abi.Errorf(abi.CodeUnavailable, "down")},
+	} {
+		b := ownedBucket(nil)
+		reconcileOnce(t, b, f)
+		first := append([]metav1.Condition(nil), b.Status.Conditions...)
+		second := reconcileOnce(t, b, f)
+		assert.Equal(t, first, b.Status.Conditions)
+		if f.applyErr != nil {
+			assert.Zero(t, second.events, "a second failure in a row emits no event")
+		}
+	}
+}
+
+func deleting(b *pailv1.Bucket, p pailv1.DeletionPolicy) *pailv1.Bucket {
+	now := metav1.Now()
+	b.DeletionTimestamp = &now
+	b.Spec.DeletionPolicy = p
+	return b
+}

@@ -1,0 +1,109 @@
+package bucket
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
+	"github.com/pail-dev/pail/sdk/abi"
+)
+
+// action is what the plan does at the backend.
+type action int
+
+const (
+	// actNone writes nothing: in sync, observed only, or refused.
+	actNone action = iota
+	// actCreate creates the bucket with its whole supported config.
+	actCreate
+	// actUpdate writes the sub-resources that differ.
+	actUpdate
+)
+
+// plan is the decision of one sync: what to write, what ownership to take,
+// and what to report. It is made by decide, from the spec, the status and
+// the observation alone.
+type plan struct {
+	action action
+	// adopt takes ownership of an existing bucket (spec.adopt); claim keeps
+	// (or, after a lost create answer, completes) the ownership Pail has.
+	adopt, claim bool
+	// write is the config to send; fields names what differs, for events.
+	write  abi.BucketConfig
+	fields []string
+	// drift: the difference was made behind Pail's back (the status said
+	// in sync for this generation), not by a spec change.
+	drift bool
+	// refuse stops the sync with this verdict, writing nothing.
+	refuse *verdict
+}
+
+// needsMFA reports whether the write changes MFA delete, which needs a code.
+func (p plan) needsMFA() bool {
+	return p.action != actNone && p.write.Versioning != nil && p.write.Versioning.MFADelete != ""
+}
+
+// decide is the Bucket's decision: a pure function of the Bucket (spec,
+// status, annotations) and what the phases gathered and observed.
+func decide(b *pailv1.Bucket, s *state) plan {
+	name, at := b.Spec.BucketName, s.p.Spec.Endpoint
+	switch {
+	case !s.obs.Exists && s.observeOnly:
+		return plan{refuse: notSynced(pailv1.ReasonBucketNotFound,
+			fmt.Sprintf("Bucket %s does not exist at %s, and managementPolicy ObserveOnly forbids creating it.", name, at))}
+	case !s.obs.Exists:
+		return plan{action: actCreate, write: s.apply}
+	case !owned(b) && !b.Spec.Adopt && !s.observeOnly:
+		return plan{refuse: refusal(pailv1.ReasonBucketExists,
+			fmt.Sprintf("Bucket %s already exists at %s and Pail did not create it. Pail leaves it untouched; set spec.adopt: true to manage it, or spec.managementPolicy: ObserveOnly to watch it.", name, at))}
+	}
+	// ObserveOnly never takes ownership: an owner may delete the bucket,
+	// and an observer must be able to sit beside the Bucket that manages it.
+	p := plan{adopt: !owned(b) && b.Spec.Adopt && !s.observeOnly}
+	p.claim = (owned(b) || p.adopt) && !s.observeOnly
+	changes := bucketdiff.Diff(s.apply, s.obs.Config)
+	p.fields = bucketdiff.Fields(changes)
+	if d, o := s.desired.ObjectLock, s.obs.Config.ObjectLock; d != nil && o != nil && d.Enabled != o.Enabled {
+		p.fields = append(p.fields, "spec.objectLock.enabled (create-only: cannot change on an existing bucket)")
+	}
+	if s.observeOnly {
+		if len(p.fields) > 0 {
+			p.refuse = notSynced(pailv1.ReasonDrift, "Observed values differ from the spec (managementPolicy ObserveOnly, nothing written): "+strings.Join(p.fields, ", ")+".")
+		}
+		return p
+	}
+	if len(changes) > 0 {
+		p.action = actUpdate
+		p.write = bucketdiff.Only(s.apply, bucketdiff.SubResources(changes))
+		p.drift = inSyncBefore(b)
+	}
+	return p
+}
+
+// inSyncBefore reports whether the status last said this generation was in
+// sync (or paused by the drift-loop breaker): a difference now was made
+// behind Pail's back.
+func inSyncBefore(b *pailv1.Bucket) bool {
+	synced := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionSynced)
+	return synced != nil && synced.ObservedGeneration == b.Generation &&
+		(synced.Status == metav1.ConditionTrue || synced.Reason == pailv1.ReasonDriftLoop)
+}
+
+// supported splits the desired config into what the driver declares and
+// what it does not: the features refused up front, by name, and the managed
+// sub-resources that may still be applied.
+func supported(desired abi.BucketConfig, info abi.DriverInfo) (managed []string, unsupported map[string]string) {
+	unsupported = map[string]string{}
+	for _, c := range bucketdiff.Required(desired) {
+		if !info.Supports(c) {
+			unsupported[c] = fmt.Sprintf("driver %s does not support %s", info.Name, c)
+		}
+	}
+	managed = slices.DeleteFunc(bucketdiff.Managed(desired), func(s string) bool { _, bad := unsupported[s]; return bad })
+	return managed, unsupported
+}

@@ -1,0 +1,94 @@
+package bucket
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/status"
+)
+
+// report sets the Bucket's conditions from what the phases found. It is the
+// one ordered rule chain: the first rule that applies decides Ready, and
+// conditions no rule speaks about keep their values.
+func report(b *pailv1.Bucket, s *state, _ error) {
+	gen, conds := b.Generation, &b.Status.Conditions
+	switch {
+	case s.notReady != nil:
+		status.False(conds, gen, pailv1.ConditionProviderReady, s.notReady.Reason, s.notReady.Message)
+		status.False(conds, gen, pailv1.ConditionReady, s.notReady.Reason, s.notReady.Message)
+		if s.deleting {
+			status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonDeleting, deleteWaitMessage(s.notReady.Message))
+		}
+		return
+	case s.p != nil:
+		status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("Provider %s is Ready.", s.p.Name))
+	}
+	switch {
+	case s.backend != nil:
+		status.False(conds, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, s.backend.msg)
+		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonBackendError, s.backend.msg)
+		if s.backend.unsupported != "" {
+			status.True(conds, gen, pailv1.ConditionUnsupported, pailv1.ReasonUnsupported, s.backend.unsupported)
+			status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonUnsupported, s.backend.unsupported)
+		}
+	case s.verdict != nil:
+		v := s.verdict
+		if v.conflict {
+			status.True(conds, gen, pailv1.ConditionConflict, v.reason, v.msg)
+		}
+		if v.synced {
+			status.False(conds, gen, pailv1.ConditionSynced, v.reason, v.msg)
+		}
+		status.False(conds, gen, pailv1.ConditionReady, v.reason, v.msg)
+	case s.synced:
+		reportSynced(b, s)
+	}
+}
+
+// reportSynced is the end of a sync that went through: Ready, unless a
+// feature could not be applied.
+func reportSynced(b *pailv1.Bucket, s *state) {
+	gen, conds := b.Generation, &b.Status.Conditions
+	if len(s.unsupported) > 0 {
+		msg := unsupportedMessage(s.unsupported)
+		status.True(conds, gen, pailv1.ConditionUnsupported, pailv1.ReasonUnsupported, msg)
+		status.True(conds, gen, pailv1.ConditionSynced, pailv1.ReasonInSync, "Every supported field of the spec is in place.")
+		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonUnsupported, msg)
+	} else {
+		status.False(conds, gen, pailv1.ConditionUnsupported, pailv1.ReasonAllSupported, "The provider supports every requested feature.")
+		status.True(conds, gen, pailv1.ConditionSynced, pailv1.ReasonInSync, fmt.Sprintf("Bucket %s matches the spec.", b.Spec.BucketName))
+		status.True(conds, gen, pailv1.ConditionReady, pailv1.ReasonAvailable, fmt.Sprintf("Bucket %s is ready.", b.Spec.BucketName))
+	}
+	if s.observeOnly {
+		status.False(conds, gen, pailv1.ConditionConflict, pailv1.ReasonNoConflict, "Observed only; Pail never writes to this bucket.")
+	} else {
+		status.False(conds, gen, pailv1.ConditionConflict, pailv1.ReasonNoConflict, "Pail owns this bucket.")
+	}
+}
+
+// unsupportedNames lists the features that could not be applied, sorted.
+func unsupportedNames(unsupported map[string]string) []string {
+	names := make([]string, 0, len(unsupported))
+	for n := range unsupported {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// unsupportedMessage names what could not be done, and says the rest is applied.
+func unsupportedMessage(unsupported map[string]string) string {
+	var parts []string
+	for _, n := range unsupportedNames(unsupported) {
+		parts = append(parts, fmt.Sprintf("%s (%s)", n, unsupported[n]))
+	}
+	return fmt.Sprintf("Not applied, because the provider cannot do it: %s. Everything else in the spec is applied.", strings.Join(parts, "; "))
+}
+
+// deleteWaitMessage says why a delete waits for the Provider.
+func deleteWaitMessage(why string) string {
+	return status.Sentence("Cannot delete the bucket while its Provider is not Ready; "+why) +
+		" Restore the Provider, or set spec.deletionPolicy to Retain to release the bucket."
+}
