@@ -16,6 +16,7 @@ COPY go.work go.work.sum ./
 COPY api/go.mod api/go.sum api/
 COPY core/go.mod core/go.sum core/
 COPY sdk/go.mod sdk/go.sum sdk/
+COPY sdk/s3compat/go.mod sdk/s3compat/go.sum sdk/s3compat/
 COPY plugins/aws/go.mod plugins/aws/go.sum plugins/aws/
 COPY plugins/minio/go.mod plugins/minio/go.sum plugins/minio/
 COPY plugins/wasabi/go.mod plugins/wasabi/go.sum plugins/wasabi/

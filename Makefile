@@ -24,8 +24,14 @@ OPA            := $(TOOLBIN)/opa-$(OPA_VERSION)
 ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT     := $(TOOLBIN)/actionlint-$(ACTIONLINT_VERSION)
 
-MODULES := api sdk core plugins/aws plugins/minio plugins/wasabi test test/tools
-PLUGINS := minio aws wasabi
+# The Go modules are the `use` lines of go.work, said once there; test is the
+# integration module, which only `make test` runs. The built-in drivers are
+# the modules under plugins/, and what compiles into a driver (the sdk
+# modules and the plugins) is vetted for wasm as well.
+MODULES      := $(shell sed -n 's|^[[:space:]]*\./\([^[:space:]]*\).*|\1|p' go.work)
+UNIT_MODULES := $(filter-out test,$(MODULES))
+WASM_MODULES := $(filter sdk sdk/% plugins/%,$(MODULES))
+PLUGINS      := $(patsubst plugins/%,%,$(filter plugins/%,$(MODULES)))
 # Build tags per driver. Under `fips`, madmin-go derives the keys that encrypt
 # MinIO admin bodies with PBKDF2 instead of argon2id, which needs 64 MiB and a
 # lot of CPU per call inside wasm (plugins/minio/README.md).
@@ -64,11 +70,16 @@ fmt: ## gofmt every module.
 .PHONY: vet
 vet: ## go vet every module, natively and for the wasm target.
 	@for m in $(MODULES); do echo "go vet $$m"; (cd $$m && go vet ./...); done
-	cd sdk && GOOS=wasip1 GOARCH=wasm go vet ./...
-	@for p in $(PLUGINS); do (cd plugins/$$p && GOOS=wasip1 GOARCH=wasm go vet ./...); done
+	@for m in $(WASM_MODULES); do echo "go vet $$m (wasip1/wasm)"; (cd $$m && GOOS=wasip1 GOARCH=wasm go vet ./...); done
+
+.PHONY: verify-modules
+verify-modules: ## Fail when the Dockerfile does not copy the go.mod of every go.work module.
+	@for m in $(MODULES); do grep -qxF "COPY $$m/go.mod $$m/go.sum $$m/" Dockerfile || \
+	  { echo "the Dockerfile does not COPY $$m/go.mod $$m/go.sum $$m/ before go mod download (go.work uses it)"; exit 1; }; done
+	@echo "verify-modules: the Dockerfile copies every go.work module's go.mod and go.sum"
 
 .PHONY: lint
-lint: $(GOLANGCI) ## gofmt, go vet and golangci-lint.
+lint: $(GOLANGCI) verify-modules ## gofmt, go vet and golangci-lint.
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(MAKE) vet
 	@for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(GOLANGCI) run ./...); done
@@ -134,7 +145,7 @@ run: build plugins ## Run the operator against the current kubeconfig.
 
 .PHONY: unit
 unit: ## Fast unit tests (no servers); the pre-commit hook runs these.
-	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do (cd $$m && go test -short -count=1 ./...); done
+	@for m in $(UNIT_MODULES); do (cd $$m && go test -short -count=1 ./...); done
 
 .PHONY: policy-test
 policy-test: $(OPA) ## Run the Rego tests of the policy packs with opa test.
@@ -142,8 +153,8 @@ policy-test: $(OPA) ## Run the Rego tests of the policy packs with opa test.
 	OPA=$(OPA) test/policyci/check.sh
 
 .PHONY: test
-test: verify-generated vet policy-test chart-test workflow-test plugins test-drivers servers example-driver-test ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
-	@for m in api sdk core plugins/aws plugins/minio plugins/wasabi test/tools; do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
+test: verify-generated verify-modules vet policy-test chart-test workflow-test plugins test-drivers servers example-driver-test ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
+	@for m in $(UNIT_MODULES); do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
 	@echo "== fuzz: a short run of each parser's fuzz target (longer: FUZZTIME=10m make fuzz)"
 	hack/fuzz_test.sh
 	$(MAKE) -s fuzz FUZZTIME=10s

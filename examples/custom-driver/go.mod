@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/pail-dev/pail/sdk v0.0.0
+	github.com/pail-dev/pail/sdk/s3compat v0.0.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -24,5 +25,8 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )
 
-// Outside this repository, drop the replace and require a released sdk.
+// Outside this repository, drop the replaces and require a released sdk
+// (and sdk/s3compat, which this driver is built on).
 replace github.com/pail-dev/pail/sdk => ../../sdk
+
+replace github.com/pail-dev/pail/sdk/s3compat => ../../sdk/s3compat

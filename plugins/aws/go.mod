@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/pail-dev/pail/sdk v0.0.0
+	github.com/pail-dev/pail/sdk/s3compat v0.0.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -25,3 +26,5 @@ require (
 )
 
 replace github.com/pail-dev/pail/sdk => ../../sdk
+
+replace github.com/pail-dev/pail/sdk/s3compat => ../../sdk/s3compat

@@ -9,6 +9,7 @@
 //		tgt := s3compattest.TargetForTest(t) // or any endpoint
 //		drivertest.Run(t, mydriver.New(http.DefaultTransport), drivertest.Target{
 //			Server: tgt.Server, Provider: tgt.Provider, Unsupported: tgt.Unsupported,
+//			Objects: s3compattest.Objects{}, // or any S3 client of the caller's
 //		})
 //	}
 //
@@ -34,6 +35,12 @@
 //     idempotency, NotFound and Conflict cases, and each declared part
 //     (inlinePolicy, userTags, keyLastUsed) or its refusal when undeclared.
 //
+// The suite imports no driver implementation and no S3 client: the sdk
+// module carries no cloud SDK, so a third party's driver depends on it
+// alone. What the suite does outside the driver (put an object) goes
+// through Target.Objects, which the caller implements with a client of its
+// own choosing.
+//
 // The suite never weakens a check for a known driver: a failure is a
 // conformance gap to fix in the driver, or to declare (and so have the host
 // refuse it) honestly.
@@ -50,14 +57,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
-	"github.com/pail-dev/pail/sdk/s3compat/s3compattest"
 )
 
 // Target is the real endpoint the suite runs against.
@@ -65,8 +69,11 @@ type Target struct {
 	// Server names it in messages ("minio", "versitygw", an URL).
 	Server string
 	// Provider reaches the S3 endpoint with working credentials. The suite
-	// also uses it, through a plain S3 client, to put an object in a bucket.
+	// also hands it to Objects, to put an object in a bucket.
 	Provider abi.ProviderConfig
+	// Objects reaches the same endpoint with a client independent of the
+	// driver under test. Required.
+	Objects Objects
 	// Unsupported lists the sub-resources the server does not implement even
 	// though a driver may declare them (versitygw posix: encryption,
 	// publicAccessBlock, lifecycle). The driver must refuse these with
@@ -83,6 +90,21 @@ type Target struct {
 	// abi.UserLastUsed) the server does not implement though the driver
 	// declares them.
 	UsersUnsupported []string
+}
+
+// Objects writes and removes objects with a client of the caller's, never
+// the driver under test: the ABI has no object operations, yet the suite
+// needs a non-empty bucket (DeleteBucket must refuse it without force) and,
+// for a driver without forceDelete, to empty a bucket before deleting it.
+// The caller implements it with whatever S3 client it has
+// (sdk/s3compat/s3compattest.Objects on aws-sdk-go-v2, minio-go in
+// plugins/minio); the suite thereby imports none.
+type Objects interface {
+	// PutObject writes body at key in bucket.
+	PutObject(ctx context.Context, p abi.ProviderConfig, bucket, key, body string) error
+	// EmptyBucket deletes every object, object version and delete marker
+	// in bucket.
+	EmptyBucket(ctx context.Context, p abi.ProviderConfig, bucket string) error
 }
 
 // capabilities ABI 1.1 defines.
@@ -102,13 +124,15 @@ func Run(t *testing.T, d driver.Driver, tgt Target) {
 	info := d.Describe()
 	p := tgt.Provider
 	t.Logf("conformance of driver %s %s (ABI %s) against %s (%s); capabilities %v", info.Name, info.Version, info.ABI, tgt.Server, p.Endpoint, info.Capabilities)
+	require.NotNil(t, tgt.Objects, "Target.Objects is required: the suite puts an object with a client independent of the driver")
+	o := tgt.Objects
 
 	t.Run("Describe", func(t *testing.T) { checkDescribe(t, d, info) })
 	t.Run("CheckProvider", func(t *testing.T) { require.NoError(t, d.CheckProvider(t.Context(), p)) })
-	t.Run("bucket lifecycle", func(t *testing.T) { bucketLifecycle(t, d, info, p) })
+	t.Run("bucket lifecycle", func(t *testing.T) { bucketLifecycle(t, d, info, o, p) })
 	t.Run("sub-resources", func(t *testing.T) { subResources(t, d, info, tgt) })
-	t.Run("object lock at creation", func(t *testing.T) { objectLock(t, d, info, p) })
-	t.Run("errors", func(t *testing.T) { errorCodes(t, d, info, p) })
+	t.Run("object lock at creation", func(t *testing.T) { objectLock(t, d, info, o, p) })
+	t.Run("errors", func(t *testing.T) { errorCodes(t, d, info, o, p) })
 	t.Run("users", func(t *testing.T) {
 		if !info.Supports(abi.CapAccessKeys) {
 			t.Skipf("driver %s does not declare %s", info.Name, abi.CapAccessKeys)
@@ -147,10 +171,10 @@ func checkDescribe(t *testing.T, d driver.Driver, info abi.DriverInfo) {
 	}
 }
 
-func bucketLifecycle(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.ProviderConfig) {
+func bucketLifecycle(t *testing.T, d driver.Driver, info abi.DriverInfo, o Objects, p abi.ProviderConfig) {
 	ctx := t.Context()
-	b := abi.BucketArgs{Name: s3compattest.BucketName(info.Name + "-life")}
-	cleanupBucket(t, d, p, b.Name)
+	b := abi.BucketArgs{Name: BucketName(info.Name + "-life")}
+	cleanupBucket(t, d, o, p, b.Name)
 	create := b
 	create.Create = true
 	steps := []struct {
@@ -265,9 +289,9 @@ func subCases(bucket, kmsKey string) []subCase {
 
 func subResources(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target) {
 	p := tgt.Provider
-	name := s3compattest.BucketName(info.Name + "-sub")
+	name := BucketName(info.Name + "-sub")
 	require.NoError(t, d.ApplyBucket(t.Context(), p, abi.BucketArgs{Name: name, Create: true}))
-	cleanupBucket(t, d, p, name)
+	cleanupBucket(t, d, tgt.Objects, p, name)
 	for _, c := range subCases(name, tgt.KMSKeyID) {
 		if c.capability == "" {
 			c.capability = c.name
@@ -344,11 +368,11 @@ func roundTrip(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target, b
 	require.NoError(t, apply(c.reset), "reset again")
 }
 
-func objectLock(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.ProviderConfig) {
+func objectLock(t *testing.T, d driver.Driver, info abi.DriverInfo, o Objects, p abi.ProviderConfig) {
 	ctx := t.Context()
-	name := s3compattest.BucketName(info.Name + "-lock")
+	name := BucketName(info.Name + "-lock")
 	lock := &abi.ObjectLock{Enabled: true, DefaultRetention: &abi.ObjectLockPeriod{Mode: "GOVERNANCE", Days: 1}}
-	cleanupBucket(t, d, p, name)
+	cleanupBucket(t, d, o, p, name)
 	err := d.ApplyBucket(ctx, p, abi.BucketArgs{Name: name, Create: true, ObjectLock: lock})
 	if !info.Supports(abi.SubObjectLock) {
 		require.Equal(t, abi.CodeUnimplemented, abi.CodeOf(err), "objectLock is not declared: a create asking for it must be refused with Unimplemented, got %v", err)
@@ -367,15 +391,15 @@ func objectLock(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.Provid
 		assert.Equal(t, &abi.Versioning{Status: "Enabled"}, obs.Config.Versioning, "object lock turns versioning on")
 	}
 
-	plain := s3compattest.BucketName(info.Name + "-nolock")
-	cleanupBucket(t, d, p, plain)
+	plain := BucketName(info.Name + "-nolock")
+	cleanupBucket(t, d, o, p, plain)
 	require.NoError(t, d.ApplyBucket(ctx, p, abi.BucketArgs{Name: plain, Create: true}))
 	obs, err = d.ObserveBucket(ctx, p, abi.BucketArgs{Name: plain, Observe: []string{abi.SubObjectLock}})
 	require.NoError(t, err)
 	assert.Equal(t, &abi.ObjectLock{}, obs.Config.ObjectLock, "a bucket created without object lock reads as none")
 }
 
-func errorCodes(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.ProviderConfig) {
+func errorCodes(t *testing.T, d driver.Driver, info abi.DriverInfo, o Objects, p abi.ProviderConfig) {
 	t.Run("wrong credentials are AccessDenied", func(t *testing.T) {
 		ctx := t.Context()
 		for _, bad := range []struct {
@@ -386,8 +410,8 @@ func errorCodes(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.Provid
 			{"unknown access key", withCreds(p, "PAILUNKNOWNKEY000000", "not-the-secret-key-of-this-test")},
 		} {
 			t.Run(bad.name, func(t *testing.T) {
-				b := abi.BucketArgs{Name: s3compattest.BucketName(info.Name + "-denied")}
-				cleanupBucket(t, d, p, b.Name)
+				b := abi.BucketArgs{Name: BucketName(info.Name + "-denied")}
+				cleanupBucket(t, d, o, p, b.Name)
 				create := b
 				create.Create = true
 				_, observeErr := d.ObserveBucket(ctx, bad.p, b)
@@ -413,7 +437,7 @@ func errorCodes(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.Provid
 		closed.Endpoint = "http://" + closedAddr(t)
 		start := time.Now()
 		assertCode(t, abi.CodeUnavailable, true, d.CheckProvider(ctx, closed), "CheckProvider")
-		_, err := d.ObserveBucket(ctx, closed, abi.BucketArgs{Name: s3compattest.BucketName(info.Name + "-down")})
+		_, err := d.ObserveBucket(ctx, closed, abi.BucketArgs{Name: BucketName(info.Name + "-down")})
 		assertCode(t, abi.CodeUnavailable, true, err, "ObserveBucket")
 		// The host owns retries: a driver that retries inside one call
 		// holds a pooled instance and the reconcile for nothing.
@@ -422,16 +446,11 @@ func errorCodes(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.Provid
 
 	t.Run("non-empty bucket", func(t *testing.T) {
 		ctx := t.Context()
-		b := abi.BucketArgs{Name: s3compattest.BucketName(info.Name + "-full")}
+		b := abi.BucketArgs{Name: BucketName(info.Name + "-full")}
 		require.NoError(t, d.ApplyBucket(ctx, p, abi.BucketArgs{Name: b.Name, Create: true}))
-		cleanupBucket(t, d, p, b.Name)
-		client := s3compattest.Client(p)
-		body := "hello"
-		_, err := client.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(b.Name), Key: aws.String("dir/object.txt"),
-			Body: strings.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
-		})
-		require.NoError(t, err, "put an object with a plain S3 client")
+		cleanupBucket(t, d, o, p, b.Name)
+		err := o.PutObject(ctx, p, b.Name, "dir/object.txt", "hello")
+		require.NoError(t, err, "put an object with a client independent of the driver")
 
 		err = d.DeleteBucket(ctx, p, b)
 		assertCode(t, abi.CodeConflict, false, err, "DeleteBucket without force")
@@ -441,8 +460,7 @@ func errorCodes(t *testing.T, d driver.Driver, info abi.DriverInfo, p abi.Provid
 		assert.True(t, obs.Exists, "a refused delete leaves the bucket in place")
 
 		if !info.Supports(abi.CapForceDelete) {
-			_, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.Name), Key: aws.String("dir/object.txt")})
-			require.NoError(t, err)
+			require.NoError(t, o.EmptyBucket(ctx, p, b.Name), "empty the bucket with the independent client")
 			require.NoError(t, d.DeleteBucket(ctx, p, b), "delete once emptied")
 			return
 		}
@@ -494,39 +512,22 @@ func observeExists(ctx context.Context, d driver.Driver, p abi.ProviderConfig, b
 }
 
 // cleanupBucket force-deletes the bucket when the test ends, whatever
-// happened; without forceDelete it empties the bucket with a plain client.
-func cleanupBucket(t *testing.T, d driver.Driver, p abi.ProviderConfig, name string) {
+// happened; without forceDelete it empties the bucket with o first.
+func cleanupBucket(t *testing.T, d driver.Driver, o Objects, p abi.ProviderConfig, name string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		force := d.Describe().Supports(abi.CapForceDelete)
 		if !force {
-			emptyBucket(ctx, p, name)
+			// Best effort, as the bucket may be gone: the delete below
+			// reports a bucket left non-empty.
+			_ = o.EmptyBucket(ctx, p, name)
 		}
 		err := d.DeleteBucket(ctx, p, abi.BucketArgs{Name: name, Force: force})
 		if err != nil && abi.CodeOf(err) != abi.CodeNotFound {
 			t.Errorf("clean up bucket %s: %v", name, err)
 		}
 	})
-}
-
-func emptyBucket(ctx context.Context, p abi.ProviderConfig, name string) {
-	c := s3compattest.Client(p)
-	vs, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name)})
-	if err == nil {
-		for _, v := range vs.Versions {
-			_, _ = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: v.Key, VersionId: v.VersionId})
-		}
-		for _, m := range vs.DeleteMarkers {
-			_, _ = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: m.Key, VersionId: m.VersionId})
-		}
-	}
-	objs, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(name)})
-	if err == nil {
-		for _, o := range objs.Contents {
-			_, _ = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: o.Key})
-		}
-	}
 }
 
 // field returns the sub-resource name of cfg, typed, for comparisons.

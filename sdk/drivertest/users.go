@@ -11,7 +11,6 @@ import (
 
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
-	"github.com/pail-dev/pail/sdk/s3compat/s3compattest"
 )
 
 // listOnly allows listing buckets and nothing else.
@@ -28,9 +27,9 @@ func users(t *testing.T, d driver.UserDriver, info abi.DriverInfo, p abi.Provide
 	t.Run(abi.CapKeyLastUsed, func(t *testing.T) { keyLastUsed(t, d, info, p, unsupported) })
 	t.Run("wrong credentials are AccessDenied", func(t *testing.T) {
 		bad := withCreds(p, p.Credentials.AccessKeyID, "not-the-secret-key-of-this-test")
-		_, err := d.ObserveUser(t.Context(), bad, abi.UserArgs{Name: s3compattest.UserName("denied")})
+		_, err := d.ObserveUser(t.Context(), bad, abi.UserArgs{Name: UserName("denied")})
 		assertCode(t, abi.CodeAccessDenied, false, err, "ObserveUser")
-		err = d.ApplyUser(t.Context(), bad, abi.UserArgs{Name: s3compattest.UserName("denied"), Create: true})
+		err = d.ApplyUser(t.Context(), bad, abi.UserArgs{Name: UserName("denied"), Create: true})
 		assertCode(t, abi.CodeAccessDenied, false, err, "ApplyUser")
 	})
 }
@@ -58,7 +57,7 @@ func cleanupUser(t *testing.T, d driver.UserDriver, p abi.ProviderConfig, name s
 
 func userLifecycle(t *testing.T, d driver.UserDriver, p abi.ProviderConfig) {
 	ctx := t.Context()
-	name := s3compattest.UserName("conf")
+	name := UserName("conf")
 	cleanupUser(t, d, p, name)
 	observe := func(step string) abi.UserObservation {
 		t.Helper()
@@ -118,7 +117,7 @@ func userLifecycle(t *testing.T, d driver.UserDriver, p abi.ProviderConfig) {
 // write is refused with Unimplemented and the observation says unsupported.
 func userPart(t *testing.T, d driver.UserDriver, info abi.DriverInfo, p abi.ProviderConfig, unsupported []string, capability, part string) {
 	ctx := t.Context()
-	name := s3compattest.UserName("part")
+	name := UserName("part")
 	cleanupUser(t, d, p, name)
 	require.NoError(t, d.ApplyUser(ctx, p, abi.UserArgs{Name: name, Create: true}))
 	pol := &abi.UserPolicyDoc{Name: policyName(name)}
@@ -181,7 +180,7 @@ func userPart(t *testing.T, d driver.UserDriver, info abi.DriverInfo, p abi.Prov
 
 func keyLastUsed(t *testing.T, d driver.UserDriver, info abi.DriverInfo, p abi.ProviderConfig, unsupported []string) {
 	ctx := t.Context()
-	name := s3compattest.UserName("used")
+	name := UserName("used")
 	cleanupUser(t, d, p, name)
 	require.NoError(t, d.ApplyUser(ctx, p, abi.UserArgs{Name: name, Create: true}))
 	key, err := d.CreateAccessKey(ctx, p, abi.AccessKeyArgs{User: name})

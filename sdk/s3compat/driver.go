@@ -7,6 +7,10 @@
 // (with any http.RoundTripper). It never reads the environment, shared config
 // files or instance metadata: every client is built by hand from the
 // abi.ProviderConfig of the call.
+//
+// It is a Go module of its own (github.com/pail-dev/pail/sdk/s3compat,
+// nested in sdk/), so that aws-sdk-go-v2 is required only by the drivers
+// built on it: the sdk module carries no cloud SDK.
 package s3compat
 
 import (

@@ -37,6 +37,7 @@ func TestConformanceThroughWasm(t *testing.T) {
 				Name: "wasm", Endpoint: m.Endpoint, Region: "us-east-1", PathStyle: true,
 				Credentials: abi.Credentials{AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey},
 			},
+			Objects:  s3compattest.Objects{},
 			KMSKeyID: kmsKey,
 		})
 	})
@@ -46,7 +47,8 @@ func TestConformanceThroughWasm(t *testing.T) {
 		d := load(t, "aws", module(t, "aws"))
 		drivertest.Run(t, policed{d}, drivertest.Target{
 			Server: tgt.Server, Provider: tgt.Provider, Unsupported: tgt.Unsupported,
-			Users: &iam.Provider, UsersUnsupported: iam.Unsupported,
+			Objects: s3compattest.Objects{},
+			Users:   &iam.Provider, UsersUnsupported: iam.Unsupported,
 		})
 	})
 }

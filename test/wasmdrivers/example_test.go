@@ -61,5 +61,5 @@ func TestExampleDriverThroughWasm(t *testing.T) {
 	d := load(t, "versity", wasm)
 	assert.Equal(t, meta.Name, d.Describe().Name)
 	assert.ElementsMatch(t, meta.Capabilities, d.Describe().Capabilities, "the section declares what the handshake declares")
-	drivertest.Run(t, policed{d}, drivertest.Target{Server: tgt.Server, Provider: tgt.Provider})
+	drivertest.Run(t, policed{d}, drivertest.Target{Server: tgt.Server, Provider: tgt.Provider, Objects: s3compattest.Objects{}})
 }

@@ -32,5 +32,6 @@ func TestConformance(t *testing.T) {
 	drivertest.Run(t, New(http.DefaultTransport.(*http.Transport).Clone()), drivertest.Target{
 		Server:   tgt.Server,
 		Provider: tgt.Provider,
+		Objects:  s3compattest.Objects{},
 	})
 }

@@ -17,6 +17,7 @@ func TestConformance(t *testing.T) {
 	drivertest.Run(t, New(http.DefaultTransport.(*http.Transport).Clone()), drivertest.Target{
 		Server:           tgt.Server,
 		Provider:         tgt.Provider,
+		Objects:          s3compattest.Objects{},
 		Unsupported:      tgt.Unsupported,
 		Users:            &iam.Provider,
 		UsersUnsupported: iam.Unsupported,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pail-dev/pail/sdk/abi"
 	sdkdriver "github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/drivertest"
 	"github.com/pail-dev/pail/sdk/s3compat"
 )
 
@@ -53,7 +54,7 @@ func Run(t *testing.T, newDriver New, tgt Target) {
 
 	t.Run("bucket lifecycle", func(t *testing.T) {
 		ctx := t.Context()
-		b := abi.BucketArgs{Name: BucketName(info.Name + "-life")}
+		b := abi.BucketArgs{Name: drivertest.BucketName(info.Name + "-life")}
 		cleanup(t, d, p, b.Name)
 		create := b
 		create.Create = true
@@ -84,7 +85,7 @@ func Run(t *testing.T, newDriver New, tgt Target) {
 
 	t.Run("sub-resources round-trip", func(t *testing.T) {
 		ctx := t.Context()
-		name := BucketName(info.Name + "-sub")
+		name := drivertest.BucketName(info.Name + "-sub")
 		require.NoError(t, d.ApplyBucket(ctx, p, abi.BucketArgs{Name: name, Create: true}))
 		cleanup(t, d, p, name)
 		for _, c := range subCases(name) {
@@ -94,7 +95,7 @@ func Run(t *testing.T, newDriver New, tgt Target) {
 
 	t.Run("object lock at creation", func(t *testing.T) {
 		ctx := t.Context()
-		name := BucketName(info.Name + "-lock")
+		name := drivertest.BucketName(info.Name + "-lock")
 		lock := &abi.ObjectLock{Enabled: true, DefaultRetention: &abi.ObjectLockPeriod{Mode: "GOVERNANCE", Days: 1}}
 		err := d.ApplyBucket(ctx, p, abi.BucketArgs{Name: name, Create: true, ObjectLock: lock})
 		if !info.Supports(abi.SubObjectLock) {
@@ -108,7 +109,7 @@ func Run(t *testing.T, newDriver New, tgt Target) {
 		assert.Equal(t, lock, obs.Config.ObjectLock)
 		assert.Equal(t, &abi.Versioning{Status: "Enabled"}, obs.Config.Versioning, "object lock turns versioning on")
 
-		plainName := BucketName(info.Name + "-nolock")
+		plainName := drivertest.BucketName(info.Name + "-nolock")
 		require.NoError(t, d.ApplyBucket(ctx, p, abi.BucketArgs{Name: plainName, Create: true}))
 		cleanup(t, d, p, plainName)
 		obs, err = d.ObserveBucket(ctx, p, abi.BucketArgs{Name: plainName, Observe: []string{abi.SubObjectLock}})
@@ -118,7 +119,7 @@ func Run(t *testing.T, newDriver New, tgt Target) {
 
 	t.Run("delete of a non-empty bucket", func(t *testing.T) {
 		ctx := t.Context()
-		b := abi.BucketArgs{Name: BucketName(info.Name + "-full")}
+		b := abi.BucketArgs{Name: drivertest.BucketName(info.Name + "-full")}
 		require.NoError(t, d.ApplyBucket(ctx, p, abi.BucketArgs{Name: b.Name, Create: true}))
 		cleanup(t, d, p, b.Name)
 		putObject(t, plain, b.Name, "dir/object.txt", "hello")
@@ -138,7 +139,7 @@ func Run(t *testing.T, newDriver New, tgt Target) {
 			t.Skipf("%s cannot version buckets", tgt.Server)
 		}
 		ctx := t.Context()
-		b := abi.BucketArgs{Name: BucketName(info.Name + "-vers")}
+		b := abi.BucketArgs{Name: drivertest.BucketName(info.Name + "-vers")}
 		require.NoError(t, d.ApplyBucket(ctx, p, abi.BucketArgs{
 			Name: b.Name, Create: true,
 			Config: abi.BucketConfig{Versioning: &abi.Versioning{Status: "Enabled"}},
@@ -168,7 +169,7 @@ func Run(t *testing.T, newDriver New, tgt Target) {
 		bad := p
 		bad.Credentials.SecretAccessKey = "not-the-secret"
 		ctx := t.Context()
-		b := abi.BucketArgs{Name: BucketName(info.Name + "-denied")}
+		b := abi.BucketArgs{Name: drivertest.BucketName(info.Name + "-denied")}
 		_, err := d.ObserveBucket(ctx, bad, b)
 		assert.Equal(t, abi.CodeAccessDenied, abi.CodeOf(err), "observe: %v", err)
 		create := b
@@ -179,7 +180,7 @@ func Run(t *testing.T, newDriver New, tgt Target) {
 
 	t.Run("through the dispatch envelope", func(t *testing.T) {
 		ctx := t.Context()
-		name := BucketName(info.Name + "-disp")
+		name := drivertest.BucketName(info.Name + "-disp")
 		call := func(op string, b abi.BucketArgs) abi.Response {
 			args, err := json.Marshal(b)
 			require.NoError(t, err)

@@ -17,8 +17,6 @@ package s3compattest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -254,18 +252,6 @@ func Client(p abi.ProviderConfig) *s3.Client {
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	})
-}
-
-// BucketName returns a bucket name unique to this run: names are global on
-// AWS and Wasabi, and a failed run may leave buckets behind.
-func BucketName(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := fmt.Sprintf("pail-it-%s-%s", prefix, hex.EncodeToString(b))
-	if len(name) > 63 {
-		name = name[:63]
-	}
-	return strings.TrimRight(name, "-")
 }
 
 // freeAddr reserves an ephemeral loopback port and releases it for the server.

@@ -2,8 +2,6 @@ package s3compattest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -19,14 +17,8 @@ import (
 
 	"github.com/pail-dev/pail/sdk/abi"
 	sdkdriver "github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/drivertest"
 )
-
-// UserName returns an IAM user name unique to this run.
-func UserName(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("pail-it-%s-%s", prefix, hex.EncodeToString(b))
-}
 
 // ListOnlyPolicy allows listing buckets and nothing else.
 const ListOnlyPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListAllMyBuckets"],"Resource":["*"]}]}`
@@ -86,7 +78,7 @@ func cleanupUser(t *testing.T, d userDriver, p abi.ProviderConfig, name string) 
 
 func userLifecycle(t *testing.T, d userDriver, p abi.ProviderConfig) {
 	ctx := t.Context()
-	name := UserName("life")
+	name := drivertest.UserName("life")
 	cleanupUser(t, d, p, name)
 	u := abi.UserArgs{Name: name, Observe: []string{abi.UserKeys}}
 	observe := func(what string) abi.UserObservation {
@@ -184,7 +176,7 @@ func samePolicy(t *testing.T, want, got string) {
 
 func inlinePolicy(t *testing.T, d userDriver, p abi.ProviderConfig, tgt IAMTarget) {
 	ctx := t.Context()
-	name := UserName("pol")
+	name := drivertest.UserName("pol")
 	cleanupUser(t, d, p, name)
 	pol := &abi.UserPolicyDoc{Name: "pail", Document: ListOnlyPolicy}
 	err := d.ApplyUser(ctx, p, abi.UserArgs{Name: name, Create: true, Policy: pol})
@@ -234,7 +226,7 @@ func inlinePolicy(t *testing.T, d userDriver, p abi.ProviderConfig, tgt IAMTarge
 
 func userTags(t *testing.T, d userDriver, p abi.ProviderConfig, tgt IAMTarget) {
 	ctx := t.Context()
-	name := UserName("tags")
+	name := drivertest.UserName("tags")
 	cleanupUser(t, d, p, name)
 	require.NoError(t, d.ApplyUser(ctx, p, abi.UserArgs{Name: name, Create: true}))
 	look := abi.UserArgs{Name: name, Observe: []string{abi.UserTags}}
@@ -272,7 +264,7 @@ func userTags(t *testing.T, d userDriver, p abi.ProviderConfig, tgt IAMTarget) {
 
 func deleteWithKeys(t *testing.T, d userDriver, p abi.ProviderConfig) {
 	ctx := t.Context()
-	name := UserName("keys")
+	name := drivertest.UserName("keys")
 	cleanupUser(t, d, p, name)
 	require.NoError(t, d.ApplyUser(ctx, p, abi.UserArgs{Name: name, Create: true}))
 	key, err := d.CreateAccessKey(ctx, p, abi.AccessKeyArgs{User: name})
@@ -317,7 +309,7 @@ func wrongIAMCredentials(t *testing.T, d userDriver, p abi.ProviderConfig) {
 // of the user's inline policy, and stops working when made inactive.
 func keyWorksOnS3(t *testing.T, d userDriver, p abi.ProviderConfig, tgt IAMTarget) {
 	ctx := t.Context()
-	name := UserName("s3")
+	name := drivertest.UserName("s3")
 	cleanupUser(t, d, p, name)
 	args := abi.UserArgs{Name: name, Create: true}
 	if d.Describe().Supports(abi.CapInlinePolicy) {
@@ -335,7 +327,7 @@ func keyWorksOnS3(t *testing.T, d userDriver, p abi.ProviderConfig, tgt IAMTarge
 		return err
 	})
 	if args.Policy != nil {
-		bucket := BucketName("denied")
+		bucket := drivertest.BucketName("denied")
 		_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 		if err == nil {
 			_, _ = Client(p).DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: aws.String(bucket)})
