@@ -117,10 +117,10 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 		if err := r.recordCreateIntent(ctx, b, cur); err != nil {
 			return ctrl.Result{}, err
 		}
-		args := abi.BucketArgs{Name: b.Spec.BucketName, Region: region, Create: true, Config: apply}
-		if _, bad := unsupported[abi.SubObjectLock]; !bad {
-			args.ObjectLock = desired.ObjectLock
-		}
+		// The create itself sets object lock (abi.SubResources: enabled is
+		// create-only), so it travels as BucketArgs.ObjectLock, not as a write.
+		args := abi.BucketArgs{Name: b.Spec.BucketName, Region: region, Create: true, Config: apply, ObjectLock: apply.ObjectLock}
+		args.Config.ObjectLock = nil
 		if apply.Versioning != nil && apply.Versioning.MFADelete != "" {
 			mfa, err := r.mfa(ctx, b)
 			if err != nil {
@@ -175,11 +175,11 @@ func (r *Reconciler) sync(ctx context.Context, b *pailv1.Bucket) (ctrl.Result, e
 				b.Status.Ownership = pailv1.OwnershipCreated
 			}
 		}
-		changes := bucketdiff.Diff(apply, obs.Config)
-		fields := bucketdiff.Fields(changes)
-		if desired.ObjectLock != nil && obs.Config.ObjectLock != nil && desired.ObjectLock.Enabled != obs.Config.ObjectLock.Enabled {
-			fields = append(fields, "spec.objectLock.enabled (create-only: cannot change on an existing bucket)")
-		}
+		// fields names every difference; changes are those a write can make
+		// (a create-only one, such as objectLock.enabled, is only reported).
+		all := bucketdiff.Diff(apply, obs.Config)
+		fields := bucketdiff.Fields(all)
+		changes := bucketdiff.Writable(all)
 		if observeOnly {
 			if len(fields) > 0 {
 				msg := "Observed values differ from the spec (managementPolicy ObserveOnly, nothing written): " + strings.Join(fields, ", ") + "."
