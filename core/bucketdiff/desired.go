@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/sdk/abi"
@@ -104,8 +105,8 @@ func lifecycleRule(r pailv1.LifecycleRule) abi.LifecycleRule {
 func Managed(cfg abi.BucketConfig) []string {
 	var out []string
 	for _, s := range abi.SubResources {
-		if Has(cfg, s) {
-			out = append(out, s)
+		if s.Has(cfg) {
+			out = append(out, s.Name)
 		}
 	}
 	return out
@@ -113,73 +114,28 @@ func Managed(cfg abi.BucketConfig) []string {
 
 // Has reports whether cfg sets sub-resource s.
 func Has(cfg abi.BucketConfig, s string) bool {
-	switch s {
-	case abi.SubVersioning:
-		return cfg.Versioning != nil
-	case abi.SubEncryption:
-		return cfg.Encryption != nil
-	case abi.SubPublicAccessBlock:
-		return cfg.PublicAccessBlock != nil
-	case abi.SubLifecycle:
-		return cfg.Lifecycle != nil
-	case abi.SubCORS:
-		return cfg.CORS != nil
-	case abi.SubTagging:
-		return cfg.Tagging != nil
-	case abi.SubPolicy:
-		return cfg.Policy != nil
-	case abi.SubObjectLock:
-		return cfg.ObjectLock != nil
-	}
-	return false
+	sub, ok := abi.SubResourceNamed(s)
+	return ok && sub.Has(cfg)
 }
 
 // Only returns cfg with every sub-resource outside subs cleared.
 func Only(cfg abi.BucketConfig, subs []string) abi.BucketConfig {
-	keep := map[string]bool{}
-	for _, s := range subs {
-		keep[s] = true
-	}
 	var out abi.BucketConfig
-	if keep[abi.SubVersioning] {
-		out.Versioning = cfg.Versioning
-	}
-	if keep[abi.SubEncryption] {
-		out.Encryption = cfg.Encryption
-	}
-	if keep[abi.SubPublicAccessBlock] {
-		out.PublicAccessBlock = cfg.PublicAccessBlock
-	}
-	if keep[abi.SubLifecycle] {
-		out.Lifecycle = cfg.Lifecycle
-	}
-	if keep[abi.SubCORS] {
-		out.CORS = cfg.CORS
-	}
-	if keep[abi.SubTagging] {
-		out.Tagging = cfg.Tagging
-	}
-	if keep[abi.SubPolicy] {
-		out.Policy = cfg.Policy
-	}
-	if keep[abi.SubObjectLock] {
-		out.ObjectLock = cfg.ObjectLock
+	for _, s := range abi.SubResources {
+		if slices.Contains(subs, s.Name) {
+			s.Set(&out, s.Get(cfg))
+		}
 	}
 	return out
 }
 
-// Required lists the capabilities cfg needs, beyond the sub-resources
-// themselves: SSE-KMS and MFA delete are separate capabilities.
+// Required lists the capabilities cfg needs: each sub-resource's own, and
+// those its values need besides (SSE-KMS, MFA delete), as abi.SubResources
+// says.
 func Required(cfg abi.BucketConfig) []string {
-	out := Managed(cfg)
-	if cfg.Encryption != nil && cfg.Encryption.Algorithm == "aws:kms" {
-		out = append(out, abi.SubSSEKMS)
-	}
-	if cfg.Versioning != nil && cfg.Versioning.MFADelete != "" {
-		out = append(out, abi.SubMFADelete)
-	}
-	if cfg.ObjectLock != nil && cfg.ObjectLock.Enabled {
-		out = append(out, abi.SubObjectLock)
+	var out []string
+	for _, s := range abi.SubResources {
+		out = append(out, s.Needs(cfg)...)
 	}
 	return out
 }

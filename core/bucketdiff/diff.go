@@ -13,43 +13,40 @@ import (
 )
 
 // Change is one sub-resource whose observed value differs from the desired
-// one, with the spec fields that differ.
+// one, with the spec fields that differ. CreateOnly marks a difference in the
+// part only the create sets (abi.SubResource.CreateOnly): it is reported,
+// never written.
 type Change struct {
 	SubResource string
 	Fields      []string
+	CreateOnly  bool
 }
 
-// Diff compares every sub-resource desired sets with what was observed. A
-// sub-resource that was not observed (nil) is reported as changed.
+// Diff compares every sub-resource desired sets with what was observed, in
+// abi.SubResources order. A sub-resource that was not observed (nil) is
+// reported as changed.
 func Diff(desired, observed abi.BucketConfig) []Change {
 	var out []Change
-	add := func(sub string, fields []string) {
-		if len(fields) > 0 {
-			out = append(out, Change{SubResource: sub, Fields: fields})
+	for _, s := range abi.SubResources {
+		if !s.Has(desired) {
+			continue
+		}
+		h := host[s.Name]
+		if s.CreateOnly != "" && s.Has(observed) && !reflect.DeepEqual(s.Fixed(desired), s.Fixed(observed)) {
+			field := h.spec + "." + s.CreateOnly + " (create-only: cannot change on an existing bucket)"
+			out = append(out, Change{SubResource: s.Name, Fields: []string{field}, CreateOnly: true})
+			continue
+		}
+		if fields := h.diff(desired, observed); len(fields) > 0 {
+			out = append(out, Change{SubResource: s.Name, Fields: fields})
 		}
 	}
-	if d := desired.Versioning; d != nil {
-		add(abi.SubVersioning, diffVersioning(d, observed.Versioning))
-	}
-	if d := desired.Encryption; d != nil {
-		add(abi.SubEncryption, diffEncryption(d, observed.Encryption))
-	}
-	if d := desired.PublicAccessBlock; d != nil {
-		add(abi.SubPublicAccessBlock, diffPAB(d, observed.PublicAccessBlock))
-	}
-	if d := desired.Lifecycle; d != nil {
-		add(abi.SubLifecycle, diffLifecycle(d, observed.Lifecycle))
-	}
-	if d := desired.CORS; d != nil {
-		add(abi.SubCORS, diffCORS(d, observed.CORS))
-	}
-	if d := desired.Tagging; d != nil {
-		add(abi.SubTagging, diffTags(d, observed.Tagging))
-	}
-	if d := desired.Policy; d != nil {
-		add(abi.SubPolicy, diffPolicy(d, observed.Policy))
-	}
 	return out
+}
+
+// Writable drops the changes no write can make (CreateOnly).
+func Writable(changes []Change) []Change {
+	return slices.DeleteFunc(slices.Clone(changes), func(c Change) bool { return c.CreateOnly })
 }
 
 // Fields flattens the fields of changes.

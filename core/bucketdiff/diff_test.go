@@ -140,7 +140,9 @@ func TestDesired(t *testing.T) {
 	assert.Equal(t, "Enabled", got.Versioning.MFADelete)
 	assert.Equal(t, "Enabled", got.Lifecycle.Rules[0].Status, "status defaults to Enabled")
 	assert.Equal(t, int32(30), got.Lifecycle.Rules[0].Transitions[0].Days)
-	assert.Equal(t, []string{abi.SubVersioning, abi.SubEncryption, abi.SubLifecycle, abi.SubTagging, abi.SubPolicy}, Managed(got))
+	// objectLock is managed like the rest: its default retention may be
+	// written to an existing bucket (abi.SubResources).
+	assert.Equal(t, []string{abi.SubVersioning, abi.SubEncryption, abi.SubLifecycle, abi.SubTagging, abi.SubPolicy, abi.SubObjectLock}, Managed(got))
 	assert.ElementsMatch(t, []string{abi.SubVersioning, abi.SubEncryption, abi.SubLifecycle, abi.SubTagging, abi.SubPolicy, abi.SubSSEKMS, abi.SubMFADelete, abi.SubObjectLock}, Required(got))
 	only := Only(got, []string{abi.SubTagging})
 	assert.Equal(t, []string{abi.SubTagging}, Managed(only))

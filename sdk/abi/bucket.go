@@ -1,7 +1,8 @@
 package abi
 
 // Sub-resources of a bucket. Each is also the capability a driver declares
-// when it can read and write it.
+// when it can read and write it; SubResources (subresources.go) describes
+// each one.
 const (
 	SubVersioning        = "versioning"
 	SubMFADelete         = "mfaDelete"
@@ -17,11 +18,6 @@ const (
 	// markers) before deleting it.
 	CapForceDelete = "forceDelete"
 )
-
-// SubResources lists every bucket sub-resource in the order the host applies them.
-var SubResources = []string{
-	SubVersioning, SubEncryption, SubPublicAccessBlock, SubLifecycle, SubCORS, SubTagging, SubPolicy,
-}
 
 // BucketConfig is a bucket's configuration, one field per sub-resource.
 //
@@ -127,7 +123,8 @@ type Policy struct {
 	Document string `json:"document,omitempty"`
 }
 
-// ObjectLock is set at creation only. DefaultRetention is optional.
+// ObjectLock is enabled at creation only; DefaultRetention (optional) may be
+// written later to a bucket that has it enabled. See SubResources.
 type ObjectLock struct {
 	Enabled          bool              `json:"enabled"`
 	DefaultRetention *ObjectLockPeriod `json:"defaultRetention,omitempty"`

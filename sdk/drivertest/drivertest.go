@@ -92,6 +92,7 @@ type Target struct {
 	UsersUnsupported []string
 }
 
+<<<<<<< HEAD
 // Objects writes and removes objects with a client of the caller's, never
 // the driver under test: the ABI has no object operations, yet the suite
 // needs a non-empty bucket (DeleteBucket must refuse it without force) and,
@@ -114,6 +115,13 @@ var knownCapabilities = []string{
 	abi.SubObjectLock, abi.CapForceDelete,
 	abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
 }
+=======
+// capabilities ABI 1.1 defines: those of the bucket sub-resources
+// (abi.SubResources) and the rest.
+var knownCapabilities = slices.Concat([]string{abi.CapBuckets}, abi.BucketCapabilities(), []string{
+	abi.CapForceDelete, abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
+})
+>>>>>>> subtable
 
 var bucketOps = []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket}
 
@@ -397,6 +405,34 @@ func objectLock(t *testing.T, d driver.Driver, info abi.DriverInfo, o Objects, p
 	obs, err = d.ObserveBucket(ctx, p, abi.BucketArgs{Name: plain, Observe: []string{abi.SubObjectLock}})
 	require.NoError(t, err)
 	assert.Equal(t, &abi.ObjectLock{}, obs.Config.ObjectLock, "a bucket created without object lock reads as none")
+	objectLockAfterCreation(t, d, p, name, plain)
+}
+
+// objectLockAfterCreation checks the rule of abi.SubResources: the default
+// retention may be written to an existing bucket with object lock (locked),
+// enabling object lock is the create's alone (plain stays without it), and
+// nothing turns it off.
+func objectLockAfterCreation(t *testing.T, d driver.Driver, p abi.ProviderConfig, locked, plain string) {
+	ctx := t.Context()
+	read := func(bucket string) *abi.ObjectLock {
+		obs, err := d.ObserveBucket(ctx, p, abi.BucketArgs{Name: bucket, Observe: []string{abi.SubObjectLock}})
+		require.NoError(t, err)
+		return obs.Config.ObjectLock
+	}
+	write := func(bucket string, ol *abi.ObjectLock) error {
+		return d.ApplyBucket(ctx, p, abi.BucketArgs{Name: bucket, Config: abi.BucketConfig{ObjectLock: ol}})
+	}
+	changed := &abi.ObjectLock{Enabled: true, DefaultRetention: &abi.ObjectLockPeriod{Mode: "GOVERNANCE", Days: 2}}
+	require.NoError(t, write(locked, changed), "the default retention of a bucket with object lock may be written after creation")
+	assert.Equal(t, changed, read(locked), "the retention written after creation reads back")
+
+	err := write(locked, &abi.ObjectLock{})
+	assert.Equal(t, abi.CodeInvalidArgument, abi.CodeOf(err), "turning object lock off must be refused with InvalidArgument, got %v", err)
+	assert.Equal(t, changed, read(locked), "a refused write changes nothing")
+
+	err = write(plain, changed)
+	assert.Equal(t, abi.CodeConflict, abi.CodeOf(err), "only the create enables object lock: a write to a bucket without it must be refused with Conflict, got %v", err)
+	assert.Equal(t, &abi.ObjectLock{}, read(plain), "a refused write leaves the bucket without object lock")
 }
 
 func errorCodes(t *testing.T, d driver.Driver, info abi.DriverInfo, o Objects, p abi.ProviderConfig) {
@@ -532,25 +568,11 @@ func cleanupBucket(t *testing.T, d driver.Driver, o Objects, p abi.ProviderConfi
 
 // field returns the sub-resource name of cfg, typed, for comparisons.
 func field(cfg abi.BucketConfig, name string) any {
-	switch name {
-	case abi.SubVersioning:
-		return cfg.Versioning
-	case abi.SubEncryption:
-		return cfg.Encryption
-	case abi.SubPublicAccessBlock:
-		return cfg.PublicAccessBlock
-	case abi.SubLifecycle:
-		return cfg.Lifecycle
-	case abi.SubCORS:
-		return cfg.CORS
-	case abi.SubTagging:
-		return cfg.Tagging
-	case abi.SubPolicy:
-		return cfg.Policy
-	case abi.SubObjectLock:
-		return cfg.ObjectLock
+	s, ok := abi.SubResourceNamed(name)
+	if !ok {
+		return nil
 	}
-	return nil
+	return s.Get(cfg)
 }
 
 // closedAddr is a loopback address nothing listens on.

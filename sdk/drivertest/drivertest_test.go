@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/pail-dev/pail/sdk/abi"
 )
 
 func TestSamePolicy(t *testing.T) {
@@ -42,5 +44,22 @@ func TestSamePolicy(t *testing.T) {
 			assert.Equal(t, tt.want, SamePolicy(tt.a, tt.b))
 			assert.Equal(t, tt.want, SamePolicy(tt.b, tt.a), "symmetric")
 		})
+	}
+}
+
+// The suite round-trips every sub-resource of abi.SubResources; one with a
+// create-only part is checked by objectLock instead, with its create.
+func TestSubCasesCoverSubResources(t *testing.T) {
+	cases := map[string]bool{}
+	for _, c := range subCases("b", "key") {
+		cases[c.name] = true
+		assert.NotNil(t, field(c.set, c.name), "%s: set sets it", c.name)
+		assert.NotNil(t, field(c.reset, c.name), "%s: reset sets it", c.name)
+	}
+	for _, s := range abi.SubResources {
+		assert.Equal(t, s.CreateOnly == "", cases[s.Name], "%s: a round trip exactly when nothing is create-only", s.Name)
+	}
+	for _, c := range abi.BucketCapabilities() {
+		assert.Contains(t, knownCapabilities, c)
 	}
 }

@@ -2,6 +2,7 @@ package s3compat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,9 +41,9 @@ func (d *Driver) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.Bu
 	// metadata, and one bad tag must not keep the bucket from being created
 	// with the rest of its spec.
 	var tagErr error
-	for _, name := range d.order(b.Config) {
-		if err := d.write(ctx, c, b, name); err != nil {
-			if name == abi.SubTagging && abi.CodeOf(err) == abi.CodeInvalidArgument {
+	for _, s := range d.order(b.Config) {
+		if err := d.write(ctx, c, b, s.Name); err != nil {
+			if s.Name == abi.SubTagging && abi.CodeOf(err) == abi.CodeInvalidArgument {
 				tagErr = err
 				continue
 			}
@@ -52,39 +53,15 @@ func (d *Driver) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.Bu
 	return driverkit.DeferredTagError(tagErr)
 }
 
-// order lists the sub-resources set in cfg: abi.SubResources order, then
-// objectLock, which is not in that list because it is normally set at
-// creation (BucketArgs.ObjectLock), but can be changed afterwards.
-func (d *Driver) order(cfg abi.BucketConfig) []string {
-	var out []string
-	for _, name := range append(append([]string(nil), abi.SubResources...), abi.SubObjectLock) {
-		if isSet(cfg, name) && !slices.Contains(out, name) {
-			out = append(out, name)
+// order lists the sub-resources set in cfg, in abi.SubResources order.
+func (d *Driver) order(cfg abi.BucketConfig) []abi.SubResource {
+	var out []abi.SubResource
+	for _, s := range abi.SubResources {
+		if s.Has(cfg) {
+			out = append(out, s)
 		}
 	}
 	return out
-}
-
-func isSet(cfg abi.BucketConfig, name string) bool {
-	switch name {
-	case abi.SubVersioning:
-		return cfg.Versioning != nil
-	case abi.SubEncryption:
-		return cfg.Encryption != nil
-	case abi.SubPublicAccessBlock:
-		return cfg.PublicAccessBlock != nil
-	case abi.SubLifecycle:
-		return cfg.Lifecycle != nil
-	case abi.SubCORS:
-		return cfg.CORS != nil
-	case abi.SubTagging:
-		return cfg.Tagging != nil
-	case abi.SubPolicy:
-		return cfg.Policy != nil
-	case abi.SubObjectLock:
-		return cfg.ObjectLock != nil
-	}
-	return false
 }
 
 // validate checks b against the declared capabilities and the shapes S3
@@ -110,8 +87,8 @@ func (d *Driver) validate(b abi.BucketArgs) error {
 		}
 	}
 	cfg := b.Config
-	for _, name := range d.order(cfg) {
-		if err := need(name, name); err != nil {
+	for _, s := range d.order(cfg) {
+		if err := need(s.Capability, s.Name); err != nil {
 			return err
 		}
 	}
@@ -169,7 +146,7 @@ func (d *Driver) validate(b abi.BucketArgs) error {
 		}
 	}
 	if ol := cfg.ObjectLock; ol != nil {
-		if !ol.Enabled {
+		if !ol.Enabled { // abi.SubResources: enabled is create-only
 			return invalid(abi.SubObjectLock, "object lock cannot be disabled once enabled")
 		}
 		if err := checkObjectLock(ol); err != nil {
@@ -246,49 +223,48 @@ func (d *Driver) wrapWrite(err error, name string) *abi.Error {
 
 // write applies one sub-resource of b.Config.
 func (d *Driver) write(ctx context.Context, c *s3.Client, b abi.BucketArgs, name string) error {
-	bucket := &b.Name
-	cfg := b.Config
-	var err error
-	switch name {
-	case abi.SubVersioning:
+	err := writers[name](ctx, c, b)
+	var refused *abi.Error
+	if errors.As(err, &refused) {
+		return err // the driver's own refusal, already worded
+	}
+	if err != nil {
+		ae := d.wrapWrite(err, name)
+		if name == abi.SubTagging {
+			ae = explainTagError(ae, b.Config.Tagging.Tags)
+		}
+		return ae
+	}
+	return nil
+}
+
+// writers write each sub-resource of b.Config; a test checks every entry of
+// abi.SubResources has one.
+var writers = map[string]func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error{
+	abi.SubVersioning: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
+		v := b.Config.Versioning
 		in := &s3.PutBucketVersioningInput{
-			Bucket: bucket,
+			Bucket: &b.Name,
 			VersioningConfiguration: &types.VersioningConfiguration{
-				Status:    types.BucketVersioningStatus(cfg.Versioning.Status),
-				MFADelete: types.MFADelete(cfg.Versioning.MFADelete),
+				Status:    types.BucketVersioningStatus(v.Status),
+				MFADelete: types.MFADelete(v.MFADelete),
 			},
 		}
-		if cfg.Versioning.MFADelete != "" && b.MFA != "" {
+		if v.MFADelete != "" && b.MFA != "" {
 			in.MFA = aws.String(b.MFA)
 		}
-		_, err = c.PutBucketVersioning(ctx, in)
-	case abi.SubEncryption:
-		e := cfg.Encryption
-		if e.Algorithm == "" {
-			_, err = c.DeleteBucketEncryption(ctx, &s3.DeleteBucketEncryptionInput{Bucket: bucket})
-			break
-		}
-		rule := types.ServerSideEncryptionRule{
-			ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryption(e.Algorithm)},
-		}
-		if e.KMSKeyID != "" {
-			rule.ApplyServerSideEncryptionByDefault.KMSMasterKeyID = aws.String(e.KMSKeyID)
-		}
-		if e.BucketKeyEnabled {
-			rule.BucketKeyEnabled = aws.Bool(true)
-		}
-		_, err = c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{
-			Bucket:                            bucket,
-			ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{rule}},
-		})
-	case abi.SubPublicAccessBlock:
-		pab := *cfg.PublicAccessBlock
+		_, err := c.PutBucketVersioning(ctx, in)
+		return err
+	},
+	abi.SubEncryption: writeEncryption,
+	abi.SubPublicAccessBlock: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
+		pab := *b.Config.PublicAccessBlock
 		if pab == (abi.PublicAccessBlock{}) {
-			_, err = c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: bucket})
-			break
+			_, err := c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: &b.Name})
+			return err
 		}
-		_, err = c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{
-			Bucket: bucket,
+		_, err := c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{
+			Bucket: &b.Name,
 			PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{
 				BlockPublicAcls:       aws.Bool(pab.BlockPublicAcls),
 				IgnorePublicAcls:      aws.Bool(pab.IgnorePublicAcls),
@@ -296,50 +272,91 @@ func (d *Driver) write(ctx context.Context, c *s3.Client, b abi.BucketArgs, name
 				RestrictPublicBuckets: aws.Bool(pab.RestrictPublicBuckets),
 			},
 		})
-	case abi.SubLifecycle:
-		if len(cfg.Lifecycle.Rules) == 0 {
-			_, err = c.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: bucket})
-			break
+		return err
+	},
+	abi.SubLifecycle: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
+		if len(b.Config.Lifecycle.Rules) == 0 {
+			_, err := c.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: &b.Name})
+			return err
 		}
-		_, err = c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
-			Bucket:                 bucket,
-			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: lifecycleToS3(cfg.Lifecycle.Rules)},
+		_, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
+			Bucket:                 &b.Name,
+			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: lifecycleToS3(b.Config.Lifecycle.Rules)},
 		})
-	case abi.SubCORS:
-		if len(cfg.CORS.Rules) == 0 {
-			_, err = c.DeleteBucketCors(ctx, &s3.DeleteBucketCorsInput{Bucket: bucket})
-			break
+		return err
+	},
+	abi.SubCORS: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
+		if len(b.Config.CORS.Rules) == 0 {
+			_, err := c.DeleteBucketCors(ctx, &s3.DeleteBucketCorsInput{Bucket: &b.Name})
+			return err
 		}
-		_, err = c.PutBucketCors(ctx, &s3.PutBucketCorsInput{
-			Bucket:            bucket,
-			CORSConfiguration: &types.CORSConfiguration{CORSRules: corsToS3(cfg.CORS.Rules)},
+		_, err := c.PutBucketCors(ctx, &s3.PutBucketCorsInput{
+			Bucket:            &b.Name,
+			CORSConfiguration: &types.CORSConfiguration{CORSRules: corsToS3(b.Config.CORS.Rules)},
 		})
-	case abi.SubTagging:
-		if len(cfg.Tagging.Tags) == 0 {
-			_, err = c.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: bucket})
-			break
+		return err
+	},
+	abi.SubTagging: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
+		if len(b.Config.Tagging.Tags) == 0 {
+			_, err := c.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: &b.Name})
+			return err
 		}
-		_, err = c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
-			Bucket:  bucket,
-			Tagging: &types.Tagging{TagSet: tagsToS3(cfg.Tagging.Tags)},
+		_, err := c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
+			Bucket:  &b.Name,
+			Tagging: &types.Tagging{TagSet: tagsToS3(b.Config.Tagging.Tags)},
 		})
-	case abi.SubPolicy:
-		if strings.TrimSpace(cfg.Policy.Document) == "" {
-			_, err = c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: bucket})
-			break
+		return err
+	},
+	abi.SubPolicy: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
+		if strings.TrimSpace(b.Config.Policy.Document) == "" {
+			_, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: &b.Name})
+			return err
 		}
-		_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(cfg.Policy.Document)})
-	case abi.SubObjectLock:
-		err = putObjectLock(ctx, c, b.Name, cfg.ObjectLock)
+		_, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: &b.Name, Policy: aws.String(b.Config.Policy.Document)})
+		return err
+	},
+	abi.SubObjectLock: writeObjectLock,
+}
+
+func writeEncryption(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
+	e := b.Config.Encryption
+	if e.Algorithm == "" {
+		_, err := c.DeleteBucketEncryption(ctx, &s3.DeleteBucketEncryptionInput{Bucket: &b.Name})
+		return err
 	}
-	if err != nil {
-		ae := d.wrapWrite(err, name)
-		if name == abi.SubTagging {
-			ae = explainTagError(ae, cfg.Tagging.Tags)
-		}
-		return ae
+	rule := types.ServerSideEncryptionRule{
+		ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryption(e.Algorithm)},
 	}
-	return nil
+	if e.KMSKeyID != "" {
+		rule.ApplyServerSideEncryptionByDefault.KMSMasterKeyID = aws.String(e.KMSKeyID)
+	}
+	if e.BucketKeyEnabled {
+		rule.BucketKeyEnabled = aws.Bool(true)
+	}
+	_, err := c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{
+		Bucket:                            &b.Name,
+		ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{rule}},
+	})
+	return err
+}
+
+// writeObjectLock writes the default retention. Enabling object lock is the
+// create's alone (abi.SubResources), and PutObjectLockConfiguration would
+// enable it on an existing versioned AWS bucket, so a bucket this apply did
+// not create with object lock is read first and refused unless it has it.
+func writeObjectLock(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
+	if !b.Create || b.ObjectLock == nil || !b.ObjectLock.Enabled {
+		out, err := c.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &b.Name})
+		switch {
+		case hasCode(err, "ObjectLockConfigurationNotFoundError"):
+		case err != nil:
+			return err
+		case objectLockFromS3(out.ObjectLockConfiguration).Enabled:
+			return putObjectLock(ctx, c, b.Name, b.Config.ObjectLock)
+		}
+		return abi.Errorf(abi.CodeConflict, "objectLock: bucket %s has no object lock, which only the create can enable; its default retention cannot be written", b.Name)
+	}
+	return putObjectLock(ctx, c, b.Name, b.Config.ObjectLock)
 }
 
 func putObjectLock(ctx context.Context, c *s3.Client, bucket string, ol *abi.ObjectLock) error {

@@ -141,10 +141,8 @@ func headOK(handle func(w http.ResponseWriter, r request)) func(w http.ResponseW
 	}
 }
 
-var allCaps = []string{
-	abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption, abi.SubSSEKMS, abi.SubPublicAccessBlock,
-	abi.SubLifecycle, abi.SubCORS, abi.SubTagging, abi.SubPolicy, abi.SubObjectLock,
-}
+// allCaps are every bucket capability: each sub-resource's and its extras.
+var allCaps = abi.BucketCapabilities()
 
 func testDriver(caps ...string) *Driver {
 	if caps == nil {

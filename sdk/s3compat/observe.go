@@ -15,14 +15,6 @@ import (
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
-// observable lists the names ObserveBucket accepts: every sub-resource,
-// including objectLock, which is set at creation and read like the others.
-var observable = map[string]bool{
-	abi.SubVersioning: true, abi.SubEncryption: true, abi.SubPublicAccessBlock: true,
-	abi.SubLifecycle: true, abi.SubCORS: true, abi.SubTagging: true, abi.SubPolicy: true,
-	abi.SubObjectLock: true,
-}
-
 // dateLayout is how the ABI writes lifecycle dates.
 const dateLayout = time.DateOnly
 
@@ -35,7 +27,7 @@ func (d *Driver) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.
 		return abi.BucketObservation{}, err
 	}
 	for _, name := range b.Observe {
-		if !observable[name] {
+		if _, ok := abi.SubResourceNamed(name); !ok {
 			return abi.BucketObservation{}, abi.Errorf(abi.CodeInvalidArgument, "cannot observe %q: not a bucket sub-resource", name)
 		}
 	}
@@ -86,85 +78,83 @@ func isNotFound(err error) bool {
 // observe reads one sub-resource into cfg. An "absent" answer from the
 // server becomes the zero value of the sub-resource.
 func (d *Driver) observe(ctx context.Context, c *s3.Client, bucket, name string, cfg *abi.BucketConfig) error {
-	switch name {
-	case abi.SubVersioning:
+	s, _ := abi.SubResourceNamed(name) // ObserveBucket refused any other name
+	v, err := readers[name](ctx, c, bucket)
+	if err != nil {
+		return err
+	}
+	s.Set(cfg, v)
+	return nil
+}
+
+// absent reads err as the server's "none configured" answer, codes, or
+// passes it on.
+func absent[T any](err error, codes ...string) (*T, error) {
+	if hasCode(err, codes...) {
+		return new(T), nil
+	}
+	return nil, err
+}
+
+// readers read each sub-resource, as the pointer type of its BucketConfig
+// field; a test checks every entry of abi.SubResources has one.
+var readers = map[string]func(ctx context.Context, c *s3.Client, bucket string) (any, error){
+	abi.SubVersioning: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
 		out, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: &bucket})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		cfg.Versioning = &abi.Versioning{Status: string(out.Status), MFADelete: string(out.MFADelete)}
-	case abi.SubEncryption:
+		return &abi.Versioning{Status: string(out.Status), MFADelete: string(out.MFADelete)}, nil
+	},
+	abi.SubEncryption: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
 		out, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: &bucket})
-		if hasCode(err, "ServerSideEncryptionConfigurationNotFoundError") {
-			cfg.Encryption = &abi.Encryption{}
-			return nil
-		}
 		if err != nil {
-			return err
+			return absent[abi.Encryption](err, "ServerSideEncryptionConfigurationNotFoundError")
 		}
-		cfg.Encryption = encryptionFromS3(out.ServerSideEncryptionConfiguration)
-	case abi.SubPublicAccessBlock:
+		return encryptionFromS3(out.ServerSideEncryptionConfiguration), nil
+	},
+	abi.SubPublicAccessBlock: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
 		out, err := c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: &bucket})
-		if hasCode(err, "NoSuchPublicAccessBlockConfiguration") {
-			cfg.PublicAccessBlock = &abi.PublicAccessBlock{}
-			return nil
-		}
 		if err != nil {
-			return err
+			return absent[abi.PublicAccessBlock](err, "NoSuchPublicAccessBlockConfiguration")
 		}
-		cfg.PublicAccessBlock = publicAccessBlockFromS3(out.PublicAccessBlockConfiguration)
-	case abi.SubLifecycle:
+		return publicAccessBlockFromS3(out.PublicAccessBlockConfiguration), nil
+	},
+	abi.SubLifecycle: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
 		out, err := c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: &bucket})
-		if hasCode(err, "NoSuchLifecycleConfiguration") {
-			cfg.Lifecycle = &abi.Lifecycle{}
-			return nil
-		}
 		if err != nil {
-			return err
+			return absent[abi.Lifecycle](err, "NoSuchLifecycleConfiguration")
 		}
-		cfg.Lifecycle = lifecycleFromS3(out.Rules)
-	case abi.SubCORS:
+		return lifecycleFromS3(out.Rules), nil
+	},
+	abi.SubCORS: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
 		out, err := c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: &bucket})
-		if hasCode(err, "NoSuchCORSConfiguration") {
-			cfg.CORS = &abi.CORS{}
-			return nil
-		}
 		if err != nil {
-			return err
+			return absent[abi.CORS](err, "NoSuchCORSConfiguration")
 		}
-		cfg.CORS = corsFromS3(out.CORSRules)
-	case abi.SubTagging:
+		return corsFromS3(out.CORSRules), nil
+	},
+	abi.SubTagging: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
 		out, err := c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: &bucket})
-		if hasCode(err, "NoSuchTagSet", "NoSuchTagSetError") {
-			cfg.Tagging = &abi.Tagging{}
-			return nil
-		}
 		if err != nil {
-			return err
+			return absent[abi.Tagging](err, "NoSuchTagSet", "NoSuchTagSetError")
 		}
-		cfg.Tagging = &abi.Tagging{Tags: tagsFromS3(out.TagSet)}
-	case abi.SubPolicy:
+		return &abi.Tagging{Tags: tagsFromS3(out.TagSet)}, nil
+	},
+	abi.SubPolicy: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
 		out, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: &bucket})
-		if hasCode(err, "NoSuchBucketPolicy") {
-			cfg.Policy = &abi.Policy{}
-			return nil
-		}
 		if err != nil {
-			return err
+			return absent[abi.Policy](err, "NoSuchBucketPolicy")
 		}
-		cfg.Policy = &abi.Policy{Document: compactJSON(aws.ToString(out.Policy))}
-	case abi.SubObjectLock:
+		return &abi.Policy{Document: compactJSON(aws.ToString(out.Policy))}, nil
+	},
+	abi.SubObjectLock: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
 		out, err := c.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &bucket})
-		if hasCode(err, "ObjectLockConfigurationNotFoundError") {
-			cfg.ObjectLock = &abi.ObjectLock{}
-			return nil
-		}
 		if err != nil {
-			return err
+			return absent[abi.ObjectLock](err, "ObjectLockConfigurationNotFoundError")
 		}
-		cfg.ObjectLock = objectLockFromS3(out.ObjectLockConfiguration)
-	}
-	return nil
+		return objectLockFromS3(out.ObjectLockConfiguration), nil
+	},
 }
 
 func encryptionFromS3(c *types.ServerSideEncryptionConfiguration) *abi.Encryption {

@@ -71,10 +71,10 @@ func (r *Reconciler) create(ctx context.Context, b *pailv1.Bucket, s *state) (ma
 	if err := r.recordCreateIntent(ctx, b, s.cur); err != nil {
 		return managed.Stop(0), err
 	}
-	args := abi.BucketArgs{Name: b.Spec.BucketName, Region: s.region, Create: true, Config: s.plan.write}
-	if _, bad := s.unsupported[abi.SubObjectLock]; !bad {
-		args.ObjectLock = s.desired.ObjectLock
-	}
+	// The create itself sets object lock (abi.SubResources: enabled is
+	// create-only), so it travels as BucketArgs.ObjectLock, not as a write.
+	args := abi.BucketArgs{Name: b.Spec.BucketName, Region: s.region, Create: true, Config: s.plan.write, ObjectLock: s.plan.write.ObjectLock}
+	args.Config.ObjectLock = nil
 	if step, err := r.withMFA(ctx, b, s, &args); err != nil {
 		return step, err
 	}

@@ -66,11 +66,11 @@ func decide(b *pailv1.Bucket, s *state) plan {
 	// and an observer must be able to sit beside the Bucket that manages it.
 	p := plan{adopt: !owned(b) && b.Spec.Adopt && !s.observeOnly}
 	p.claim = (owned(b) || p.adopt) && !s.observeOnly
-	changes := bucketdiff.Diff(s.apply, s.obs.Config)
-	p.fields = bucketdiff.Fields(changes)
-	if d, o := s.desired.ObjectLock, s.obs.Config.ObjectLock; d != nil && o != nil && d.Enabled != o.Enabled {
-		p.fields = append(p.fields, "spec.objectLock.enabled (create-only: cannot change on an existing bucket)")
-	}
+	// fields names every difference; changes are those a write can make
+	// (a create-only one, such as objectLock.enabled, is only reported).
+	all := bucketdiff.Diff(s.apply, s.obs.Config)
+	p.fields = bucketdiff.Fields(all)
+	changes := bucketdiff.Writable(all)
 	if s.observeOnly {
 		if len(p.fields) > 0 {
 			p.refuse = notSynced(pailv1.ReasonDrift, "Observed values differ from the spec (managementPolicy ObserveOnly, nothing written): "+strings.Join(p.fields, ", ")+".")

@@ -13,9 +13,7 @@ package driver
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -61,15 +59,47 @@ var unsupported = map[string]string{
 	abi.SubCORS: "MinIO has no cors API: PutBucketCors answers NotImplemented (CORS is configured server-wide)",
 }
 
-// readable are the names ObserveBucket reads; sseKms reads the encryption.
-var readable = map[string]bool{
-	abi.SubVersioning: true,
-	abi.SubEncryption: true,
-	abi.SubSSEKMS:     true,
-	abi.SubLifecycle:  true,
-	abi.SubTagging:    true,
-	abi.SubPolicy:     true,
-	abi.SubObjectLock: true,
+// reader reads one sub-resource as the pointer type of the BucketConfig
+// field named into.
+type reader struct {
+	into string
+	read func(ctx context.Context, c *minio.Client, bucket string) (any, error)
+}
+
+// readers are the names ObserveBucket reads: each entry of abi.SubResources
+// MinIO has an API for (a test checks the rest are in unsupported), and
+// sseKms, one form of the default encryption, which reads the encryption.
+var readers = map[string]reader{
+	abi.SubVersioning: {abi.SubVersioning, func(ctx context.Context, c *minio.Client, bucket string) (any, error) {
+		v, err := c.GetBucketVersioning(ctx, bucket)
+		if err != nil {
+			return nil, err
+		}
+		return &abi.Versioning{Status: v.Status, MFADelete: v.MFADelete}, nil
+	}},
+	abi.SubEncryption: {abi.SubEncryption, untyped(readEncryption)},
+	abi.SubSSEKMS:     {abi.SubEncryption, untyped(readEncryption)},
+	abi.SubLifecycle:  {abi.SubLifecycle, untyped(readLifecycle)},
+	abi.SubTagging:    {abi.SubTagging, untyped(readTagging)},
+	abi.SubPolicy: {abi.SubPolicy, func(ctx context.Context, c *minio.Client, bucket string) (any, error) {
+		doc, err := c.GetBucketPolicy(ctx, bucket) // "" when there is none
+		if err != nil {
+			return nil, err
+		}
+		return &abi.Policy{Document: canonicalPolicy(doc)}, nil
+	}},
+	abi.SubObjectLock: {abi.SubObjectLock, untyped(readObjectLock)},
+}
+
+// untyped adapts a typed read to reader.read.
+func untyped[T any](read func(ctx context.Context, c *minio.Client, bucket string) (*T, error)) func(context.Context, *minio.Client, string) (any, error) {
+	return func(ctx context.Context, c *minio.Client, bucket string) (any, error) {
+		v, err := read(ctx, c, bucket)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
 }
 
 func unsupportedReason(sub string) string {
@@ -100,32 +130,18 @@ func serverAnswer(err error) string {
 // declare, or one the server answers NotImplemented to, lands in
 // obs.Unsupported instead; only other failures are errors.
 func observe(ctx context.Context, c *minio.Client, bucket, sub string, obs *abi.BucketObservation) error {
-	var err error
-	switch sub {
-	case abi.SubVersioning:
-		var v minio.BucketVersioningConfiguration
-		if v, err = c.GetBucketVersioning(ctx, bucket); err == nil {
-			obs.Config.Versioning = &abi.Versioning{Status: v.Status, MFADelete: v.MFADelete}
-		}
-	case abi.SubEncryption, abi.SubSSEKMS: // SSE-KMS is one form of the default encryption
-		if obs.Config.Encryption != nil {
-			return nil
-		}
-		obs.Config.Encryption, err = readEncryption(ctx, c, bucket)
-	case abi.SubLifecycle:
-		obs.Config.Lifecycle, err = readLifecycle(ctx, c, bucket)
-	case abi.SubTagging:
-		obs.Config.Tagging, err = readTagging(ctx, c, bucket)
-	case abi.SubPolicy:
-		var doc string
-		if doc, err = c.GetBucketPolicy(ctx, bucket); err == nil { // "" when there is none
-			obs.Config.Policy = &abi.Policy{Document: canonicalPolicy(doc)}
-		}
-	case abi.SubObjectLock:
-		obs.Config.ObjectLock, err = readObjectLock(ctx, c, bucket)
-	default:
+	r, ok := readers[sub]
+	if !ok {
 		setUnsupported(obs, sub, unsupportedReason(sub))
 		return nil
+	}
+	into, _ := abi.SubResourceNamed(r.into)
+	if into.Has(obs.Config) {
+		return nil // read already (encryption and sseKms)
+	}
+	v, err := r.read(ctx, c, bucket)
+	if err == nil {
+		into.Set(&obs.Config, v)
 	}
 	// A server that does not implement a sub-resource (an S3-compatible
 	// server other than MinIO, or a MinIO build without it) is reported, not
@@ -303,13 +319,15 @@ type write struct {
 	do  func(ctx context.Context, c *minio.Client, bucket string) error
 }
 
-// handled are the BucketConfig fields (by JSON name) ApplyBucket can write.
-var handled = map[string]bool{
-	abi.SubVersioning: true,
-	abi.SubEncryption: true,
-	abi.SubLifecycle:  true,
-	abi.SubTagging:    true,
-	abi.SubPolicy:     true,
+// planners plan the write of each entry of abi.SubResources MinIO has an
+// API for; a test checks the rest are in unsupported.
+var planners = map[string]func(b abi.BucketArgs) (write, error){
+	abi.SubVersioning: func(b abi.BucketArgs) (write, error) { return planVersioning(b.Config.Versioning, b.MFA) },
+	abi.SubEncryption: func(b abi.BucketArgs) (write, error) { return planEncryption(b.Config.Encryption) },
+	abi.SubLifecycle:  func(b abi.BucketArgs) (write, error) { return planLifecycle(b.Config.Lifecycle) },
+	abi.SubTagging:    func(b abi.BucketArgs) (write, error) { return planTagging(b.Config.Tagging) },
+	abi.SubPolicy:     func(b abi.BucketArgs) (write, error) { return planPolicy(b.Config.Policy.Document) },
+	abi.SubObjectLock: planObjectLock,
 }
 
 // planWrites checks the desired configuration and turns each non-nil field
@@ -317,64 +335,57 @@ var handled = map[string]bool{
 // refused without asking the server is refused here, before the first
 // request, so a bad field never leaves a half-applied bucket behind.
 func planWrites(b abi.BucketArgs) ([]write, error) {
-	cfg := b.Config
-	// Any non-nil field the driver cannot write is refused, including fields
-	// a newer ABI adds: writing nothing would let the host believe it did.
-	rv := reflect.ValueOf(cfg)
-	for i := 0; i < rv.NumField(); i++ {
-		if rv.Field(i).Kind() != reflect.Pointer || rv.Field(i).IsNil() {
-			continue
-		}
-		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
-		switch {
-		case handled[name]:
-		case name == abi.SubObjectLock:
-			return nil, abi.Errorf(abi.CodeInvalidArgument,
-				"objectLock: object lock is set when the bucket is created (BucketArgs.ObjectLock with Create), never as a configuration write")
-		default:
-			return nil, abi.Errorf(abi.CodeUnimplemented, "%s: %s", name, unsupportedReason(name))
+	// Any set sub-resource the driver cannot write is refused first:
+	// writing nothing would let the host believe it did.
+	for _, s := range abi.SubResources {
+		if _, ok := planners[s.Name]; s.Has(b.Config) && !ok {
+			return nil, abi.Errorf(abi.CodeUnimplemented, "%s: %s", s.Name, unsupportedReason(s.Name))
 		}
 	}
-
 	var writes []write
-	for _, sub := range abi.SubResources {
-		var w write
-		var err error
-		switch sub {
-		case abi.SubVersioning:
-			if cfg.Versioning == nil {
-				continue
-			}
-			w, err = planVersioning(cfg.Versioning, b.MFA)
-		case abi.SubEncryption:
-			if cfg.Encryption == nil {
-				continue
-			}
-			w, err = planEncryption(cfg.Encryption)
-		case abi.SubLifecycle:
-			if cfg.Lifecycle == nil {
-				continue
-			}
-			w, err = planLifecycle(cfg.Lifecycle)
-		case abi.SubTagging:
-			if cfg.Tagging == nil {
-				continue
-			}
-			w, err = planTagging(cfg.Tagging)
-		case abi.SubPolicy:
-			if cfg.Policy == nil {
-				continue
-			}
-			w, err = planPolicy(cfg.Policy.Document)
-		default:
-			continue // refused above when set
+	for _, s := range abi.SubResources {
+		if !s.Has(b.Config) {
+			continue
 		}
+		w, err := planners[s.Name](b)
 		if err != nil {
 			return nil, err
 		}
 		writes = append(writes, w)
 	}
 	return writes, nil
+}
+
+// planObjectLock plans a write of the default retention, all a write may
+// change (abi.SubResources: enabled is create-only). MinIO cannot enable
+// object lock on an existing bucket, so a bucket this apply did not create
+// with it is read first, and refused with Conflict unless it has it.
+func planObjectLock(b abi.BucketArgs) (write, error) {
+	ol := b.Config.ObjectLock
+	if !ol.Enabled {
+		return write{}, abi.Errorf(abi.CodeInvalidArgument,
+			"objectLock: object lock is set when the bucket is created (BucketArgs.ObjectLock with Create) and cannot be turned off; only its default retention may be written afterwards")
+	}
+	r, err := checkObjectLock(ol)
+	if err != nil {
+		return write{}, err
+	}
+	created := b.Create && b.ObjectLock != nil && b.ObjectLock.Enabled
+	return write{sub: abi.SubObjectLock, do: func(ctx context.Context, c *minio.Client, bucket string) error {
+		if !created {
+			have, err := readObjectLock(ctx, c, bucket)
+			if err != nil {
+				return err
+			}
+			if !have.Enabled {
+				return abi.Errorf(abi.CodeConflict, "bucket %s has no object lock, which only the create can enable; its default retention cannot be written", bucket)
+			}
+		}
+		if r == nil {
+			return c.SetObjectLockConfig(ctx, bucket, nil, nil, nil) // removes the default retention
+		}
+		return c.SetObjectLockConfig(ctx, bucket, &r.mode, &r.validity, &r.unit)
+	}}, nil
 }
 
 func planVersioning(v *abi.Versioning, mfa string) (write, error) {

@@ -152,7 +152,7 @@ func (d *Driver) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.
 	obs := abi.BucketObservation{Exists: true}
 	var reads []string
 	for _, sub := range b.Observe {
-		if !readable[sub] {
+		if _, ok := readers[sub]; !ok {
 			setUnsupported(&obs, sub, unsupportedReason(sub))
 			continue
 		}

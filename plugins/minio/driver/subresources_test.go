@@ -177,8 +177,14 @@ func TestApplyRefusals(t *testing.T) {
 			args: abi.BucketArgs{Config: abi.BucketConfig{CORS: &abi.CORS{}}},
 		},
 		{
-			name: "object lock as a configuration write", want: abi.CodeInvalidArgument, msg: "objectLock: object lock is set when the bucket is created",
-			args: abi.BucketArgs{Config: abi.BucketConfig{ObjectLock: &abi.ObjectLock{Enabled: true}}},
+			// Only the create enables object lock, and nothing disables it
+			// (abi.SubResources); writing the retention is tested against MinIO.
+			name: "object lock turned off as a configuration write", want: abi.CodeInvalidArgument, msg: "objectLock: object lock is set when the bucket is created",
+			args: abi.BucketArgs{Config: abi.BucketConfig{ObjectLock: &abi.ObjectLock{Enabled: false}}},
+		},
+		{
+			name: "object lock write with a bad retention", want: abi.CodeInvalidArgument, msg: "objectLock: a default retention needs exactly one of days or years",
+			args: abi.BucketArgs{Config: abi.BucketConfig{ObjectLock: &abi.ObjectLock{Enabled: true, DefaultRetention: &abi.ObjectLockPeriod{Mode: "GOVERNANCE"}}}},
 		},
 		{
 			name: "mfa delete", want: abi.CodeUnimplemented, msg: "versioning: MinIO has no mfaDelete API",
@@ -559,6 +565,25 @@ func testSubResources(t *testing.T, d *Driver, p abi.ProviderConfig, endpoint st
 		require.ErrorAs(t, err, &ae)
 		assert.Equal(t, abi.CodeConflict, ae.Code)
 		assert.Contains(t, ae.Message, "already exists without object lock")
+	})
+
+	// abi.SubResources: the default retention may be written after creation
+	// to a bucket with object lock; enabling it stays the create's.
+	t.Run("object lock retention after creation", func(t *testing.T) {
+		bucket := newBucket(t, &abi.ObjectLock{Enabled: true})
+		changed := &abi.ObjectLock{Enabled: true, DefaultRetention: &abi.ObjectLockPeriod{Mode: "GOVERNANCE", Days: 2}}
+		apply(t, bucket, abi.BucketConfig{ObjectLock: changed})
+		assert.Equal(t, changed, observe(t, bucket, abi.SubObjectLock).Config.ObjectLock)
+		apply(t, bucket, abi.BucketConfig{ObjectLock: &abi.ObjectLock{Enabled: true}})
+		assert.Equal(t, &abi.ObjectLock{Enabled: true}, observe(t, bucket, abi.SubObjectLock).Config.ObjectLock, "no retention removes it")
+
+		plain := newBucket(t, nil)
+		err := d.ApplyBucket(t.Context(), p, abi.BucketArgs{Name: plain, Config: abi.BucketConfig{ObjectLock: changed}})
+		var ae *abi.Error
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, abi.CodeConflict, ae.Code)
+		assert.True(t, strings.HasPrefix(ae.Message, "objectLock: bucket "+plain+" has no object lock, which only the create can enable"), ae.Message)
+		assert.Equal(t, &abi.ObjectLock{}, observe(t, plain, abi.SubObjectLock).Config.ObjectLock)
 	})
 
 	t.Run("unsupported sub-resources are reported without a request", func(t *testing.T) {

@@ -390,25 +390,11 @@ func roundTrip(t *testing.T, d *s3compat.Driver, rt *countingTransport, p abi.Pr
 
 // field returns the sub-resource name of cfg, typed, for comparisons.
 func field(cfg abi.BucketConfig, name string) any {
-	switch name {
-	case abi.SubVersioning:
-		return cfg.Versioning
-	case abi.SubEncryption:
-		return cfg.Encryption
-	case abi.SubPublicAccessBlock:
-		return cfg.PublicAccessBlock
-	case abi.SubLifecycle:
-		return cfg.Lifecycle
-	case abi.SubCORS:
-		return cfg.CORS
-	case abi.SubTagging:
-		return cfg.Tagging
-	case abi.SubPolicy:
-		return cfg.Policy
-	case abi.SubObjectLock:
-		return cfg.ObjectLock
+	s, ok := abi.SubResourceNamed(name)
+	if !ok {
+		return nil
 	}
-	return nil
+	return s.Get(cfg)
 }
 
 func observeExists(ctx context.Context, d *s3compat.Driver, p abi.ProviderConfig, b abi.BucketArgs, want bool) func() error {
