@@ -92,7 +92,6 @@ type Target struct {
 	UsersUnsupported []string
 }
 
-<<<<<<< HEAD
 // Objects writes and removes objects with a client of the caller's, never
 // the driver under test: the ABI has no object operations, yet the suite
 // needs a non-empty bucket (DeleteBucket must refuse it without force) and,
@@ -108,20 +107,11 @@ type Objects interface {
 	EmptyBucket(ctx context.Context, p abi.ProviderConfig, bucket string) error
 }
 
-// capabilities ABI 1.1 defines.
-var knownCapabilities = []string{
-	abi.CapBuckets, abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption, abi.SubSSEKMS,
-	abi.SubPublicAccessBlock, abi.SubLifecycle, abi.SubCORS, abi.SubTagging, abi.SubPolicy,
-	abi.SubObjectLock, abi.CapForceDelete,
-	abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
-}
-=======
 // capabilities ABI 1.1 defines: those of the bucket sub-resources
 // (abi.SubResources) and the rest.
 var knownCapabilities = slices.Concat([]string{abi.CapBuckets}, abi.BucketCapabilities(), []string{
 	abi.CapForceDelete, abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
 })
->>>>>>> subtable
 
 var bucketOps = []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket}
 
