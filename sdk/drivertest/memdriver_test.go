@@ -131,7 +131,12 @@ func (m *memS3) apply(ctx context.Context, p abi.ProviderConfig, b abi.BucketArg
 	case !ok:
 		return nil // nothing to create, nothing to write
 	}
-	delete(written, abi.SubObjectLock) // set at creation only
+	if err := lockRule(bk, b.Config.ObjectLock); err != nil {
+		return err
+	}
+	if b.Create {
+		delete(written, abi.SubObjectLock) // the create set it
+	}
 	for name, v := range written {
 		bk.config[name] = v
 	}
@@ -206,6 +211,26 @@ func remarshal(in, out any) error {
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
+}
+
+// lockRule is abi.SubResources' object-lock rule: the default retention may
+// be written to a bucket with object lock, nothing enables it after the
+// create, and nothing turns it off.
+func lockRule(bk *memBucket, want *abi.ObjectLock) error {
+	if want == nil {
+		return nil
+	}
+	var have abi.ObjectLock
+	if err := json.Unmarshal(bk.config[abi.SubObjectLock], &have); err != nil {
+		return err
+	}
+	switch {
+	case have.Enabled && !want.Enabled:
+		return abi.Errorf(abi.CodeInvalidArgument, "object lock cannot be turned off")
+	case !have.Enabled && want.Enabled:
+		return abi.Errorf(abi.CodeConflict, "object lock can only be enabled when the bucket is created")
 	}
 	return nil
 }
