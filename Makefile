@@ -86,6 +86,10 @@ lint: $(GOLANGCI) verify-modules ## gofmt, go vet and golangci-lint.
 	@out=$$(gofmt -l examples/custom-driver); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	cd examples/custom-driver && GOWORK=off $(GOLANGCI) run ./...
 
+.PHONY: lint-changed
+lint-changed: $(GOLANGCI) ## golangci-lint on the packages of FILES (the pre-commit hook passes the staged Go files).
+	@hack/lint-changed.sh $(GOLANGCI) $(FILES)
+
 .PHONY: hooks
 hooks: $(LEFTHOOK) ## Install the git pre-commit hooks (lefthook.yml).
 	$(LEFTHOOK) install
