@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"testing"
@@ -156,6 +157,16 @@ func TestAccessKeyProviderEndpointChanged(t *testing.T) {
 	patch := client.MergeFrom(kp.DeepCopy())
 	kp.Spec.Endpoint = other.Endpoint
 	require.NoError(t, suite.k8s.Patch(ctx, &kp, patch))
+	// The rotation below must reach an operator that has seen the move: a
+	// request made before the Provider change reached its cache would rotate
+	// at the old endpoint, rightly.
+	waitFor(t, 30*time.Second, "the Provider's move observed", func() (bool, string) {
+		var p pailv1.Provider
+		if err := suite.k8s.Get(ctx, client.ObjectKeyFromObject(keys), &p); err != nil {
+			return false, err.Error()
+		}
+		return p.Status.ObservedGeneration == p.Generation, fmt.Sprintf("observedGeneration %d of %d", p.Status.ObservedGeneration, p.Generation)
+	})
 	var cur pailv1.AccessKey
 	require.NoError(t, suite.k8s.Get(ctx, client.ObjectKeyFromObject(ak), &cur))
 	akPatch := client.MergeFrom(cur.DeepCopy())
