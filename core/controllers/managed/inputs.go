@@ -1,0 +1,37 @@
+package managed
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// Referrers maps a changed input (a Provider, a Secret, a Bucket) to the
+// objects in its namespace that use it: those of list's kind whose field
+// index idx holds the input's name. Every "requeue what depends on this"
+// watch is one call of it, so fixing an input recovers its users at once.
+func Referrers(c client.Reader, list client.ObjectList, idx string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		l, ok := list.DeepCopyObject().(client.ObjectList)
+		if !ok {
+			return nil
+		}
+		if err := c.List(ctx, l, client.InNamespace(o.GetNamespace()), client.MatchingFields{idx: o.GetName()}); err != nil {
+			return nil
+		}
+		items, err := meta.ExtractList(l)
+		if err != nil {
+			return nil
+		}
+		out := make([]reconcile.Request, 0, len(items))
+		for _, it := range items {
+			if obj, ok := it.(client.Object); ok {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
+			}
+		}
+		return out
+	}
+}
