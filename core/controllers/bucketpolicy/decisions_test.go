@@ -71,8 +71,8 @@ const bucketName = "site-data"
 // Bucket, one they deny (public write), and the first as MinIO stores it;
 // compact, as the apiserver keeps a RawExtension.
 var (
-	goodDoc = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecure","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::%[1]s","arn:aws:s3:::%[1]s/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}},{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::%[1]s/*"}]}`, bucketName)
-	storedGoodDoc = fmt.Sprintf(`{"Statement":[{"Action":["s3:GetObject"],"Effect":"Allow","Principal":{"AWS":["*"]},"Resource":["arn:aws:s3:::%[1]s/*"],"Sid":"PublicRead"},{"Action":["s3:*"],"Condition":{"Bool":{"aws:SecureTransport":["false"]}},"Effect":"Deny","Principal":{"AWS":["*"]},"Resource":["arn:aws:s3:::%[1]s/*","arn:aws:s3:::%[1]s"],"Sid":"DenyInsecure"}],"Version":"2012-10-17"}`, bucketName)
+	goodDoc        = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecure","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::%[1]s","arn:aws:s3:::%[1]s/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}},{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::%[1]s/*"}]}`, bucketName)
+	storedGoodDoc  = fmt.Sprintf(`{"Statement":[{"Action":["s3:GetObject"],"Effect":"Allow","Principal":{"AWS":["*"]},"Resource":["arn:aws:s3:::%[1]s/*"],"Sid":"PublicRead"},{"Action":["s3:*"],"Condition":{"Bool":{"aws:SecureTransport":["false"]}},"Effect":"Deny","Principal":{"AWS":["*"]},"Resource":["arn:aws:s3:::%[1]s/*","arn:aws:s3:::%[1]s"],"Sid":"DenyInsecure"}],"Version":"2012-10-17"}`, bucketName)
 	publicWriteDoc = fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecure","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::%[1]s","arn:aws:s3:::%[1]s/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}},{"Sid":"PublicWrite","Effect":"Allow","Principal":"*","Action":["s3:PutObject"],"Resource":"arn:aws:s3:::%[1]s/*"}]}`, bucketName)
 )
 
