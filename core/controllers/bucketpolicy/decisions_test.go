@@ -3,6 +3,7 @@ package bucketpolicy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -201,20 +202,25 @@ func condOf(bp *pailv1.BucketPolicy, typ string) metav1.Condition {
 	return metav1.Condition{}
 }
 
-func TestBucketPolicyDecisions(t *testing.T) {
-	denied := abi.Errorf(abi.CodeAccessDenied, "access denied")
-	tests := []struct {
-		name    string
-		world   world
-		backend *backend
-		// want: Ready's reason ("" when the BucketPolicy is gone), the
-		// documents written, the error class, whether the object is gone.
-		ready  string
-		writes []string
-		class  managed.Class
-		gone   bool
-		check  func(t *testing.T, out outcome, f *backend)
-	}{
+// decision is one case of TestBucketPolicyDecisions.
+type decision struct {
+	name    string
+	world   world
+	backend *backend
+	// want: Ready's reason ("" when the BucketPolicy is gone), the
+	// documents written, the error class, whether the object is gone.
+	ready  string
+	writes []string
+	class  managed.Class
+	gone   bool
+	check  func(t *testing.T, out outcome, f *backend)
+}
+
+var accessDenied = abi.Errorf(abi.CodeAccessDenied, "access denied")
+
+// syncDecisions: writes, non-writes, and what the packs say.
+func syncDecisions() []decision {
+	return []decision{
 		{name: "create: the policy is written", world: world{bp: newPolicy(goodDoc), bucket: readyBucket()}, backend: &backend{},
 			ready: pailv1.ReasonAvailable, writes: []string{goodDoc},
 			check: func(t *testing.T, out outcome, _ *backend) {
@@ -267,6 +273,12 @@ func TestBucketPolicyDecisions(t *testing.T) {
 			}},
 		{name: "not a JSON object: terminal until the spec changes", world: world{bp: newPolicy(`["x"]`), bucket: readyBucket()},
 			backend: &backend{}, ready: pailv1.ReasonPolicyNotJSON, class: managed.SpecError},
+	}
+}
+
+// gateDecisions: what stops a policy before the backend: precedence, conflicts, the Bucket.
+func gateDecisions() []decision {
+	return []decision{
 		{name: "an inline Bucket.spec.policy takes precedence", world: world{bp: newPolicy(goodDoc), bucket: readyBucket(func(b *pailv1.Bucket) {
 			b.Spec.Policy = &kruntime.RawExtension{Raw: []byte(goodDoc)}
 		})}, backend: &backend{}, ready: pailv1.ReasonInlinePolicy,
@@ -299,15 +311,21 @@ func TestBucketPolicyDecisions(t *testing.T) {
 				assert.Zero(t, f.observed)
 				assert.Equal(t, pailv1.ReasonNoConflict, condOf(out.bp, pailv1.ConditionConflict).Reason, "the conflict check ran")
 			}},
+	}
+}
+
+// errorDecisions: how backend errors are classified and reported.
+func errorDecisions() []decision {
+	return []decision{
 		{name: "access denied on the write: retried slowly", world: world{bp: newPolicy(goodDoc), bucket: readyBucket()},
-			backend: &backend{applyErr: denied}, ready: pailv1.ReasonBackendError, writes: []string{goodDoc}, class: managed.StateError,
+			backend: &backend{applyErr: accessDenied}, ready: pailv1.ReasonBackendError, writes: []string{goodDoc}, class: managed.StateError,
 			check: func(t *testing.T, out outcome, _ *backend) {
 				assert.Equal(t, pailv1.ReasonBackendError, condOf(out.bp, pailv1.ConditionSynced).Reason)
 				assert.Contains(t, condOf(out.bp, pailv1.ConditionReady).Message, "Could not write the policy to bucket "+bucketName)
 				assert.Empty(t, out.bp.Status.AppliedHash)
 			}},
 		{name: "access denied on the read: retried slowly", world: world{bp: newPolicy(goodDoc), bucket: readyBucket()},
-			backend: &backend{observeErr: denied}, ready: pailv1.ReasonBackendError, class: managed.StateError},
+			backend: &backend{observeErr: accessDenied}, ready: pailv1.ReasonBackendError, class: managed.StateError},
 		{name: "unavailable: retried with backoff", world: world{bp: newPolicy(goodDoc), bucket: readyBucket()},
 			backend: &backend{applyErr: abi.Errorf(abi.CodeUnavailable, "down")}, ready: pailv1.ReasonBackendError, writes: []string{goodDoc}, class: managed.Retryable},
 		{name: "invalid argument: the backend refused the document, terminal", world: world{bp: newPolicy(goodDoc), bucket: readyBucket()},
@@ -316,7 +334,13 @@ func TestBucketPolicyDecisions(t *testing.T) {
 				assert.Equal(t, pailv1.ReasonBackendRefusedPolicy, condOf(out.bp, pailv1.ConditionSynced).Reason)
 				assert.Contains(t, condOf(out.bp, pailv1.ConditionReady).Message, "nothing was written: MalformedPolicy")
 			}},
+	}
+}
 
+// deleteDecisions: the delete rule. A BucketPolicy has no deletionPolicy of its
+// own: the governing one removes its document, every other case releases.
+func deleteDecisions() []decision {
+	return []decision{
 		{name: "delete of the governing policy removes it from the bucket", world: world{bp: newPolicy(goodDoc, applied, deleted), bucket: readyBucket()},
 			backend: &backend{doc: goodDoc}, writes: []string{""}, gone: true},
 		{name: "delete of a policy another governs leaves the bucket alone", world: world{bp: newPolicy(goodDoc, func(bp *pailv1.BucketPolicy) {
@@ -331,12 +355,16 @@ func TestBucketPolicyDecisions(t *testing.T) {
 			b.DeletionTimestamp, b.Finalizers = &now, []string{pailv1.BucketFinalizer}
 		})}, backend: &backend{doc: goodDoc}, gone: true},
 		{name: "delete denied by the backend waits, retried slowly", world: world{bp: newPolicy(goodDoc, applied, deleted), bucket: readyBucket()},
-			backend: &backend{doc: goodDoc, applyErr: denied}, writes: []string{""}, ready: pailv1.ReasonBackendError, class: managed.StateError,
+			backend: &backend{doc: goodDoc, applyErr: accessDenied}, writes: []string{""}, ready: pailv1.ReasonBackendError, class: managed.StateError,
 			check: func(t *testing.T, out outcome, _ *backend) {
 				assert.Contains(t, out.bp.Finalizers, pailv1.BucketPolicyFinalizer, "the finalizer stays until the policy is removed")
 				assert.Contains(t, condOf(out.bp, pailv1.ConditionReady).Message, "Could not remove the policy from bucket "+bucketName)
 			}},
 	}
+}
+
+func TestBucketPolicyDecisions(t *testing.T) {
+	tests := slices.Concat(syncDecisions(), gateDecisions(), errorDecisions(), deleteDecisions())
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r, c, rec := harness(t, tc.world, tc.backend)
