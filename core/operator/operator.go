@@ -128,6 +128,45 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if o.RestConfig == nil {
 		return nil, errors.New("operator: no rest config")
 	}
+	o.defaults()
+	ctrl.SetLogger(logging.Logr(o.Logger))
+	mgr, hookServer, err := newManager(o)
+	if err != nil {
+		return nil, err
+	}
+	m, err := metrics.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	// Provider readiness is read from the cache at scrape time (alerting).
+	if err := metrics.RegisterState(nil, metrics.NewStateCollector(mgr.GetClient())); err != nil {
+		return nil, err
+	}
+	host, reg, err := newRegistry(ctx, o, m)
+	if err != nil {
+		return nil, err
+	}
+	w := wiring{
+		mgr: mgr, metrics: m, registry: reg,
+		conn:    &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg},
+		engine:  newEngine(ctx, o, m),
+		recheck: make(chan event.GenericEvent, 64),
+		repack:  make(chan event.GenericEvent, 64),
+	}
+	if err := w.storageControllers(o); err != nil {
+		return nil, err
+	}
+	if err := w.extensionControllers(o); err != nil {
+		return nil, err
+	}
+	if err := w.checks(hookServer); err != nil {
+		return nil, err
+	}
+	return &Operator{Manager: mgr, Registry: reg, Metrics: m, Policy: w.engine, host: host, log: o.Logger, preload: o.Preload}, nil
+}
+
+// defaults fills the zero Options with the documented defaults.
+func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
 	}
@@ -143,11 +182,20 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if o.ProbeAddr == "" {
 		o.ProbeAddr = "0"
 	}
-	ctrl.SetLogger(logging.Logr(o.Logger))
+	if o.DriftLoopThreshold == 0 {
+		o.DriftLoopThreshold = 5
+	}
+	if o.DriftLoopWindow == 0 {
+		o.DriftLoopWindow = 10 * time.Minute
+	}
+}
 
+// newManager builds the controller manager, and the webhook server when
+// o serves the webhook (nil otherwise).
+func newManager(o Options) (manager.Manager, webhook.Server, error) {
 	scheme, err := Scheme()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	skip := true
 	var hookServer webhook.Server
@@ -173,16 +221,14 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		Controller: config.Controller{SkipNameValidation: &skip},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("manager: %w", err)
+		return nil, nil, fmt.Errorf("manager: %w", err)
 	}
-	m, err := metrics.New(nil)
-	if err != nil {
-		return nil, err
-	}
-	// Provider readiness is read from the cache at scrape time (alerting).
-	if err := metrics.RegisterState(nil, metrics.NewStateCollector(mgr.GetClient())); err != nil {
-		return nil, err
-	}
+	return mgr, hookServer, nil
+}
+
+// newRegistry builds the wasm host and the driver registry over it, with
+// the native drivers o names.
+func newRegistry(ctx context.Context, o Options, m *metrics.Metrics) (*wasmhost.Host, *registry.Registry, error) {
 	hostCfg := wasmhost.NewConfig().
 		WithCacheDir(o.CacheDir).
 		WithPoolSize(o.DriverPoolSize).
@@ -193,45 +239,19 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		})
 	host, err := wasmhost.New(hostCfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	reg := registry.New(ctx, host, o.DriverDir, m, o.Logger)
 	for name, d := range o.Native {
 		reg.RegisterNative(name, d)
 	}
-	conn := &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg}
-	recheck := make(chan event.GenericEvent, 64)
-	if err := (&provider.Reconciler{
-		Recheck:                 recheck,
-		Client:                  mgr.GetClient(),
-		Connector:               conn,
-		Recorder:                mgr.GetEventRecorder("pail-provider"),
-		RecheckInterval:         o.ProviderRecheck,
-		RetryBase:               o.ProviderRetryBase,
-		RetryMax:                o.ProviderRetryMax,
-		MaxConcurrentReconciles: 4,
-	}).SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("provider controller: %w", err)
-	}
-	if o.DriftLoopThreshold == 0 {
-		o.DriftLoopThreshold = 5
-	}
-	if o.DriftLoopWindow == 0 {
-		o.DriftLoopWindow = 10 * time.Minute
-	}
-	if err := (&bucket.Reconciler{
-		DriftLoop:               &bucket.DriftLoop{Threshold: o.DriftLoopThreshold, Window: o.DriftLoopWindow},
-		Client:                  mgr.GetClient(),
-		Reader:                  mgr.GetAPIReader(),
-		Connector:               conn,
-		Recorder:                mgr.GetEventRecorder("pail-bucket"),
-		ResyncPeriod:            o.BucketResync,
-		RetryMax:                o.BucketRetryMax,
-		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
-		Metrics:                 m,
-	}).SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("bucket controller: %w", err)
-	}
+	return host, reg, nil
+}
+
+// newEngine builds the policy engine with the built-in packs. A pack that
+// does not compile is left out and counted, not fatal: the others still
+// guard every document.
+func newEngine(ctx context.Context, o Options, m *metrics.Metrics) *policy.Engine {
 	engine := policy.NewEngine()
 	engine.OnBroken = func(pack string, err error) {
 		m.PolicyPackErrors.WithLabelValues(pack).Inc()
@@ -242,82 +262,147 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 			o.Logger.Warn("no built-in policy packs", "dir", o.PolicyDir, "error", err)
 		}
 	}
-	repack := make(chan event.GenericEvent, 64)
+	return engine
+}
+
+// wiring is what the controllers share: one connection cache for every
+// kind, one policy engine, and the channels by which the plugin and
+// policy-pack controllers wake the Providers and the BucketPolicies.
+type wiring struct {
+	mgr      manager.Manager
+	metrics  *metrics.Metrics
+	registry *registry.Registry
+	conn     *connect.Connector
+	engine   *policy.Engine
+	// recheck wakes Providers (a plugin changed); repack BucketPolicies
+	// (the packs changed).
+	recheck, repack chan event.GenericEvent
+}
+
+// storageControllers registers the controllers of the storage kinds:
+// Providers, Buckets, BucketPolicies and AccessKeys.
+func (w *wiring) storageControllers(o Options) error {
+	mgr := w.mgr
+	if err := (&provider.Reconciler{
+		Recheck:                 w.recheck,
+		Client:                  mgr.GetClient(),
+		Connector:               w.conn,
+		Recorder:                mgr.GetEventRecorder("pail-provider"),
+		RecheckInterval:         o.ProviderRecheck,
+		RetryBase:               o.ProviderRetryBase,
+		RetryMax:                o.ProviderRetryMax,
+		MaxConcurrentReconciles: 4,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("provider controller: %w", err)
+	}
+	if err := (&bucket.Reconciler{
+		DriftLoop:               &bucket.DriftLoop{Threshold: o.DriftLoopThreshold, Window: o.DriftLoopWindow},
+		Client:                  mgr.GetClient(),
+		Reader:                  mgr.GetAPIReader(),
+		Connector:               w.conn,
+		Recorder:                mgr.GetEventRecorder("pail-bucket"),
+		ResyncPeriod:            o.BucketResync,
+		RetryMax:                o.BucketRetryMax,
+		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+		Metrics:                 w.metrics,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("bucket controller: %w", err)
+	}
 	if err := (&bucketpolicy.Reconciler{
 		Client:       mgr.GetClient(),
-		Connector:    conn,
-		Engine:       engine,
+		Connector:    w.conn,
+		Engine:       w.engine,
 		Recorder:     mgr.GetEventRecorder("pail-bucketpolicy"),
-		Metrics:      m,
+		Metrics:      w.metrics,
 		ResyncPeriod: o.BucketResync,
-		Repack:       repack,
+		Repack:       w.repack,
 	}).SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("bucketpolicy controller: %w", err)
+		return fmt.Errorf("bucketpolicy controller: %w", err)
 	}
 	if err := (&accesskey.Reconciler{
 		Client:       mgr.GetClient(),
 		Reader:       mgr.GetAPIReader(),
 		Scheme:       mgr.GetScheme(),
-		Connector:    conn,
-		Engine:       engine,
+		Connector:    w.conn,
+		Engine:       w.engine,
 		Recorder:     mgr.GetEventRecorder("pail-accesskey"),
-		Metrics:      m,
+		Metrics:      w.metrics,
 		ResyncPeriod: o.BucketResync,
 	}).SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("accesskey controller: %w", err)
+		return fmt.Errorf("accesskey controller: %w", err)
 	}
+	return nil
+}
+
+// extensionControllers registers the controllers of what extends Pail:
+// driver plugins (when o names their namespace) and policy packs.
+func (w *wiring) extensionControllers(o Options) error {
 	if o.PluginNamespace != "" {
-		pluginCache, err := cache.New(mgr.GetConfig(), cache.Options{
-			Scheme:            mgr.GetScheme(),
-			Mapper:            mgr.GetRESTMapper(),
-			DefaultNamespaces: map[string]cache.Config{o.PluginNamespace: {}},
-			ByObject:          map[client.Object]cache.ByObject{&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{plugin.Label: "true"})}},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("plugin cache: %w", err)
-		}
-		if err := mgr.Add(pluginCache); err != nil {
-			return nil, err
-		}
-		if err := (&plugin.Reconciler{
-			Cache:    pluginCache,
-			Client:   mgr.GetClient(),
-			Registry: reg,
-			Recorder: mgr.GetEventRecorder("pail-plugin"),
-			Recheck:  recheck,
-		}).SetupWithManager(mgr); err != nil {
-			return nil, fmt.Errorf("plugin controller: %w", err)
+		if err := w.pluginController(o.PluginNamespace); err != nil {
+			return err
 		}
 	}
 	if err := (&policypack.Reconciler{
-		Client:   mgr.GetClient(),
-		Engine:   engine,
-		Recorder: mgr.GetEventRecorder("pail-policypack"),
-		Repack:   repack,
-	}).SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("policypack controller: %w", err)
+		Client:   w.mgr.GetClient(),
+		Engine:   w.engine,
+		Recorder: w.mgr.GetEventRecorder("pail-policypack"),
+		Repack:   w.repack,
+	}).SetupWithManager(w.mgr); err != nil {
+		return fmt.Errorf("policypack controller: %w", err)
 	}
+	return nil
+}
+
+// pluginController registers the plugin controller, over a cache of its
+// own that holds only the labelled ConfigMaps of ns.
+func (w *wiring) pluginController(ns string) error {
+	mgr := w.mgr
+	pluginCache, err := cache.New(mgr.GetConfig(), cache.Options{
+		Scheme:            mgr.GetScheme(),
+		Mapper:            mgr.GetRESTMapper(),
+		DefaultNamespaces: map[string]cache.Config{ns: {}},
+		ByObject:          map[client.Object]cache.ByObject{&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{plugin.Label: "true"})}},
+	})
+	if err != nil {
+		return fmt.Errorf("plugin cache: %w", err)
+	}
+	if err := mgr.Add(pluginCache); err != nil {
+		return err
+	}
+	if err := (&plugin.Reconciler{
+		Cache:    pluginCache,
+		Client:   mgr.GetClient(),
+		Registry: w.registry,
+		Recorder: mgr.GetEventRecorder("pail-plugin"),
+		Recheck:  w.recheck,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("plugin controller: %w", err)
+	}
+	return nil
+}
+
+// checks registers the webhook (when served) and the health and readiness
+// checks.
+func (w *wiring) checks(hookServer webhook.Server) error {
+	mgr := w.mgr
 	if hookServer != nil {
-		if err := (&bucketpolicy.Validator{Reader: mgr.GetClient(), Engine: engine}).SetupWebhookWithManager(mgr); err != nil {
-			return nil, fmt.Errorf("bucketpolicy webhook: %w", err)
+		if err := (&bucketpolicy.Validator{Reader: mgr.GetClient(), Engine: w.engine}).SetupWebhookWithManager(mgr); err != nil {
+			return fmt.Errorf("bucketpolicy webhook: %w", err)
 		}
 		if err := mgr.AddReadyzCheck("webhook", hookServer.StartedChecker()); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return nil, err
+		return err
 	}
 	// Ready means every driver load started so far has finished.
-	if err := mgr.AddReadyzCheck("drivers", func(*http.Request) error {
-		if !reg.Loaded() {
+	return mgr.AddReadyzCheck("drivers", func(*http.Request) error {
+		if !w.registry.Loaded() {
 			return errors.New("drivers are loading")
 		}
 		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return &Operator{Manager: mgr, Registry: reg, Metrics: m, Policy: engine, host: host, log: o.Logger, preload: o.Preload}, nil
+	})
 }
 
 // Start preloads drivers in the background and runs the manager until ctx ends.

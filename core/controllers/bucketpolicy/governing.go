@@ -1,6 +1,7 @@
 package bucketpolicy
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
@@ -74,6 +76,22 @@ func governing(items []pailv1.BucketPolicy) string {
 		return a.Name < b.Name
 	})
 	return candidates[0].Name
+}
+
+// winner is the BucketPolicy that governs bp's bucket (governing), with bp
+// as it is now: its own refusal, if any, was just reconsidered.
+func (r *Reconciler) winner(ctx context.Context, bp *pailv1.BucketPolicy) (string, error) {
+	var list pailv1.BucketPolicyList
+	if err := r.Client.List(ctx, &list, client.InNamespace(bp.Namespace), client.MatchingFields{indexBucket: bp.Spec.BucketRef.Name}); err != nil {
+		return "", fmt.Errorf("list the BucketPolicies of Bucket %s: %w", bp.Spec.BucketRef.Name, err)
+	}
+	items := list.Items[:0]
+	for _, p := range list.Items {
+		if p.Name != bp.Name {
+			items = append(items, p)
+		}
+	}
+	return governing(append(items, *bp)), nil
 }
 
 // refusal is a document the backend refused: the generation it was sent

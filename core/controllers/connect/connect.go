@@ -140,7 +140,6 @@ func (c *Connector) Forget(key types.NamespacedName) {
 
 // Resolve reads the Provider's Secrets and driver afresh and caches the result.
 func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connection, error) {
-	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
 	if _, err := c.Registry.Get(p.Spec.Driver); errors.Is(err, registry.ErrLoading) {
 		// Checked first: referrers poll while the driver loads (after every
 		// restart), and need not read the Secret on each poll.
@@ -149,6 +148,54 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	if err := checkEndpoints(p); err != nil {
 		return nil, err
 	}
+	creds, err := c.credentials(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	tlsOpts, err := c.tlsOptions(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	// The generation is read before the driver: a driver replaced in
+	// between then fails the cache check (cached) and is resolved again.
+	driverGen := c.Registry.Generation(p.Spec.Driver)
+	d, err := c.driver(p)
+	if err != nil {
+		return nil, err
+	}
+	// The IAM endpoint joins the allow-list only when AccessKeys can use it:
+	// the Provider names one, or the driver declares its default.
+	iam := p.Spec.IAMEndpoint
+	if iam == "" {
+		iam = d.Describe().DefaultIAMEndpoint
+	}
+	policy, err := c.networkPolicy(p, iam, tlsOpts)
+	if err != nil {
+		return nil, err
+	}
+	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+	conn := &Connection{
+		Driver: d,
+		Config: abi.ProviderConfig{
+			Name:        key.String(),
+			Endpoint:    p.Spec.Endpoint,
+			Region:      p.Spec.Region,
+			PathStyle:   p.Spec.PathStyle,
+			IAMEndpoint: iam,
+			Credentials: creds,
+		},
+		Policy:     policy,
+		key:        key,
+		uid:        p.UID,
+		generation: p.Generation,
+		driverGen:  driverGen,
+	}
+	c.store(conn)
+	return conn, nil
+}
+
+// credentials reads the access key pair from the Secret the Provider names.
+func (c *Connector) credentials(ctx context.Context, p *pailv1.Provider) (abi.Credentials, error) {
 	ref := p.Spec.CredentialsSecretRef
 	idKey, secretKey := ref.AccessKeyIDKey, ref.SecretAccessKeyKey
 	if idKey == "" {
@@ -160,55 +207,65 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	var sec corev1.Secret
 	if err := c.Reader.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: ref.Name}, &sec); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &Error{Reason: pailv1.ReasonCredentialsMissing, Message: fmt.Sprintf("Secret %s/%s named in spec.credentialsSecretRef does not exist; create it with the keys %s and %s.", p.Namespace, ref.Name, idKey, secretKey), Err: err}
+			return abi.Credentials{}, &Error{Reason: pailv1.ReasonCredentialsMissing, Message: fmt.Sprintf("Secret %s/%s named in spec.credentialsSecretRef does not exist; create it with the keys %s and %s.", p.Namespace, ref.Name, idKey, secretKey), Err: err}
 		}
-		return nil, fmt.Errorf("read credentials Secret: %w", err)
+		return abi.Credentials{}, fmt.Errorf("read credentials Secret: %w", err)
 	}
 	id, secret := string(sec.Data[idKey]), string(sec.Data[secretKey])
 	if id == "" || secret == "" {
-		return nil, &Error{Reason: pailv1.ReasonCredentialsMissing, Message: fmt.Sprintf("Secret %s/%s lacks a non-empty %s or %s key.", p.Namespace, ref.Name, idKey, secretKey)}
+		return abi.Credentials{}, &Error{Reason: pailv1.ReasonCredentialsMissing, Message: fmt.Sprintf("Secret %s/%s lacks a non-empty %s or %s key.", p.Namespace, ref.Name, idKey, secretKey)}
 	}
+	return abi.Credentials{AccessKeyID: id, SecretAccessKey: secret}, nil
+}
 
-	var tlsOpts hosthttp.TLSOptions
-	if t := p.Spec.TLS; t != nil {
-		tlsOpts.InsecureSkipVerify = t.InsecureSkipVerify
-		if t.CASecretRef != nil {
-			caKey := t.CASecretRef.Key
-			if caKey == "" {
-				caKey = "ca.crt"
-			}
-			var ca corev1.Secret
-			if err := c.Reader.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: t.CASecretRef.Name}, &ca); err != nil {
-				if apierrors.IsNotFound(err) {
-					return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("CA Secret %s/%s named in spec.tls.caSecretRef does not exist.", p.Namespace, t.CASecretRef.Name), Err: err}
-				}
-				return nil, fmt.Errorf("read CA Secret: %w", err)
-			}
-			tlsOpts.CAPEM = ca.Data[caKey]
-			if len(tlsOpts.CAPEM) == 0 {
-				return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("CA Secret %s/%s has no key %s.", p.Namespace, t.CASecretRef.Name, caKey)}
-			}
-		}
+// tlsOptions reads spec.tls, and the CA bundle from the Secret it names.
+func (c *Connector) tlsOptions(ctx context.Context, p *pailv1.Provider) (hosthttp.TLSOptions, error) {
+	var opts hosthttp.TLSOptions
+	t := p.Spec.TLS
+	if t == nil {
+		return opts, nil
 	}
-	driverGen := c.Registry.Generation(p.Spec.Driver)
+	opts.InsecureSkipVerify = t.InsecureSkipVerify
+	if t.CASecretRef == nil {
+		return opts, nil
+	}
+	caKey := t.CASecretRef.Key
+	if caKey == "" {
+		caKey = "ca.crt"
+	}
+	var ca corev1.Secret
+	if err := c.Reader.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: t.CASecretRef.Name}, &ca); err != nil {
+		if apierrors.IsNotFound(err) {
+			return opts, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("CA Secret %s/%s named in spec.tls.caSecretRef does not exist.", p.Namespace, t.CASecretRef.Name), Err: err}
+		}
+		return opts, fmt.Errorf("read CA Secret: %w", err)
+	}
+	opts.CAPEM = ca.Data[caKey]
+	if len(opts.CAPEM) == 0 {
+		return opts, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("CA Secret %s/%s has no key %s.", p.Namespace, t.CASecretRef.Name, caKey)}
+	}
+	return opts, nil
+}
+
+// driver returns the Provider's driver, or why it cannot be used.
+func (c *Connector) driver(p *pailv1.Provider) (driver.Driver, error) {
 	d, err := c.Registry.Get(p.Spec.Driver)
-	if err != nil {
-		switch {
-		case errors.Is(err, registry.ErrLoading):
-			return nil, loadingError(p.Spec.Driver, err)
-		case errors.Is(err, registry.ErrNotFound):
-			return nil, &Error{Reason: pailv1.ReasonDriverNotFound, Message: status.Sentence(fmt.Sprintf("No driver named %s is installed: %v", p.Spec.Driver, err)), Err: err}
-		default:
-			return nil, &Error{Reason: pailv1.ReasonDriverFailed, Message: status.Sentence(fmt.Sprintf("Driver %s failed to load: %v", p.Spec.Driver, err)), Err: err}
-		}
+	switch {
+	case err == nil:
+		return d, nil
+	case errors.Is(err, registry.ErrLoading):
+		return nil, loadingError(p.Spec.Driver, err)
+	case errors.Is(err, registry.ErrNotFound):
+		return nil, &Error{Reason: pailv1.ReasonDriverNotFound, Message: status.Sentence(fmt.Sprintf("No driver named %s is installed: %v", p.Spec.Driver, err)), Err: err}
+	default:
+		return nil, &Error{Reason: pailv1.ReasonDriverFailed, Message: status.Sentence(fmt.Sprintf("Driver %s failed to load: %v", p.Spec.Driver, err)), Err: err}
 	}
+}
 
-	// The IAM endpoint joins the allow-list only when AccessKeys can use it:
-	// the Provider names one, or the driver declares its default.
-	iam := p.Spec.IAMEndpoint
-	if iam == "" {
-		iam = d.Describe().DefaultIAMEndpoint
-	}
+// networkPolicy builds the host's allow-list and limits for the driver's
+// calls: the endpoint, the IAM endpoint (iam, when used), a plugin's own
+// hosts, the Provider's rate limit and the plugin's call limit.
+func (c *Connector) networkPolicy(p *pailv1.Provider, iam string, tlsOpts hosthttp.TLSOptions) (*hosthttp.Policy, error) {
 	endpoints := []string{p.Spec.Endpoint}
 	if iam != "" {
 		endpoints = append(endpoints, iam)
@@ -234,33 +291,20 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	if !p.Spec.PathStyle {
 		policy = policy.WithSubdomains()
 	}
+	return policy, nil
+}
 
-	conn := &Connection{
-		Driver: d,
-		Config: abi.ProviderConfig{
-			Name:        key.String(),
-			Endpoint:    p.Spec.Endpoint,
-			Region:      p.Spec.Region,
-			PathStyle:   p.Spec.PathStyle,
-			IAMEndpoint: iam,
-			Credentials: abi.Credentials{AccessKeyID: id, SecretAccessKey: secret},
-		},
-		Policy:     policy,
-		key:        key,
-		uid:        p.UID,
-		generation: p.Generation,
-		driverGen:  driverGen,
-	}
+// store caches conn, closing the policy of the connection it replaces.
+func (c *Connector) store(conn *Connection) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.conns == nil {
 		c.conns = map[types.NamespacedName]*Connection{}
 	}
-	if old := c.conns[key]; old != nil {
+	if old := c.conns[conn.key]; old != nil {
 		old.Policy.Close()
 	}
-	c.conns[key] = conn
-	c.mu.Unlock()
-	return conn, nil
+	c.conns[conn.key] = conn
 }
 
 func loadingError(driver string, err error) *Error {

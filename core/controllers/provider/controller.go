@@ -106,7 +106,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // Reconcile runs the connectivity and auth check.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	log := ctrl.LoggerFrom(ctx)
 	var p pailv1.Provider
 	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -126,22 +125,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if res, done := r.start(ctx, &p); done {
 		return res, nil
 	}
+	return r.checkAndReport(ctx, &p)
+}
+
+// checkAndReport runs the check, sets Ready from its outcome and writes the
+// status when it changed.
+func (r *Reconciler) checkAndReport(ctx context.Context, p *pailv1.Provider) (ctrl.Result, error) {
 	before := p.DeepCopy()
 	st := &p.Status
-	gen := p.Generation
-	if st.ObservedGeneration != gen {
+	if st.ObservedGeneration != p.Generation {
 		// The account belongs to the spec it was checked with; a new
 		// endpoint or Secret must be checked before it names one again.
 		st.Account = ""
 	}
-	st.ObservedGeneration = gen
+	st.ObservedGeneration = p.Generation
 	// Every message below may print the endpoint: never its user info.
 	endpoint := hosthttp.RedactUserinfo(p.Spec.Endpoint)
 
-	checkErr := r.check(ctx, &p, endpoint)
-	var result ctrl.Result
-	var ce0 *checkError
-	loading := errors.As(checkErr, &ce0) && ce0.wait
+	checkErr := r.check(ctx, p, endpoint)
+	var ce *checkError
+	loading := errors.As(checkErr, &ce) && ce.wait
 	if loading && keepWhileLoading(&before.Status) {
 		// The driver loads (a restart, a plugin upgrade): the Provider and
 		// everything using it keep the state they had until it is loaded.
@@ -152,44 +155,60 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		now := metav1.NewTime(r.Now())
 		st.LastCheckTime = &now
 	}
-
-	ready := checkErr == nil
-	if ready {
-		st.ConsecutiveFailures = 0
-		status.True(&st.Conditions, gen, pailv1.ConditionReady, pailv1.ReasonAvailable,
-			fmt.Sprintf("Endpoint %s is reachable and accepted the credentials.", endpoint))
-		if status.Changed(before.Status.Conditions, st.Conditions, pailv1.ConditionReady) {
-			r.Recorder.Eventf(&p, nil, corev1.EventTypeNormal, pailv1.ReasonAvailable, "Check", "Provider is ready: %s accepted the credentials.", endpoint)
-		}
-		result = ctrl.Result{RequeueAfter: r.RecheckInterval}
-	} else {
-		var ce *checkError
-		if !errors.As(checkErr, &ce) {
-			return ctrl.Result{}, checkErr
-		}
-		msg := ce.message
-		if ce.wait {
-			result = ctrl.Result{RequeueAfter: r.DriverPoll}
-		} else {
-			st.ConsecutiveFailures++
-			delay := status.Backoff(st.ConsecutiveFailures, r.RetryBase, r.RetryMax)
-			msg = fmt.Sprintf("%s Check %d failed; next check in %s.", status.Sentence(msg), st.ConsecutiveFailures, delay)
-			result = ctrl.Result{RequeueAfter: delay}
-		}
-		status.False(&st.Conditions, gen, pailv1.ConditionReady, ce.reason, msg)
-		if status.Changed(before.Status.Conditions, st.Conditions, pailv1.ConditionReady) &&
-			!ce.wait && before.Status.ConsecutiveFailures == 0 {
-			r.Recorder.Eventf(&p, nil, corev1.EventTypeWarning, ce.reason, "Check", "%s", ce.message)
-		}
-		log.V(1).Info("provider check failed", "reason", ce.reason, "failures", st.ConsecutiveFailures, "retry_in", result.RequeueAfter.String())
+	var result ctrl.Result
+	switch {
+	case checkErr == nil:
+		result = r.reportReady(p, before, endpoint)
+	case ce == nil:
+		// Not a verdict on the Provider (a Secret read failed): retried.
+		return ctrl.Result{}, checkErr
+	default:
+		result = r.reportFailed(ctx, p, before, ce)
 	}
-	if err := status.Patch(ctx, r.Client, before, &p, before.Status, p.Status); err != nil {
+	if err := status.Patch(ctx, r.Client, before, p, before.Status, p.Status); err != nil {
 		if res, stale := status.Stale(err); stale {
 			return res, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("write Provider status: %w", err)
 	}
 	return result, nil
+}
+
+// reportReady sets Ready after a check that passed, with an event when
+// Ready changes, and rechecks on the healthy schedule.
+func (r *Reconciler) reportReady(p, before *pailv1.Provider, endpoint string) ctrl.Result {
+	st := &p.Status
+	st.ConsecutiveFailures = 0
+	status.True(&st.Conditions, p.Generation, pailv1.ConditionReady, pailv1.ReasonAvailable,
+		fmt.Sprintf("Endpoint %s is reachable and accepted the credentials.", endpoint))
+	if status.Changed(before.Status.Conditions, st.Conditions, pailv1.ConditionReady) {
+		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, pailv1.ReasonAvailable, "Check", "Provider is ready: %s accepted the credentials.", endpoint)
+	}
+	return ctrl.Result{RequeueAfter: r.RecheckInterval}
+}
+
+// reportFailed sets Ready after a check that failed. A driver still
+// loading is polled; any other failure counts towards the backoff, and only
+// the first of a run emits an event, so a flapping endpoint is not a storm.
+func (r *Reconciler) reportFailed(ctx context.Context, p, before *pailv1.Provider, ce *checkError) ctrl.Result {
+	st := &p.Status
+	msg := ce.message
+	var result ctrl.Result
+	if ce.wait {
+		result = ctrl.Result{RequeueAfter: r.DriverPoll}
+	} else {
+		st.ConsecutiveFailures++
+		delay := status.Backoff(st.ConsecutiveFailures, r.RetryBase, r.RetryMax)
+		msg = fmt.Sprintf("%s Check %d failed; next check in %s.", status.Sentence(msg), st.ConsecutiveFailures, delay)
+		result = ctrl.Result{RequeueAfter: delay}
+	}
+	status.False(&st.Conditions, p.Generation, pailv1.ConditionReady, ce.reason, msg)
+	if status.Changed(before.Status.Conditions, st.Conditions, pailv1.ConditionReady) &&
+		!ce.wait && before.Status.ConsecutiveFailures == 0 {
+		r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, ce.reason, "Check", "%s", ce.message)
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("provider check failed", "reason", ce.reason, "failures", st.ConsecutiveFailures, "retry_in", result.RequeueAfter.String())
+	return result
 }
 
 // start handles the first reconcile of p since the operator started. A
