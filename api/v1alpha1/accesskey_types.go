@@ -9,6 +9,7 @@ import (
 // +kubebuilder:validation:Enum=ReadOnly;ReadWrite;WriteOnly
 type BucketAccessLevel string
 
+// The access levels an AccessKey may have to a bucket.
 const (
 	AccessReadOnly  BucketAccessLevel = "ReadOnly"
 	AccessReadWrite BucketAccessLevel = "ReadWrite"

@@ -155,5 +155,5 @@ const (
 // own bucket for a foreign one.
 const AnnotationCreateIntent = "pail.dev/create-intent"
 
-// Finalizer keeps a Bucket until its deletionPolicy has been honoured.
+// BucketFinalizer keeps a Bucket until its deletionPolicy has been honoured.
 const BucketFinalizer = "pail.dev/bucket"

@@ -49,7 +49,7 @@ func decodeTolerant(data []byte, tm *metav1.TypeMeta, om *metav1.ObjectMeta, spe
 		var fields map[string]json.RawMessage
 		if kjson.UnmarshalCaseSensitivePreserveInts(raw, &fields) == nil {
 			for k, v := range fields {
-				one, _ := json.Marshal(map[string]json.RawMessage{k: v})
+				one, _ := json.Marshal(map[string]json.RawMessage{k: v}) //nolint:errchkjson // raw messages from a decoded object re-encode
 				_ = decodeOrKeep(one, status)
 			}
 		}

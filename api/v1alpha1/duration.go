@@ -43,7 +43,7 @@ func (d Duration) Raw() string {
 	if d.raw != "" || d.invalid != "" {
 		return d.raw
 	}
-	return d.Duration.String()
+	return d.String()
 }
 
 // UnmarshalJSON takes a JSON string holding a Go duration. Anything else,
@@ -54,13 +54,13 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		d.raw = string(bytes.TrimSpace(b))
 		d.invalid = d.raw + " is not a string"
-		return nil
+		return nil //nolint:nilerr // kept and marked invalid: one bad field must not stop the informer
 	}
 	d.raw = s
 	v, err := time.ParseDuration(s)
 	if err != nil {
 		d.invalid = fmt.Sprintf("%q is not a Go duration such as 720h or 90m", s)
-		return nil
+		return nil //nolint:nilerr // as above: reported by the controller as InvalidSpec
 	}
 	d.Duration = v
 	return nil
@@ -73,7 +73,7 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 
 // ToUnstructured makes the unstructured converter write the same text as
 // MarshalJSON.
-func (d Duration) ToUnstructured() interface{} { return d.Raw() }
+func (d Duration) ToUnstructured() any { return d.Raw() }
 
 // Minimums of spec.rotation, the same as the CRD's admission rules; the
 // controller applies them to objects stored before those rules existed.

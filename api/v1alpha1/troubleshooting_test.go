@@ -51,7 +51,8 @@ func TestTroubleshootingCoversEveryReason(t *testing.T) {
 	for name, value := range reasons {
 		t.Run(name, func(t *testing.T) {
 			// assert.True, not Contains: a failure names the reason instead of printing the whole page.
-			assert.True(t, strings.Contains(doc, "\n### "+value+"\n"), "docs/troubleshooting.md has no \"### %s\" section (%s)", value, name)
+			assert.True(t, strings.Contains(doc, "\n### "+value+"\n"), //nolint:testifylint // see above
+				"docs/troubleshooting.md has no \"### %s\" section (%s)", value, name)
 		})
 	}
 }
