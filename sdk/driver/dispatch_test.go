@@ -294,11 +294,15 @@ func FuzzDispatchRequest(f *testing.F) {
 // accountDriver reports an account with its check.
 type accountDriver struct {
 	driver.Funcs
-	res abi.ProviderCheck
-	err error
+	res   abi.ProviderCheck
+	err   error
+	calls *[]seen // when set, records each check
 }
 
 func (a accountDriver) CheckProviderAccount(context.Context, abi.ProviderConfig) (abi.ProviderCheck, error) {
+	if a.calls != nil {
+		*a.calls = append(*a.calls, seen{op: abi.OpCheckProvider})
+	}
 	return a.res, a.err
 }
 

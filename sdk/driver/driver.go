@@ -63,30 +63,21 @@ func (f Funcs) Describe() abi.DriverInfo { return f.Info }
 
 func (f Funcs) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
 	if f.CheckFn == nil {
-		return abi.Errorf(abi.CodeUnimplemented, "CheckProvider is not implemented")
+		return unimplemented(abi.OpCheckProvider)
 	}
 	return f.CheckFn(ctx, p)
 }
 
 func (f Funcs) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
-	if f.ObserveFn == nil {
-		return abi.BucketObservation{}, abi.Errorf(abi.CodeUnimplemented, "ObserveBucket is not implemented")
-	}
-	return f.ObserveFn(ctx, p, b)
+	return fn(abi.ObserveBucket, f.ObserveFn)(ctx, p, b)
 }
 
 func (f Funcs) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
-	if f.ApplyFn == nil {
-		return abi.Errorf(abi.CodeUnimplemented, "ApplyBucket is not implemented")
-	}
-	return f.ApplyFn(ctx, p, b)
+	return errFn(abi.ApplyBucket, f.ApplyFn)(ctx, p, b)
 }
 
 func (f Funcs) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
-	if f.DeleteFn == nil {
-		return abi.Errorf(abi.CodeUnimplemented, "DeleteBucket is not implemented")
-	}
-	return f.DeleteFn(ctx, p, b)
+	return errFn(abi.DeleteBucket, f.DeleteFn)(ctx, p, b)
 }
 
 // UserDriver is implemented by drivers that declare abi.CapAccessKeys. The
@@ -131,45 +122,27 @@ func unimplemented(op string) error {
 }
 
 func (f UserFuncs) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
-	if f.ObserveUserFn == nil {
-		return abi.UserObservation{}, unimplemented(abi.OpObserveUser)
-	}
-	return f.ObserveUserFn(ctx, p, u)
+	return fn(abi.ObserveUser, f.ObserveUserFn)(ctx, p, u)
 }
 
 func (f UserFuncs) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
-	if f.ApplyUserFn == nil {
-		return unimplemented(abi.OpApplyUser)
-	}
-	return f.ApplyUserFn(ctx, p, u)
+	return errFn(abi.ApplyUser, f.ApplyUserFn)(ctx, p, u)
 }
 
 func (f UserFuncs) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
-	if f.DeleteUserFn == nil {
-		return unimplemented(abi.OpDeleteUser)
-	}
-	return f.DeleteUserFn(ctx, p, u)
+	return errFn(abi.DeleteUser, f.DeleteUserFn)(ctx, p, u)
 }
 
 func (f UserFuncs) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
-	if f.CreateAccessKeyFn == nil {
-		return abi.NewAccessKey{}, unimplemented(abi.OpCreateAccessKey)
-	}
-	return f.CreateAccessKeyFn(ctx, p, k)
+	return fn(abi.CreateAccessKey, f.CreateAccessKeyFn)(ctx, p, k)
 }
 
 func (f UserFuncs) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	if f.UpdateAccessKeyFn == nil {
-		return unimplemented(abi.OpUpdateAccessKey)
-	}
-	return f.UpdateAccessKeyFn(ctx, p, k)
+	return errFn(abi.UpdateAccessKey, f.UpdateAccessKeyFn)(ctx, p, k)
 }
 
 func (f UserFuncs) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	if f.DeleteAccessKeyFn == nil {
-		return unimplemented(abi.OpDeleteAccessKey)
-	}
-	return f.DeleteAccessKeyFn(ctx, p, k)
+	return errFn(abi.DeleteAccessKey, f.DeleteAccessKeyFn)(ctx, p, k)
 }
 
 // WithUsers combines a Driver and a UserDriver into one value that is both,

@@ -61,7 +61,7 @@ func newRogue(rt http.RoundTripper) driver.Driver {
 			Version:      "0.0.1",
 			ABI:          abi.Version,
 			Capabilities: []string{abi.CapBuckets},
-			Operations:   []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket},
+			Operations:   abi.OperationsOf(abi.CapBuckets),
 		},
 		CheckFn: get,
 		ObserveFn: func(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {

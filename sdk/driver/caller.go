@@ -1,0 +1,195 @@
+package driver
+
+import (
+	"context"
+
+	"github.com/pail-dev/pail/sdk/abi"
+)
+
+// Caller runs any operation of the abi table through one path: the host's
+// wasm invoke, the dispatch to a native Driver, or an interceptor around
+// another Caller that measures every operation alike. args is the
+// operation's A and the result its R (abi.Op).
+type Caller interface {
+	Describe() abi.DriverInfo
+	Call(ctx context.Context, op abi.Operation, p abi.ProviderConfig, args any) (any, error)
+}
+
+// Call runs op through c with typed args and result.
+func Call[A, R any](ctx context.Context, c Caller, op abi.Op[A, R], p abi.ProviderConfig, args A) (R, error) {
+	res, err := c.Call(ctx, op, p, args)
+	r, ok := res.(R)
+	if !ok && err == nil {
+		return r, abi.Errorf(abi.CodeInternal, "%s answered a %T, not a %T", op.Name, res, r)
+	}
+	return r, err
+}
+
+func run[A, R any](ctx context.Context, c Caller, op abi.Op[A, R], p abi.ProviderConfig, args A) error {
+	_, err := Call(ctx, c, op, p, args)
+	return err
+}
+
+// Client is a Driver, UserDriver and AccountReporter whose every method is
+// one Call of its Caller: the host drives a wasm module, or an intercepted
+// driver, through it. Its methods only bind each operation to its name.
+type Client struct{ Caller }
+
+var _ interface {
+	Driver
+	UserDriver
+	AccountReporter
+	Caller
+} = Client{}
+
+func (c Client) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
+	return run(ctx, c.Caller, abi.CheckProvider, p, abi.BucketArgs{})
+}
+
+func (c Client) CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error) {
+	return Call(ctx, c.Caller, abi.CheckProvider, p, abi.BucketArgs{})
+}
+
+func (c Client) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
+	return Call(ctx, c.Caller, abi.ObserveBucket, p, b)
+}
+
+func (c Client) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
+	return run(ctx, c.Caller, abi.ApplyBucket, p, b)
+}
+
+func (c Client) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
+	return run(ctx, c.Caller, abi.DeleteBucket, p, b)
+}
+
+func (c Client) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
+	return Call(ctx, c.Caller, abi.ObserveUser, p, u)
+}
+
+func (c Client) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
+	return run(ctx, c.Caller, abi.ApplyUser, p, u)
+}
+
+func (c Client) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
+	return run(ctx, c.Caller, abi.DeleteUser, p, u)
+}
+
+func (c Client) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
+	return Call(ctx, c.Caller, abi.CreateAccessKey, p, k)
+}
+
+func (c Client) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
+	return run(ctx, c.Caller, abi.UpdateAccessKey, p, k)
+}
+
+func (c Client) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
+	return run(ctx, c.Caller, abi.DeleteAccessKey, p, k)
+}
+
+// Serve returns the Caller that runs operations on d: d itself when it is
+// one, else the binding of each operation to d's method.
+func Serve(d Driver) Caller {
+	if c, ok := d.(Caller); ok {
+		return c
+	}
+	return served{d}
+}
+
+type served struct{ d Driver }
+
+func (s served) Describe() abi.DriverInfo { return s.d.Describe() }
+
+func (s served) Call(ctx context.Context, op abi.Operation, p abi.ProviderConfig, args any) (any, error) {
+	m, ok := methods[op.Info().Name]
+	if !ok {
+		return nil, notImplemented(op.Info().Name, s.d)
+	}
+	return m(ctx, s.d, p, args)
+}
+
+func notImplemented(op string, d Driver) error {
+	return abi.Errorf(abi.CodeUnimplemented, "operation %q is not implemented by driver %s", op, d.Describe().Name)
+}
+
+// method runs one operation on a Driver; args is the operation's A.
+type method func(ctx context.Context, d Driver, p abi.ProviderConfig, args any) (any, error)
+
+// methods binds each operation of the abi table to the Go method that
+// serves it, the one place an operation meets its method. The compiler
+// checks the types: an operation bound to a method of other args or result
+// does not build. TestEveryOperationRoundTrips fails for one left out.
+var methods = table(
+	bind(abi.CheckProvider, checkProvider),
+	bind(abi.ObserveBucket, Driver.ObserveBucket),
+	bind(abi.ApplyBucket, noResult(Driver.ApplyBucket)),
+	bind(abi.DeleteBucket, noResult(Driver.DeleteBucket)),
+	bind(abi.ObserveUser, UserDriver.ObserveUser),
+	bind(abi.ApplyUser, noResult(UserDriver.ApplyUser)),
+	bind(abi.DeleteUser, noResult(UserDriver.DeleteUser)),
+	bind(abi.CreateAccessKey, UserDriver.CreateAccessKey),
+	bind(abi.UpdateAccessKey, noResult(UserDriver.UpdateAccessKey)),
+	bind(abi.DeleteAccessKey, noResult(UserDriver.DeleteAccessKey)),
+)
+
+// binding is one row of methods.
+type binding struct {
+	op string
+	m  method
+}
+
+func table(rows ...binding) map[string]method {
+	out := make(map[string]method, len(rows))
+	for _, r := range rows {
+		out[r.op] = r.m
+	}
+	return out
+}
+
+// checkProvider serves CheckProvider, whose args carry nothing, with the
+// account when d reports one.
+func checkProvider(d Driver, ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) (abi.ProviderCheck, error) {
+	return CheckProviderAccount(ctx, d, p)
+}
+
+// bind adapts fn, a method of the interface D, to op. A driver that is not
+// a D does not implement op.
+func bind[D, A, R any](op abi.Op[A, R], fn func(D, context.Context, abi.ProviderConfig, A) (R, error)) binding {
+	return binding{op.Name, func(ctx context.Context, d Driver, p abi.ProviderConfig, args any) (any, error) {
+		dd, ok := d.(D)
+		if !ok {
+			return nil, notImplemented(op.Name, d)
+		}
+		a, ok := args.(A)
+		if !ok {
+			return nil, abi.Errorf(abi.CodeInternal, "%s args are a %T, not a %T", op.Name, args, a)
+		}
+		return fn(dd, ctx, p, a)
+	}}
+}
+
+// noResult adapts a method that answers only an error.
+func noResult[D, A any](fn func(D, context.Context, abi.ProviderConfig, A) error) func(D, context.Context, abi.ProviderConfig, A) (abi.None, error) {
+	return func(d D, ctx context.Context, p abi.ProviderConfig, a A) (abi.None, error) {
+		return abi.None{}, fn(d, ctx, p, a)
+	}
+}
+
+// fn returns f, or one that answers Unimplemented for op when f is nil:
+// what a closure adapter (Funcs, UserFuncs) runs.
+func fn[A, R any](op abi.Op[A, R], f func(context.Context, abi.ProviderConfig, A) (R, error)) func(context.Context, abi.ProviderConfig, A) (R, error) {
+	if f == nil {
+		return func(context.Context, abi.ProviderConfig, A) (R, error) {
+			var zero R
+			return zero, unimplemented(op.Name)
+		}
+	}
+	return f
+}
+
+// errFn is fn for a function that answers only an error.
+func errFn[A any](op abi.Op[A, abi.None], f func(context.Context, abi.ProviderConfig, A) error) func(context.Context, abi.ProviderConfig, A) error {
+	if f == nil {
+		return func(context.Context, abi.ProviderConfig, A) error { return unimplemented(op.Name) }
+	}
+	return f
+}
