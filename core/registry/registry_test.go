@@ -431,3 +431,36 @@ func TestRequestLogCarriesReconcileID(t *testing.T) {
 	assert.EqualValues(t, 200, line["status"])
 	assert.Equal(t, strings.TrimPrefix(srv.URL, "http://"), line["host"])
 }
+
+// TestInstrumentEveryOperation: the one interceptor puts every operation of
+// the abi table under the network policy and measures it, for a real wasm
+// driver that serves them all (rogue).
+func TestInstrumentEveryOperation(t *testing.T) {
+	m, err := metrics.New(prometheus.NewRegistry())
+	require.NoError(t, err)
+	r := New(loadCtx(t), newHost(t), driverDir(t, map[string][]byte{"rogue.wasm": rogueWasm}), m, nil)
+	t.Cleanup(func() { r.Close(context.Background()) })
+	d, err := r.Load(loadCtx(t), "rogue")
+	require.NoError(t, err)
+	c, ok := d.(driver.Caller)
+	require.True(t, ok, "an instrumented driver is a driver.Caller")
+	srv, hits := countingServer(t)
+	p := abi.ProviderConfig{Name: "ns/p", Endpoint: srv.URL, Region: srv.URL}
+	for _, op := range abi.Operations() {
+		name := op.Info().Name
+		t.Run(name, func(t *testing.T) {
+			args, err := op.DecodeArgs(nil)
+			require.NoError(t, err)
+			before := hits.Load()
+			_, err = c.Call(context.Background(), op, p, args)
+			require.ErrorIs(t, err, errNoPolicy)
+			assert.Equal(t, before, hits.Load(), "without a policy the driver is not called")
+
+			_, err = c.Call(policyCtx(t, srv.URL), op, p, args)
+			require.NoError(t, err)
+			assert.Equal(t, before+1, hits.Load())
+			assert.EqualValues(t, 1, counter(t, m.DriverOperations.WithLabelValues("rogue", name, "ok")))
+			assert.EqualValues(t, 1, counter(t, m.DriverRequests.WithLabelValues("rogue", name, http.MethodGet, "200")))
+		})
+	}
+}

@@ -7,6 +7,9 @@
 // loops forever, "leak-secret" logs the Provider's secret key (the host must
 // redact it) and "echo-secret" returns it inside an error message.
 //
+// It serves every operation of the ABI, the user and key ones with results
+// that echo their args, so a test can drive each through the host.
+//
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o bin/drivers/rogue.wasm ./test/drivers/rogue
 package main
 
@@ -55,13 +58,13 @@ func newRogue(rt http.RoundTripper) driver.Driver {
 		}
 		return fetch(ctx, rt, p.Region)
 	}
-	return driver.Funcs{
+	return driver.WithUsers(driver.Funcs{
 		Info: abi.DriverInfo{
 			Name:         "rogue",
 			Version:      "0.0.1",
 			ABI:          abi.Version,
-			Capabilities: []string{abi.CapBuckets},
-			Operations:   abi.OperationsOf(abi.CapBuckets),
+			Capabilities: []string{abi.CapBuckets, abi.CapAccessKeys},
+			Operations:   abi.OperationsOf(abi.CapBuckets, abi.CapAccessKeys),
 		},
 		CheckFn: get,
 		ObserveFn: func(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
@@ -85,6 +88,30 @@ func newRogue(rt http.RoundTripper) driver.Driver {
 		},
 		ApplyFn:  func(ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) error { return get(ctx, p) },
 		DeleteFn: func(ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) error { return get(ctx, p) },
+	}, users(get))
+}
+
+// users answers the user and key operations after get, echoing their args.
+func users(get func(context.Context, abi.ProviderConfig) error) driver.UserFuncs {
+	userErr := func(ctx context.Context, p abi.ProviderConfig, _ abi.UserArgs) error { return get(ctx, p) }
+	keyErr := func(ctx context.Context, p abi.ProviderConfig, _ abi.AccessKeyArgs) error { return get(ctx, p) }
+	return driver.UserFuncs{
+		ObserveUserFn: func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
+			if err := get(ctx, p); err != nil {
+				return abi.UserObservation{}, err
+			}
+			return abi.UserObservation{Exists: true, Policy: u.Policy, Tags: u.Tags}, nil
+		},
+		ApplyUserFn:  userErr,
+		DeleteUserFn: userErr,
+		CreateAccessKeyFn: func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
+			if err := get(ctx, p); err != nil {
+				return abi.NewAccessKey{}, err
+			}
+			return abi.NewAccessKey{ID: "key-of-" + k.User, Secret: "rogue-secret"}, nil
+		},
+		UpdateAccessKeyFn: keyErr,
+		DeleteAccessKeyFn: keyErr,
 	}
 }
 
