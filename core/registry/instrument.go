@@ -30,7 +30,8 @@ func InstrumentWithLog(d driver.Driver, name string, m *metrics.Metrics, log hcl
 		log = hclog.NewNullLogger()
 	}
 	// A pointer: each load is one driver value, handed out as itself.
-	return &driver.Client{Caller: &instrumented{next: driver.Serve(d), name: name, m: m, log: log.Named("http").With("driver", name)}}
+	f := driver.Through(&instrumented{next: driver.Serve(d), name: name, m: m, log: log.Named("http").With("driver", name)})
+	return &f
 }
 
 // instrumented is a driver.Caller around another.

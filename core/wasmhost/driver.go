@@ -23,10 +23,10 @@ import (
 )
 
 // Driver is a loaded module. It implements driver.Driver and
-// driver.UserDriver through driver.Client, whose every operation comes to
+// driver.UserDriver through driver.Through, whose every operation comes to
 // Call, so controllers cannot tell it from a native driver.
 type Driver struct {
-	driver.Client
+	driver.Funcs
 	name        string
 	cfg         Config
 	runtime     wazero.Runtime

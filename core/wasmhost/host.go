@@ -163,7 +163,7 @@ func (h *Host) LoadWith(ctx context.Context, name string, wasm []byte, cfg Confi
 		runtime: r,
 		log:     h.cfg.logger.Named("driver").With("driver", name),
 	}
-	d.Client = driver.Client{Caller: d}
+	d.Funcs = driver.Through(d)
 	ok := false
 	defer func() {
 		if !ok {

@@ -25,65 +25,37 @@ func Call[A, R any](ctx context.Context, c Caller, op abi.Op[A, R], p abi.Provid
 	return r, err
 }
 
-func run[A, R any](ctx context.Context, c Caller, op abi.Op[A, R], p abi.ProviderConfig, args A) error {
-	_, err := Call(ctx, c, op, p, args)
-	return err
+// Through returns the Funcs whose every function is one Call of c: the
+// typed methods of any Caller (the host's wasm invoke, an interceptor).
+func Through(c Caller) Funcs {
+	return Funcs{
+		Info: c.Describe(),
+		CheckAccountFn: func(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error) {
+			return Call(ctx, c, abi.CheckProvider, p, abi.BucketArgs{})
+		},
+		ObserveFn:         via(c, abi.ObserveBucket),
+		ApplyFn:           viaErr(c, abi.ApplyBucket),
+		DeleteFn:          viaErr(c, abi.DeleteBucket),
+		ObserveUserFn:     via(c, abi.ObserveUser),
+		ApplyUserFn:       viaErr(c, abi.ApplyUser),
+		DeleteUserFn:      viaErr(c, abi.DeleteUser),
+		CreateAccessKeyFn: via(c, abi.CreateAccessKey),
+		UpdateAccessKeyFn: viaErr(c, abi.UpdateAccessKey),
+		DeleteAccessKeyFn: viaErr(c, abi.DeleteAccessKey),
+	}
 }
 
-// Client is a Driver, UserDriver and AccountReporter whose every method is
-// one Call of its Caller: the host drives a wasm module, or an intercepted
-// driver, through it. Its methods only bind each operation to its name.
-type Client struct{ Caller }
-
-var _ interface {
-	Driver
-	UserDriver
-	AccountReporter
-	Caller
-} = Client{}
-
-func (c Client) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
-	return run(ctx, c.Caller, abi.CheckProvider, p, abi.BucketArgs{})
+// via is the function of op that calls c.
+func via[A, R any](c Caller, op abi.Op[A, R]) func(context.Context, abi.ProviderConfig, A) (R, error) {
+	return func(ctx context.Context, p abi.ProviderConfig, a A) (R, error) { return Call(ctx, c, op, p, a) }
 }
 
-func (c Client) CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error) {
-	return Call(ctx, c.Caller, abi.CheckProvider, p, abi.BucketArgs{})
-}
-
-func (c Client) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
-	return Call(ctx, c.Caller, abi.ObserveBucket, p, b)
-}
-
-func (c Client) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
-	return run(ctx, c.Caller, abi.ApplyBucket, p, b)
-}
-
-func (c Client) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
-	return run(ctx, c.Caller, abi.DeleteBucket, p, b)
-}
-
-func (c Client) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
-	return Call(ctx, c.Caller, abi.ObserveUser, p, u)
-}
-
-func (c Client) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
-	return run(ctx, c.Caller, abi.ApplyUser, p, u)
-}
-
-func (c Client) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
-	return run(ctx, c.Caller, abi.DeleteUser, p, u)
-}
-
-func (c Client) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
-	return Call(ctx, c.Caller, abi.CreateAccessKey, p, k)
-}
-
-func (c Client) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	return run(ctx, c.Caller, abi.UpdateAccessKey, p, k)
-}
-
-func (c Client) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	return run(ctx, c.Caller, abi.DeleteAccessKey, p, k)
+// viaErr is via for an operation that answers only an error.
+func viaErr[A any](c Caller, op abi.Op[A, abi.None]) func(context.Context, abi.ProviderConfig, A) error {
+	return func(ctx context.Context, p abi.ProviderConfig, a A) error {
+		_, err := Call(ctx, c, op, p, a)
+		return err
+	}
 }
 
 // Serve returns the Caller that runs operations on d: d itself when it is
@@ -175,7 +147,7 @@ func noResult[D, A any](fn func(D, context.Context, abi.ProviderConfig, A) error
 }
 
 // fn returns f, or one that answers Unimplemented for op when f is nil:
-// what a closure adapter (Funcs, UserFuncs) runs.
+// what Funcs runs.
 func fn[A, R any](op abi.Op[A, R], f func(context.Context, abi.ProviderConfig, A) (R, error)) func(context.Context, abi.ProviderConfig, A) (R, error) {
 	if f == nil {
 		return func(context.Context, abi.ProviderConfig, A) (R, error) {

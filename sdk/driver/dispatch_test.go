@@ -321,7 +321,7 @@ func TestDispatchCheckProviderAccount(t *testing.T) {
 	assert.Same(t, denied, resp.Error)
 	assert.Empty(t, resp.Result)
 
-	// A driver without the interface checks as before and reports no account.
+	// A driver whose check reports none checks as before and reports no account.
 	var r recorder
 	res, err := driver.CheckProviderAccount(context.Background(), r.funcs(nil, abi.BucketObservation{}), testProvider)
 	require.NoError(t, err)

@@ -47,66 +47,48 @@ func roundTripJSON(in, out any) error {
 	return json.Unmarshal(b, out)
 }
 
-// seen is what the everything double saw of one call.
+// seen is what the everything double saw of one call: the args cross
+// intact, and each result (results) comes back whole.
 type seen struct {
 	op   string
 	args any
 }
 
-// everythingDriver serves every operation, the check with an account.
-type everythingDriver struct {
-	accountDriver
-	driver.UserFuncs
+// everything is a driver that serves every operation through one Funcs,
+// records each call and answers results[op].
+func everything(calls *[]seen) driver.Funcs {
+	return driver.Funcs{
+		Info: abi.DriverInfo{Name: "everything"},
+		CheckAccountFn: func(context.Context, abi.ProviderConfig) (abi.ProviderCheck, error) {
+			*calls = append(*calls, seen{op: abi.OpCheckProvider})
+			return results[abi.OpCheckProvider].(abi.ProviderCheck), nil
+		},
+		ObserveFn:         record(calls, abi.ObserveBucket),
+		ApplyFn:           recordErr(calls, abi.ApplyBucket),
+		DeleteFn:          recordErr(calls, abi.DeleteBucket),
+		ObserveUserFn:     record(calls, abi.ObserveUser),
+		ApplyUserFn:       recordErr(calls, abi.ApplyUser),
+		DeleteUserFn:      recordErr(calls, abi.DeleteUser),
+		CreateAccessKeyFn: record(calls, abi.CreateAccessKey),
+		UpdateAccessKeyFn: recordErr(calls, abi.UpdateAccessKey),
+		DeleteAccessKeyFn: recordErr(calls, abi.DeleteAccessKey),
+	}
 }
 
-// everything is a driver that serves every operation through the closure
-// adapters, records each call and answers a result that names the args.
-func everything(calls *[]seen) driver.Driver {
-	return everythingDriver{accountDriver{
-		Funcs: driver.Funcs{
-			Info: abi.DriverInfo{Name: "everything"},
-			// CheckProvider goes to CheckProviderAccount, below.
-			ObserveFn: func(_ context.Context, _ abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
-				*calls = append(*calls, seen{abi.OpObserveBucket, b})
-				return abi.BucketObservation{Exists: true, Unsupported: map[string]string{"name": b.Name}}, nil
-			},
-			ApplyFn: func(_ context.Context, _ abi.ProviderConfig, b abi.BucketArgs) error {
-				*calls = append(*calls, seen{abi.OpApplyBucket, b})
-				return nil
-			},
-			DeleteFn: func(_ context.Context, _ abi.ProviderConfig, b abi.BucketArgs) error {
-				*calls = append(*calls, seen{abi.OpDeleteBucket, b})
-				return nil
-			},
-		},
-		res:   abi.ProviderCheck{Account: "acct-1"},
-		calls: calls,
-	}, driver.UserFuncs{
-		ObserveUserFn: func(_ context.Context, _ abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
-			*calls = append(*calls, seen{abi.OpObserveUser, u})
-			return abi.UserObservation{Exists: true, Unsupported: map[string]string{"name": u.Name}}, nil
-		},
-		ApplyUserFn: func(_ context.Context, _ abi.ProviderConfig, u abi.UserArgs) error {
-			*calls = append(*calls, seen{abi.OpApplyUser, u})
-			return nil
-		},
-		DeleteUserFn: func(_ context.Context, _ abi.ProviderConfig, u abi.UserArgs) error {
-			*calls = append(*calls, seen{abi.OpDeleteUser, u})
-			return nil
-		},
-		CreateAccessKeyFn: func(_ context.Context, _ abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
-			*calls = append(*calls, seen{abi.OpCreateAccessKey, k})
-			return abi.NewAccessKey{ID: "key-of-" + k.User, Secret: "s3cr3t"}, nil
-		},
-		UpdateAccessKeyFn: func(_ context.Context, _ abi.ProviderConfig, k abi.AccessKeyArgs) error {
-			*calls = append(*calls, seen{abi.OpUpdateAccessKey, k})
-			return nil
-		},
-		DeleteAccessKeyFn: func(_ context.Context, _ abi.ProviderConfig, k abi.AccessKeyArgs) error {
-			*calls = append(*calls, seen{abi.OpDeleteAccessKey, k})
-			return nil
-		},
-	}}
+// record is the function of op that records its call and answers results[op].
+func record[A, R any](calls *[]seen, op abi.Op[A, R]) func(context.Context, abi.ProviderConfig, A) (R, error) {
+	return func(_ context.Context, _ abi.ProviderConfig, a A) (R, error) {
+		*calls = append(*calls, seen{op.Name, a})
+		return results[op.Name].(R), nil
+	}
+}
+
+// recordErr is record for an operation that answers only an error.
+func recordErr[A any](calls *[]seen, op abi.Op[A, abi.None]) func(context.Context, abi.ProviderConfig, A) error {
+	return func(_ context.Context, _ abi.ProviderConfig, a A) error {
+		*calls = append(*calls, seen{op.Name, a})
+		return nil
+	}
 }
 
 // sampleArgs decodes as every args type with a field set in each, so the
@@ -116,25 +98,24 @@ const sampleArgs = `{"name":"n1","user":"u1","id":"AK1","status":"Inactive","cre
 // results are what everything answers, per operation; none for the rest.
 var results = map[string]any{
 	abi.OpCheckProvider:   abi.ProviderCheck{Account: "acct-1"},
-	abi.OpObserveBucket:   abi.BucketObservation{Exists: true, Unsupported: map[string]string{"name": "n1"}},
-	abi.OpObserveUser:     abi.UserObservation{Exists: true, Unsupported: map[string]string{"name": "n1"}},
-	abi.OpCreateAccessKey: abi.NewAccessKey{ID: "key-of-u1", Secret: "s3cr3t"},
+	abi.OpObserveBucket:   abi.BucketObservation{Exists: true, Unsupported: map[string]string{"name": "b"}},
+	abi.OpObserveUser:     abi.UserObservation{Exists: true, Unsupported: map[string]string{"name": "u"}},
+	abi.OpCreateAccessKey: abi.NewAccessKey{ID: "key-1", Secret: "s3cr3t"},
 }
 
 // TestEveryOperationRoundTrips calls every operation of the abi table
-// through Client's typed method, the host's encoding and the guest's
-// Dispatch, and checks it reaches the driver method of that operation with
-// its args, and its result comes back. An operation added to the table
-// without a method on Client, a binding in Dispatch or a closure adapter
-// fails here.
+// through the typed method of Through (what the host calls), the host's
+// encoding and the guest's Dispatch, and checks it reaches the driver's
+// function of that operation with its args, and its result comes back. An
+// operation added to the table without a typed method, a binding in
+// Dispatch or a function in Funcs fails here.
 func TestEveryOperationRoundTrips(t *testing.T) {
 	for _, op := range abi.Operations() {
 		name := op.Info().Name
 		t.Run(name, func(t *testing.T) {
 			var calls []seen
-			client := reflect.ValueOf(driver.Client{Caller: loopback{everything(&calls)}})
-			m := client.MethodByName(name)
-			require.True(t, m.IsValid(), "driver.Client has no method %s", name)
+			m := reflect.ValueOf(driver.Through(loopback{everything(&calls)})).MethodByName(name)
+			require.True(t, m.IsValid(), "driver.Funcs has no method %s", name)
 			args, err := op.DecodeArgs(json.RawMessage(sampleArgs))
 			require.NoError(t, err)
 			in := []reflect.Value{reflect.ValueOf(context.Background()), reflect.ValueOf(testProvider)}
@@ -157,10 +138,10 @@ func TestEveryOperationRoundTrips(t *testing.T) {
 	}
 }
 
-// TestClientCheckProviderAccount: the account crosses the ABI too.
-func TestClientCheckProviderAccount(t *testing.T) {
+// TestThroughCheckProviderAccount: the account crosses the ABI too.
+func TestThroughCheckProviderAccount(t *testing.T) {
 	var calls []seen
-	res, err := driver.Client{Caller: loopback{everything(&calls)}}.CheckProviderAccount(context.Background(), testProvider)
+	res, err := driver.Through(loopback{everything(&calls)}).CheckProviderAccount(context.Background(), testProvider)
 	require.NoError(t, err)
 	assert.Equal(t, abi.ProviderCheck{Account: "acct-1"}, res)
 	assert.Equal(t, []seen{{op: abi.OpCheckProvider}}, calls)
@@ -169,7 +150,7 @@ func TestClientCheckProviderAccount(t *testing.T) {
 // TestEveryOperationOfNilFuncs: the closure adapters answer Unimplemented,
 // naming the operation, for every operation whose function is nil.
 func TestEveryOperationOfNilFuncs(t *testing.T) {
-	d := driver.WithUsers(driver.Funcs{Info: abi.DriverInfo{Name: "empty"}}, driver.UserFuncs{})
+	d := driver.Funcs{Info: abi.DriverInfo{Name: "empty"}}
 	for _, op := range abi.Operations() {
 		name := op.Info().Name
 		t.Run(name, func(t *testing.T) {
@@ -183,11 +164,14 @@ func TestEveryOperationOfNilFuncs(t *testing.T) {
 	}
 }
 
+// bucketsOnly is a Driver and nothing else.
+type bucketsOnly struct{ driver.Driver }
+
 // TestUserOperationsOfADriverWithout: a driver that is no UserDriver does
-// not implement the user operations, through Dispatch or Serve.
+// not implement the user operations.
 func TestUserOperationsOfADriverWithout(t *testing.T) {
 	var r recorder
-	d := r.funcs(nil, abi.BucketObservation{})
+	d := bucketsOnly{r.funcs(nil, abi.BucketObservation{})}
 	for _, name := range abi.OperationsOf(abi.CapAccessKeys) {
 		t.Run(name, func(t *testing.T) {
 			resp := driver.Dispatch(context.Background(), d, abi.Request{Op: name, Args: json.RawMessage(`{"name":"u"}`)})
@@ -200,14 +184,26 @@ func TestUserOperationsOfADriverWithout(t *testing.T) {
 	}
 }
 
-// TestServeKeepsACaller: a driver that already is a Caller is not wrapped
-// again, so an interceptor around a Client sees one call path.
+// callerDriver is a Driver that is also a Caller, as the host's is.
+type callerDriver struct {
+	driver.Funcs
+	loopback
+}
+
+func (c callerDriver) Describe() abi.DriverInfo { return c.Info }
+
+// TestServeKeepsACaller: a driver that already is a Caller is not wrapped,
+// so an interceptor around the host's driver sees its one call path.
 func TestServeKeepsACaller(t *testing.T) {
-	c := driver.Client{Caller: loopback{driver.Funcs{}}}
-	assert.Equal(t, c, driver.Serve(c))
+	c := callerDriver{Funcs: driver.Funcs{Info: abi.DriverInfo{Name: "c"}}, loopback: loopback{driver.Funcs{}}}
+	assert.Equal(t, driver.Caller(c), driver.Serve(c))
 	var r recorder
-	_, wrapped := driver.Serve(r.funcs(nil, abi.BucketObservation{})).(driver.Client)
-	assert.False(t, wrapped)
+	s := driver.Serve(r.funcs(nil, abi.BucketObservation{}))
+	assert.Equal(t, "double", s.Describe().Name)
+	_, err := s.Call(context.Background(), abi.ApplyBucket, testProvider, abi.BucketArgs{Name: "b"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{abi.OpApplyBucket}, r.calls, "a plain Driver is served through its methods")
+	assert.Equal(t, "b", r.bucket.Name)
 }
 
 // TestCallWrongResult: a Caller that answers the wrong type is an internal

@@ -58,7 +58,7 @@ func newRogue(rt http.RoundTripper) driver.Driver {
 		}
 		return fetch(ctx, rt, p.Region)
 	}
-	return driver.WithUsers(driver.Funcs{
+	f := driver.Funcs{
 		Info: abi.DriverInfo{
 			Name:         "rogue",
 			Version:      "0.0.1",
@@ -88,31 +88,29 @@ func newRogue(rt http.RoundTripper) driver.Driver {
 		},
 		ApplyFn:  func(ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) error { return get(ctx, p) },
 		DeleteFn: func(ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) error { return get(ctx, p) },
-	}, users(get))
+	}
+	withUsers(&f, get)
+	return f
 }
 
-// users answers the user and key operations after get, echoing their args.
-func users(get func(context.Context, abi.ProviderConfig) error) driver.UserFuncs {
+// withUsers serves the user and key operations after get, echoing their args.
+func withUsers(f *driver.Funcs, get func(context.Context, abi.ProviderConfig) error) {
 	userErr := func(ctx context.Context, p abi.ProviderConfig, _ abi.UserArgs) error { return get(ctx, p) }
 	keyErr := func(ctx context.Context, p abi.ProviderConfig, _ abi.AccessKeyArgs) error { return get(ctx, p) }
-	return driver.UserFuncs{
-		ObserveUserFn: func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
-			if err := get(ctx, p); err != nil {
-				return abi.UserObservation{}, err
-			}
-			return abi.UserObservation{Exists: true, Policy: u.Policy, Tags: u.Tags}, nil
-		},
-		ApplyUserFn:  userErr,
-		DeleteUserFn: userErr,
-		CreateAccessKeyFn: func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
-			if err := get(ctx, p); err != nil {
-				return abi.NewAccessKey{}, err
-			}
-			return abi.NewAccessKey{ID: "key-of-" + k.User, Secret: "rogue-secret"}, nil
-		},
-		UpdateAccessKeyFn: keyErr,
-		DeleteAccessKeyFn: keyErr,
+	f.ObserveUserFn = func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
+		if err := get(ctx, p); err != nil {
+			return abi.UserObservation{}, err
+		}
+		return abi.UserObservation{Exists: true, Policy: u.Policy, Tags: u.Tags}, nil
 	}
+	f.ApplyUserFn, f.DeleteUserFn = userErr, userErr
+	f.CreateAccessKeyFn = func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
+		if err := get(ctx, p); err != nil {
+			return abi.NewAccessKey{}, err
+		}
+		return abi.NewAccessKey{ID: "key-of-" + k.User, Secret: "rogue-secret"}, nil
+	}
+	f.UpdateAccessKeyFn, f.DeleteAccessKeyFn = keyErr, keyErr
 }
 
 // fetch GETs target through rt. A failed request becomes Unavailable with the
