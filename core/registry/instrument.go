@@ -88,7 +88,7 @@ func (i *instrumented) Describe() abi.DriverInfo { return i.next.Describe() }
 
 // Call runs op under the network policy and records it.
 func (i *instrumented) Call(ctx context.Context, op abi.Operation, p abi.ProviderConfig, args any) (any, error) {
-	name := op.Info().Name
+	name := op.Name
 	ctx, err := i.begin(ctx, name)
 	if err != nil {
 		return nil, err

@@ -446,7 +446,7 @@ func TestInstrumentEveryOperation(t *testing.T) {
 	srv, hits := countingServer(t)
 	p := abi.ProviderConfig{Name: "ns/p", Endpoint: srv.URL, Region: srv.URL}
 	for _, op := range abi.Operations() {
-		name := op.Info().Name
+		name := op.Name
 		t.Run(name, func(t *testing.T) {
 			method := reflect.ValueOf(d).MethodByName(name)
 			require.True(t, method.IsValid(), "an instrumented driver has no method %s", name)

@@ -227,7 +227,7 @@ func (d *Driver) Call(ctx context.Context, op abi.Operation, p abi.ProviderConfi
 	if err != nil {
 		return nil, err
 	}
-	out, err := d.invoke(ctx, op.Info().Name, p, raw)
+	out, err := d.invoke(ctx, op.Name, p, raw)
 	if err != nil {
 		return nil, err
 	}

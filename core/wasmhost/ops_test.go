@@ -31,7 +31,7 @@ func TestEveryOperationThroughTheModule(t *testing.T) {
 		abi.OpCreateAccessKey: abi.NewAccessKey{ID: "key-of-u1", Secret: "rogue-secret"},
 	}
 	for _, op := range abi.Operations() {
-		name := op.Info().Name
+		name := op.Name
 		t.Run(name, func(t *testing.T) {
 			require.True(t, d.Info().Implements(name), "rogue declares %s", name)
 			m := reflect.ValueOf(d).MethodByName(name)

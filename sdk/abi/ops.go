@@ -41,7 +41,7 @@ var (
 	DeleteAccessKey = def[AccessKeyArgs, None](OpDeleteAccessKey, CapAccessKeys, resultRequired)
 )
 
-// Whether a driver may answer an operation with no result (OpInfo.OptionalResult).
+// Whether a driver may answer an operation with no result (Operation.OptionalResult).
 const (
 	resultOptional = true
 	resultRequired = false
@@ -54,9 +54,15 @@ var (
 )
 
 func def[A, R any](name, capability string, optional bool) Op[A, R] {
-	op := Op[A, R]{OpInfo{Name: name, Capability: capability, OptionalResult: optional}}
+	return Op[A, R]{register(Operation{Name: name, Capability: capability, OptionalResult: optional,
+		args: reflect.TypeFor[A](), result: reflect.TypeFor[R]()})}
+}
+
+// register adds op to the table; def's generic part stays this small
+// because a driver's module carries it once per operation.
+func register(op Operation) Operation {
 	operations = append(operations, op)
-	byName[name] = op
+	byName[op.Name] = op
 	return op
 }
 
@@ -77,8 +83,8 @@ func OperationsOf(caps ...string) []string {
 	var out []string
 	for _, op := range operations {
 		for _, c := range caps {
-			if op.Info().Capability == c {
-				out = append(out, op.Info().Name)
+			if op.Capability == c {
+				out = append(out, op.Name)
 				break
 			}
 		}
@@ -86,8 +92,12 @@ func OperationsOf(caps ...string) []string {
 	return out
 }
 
-// OpInfo is what an operation is, without its Go types.
-type OpInfo struct {
+// Operation is an operation with its types erased: what the paths that
+// carry every operation alike (the host's invoke, the guest's dispatch, an
+// interceptor) hold. Its args and results are its Op's A and R, checked at
+// run time. Its code is not generic, so a driver's module does not carry
+// it once per operation. Only the table makes operations.
+type Operation struct {
 	// Name is the operation's name on the wire (Request.Op).
 	Name string
 	// Capability is the capability under which a driver declares the
@@ -97,79 +107,70 @@ type OpInfo struct {
 	// reads as the zero result, and a zero result is sent as none. So a
 	// result can be added to such an operation without a version bump.
 	OptionalResult bool
+
+	args, result reflect.Type
 }
 
-// Info returns o itself; Op[A, R] inherits it, so the erased Operation has it.
-func (o OpInfo) Info() OpInfo { return o }
+// Op is one operation, with its args type A and result type R.
+type Op[A, R any] struct{ Operation }
 
 // None is the result of an operation that answers only success or an error.
 // Whatever a driver sends as its result is ignored.
 type None struct{}
 
-// Op is one operation, with its args type A and result type R.
-type Op[A, R any] struct{ OpInfo }
+var noneType = reflect.TypeFor[None]()
 
-// Operation is an Op with its types erased: what the paths that carry every
-// operation alike (the host's invoke, the guest's dispatch, an interceptor)
-// hold. Its args and results are an Op's A and R.
-type Operation interface {
-	Info() OpInfo
-	// EncodeArgs encodes args (an A) for Request.Args; zero args are sent
-	// as none, which DecodeArgs reads back as zero.
-	EncodeArgs(args any) (json.RawMessage, error)
-	// DecodeArgs decodes Request.Args; an undecodable one is an
-	// InvalidArgument *Error that names the operation.
-	DecodeArgs(raw json.RawMessage) (any, error)
-	// EncodeResult encodes res (an R) for Response.Result.
-	EncodeResult(res any) (json.RawMessage, error)
-	// DecodeResult decodes Response.Result into an R.
-	DecodeResult(raw json.RawMessage) (any, error)
-}
-
-var _ Operation = Op[BucketArgs, None]{}
-
-func (o Op[A, R]) EncodeArgs(args any) (json.RawMessage, error) {
-	a, ok := args.(A)
-	if !ok {
-		return nil, fmt.Errorf("%s: args are %T, want %T", o.Name, args, a)
+// EncodeArgs encodes args (an A) for Request.Args; zero args are sent as
+// none, which DecodeArgs reads back as zero.
+func (o Operation) EncodeArgs(args any) (json.RawMessage, error) {
+	if err := o.is("args", o.args, args); err != nil {
+		return nil, err
 	}
-	if isZero(a) {
+	if reflect.ValueOf(args).IsZero() {
 		return nil, nil
 	}
-	return json.Marshal(a)
+	return json.Marshal(args)
 }
 
-func (o Op[A, R]) DecodeArgs(raw json.RawMessage) (any, error) {
-	var a A
-	if len(raw) == 0 {
-		return a, nil
+// DecodeArgs decodes Request.Args into an A; undecodable args are an
+// InvalidArgument *Error that names the operation.
+func (o Operation) DecodeArgs(raw json.RawMessage) (any, error) {
+	a := reflect.New(o.args)
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, a.Interface()); err != nil {
+			return nil, Errorf(CodeInvalidArgument, "decode %s args: %v", o.Name, err)
+		}
 	}
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, Errorf(CodeInvalidArgument, "decode %s args: %v", o.Name, err)
-	}
-	return a, nil
+	return a.Elem().Interface(), nil
 }
 
-func (o Op[A, R]) EncodeResult(res any) (json.RawMessage, error) {
-	r, ok := res.(R)
-	if !ok {
-		return nil, fmt.Errorf("%s: result is %T, want %T", o.Name, res, r)
+// EncodeResult encodes res (an R) for Response.Result.
+func (o Operation) EncodeResult(res any) (json.RawMessage, error) {
+	if err := o.is("result", o.result, res); err != nil {
+		return nil, err
 	}
-	if _, none := res.(None); none || (o.OptionalResult && isZero(r)) {
+	if o.result == noneType || (o.OptionalResult && reflect.ValueOf(res).IsZero()) {
 		return nil, nil
 	}
-	return json.Marshal(r)
+	return json.Marshal(res)
 }
 
-func (o Op[A, R]) DecodeResult(raw json.RawMessage) (any, error) {
-	var r R
-	if _, none := any(r).(None); none || (o.OptionalResult && (len(raw) == 0 || string(raw) == "null")) {
-		return r, nil
+// DecodeResult decodes Response.Result into an R.
+func (o Operation) DecodeResult(raw json.RawMessage) (any, error) {
+	r := reflect.New(o.result)
+	if o.result == noneType || (o.OptionalResult && (len(raw) == 0 || string(raw) == "null")) {
+		return r.Elem().Interface(), nil
 	}
-	if err := json.Unmarshal(raw, &r); err != nil {
+	if err := json.Unmarshal(raw, r.Interface()); err != nil {
 		return nil, fmt.Errorf("undecodable %s result: %w", o.Name, err)
 	}
-	return r, nil
+	return r.Elem().Interface(), nil
 }
 
-func isZero(v any) bool { return reflect.ValueOf(v).IsZero() }
+// is checks that v, the operation's what, is of type t.
+func (o Operation) is(what string, t reflect.Type, v any) error {
+	if reflect.TypeOf(v) != t {
+		return fmt.Errorf("%s %s: got a %T, want a %v", o.Name, what, v, t)
+	}
+	return nil
+}

@@ -17,7 +17,7 @@ type Caller interface {
 
 // Call runs op through c with typed args and result.
 func Call[A, R any](ctx context.Context, c Caller, op abi.Op[A, R], p abi.ProviderConfig, args A) (R, error) {
-	res, err := c.Call(ctx, op, p, args)
+	res, err := c.Call(ctx, op.Operation, p, args)
 	r, ok := res.(R)
 	if !ok && err == nil {
 		return r, abi.Errorf(abi.CodeInternal, "%s answered a %T, not a %T", op.Name, res, r)
@@ -72,9 +72,9 @@ type served struct{ d Driver }
 func (s served) Describe() abi.DriverInfo { return s.d.Describe() }
 
 func (s served) Call(ctx context.Context, op abi.Operation, p abi.ProviderConfig, args any) (any, error) {
-	m, ok := methods[op.Info().Name]
+	m, ok := methods[op.Name]
 	if !ok {
-		return nil, notImplemented(op.Info().Name, s.d)
+		return nil, notImplemented(op.Name, s.d)
 	}
 	return m(ctx, s.d, p, args)
 }
@@ -93,14 +93,14 @@ type method func(ctx context.Context, d Driver, p abi.ProviderConfig, args any) 
 var methods = table(
 	bind(abi.CheckProvider, checkProvider),
 	bind(abi.ObserveBucket, Driver.ObserveBucket),
-	bind(abi.ApplyBucket, noResult(Driver.ApplyBucket)),
-	bind(abi.DeleteBucket, noResult(Driver.DeleteBucket)),
+	bindErr(abi.ApplyBucket, Driver.ApplyBucket),
+	bindErr(abi.DeleteBucket, Driver.DeleteBucket),
 	bind(abi.ObserveUser, UserDriver.ObserveUser),
-	bind(abi.ApplyUser, noResult(UserDriver.ApplyUser)),
-	bind(abi.DeleteUser, noResult(UserDriver.DeleteUser)),
+	bindErr(abi.ApplyUser, UserDriver.ApplyUser),
+	bindErr(abi.DeleteUser, UserDriver.DeleteUser),
 	bind(abi.CreateAccessKey, UserDriver.CreateAccessKey),
-	bind(abi.UpdateAccessKey, noResult(UserDriver.UpdateAccessKey)),
-	bind(abi.DeleteAccessKey, noResult(UserDriver.DeleteAccessKey)),
+	bindErr(abi.UpdateAccessKey, UserDriver.UpdateAccessKey),
+	bindErr(abi.DeleteAccessKey, UserDriver.DeleteAccessKey),
 )
 
 // binding is one row of methods.
@@ -124,26 +124,37 @@ func checkProvider(d Driver, ctx context.Context, p abi.ProviderConfig, _ abi.Bu
 }
 
 // bind adapts fn, a method of the interface D, to op. A driver that is not
-// a D does not implement op.
+// a D does not implement op. The generic parts are kept small: a driver's
+// module carries them once per operation.
 func bind[D, A, R any](op abi.Op[A, R], fn func(D, context.Context, abi.ProviderConfig, A) (R, error)) binding {
 	return binding{op.Name, func(ctx context.Context, d Driver, p abi.ProviderConfig, args any) (any, error) {
-		dd, ok := d.(D)
-		if !ok {
-			return nil, notImplemented(op.Name, d)
-		}
-		a, ok := args.(A)
-		if !ok {
-			return nil, abi.Errorf(abi.CodeInternal, "%s args are a %T, not a %T", op.Name, args, a)
+		dd, isD := d.(D)
+		a, isA := args.(A)
+		if !isD || !isA {
+			return nil, mismatch(op.Operation, d, isD, args)
 		}
 		return fn(dd, ctx, p, a)
 	}}
 }
 
-// noResult adapts a method that answers only an error.
-func noResult[D, A any](fn func(D, context.Context, abi.ProviderConfig, A) error) func(D, context.Context, abi.ProviderConfig, A) (abi.None, error) {
-	return func(d D, ctx context.Context, p abi.ProviderConfig, a A) (abi.None, error) {
-		return abi.None{}, fn(d, ctx, p, a)
+// bindErr is bind for a method that answers only an error.
+func bindErr[D, A any](op abi.Op[A, abi.None], fn func(D, context.Context, abi.ProviderConfig, A) error) binding {
+	return binding{op.Name, func(ctx context.Context, d Driver, p abi.ProviderConfig, args any) (any, error) {
+		dd, isD := d.(D)
+		a, isA := args.(A)
+		if !isD || !isA {
+			return nil, mismatch(op.Operation, d, isD, args)
+		}
+		return abi.None{}, fn(dd, ctx, p, a)
+	}}
+}
+
+// mismatch is the error of a binding whose driver or args are not its own.
+func mismatch(op abi.Operation, d Driver, isD bool, args any) error {
+	if !isD {
+		return notImplemented(op.Name, d)
 	}
+	return abi.Errorf(abi.CodeInternal, "%s args are a %T", op.Name, args)
 }
 
 // fn returns f, or one that answers Unimplemented for op when f is nil:

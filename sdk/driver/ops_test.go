@@ -26,7 +26,7 @@ func (l loopback) Call(ctx context.Context, op abi.Operation, p abi.ProviderConf
 		return nil, err
 	}
 	var req abi.Request
-	if err := roundTripJSON(abi.Request{Op: op.Info().Name, Provider: p, Args: raw}, &req); err != nil {
+	if err := roundTripJSON(abi.Request{Op: op.Name, Provider: p, Args: raw}, &req); err != nil {
 		return nil, err
 	}
 	var resp abi.Response
@@ -111,7 +111,7 @@ var results = map[string]any{
 // Dispatch or a function in Funcs fails here.
 func TestEveryOperationRoundTrips(t *testing.T) {
 	for _, op := range abi.Operations() {
-		name := op.Info().Name
+		name := op.Name
 		t.Run(name, func(t *testing.T) {
 			var calls []seen
 			m := reflect.ValueOf(driver.Through(loopback{everything(&calls)})).MethodByName(name)
@@ -152,7 +152,7 @@ func TestThroughCheckProviderAccount(t *testing.T) {
 func TestEveryOperationOfNilFuncs(t *testing.T) {
 	d := driver.Funcs{Info: abi.DriverInfo{Name: "empty"}}
 	for _, op := range abi.Operations() {
-		name := op.Info().Name
+		name := op.Name
 		t.Run(name, func(t *testing.T) {
 			args, err := op.DecodeArgs(nil)
 			require.NoError(t, err)
@@ -200,7 +200,7 @@ func TestServeKeepsACaller(t *testing.T) {
 	var r recorder
 	s := driver.Serve(r.funcs(nil, abi.BucketObservation{}))
 	assert.Equal(t, "double", s.Describe().Name)
-	_, err := s.Call(context.Background(), abi.ApplyBucket, testProvider, abi.BucketArgs{Name: "b"})
+	_, err := s.Call(context.Background(), abi.ApplyBucket.Operation, testProvider, abi.BucketArgs{Name: "b"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{abi.OpApplyBucket}, r.calls, "a plain Driver is served through its methods")
 	assert.Equal(t, "b", r.bucket.Name)
