@@ -28,6 +28,8 @@ const (
 // result type. The host's invoke, the guest's dispatch, the closure
 // adapters, the host's instrumentation and the lists drivers declare are
 // all derived from this table (sdk/driver binds each to its Go method).
+// CheckProvider takes no args; a driver still decodes any it is sent as
+// BucketArgs, as every bucket operation's, and refuses malformed ones.
 var (
 	CheckProvider   = def[BucketArgs, ProviderCheck](OpCheckProvider, CapBuckets, resultOptional)
 	ObserveBucket   = def[BucketArgs, BucketObservation](OpObserveBucket, CapBuckets, resultRequired)
