@@ -2,10 +2,10 @@ package registry
 
 import (
 	"context"
-
 	"errors"
-	"github.com/hashicorp/go-hclog"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/pail-dev/pail/core/hosthttp"
 	"github.com/pail-dev/pail/core/metrics"
@@ -16,7 +16,8 @@ import (
 
 // Instrument wraps a driver so every operation runs under the Provider's
 // network policy (taken from ctx) and is measured, identically for wasm and
-// native drivers.
+// native drivers: one interceptor around the driver's single call path
+// (driver.Serve), so every operation of the abi table is measured alike.
 func Instrument(d driver.Driver, name string, m *metrics.Metrics) driver.Driver {
 	return InstrumentWithLog(d, name, m, nil)
 }
@@ -28,11 +29,14 @@ func InstrumentWithLog(d driver.Driver, name string, m *metrics.Metrics, log hcl
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &instrumented{d: d, name: name, m: m, log: log.Named("http").With("driver", name)}
+	// A pointer: each load is one driver value, handed out as itself.
+	f := driver.Through(&instrumented{next: driver.Serve(d), name: name, m: m, log: log.Named("http").With("driver", name)})
+	return &f
 }
 
+// instrumented is a driver.Caller around another.
 type instrumented struct {
-	d    driver.Driver
+	next driver.Caller
 	name string
 	m    *metrics.Metrics
 	log  hclog.Logger
@@ -80,105 +84,15 @@ func (i *instrumented) end(op string, err error) error {
 	return err
 }
 
-func (i *instrumented) Describe() abi.DriverInfo { return i.d.Describe() }
+func (i *instrumented) Describe() abi.DriverInfo { return i.next.Describe() }
 
-func (i *instrumented) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
-	ctx, err := i.begin(ctx, abi.OpCheckProvider)
+// Call runs op under the network policy and records it.
+func (i *instrumented) Call(ctx context.Context, op abi.Operation, p abi.ProviderConfig, args any) (any, error) {
+	name := op.Name
+	ctx, err := i.begin(ctx, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return i.end(abi.OpCheckProvider, i.d.CheckProvider(ctx, p))
-}
-
-func (i *instrumented) CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error) {
-	ctx, err := i.begin(ctx, abi.OpCheckProvider)
-	if err != nil {
-		return abi.ProviderCheck{}, err
-	}
-	res, err := driver.CheckProviderAccount(ctx, i.d, p)
-	return res, i.end(abi.OpCheckProvider, err)
-}
-
-func (i *instrumented) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
-	ctx, err := i.begin(ctx, abi.OpObserveBucket)
-	if err != nil {
-		return abi.BucketObservation{}, err
-	}
-	obs, err := i.d.ObserveBucket(ctx, p, b)
-	return obs, i.end(abi.OpObserveBucket, err)
-}
-
-func (i *instrumented) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
-	ctx, err := i.begin(ctx, abi.OpApplyBucket)
-	if err != nil {
-		return err
-	}
-	return i.end(abi.OpApplyBucket, i.d.ApplyBucket(ctx, p, b))
-}
-
-func (i *instrumented) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
-	ctx, err := i.begin(ctx, abi.OpDeleteBucket)
-	if err != nil {
-		return err
-	}
-	return i.end(abi.OpDeleteBucket, i.d.DeleteBucket(ctx, p, b))
-}
-
-// users returns the wrapped driver's user operations, or a double that
-// answers Unimplemented when it has none.
-func (i *instrumented) users() driver.UserDriver {
-	if u, ok := i.d.(driver.UserDriver); ok {
-		return u
-	}
-	return driver.UserFuncs{}
-}
-
-func (i *instrumented) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
-	ctx, err := i.begin(ctx, abi.OpObserveUser)
-	if err != nil {
-		return abi.UserObservation{}, err
-	}
-	obs, err := i.users().ObserveUser(ctx, p, u)
-	return obs, i.end(abi.OpObserveUser, err)
-}
-
-func (i *instrumented) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
-	ctx, err := i.begin(ctx, abi.OpApplyUser)
-	if err != nil {
-		return err
-	}
-	return i.end(abi.OpApplyUser, i.users().ApplyUser(ctx, p, u))
-}
-
-func (i *instrumented) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
-	ctx, err := i.begin(ctx, abi.OpDeleteUser)
-	if err != nil {
-		return err
-	}
-	return i.end(abi.OpDeleteUser, i.users().DeleteUser(ctx, p, u))
-}
-
-func (i *instrumented) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
-	ctx, err := i.begin(ctx, abi.OpCreateAccessKey)
-	if err != nil {
-		return abi.NewAccessKey{}, err
-	}
-	key, err := i.users().CreateAccessKey(ctx, p, k)
-	return key, i.end(abi.OpCreateAccessKey, err)
-}
-
-func (i *instrumented) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	ctx, err := i.begin(ctx, abi.OpUpdateAccessKey)
-	if err != nil {
-		return err
-	}
-	return i.end(abi.OpUpdateAccessKey, i.users().UpdateAccessKey(ctx, p, k))
-}
-
-func (i *instrumented) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	ctx, err := i.begin(ctx, abi.OpDeleteAccessKey)
-	if err != nil {
-		return err
-	}
-	return i.end(abi.OpDeleteAccessKey, i.users().DeleteAccessKey(ctx, p, k))
+	res, err := i.next.Call(ctx, op, p, args)
+	return res, i.end(name, err)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -430,4 +431,44 @@ func TestRequestLogCarriesReconcileID(t *testing.T) {
 	assert.Equal(t, abi.OpObserveBucket, line["op"])
 	assert.EqualValues(t, 200, line["status"])
 	assert.Equal(t, strings.TrimPrefix(srv.URL, "http://"), line["host"])
+}
+
+// TestInstrumentEveryOperation: the one interceptor puts every operation of
+// the abi table under the network policy and measures it, for a real wasm
+// driver that serves them all (rogue).
+func TestInstrumentEveryOperation(t *testing.T) {
+	m, err := metrics.New(prometheus.NewRegistry())
+	require.NoError(t, err)
+	r := New(loadCtx(t), newHost(t), driverDir(t, map[string][]byte{"rogue.wasm": rogueWasm}), m, nil)
+	t.Cleanup(func() { r.Close(context.Background()) })
+	d, err := r.Load(loadCtx(t), "rogue")
+	require.NoError(t, err)
+	srv, hits := countingServer(t)
+	p := abi.ProviderConfig{Name: "ns/p", Endpoint: srv.URL, Region: srv.URL}
+	for _, op := range abi.Operations() {
+		name := op.Name
+		t.Run(name, func(t *testing.T) {
+			method := reflect.ValueOf(d).MethodByName(name)
+			require.True(t, method.IsValid(), "an instrumented driver has no method %s", name)
+			args, err := op.DecodeArgs(nil)
+			require.NoError(t, err)
+			call := func(ctx context.Context) error {
+				in := []reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(p)}
+				if method.Type().NumIn() == 3 {
+					in = append(in, reflect.ValueOf(args))
+				}
+				out := method.Call(in)
+				err, _ := out[len(out)-1].Interface().(error)
+				return err
+			}
+			before := hits.Load()
+			require.ErrorIs(t, call(context.Background()), errNoPolicy)
+			assert.Equal(t, before, hits.Load(), "without a policy the driver is not called")
+
+			require.NoError(t, call(policyCtx(t, srv.URL)))
+			assert.Equal(t, before+1, hits.Load())
+			assert.EqualValues(t, 1, counter(t, m.DriverOperations.WithLabelValues("rogue", name, "ok")))
+			assert.EqualValues(t, 1, counter(t, m.DriverRequests.WithLabelValues("rogue", name, http.MethodGet, "200")))
+		})
+	}
 }

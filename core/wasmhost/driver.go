@@ -22,9 +22,11 @@ import (
 	"github.com/pail-dev/pail/sdk/driver"
 )
 
-// Driver is a loaded module. It implements driver.Driver, so controllers
-// cannot tell it from a native driver.
+// Driver is a loaded module. It implements driver.Driver and
+// driver.UserDriver through driver.Through, whose every operation comes to
+// Call, so controllers cannot tell it from a native driver.
 type Driver struct {
+	driver.Funcs
 	name        string
 	cfg         Config
 	runtime     wazero.Runtime
@@ -41,7 +43,11 @@ type Driver struct {
 	dropped   atomic.Int64
 }
 
-var _ driver.Driver = (*Driver)(nil)
+var (
+	_ driver.Driver     = (*Driver)(nil)
+	_ driver.UserDriver = (*Driver)(nil)
+	_ driver.Caller     = (*Driver)(nil)
+)
 
 // Info is what the module declared in the handshake.
 func (d *Driver) Info() abi.DriverInfo { return d.info }
@@ -214,24 +220,34 @@ func (d *Driver) describe(ctx context.Context, inst *instance) (abi.DriverInfo, 
 	return info, nil
 }
 
+// Call implements driver.Caller: every operation, typed by the abi table,
+// takes this one path to the module.
+func (d *Driver) Call(ctx context.Context, op abi.Operation, p abi.ProviderConfig, args any) (any, error) {
+	raw, err := op.EncodeArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	out, err := d.invoke(ctx, op.Name, p, raw)
+	if err != nil {
+		return nil, err
+	}
+	res, err := op.DecodeResult(out)
+	if err != nil {
+		return nil, fmt.Errorf("driver %s: %w", d.name, err)
+	}
+	return res, nil
+}
+
 // invoke runs one operation on a pooled instance.
-func (d *Driver) invoke(ctx context.Context, op string, p abi.ProviderConfig, args any) ([]byte, error) {
+func (d *Driver) invoke(ctx context.Context, op string, p abi.ProviderConfig, args json.RawMessage) ([]byte, error) {
 	if !d.info.Implements(op) {
 		return nil, abi.Errorf(abi.CodeUnimplemented, "driver %s does not implement %s", d.name, op)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.callTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	req := abi.Request{Op: op, Deadline: deadline, Provider: p}
 	ci := hosthttp.CallInfoFrom(ctx)
-	req.ID = ci.ReconcileID
-	if args != nil {
-		b, err := json.Marshal(args)
-		if err != nil {
-			return nil, err
-		}
-		req.Args = b
-	}
+	req := abi.Request{Op: op, ID: ci.ReconcileID, Deadline: deadline, Provider: p, Args: args}
 	in, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
@@ -278,52 +294,6 @@ func (d *Driver) invoke(ctx context.Context, op string, p abi.ProviderConfig, ar
 
 // Describe returns the handshake result.
 func (d *Driver) Describe() abi.DriverInfo { return d.info }
-
-// CheckProvider implements driver.Driver.
-func (d *Driver) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
-	_, err := d.invoke(ctx, abi.OpCheckProvider, p, nil)
-	return err
-}
-
-// CheckProviderAccount implements driver.AccountReporter: the check, and
-// the account the driver reported with it (none from a driver that sends no
-// result).
-func (d *Driver) CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error) {
-	var res abi.ProviderCheck
-	out, err := d.invoke(ctx, abi.OpCheckProvider, p, nil)
-	if err != nil || len(out) == 0 || string(out) == "null" {
-		return res, err
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return res, fmt.Errorf("driver %s: undecodable CheckProvider result: %w", d.name, err)
-	}
-	return res, nil
-}
-
-// ObserveBucket implements driver.Driver.
-func (d *Driver) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
-	var obs abi.BucketObservation
-	out, err := d.invoke(ctx, abi.OpObserveBucket, p, b)
-	if err != nil {
-		return obs, err
-	}
-	if err := json.Unmarshal(out, &obs); err != nil {
-		return obs, fmt.Errorf("driver %s: undecodable ObserveBucket result: %w", d.name, err)
-	}
-	return obs, nil
-}
-
-// ApplyBucket implements driver.Driver.
-func (d *Driver) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
-	_, err := d.invoke(ctx, abi.OpApplyBucket, p, b)
-	return err
-}
-
-// DeleteBucket implements driver.Driver.
-func (d *Driver) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
-	_, err := d.invoke(ctx, abi.OpDeleteBucket, p, b)
-	return err
-}
 
 // pool hands out instances, never one to two goroutines at once.
 type pool struct {
@@ -424,52 +394,4 @@ func (d *Driver) logAllowed() bool {
 	}
 	d.dropped.Add(1)
 	return false
-}
-
-// invokeInto runs op and decodes its result into out.
-func (d *Driver) invokeInto(ctx context.Context, op string, p abi.ProviderConfig, args, out any) error {
-	res, err := d.invoke(ctx, op, p, args)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(res, out); err != nil {
-		return fmt.Errorf("driver %s: undecodable %s result: %w", d.name, op, err)
-	}
-	return nil
-}
-
-// ObserveUser implements driver.UserDriver.
-func (d *Driver) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
-	var obs abi.UserObservation
-	return obs, d.invokeInto(ctx, abi.OpObserveUser, p, u, &obs)
-}
-
-// ApplyUser implements driver.UserDriver.
-func (d *Driver) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
-	_, err := d.invoke(ctx, abi.OpApplyUser, p, u)
-	return err
-}
-
-// DeleteUser implements driver.UserDriver.
-func (d *Driver) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
-	_, err := d.invoke(ctx, abi.OpDeleteUser, p, u)
-	return err
-}
-
-// CreateAccessKey implements driver.UserDriver.
-func (d *Driver) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
-	var key abi.NewAccessKey
-	return key, d.invokeInto(ctx, abi.OpCreateAccessKey, p, k, &key)
-}
-
-// UpdateAccessKey implements driver.UserDriver.
-func (d *Driver) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	_, err := d.invoke(ctx, abi.OpUpdateAccessKey, p, k)
-	return err
-}
-
-// DeleteAccessKey implements driver.UserDriver.
-func (d *Driver) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	_, err := d.invoke(ctx, abi.OpDeleteAccessKey, p, k)
-	return err
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/driver"
 	"github.com/pail-dev/pail/sdk/wasmmeta"
 )
 
@@ -162,6 +163,7 @@ func (h *Host) LoadWith(ctx context.Context, name string, wasm []byte, cfg Confi
 		runtime: r,
 		log:     h.cfg.logger.Named("driver").With("driver", name),
 	}
+	d.Funcs = driver.Through(d)
 	ok := false
 	defer func() {
 		if !ok {

@@ -27,14 +27,6 @@ const (
 	HostModule = "pail_host_v1"
 )
 
-// Operation names dispatched through the call export.
-const (
-	OpCheckProvider = "CheckProvider"
-	OpObserveBucket = "ObserveBucket"
-	OpApplyBucket   = "ApplyBucket"
-	OpDeleteBucket  = "DeleteBucket"
-)
-
 // Capabilities a driver may declare.
 const (
 	CapBuckets = "buckets"

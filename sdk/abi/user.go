@@ -5,17 +5,6 @@ import (
 	"time"
 )
 
-// Operations on users and their access keys (ABI 1.1). A driver that serves
-// them declares CapAccessKeys; the host never sends them to one that doesn't.
-const (
-	OpObserveUser     = "ObserveUser"
-	OpApplyUser       = "ApplyUser"
-	OpDeleteUser      = "DeleteUser"
-	OpCreateAccessKey = "CreateAccessKey"
-	OpUpdateAccessKey = "UpdateAccessKey"
-	OpDeleteAccessKey = "DeleteAccessKey"
-)
-
 // Capabilities of the user and key operations.
 const (
 	// CapAccessKeys: users and their access keys (create, list, update, delete).

@@ -294,11 +294,15 @@ func FuzzDispatchRequest(f *testing.F) {
 // accountDriver reports an account with its check.
 type accountDriver struct {
 	driver.Funcs
-	res abi.ProviderCheck
-	err error
+	res   abi.ProviderCheck
+	err   error
+	calls *[]seen // when set, records each check
 }
 
 func (a accountDriver) CheckProviderAccount(context.Context, abi.ProviderConfig) (abi.ProviderCheck, error) {
+	if a.calls != nil {
+		*a.calls = append(*a.calls, seen{op: abi.OpCheckProvider})
+	}
 	return a.res, a.err
 }
 
@@ -317,7 +321,7 @@ func TestDispatchCheckProviderAccount(t *testing.T) {
 	assert.Same(t, denied, resp.Error)
 	assert.Empty(t, resp.Result)
 
-	// A driver without the interface checks as before and reports no account.
+	// A driver whose check reports none checks as before and reports no account.
 	var r recorder
 	res, err := driver.CheckProviderAccount(context.Background(), r.funcs(nil, abi.BucketObservation{}), testProvider)
 	require.NoError(t, err)

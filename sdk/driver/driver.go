@@ -47,46 +47,90 @@ func CheckProviderAccount(ctx context.Context, d Driver, p abi.ProviderConfig) (
 	return abi.ProviderCheck{}, d.CheckProvider(ctx, p)
 }
 
-// Funcs adapts plain functions to Driver, so test doubles are closures.
-// A nil function returns Unimplemented.
+// Funcs is a Driver, UserDriver and AccountReporter made of one function
+// per operation of the abi table: the one typed face of that table. Test
+// doubles are Funcs literals, and Through makes the Funcs of any Caller
+// (the host's wasm invoke, an interceptor). A nil function answers
+// Unimplemented.
 type Funcs struct {
-	Info      abi.DriverInfo
-	CheckFn   func(ctx context.Context, p abi.ProviderConfig) error
-	ObserveFn func(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error)
-	ApplyFn   func(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error
-	DeleteFn  func(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error
+	Info    abi.DriverInfo
+	CheckFn func(ctx context.Context, p abi.ProviderConfig) error
+	// CheckAccountFn, when set, serves CheckProvider with the account
+	// (AccountReporter) instead of CheckFn.
+	CheckAccountFn func(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error)
+	ObserveFn      func(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error)
+	ApplyFn        func(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error
+	DeleteFn       func(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error
+
+	ObserveUserFn     func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error)
+	ApplyUserFn       func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error
+	DeleteUserFn      func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error
+	CreateAccessKeyFn func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error)
+	UpdateAccessKeyFn func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error
+	DeleteAccessKeyFn func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error
 }
 
-var _ Driver = Funcs{}
+var _ interface {
+	Driver
+	UserDriver
+	AccountReporter
+} = Funcs{}
 
 func (f Funcs) Describe() abi.DriverInfo { return f.Info }
 
 func (f Funcs) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
-	if f.CheckFn == nil {
-		return abi.Errorf(abi.CodeUnimplemented, "CheckProvider is not implemented")
+	_, err := f.CheckProviderAccount(ctx, p)
+	return err
+}
+
+func (f Funcs) CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error) {
+	switch {
+	case f.CheckAccountFn != nil:
+		return f.CheckAccountFn(ctx, p)
+	case f.CheckFn != nil:
+		return abi.ProviderCheck{}, f.CheckFn(ctx, p)
 	}
-	return f.CheckFn(ctx, p)
+	return abi.ProviderCheck{}, unimplemented(abi.OpCheckProvider)
 }
 
 func (f Funcs) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
-	if f.ObserveFn == nil {
-		return abi.BucketObservation{}, abi.Errorf(abi.CodeUnimplemented, "ObserveBucket is not implemented")
-	}
-	return f.ObserveFn(ctx, p, b)
+	return fn(abi.ObserveBucket, f.ObserveFn)(ctx, p, b)
 }
 
 func (f Funcs) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
-	if f.ApplyFn == nil {
-		return abi.Errorf(abi.CodeUnimplemented, "ApplyBucket is not implemented")
-	}
-	return f.ApplyFn(ctx, p, b)
+	return errFn(abi.ApplyBucket, f.ApplyFn)(ctx, p, b)
 }
 
 func (f Funcs) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
-	if f.DeleteFn == nil {
-		return abi.Errorf(abi.CodeUnimplemented, "DeleteBucket is not implemented")
-	}
-	return f.DeleteFn(ctx, p, b)
+	return errFn(abi.DeleteBucket, f.DeleteFn)(ctx, p, b)
+}
+
+func (f Funcs) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
+	return fn(abi.ObserveUser, f.ObserveUserFn)(ctx, p, u)
+}
+
+func (f Funcs) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
+	return errFn(abi.ApplyUser, f.ApplyUserFn)(ctx, p, u)
+}
+
+func (f Funcs) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
+	return errFn(abi.DeleteUser, f.DeleteUserFn)(ctx, p, u)
+}
+
+func (f Funcs) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
+	return fn(abi.CreateAccessKey, f.CreateAccessKeyFn)(ctx, p, k)
+}
+
+func (f Funcs) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
+	return errFn(abi.UpdateAccessKey, f.UpdateAccessKeyFn)(ctx, p, k)
+}
+
+func (f Funcs) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
+	return errFn(abi.DeleteAccessKey, f.DeleteAccessKeyFn)(ctx, p, k)
+}
+
+func unimplemented(op string) error {
+	return abi.Errorf(abi.CodeUnimplemented, "%s is not implemented", op)
 }
 
 // UserDriver is implemented by drivers that declare abi.CapAccessKeys. The
@@ -111,65 +155,6 @@ type UserDriver interface {
 	UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error
 	// DeleteAccessKey deletes k.ID. A missing key is success.
 	DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error
-}
-
-// UserFuncs adapts plain functions to UserDriver. A nil function returns
-// Unimplemented.
-type UserFuncs struct {
-	ObserveUserFn     func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error)
-	ApplyUserFn       func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error
-	DeleteUserFn      func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error
-	CreateAccessKeyFn func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error)
-	UpdateAccessKeyFn func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error
-	DeleteAccessKeyFn func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error
-}
-
-var _ UserDriver = UserFuncs{}
-
-func unimplemented(op string) error {
-	return abi.Errorf(abi.CodeUnimplemented, "%s is not implemented", op)
-}
-
-func (f UserFuncs) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
-	if f.ObserveUserFn == nil {
-		return abi.UserObservation{}, unimplemented(abi.OpObserveUser)
-	}
-	return f.ObserveUserFn(ctx, p, u)
-}
-
-func (f UserFuncs) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
-	if f.ApplyUserFn == nil {
-		return unimplemented(abi.OpApplyUser)
-	}
-	return f.ApplyUserFn(ctx, p, u)
-}
-
-func (f UserFuncs) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
-	if f.DeleteUserFn == nil {
-		return unimplemented(abi.OpDeleteUser)
-	}
-	return f.DeleteUserFn(ctx, p, u)
-}
-
-func (f UserFuncs) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
-	if f.CreateAccessKeyFn == nil {
-		return abi.NewAccessKey{}, unimplemented(abi.OpCreateAccessKey)
-	}
-	return f.CreateAccessKeyFn(ctx, p, k)
-}
-
-func (f UserFuncs) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	if f.UpdateAccessKeyFn == nil {
-		return unimplemented(abi.OpUpdateAccessKey)
-	}
-	return f.UpdateAccessKeyFn(ctx, p, k)
-}
-
-func (f UserFuncs) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	if f.DeleteAccessKeyFn == nil {
-		return unimplemented(abi.OpDeleteAccessKey)
-	}
-	return f.DeleteAccessKeyFn(ctx, p, k)
 }
 
 // WithUsers combines a Driver and a UserDriver into one value that is both,

@@ -113,9 +113,11 @@ var knownCapabilities = slices.Concat([]string{abi.CapBuckets}, abi.BucketCapabi
 	abi.CapForceDelete, abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
 })
 
-var bucketOps = []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket}
-
-var userOps = []string{abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser, abi.OpCreateAccessKey, abi.OpUpdateAccessKey, abi.OpDeleteAccessKey}
+// The operations every driver declares, and those accessKeys adds.
+var (
+	bucketOps = abi.OperationsOf(abi.CapBuckets)
+	userOps   = abi.OperationsOf(abi.CapAccessKeys)
+)
 
 // Run runs the conformance suite of d against tgt.
 func Run(t *testing.T, d driver.Driver, tgt Target) {

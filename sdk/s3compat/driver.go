@@ -111,10 +111,10 @@ func New(rt http.RoundTripper, o Options) *Driver {
 		Version:      o.Version,
 		ABI:          abi.Version,
 		Capabilities: caps,
-		Operations:   []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket},
+		Operations:   abi.OperationsOf(abi.CapBuckets),
 	}
 	if d.caps[abi.CapAccessKeys] {
-		d.info.Operations = append(d.info.Operations, userOps...)
+		d.info.Operations = abi.OperationsOf(abi.CapBuckets, abi.CapAccessKeys)
 		d.info.DefaultIAMEndpoint = o.DefaultIAMEndpoint
 	} else {
 		// Without the IAM API the other user capabilities mean nothing.

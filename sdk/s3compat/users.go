@@ -27,12 +27,6 @@ import (
 
 var _ sdkdriver.UserDriver = (*Driver)(nil)
 
-// userOps are the operations abi.CapAccessKeys adds.
-var userOps = []string{
-	abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser,
-	abi.OpCreateAccessKey, abi.OpUpdateAccessKey, abi.OpDeleteAccessKey,
-}
-
 // userParts are the names ObserveUser accepts, with the capability each needs.
 var userParts = map[string]string{
 	abi.UserPolicy:   abi.CapInlinePolicy,

@@ -100,7 +100,7 @@ func (d *Driver) Describe() abi.DriverInfo {
 		Version:      Version,
 		ABI:          abi.Version,
 		Capabilities: slices.Concat(capabilities, userCapabilities),
-		Operations:   slices.Concat([]string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket}, userOps),
+		Operations:   abi.OperationsOf(abi.CapBuckets, abi.CapAccessKeys),
 	}
 }
 

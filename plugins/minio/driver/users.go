@@ -51,12 +51,6 @@ func init() {
 // userCapabilities are the user capabilities the driver declares.
 var userCapabilities = []string{abi.CapAccessKeys, abi.CapInlinePolicy}
 
-// userOps are the operations abi.CapAccessKeys adds.
-var userOps = []string{
-	abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser,
-	abi.OpCreateAccessKey, abi.OpUpdateAccessKey, abi.OpDeleteAccessKey,
-}
-
 // Why MinIO cannot report or store a part of a user.
 const (
 	noUserTags = "MinIO has no user tags"

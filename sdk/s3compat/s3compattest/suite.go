@@ -45,7 +45,7 @@ func Run(t *testing.T, newDriver New, tgt Target) {
 		assert.Equal(t, abi.Version, info.ABI)
 		assert.True(t, info.Supports(abi.CapBuckets))
 		assert.True(t, info.Supports(abi.CapForceDelete))
-		for _, op := range []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket} {
+		for _, op := range abi.OperationsOf(abi.CapBuckets) {
 			assert.True(t, info.Implements(op), op)
 		}
 	})

@@ -34,7 +34,7 @@ func RunUsers(t *testing.T, newDriver New, tgt IAMTarget) {
 	require.True(t, info.Supports(abi.CapAccessKeys), "the driver declares accessKeys")
 
 	t.Run("Describe", func(t *testing.T) {
-		for _, op := range []string{abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser, abi.OpCreateAccessKey, abi.OpUpdateAccessKey, abi.OpDeleteAccessKey} {
+		for _, op := range abi.OperationsOf(abi.CapAccessKeys) {
 			assert.True(t, info.Implements(op), op)
 		}
 		assert.NotEmpty(t, info.DefaultIAMEndpoint)

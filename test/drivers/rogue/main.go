@@ -7,6 +7,9 @@
 // loops forever, "leak-secret" logs the Provider's secret key (the host must
 // redact it) and "echo-secret" returns it inside an error message.
 //
+// It serves every operation of the ABI, the user and key ones with results
+// that echo their args, so a test can drive each through the host.
+//
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o bin/drivers/rogue.wasm ./test/drivers/rogue
 package main
 
@@ -55,13 +58,13 @@ func newRogue(rt http.RoundTripper) driver.Driver {
 		}
 		return fetch(ctx, rt, p.Region)
 	}
-	return driver.Funcs{
+	f := driver.Funcs{
 		Info: abi.DriverInfo{
 			Name:         "rogue",
 			Version:      "0.0.1",
 			ABI:          abi.Version,
-			Capabilities: []string{abi.CapBuckets},
-			Operations:   []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket},
+			Capabilities: []string{abi.CapBuckets, abi.CapAccessKeys},
+			Operations:   abi.OperationsOf(abi.CapBuckets, abi.CapAccessKeys),
 		},
 		CheckFn: get,
 		ObserveFn: func(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
@@ -86,6 +89,28 @@ func newRogue(rt http.RoundTripper) driver.Driver {
 		ApplyFn:  func(ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) error { return get(ctx, p) },
 		DeleteFn: func(ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) error { return get(ctx, p) },
 	}
+	withUsers(&f, get)
+	return f
+}
+
+// withUsers serves the user and key operations after get, echoing their args.
+func withUsers(f *driver.Funcs, get func(context.Context, abi.ProviderConfig) error) {
+	userErr := func(ctx context.Context, p abi.ProviderConfig, _ abi.UserArgs) error { return get(ctx, p) }
+	keyErr := func(ctx context.Context, p abi.ProviderConfig, _ abi.AccessKeyArgs) error { return get(ctx, p) }
+	f.ObserveUserFn = func(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
+		if err := get(ctx, p); err != nil {
+			return abi.UserObservation{}, err
+		}
+		return abi.UserObservation{Exists: true, Policy: u.Policy, Tags: u.Tags}, nil
+	}
+	f.ApplyUserFn, f.DeleteUserFn = userErr, userErr
+	f.CreateAccessKeyFn = func(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
+		if err := get(ctx, p); err != nil {
+			return abi.NewAccessKey{}, err
+		}
+		return abi.NewAccessKey{ID: "key-of-" + k.User, Secret: "rogue-secret"}, nil
+	}
+	f.UpdateAccessKeyFn, f.DeleteAccessKeyFn = keyErr, keyErr
 }
 
 // fetch GETs target through rt. A failed request becomes Unavailable with the
