@@ -32,9 +32,8 @@ type state struct {
 	// What the phases found for the conditions besides Ready and Synced;
 	// nil leaves a condition as it is. ownerChecked: no other AccessKey
 	// holds the user, so Conflict goes.
-	ownerChecked        bool
-	policy, unsupported *cond
-	rotating            *cond
+	ownerChecked                  bool
+	policy, unsupported, rotating *cond
 
 	// the user and its keys
 	obs    abi.UserObservation
