@@ -2,9 +2,7 @@ package accesskey
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -14,12 +12,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
-	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
-	"github.com/pail-dev/pail/sdk/driver"
 )
 
 // rotation reasons
@@ -50,198 +46,146 @@ func trigger(ak *pailv1.AccessKey) string {
 	return ""
 }
 
-// errSecretConflict: the Secret belongs to someone else; the condition says so.
-var errSecretConflict = errors.New("secret conflict")
-
 // secretState is the Secret as read at the start of a reconcile.
 type secretState struct {
 	obj    corev1.Secret
 	exists bool
 }
 
-// syncKeys brings the user's keys and the Secret to the record's intent. It
-// returns how soon the next step (a retirement, a rotation) is due.
-//
-// Every step is safe to interrupt: the order is always "record the intent,
-// create at the provider, store in the Secret" and "move from the Secret's
-// pairs to its retired list, delete at the provider", and the cleanup at the
-// start deletes what an interrupted step left, and only that (plan.go).
-func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driver.UserDriver, pc abi.ProviderConfig, keys []abi.AccessKeyInfo, content secretContent) (time.Duration, error) {
-	now := r.Now()
-	gen := ak.Generation
-	conds := &ak.Status.Conditions
-	user := content.User
-	var st secretState
+// The key phases bring the user's keys and the Secret to the record's
+// intent. Every step is safe to interrupt: the order is always "record the
+// intent, create at the provider, store in the Secret" and "move from the
+// Secret's pairs to its retired list, delete at the provider", and the
+// cleanup at the start deletes what an interrupted step left, and only that
+// (plan.go).
+
+// keysError records a failed step of the key phases.
+func (r *Reconciler) keysError(ak *pailv1.AccessKey, s *state, err error) (managed.Step, error) {
+	return managed.Stop(0), r.backendError(ak, s, "manage the keys of user "+s.user, err)
+}
+
+// readSecret reads the Secret, the record of which keys exist, uncached.
+// A Secret of that name not written for this AccessKey is never touched.
+func (r *Reconciler) readSecret(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
+	st := &s.secret
 	err := r.Reader.Get(ctx, types.NamespacedName{Namespace: ak.Namespace, Name: secretName(ak)}, &st.obj)
 	switch {
 	case apierrors.IsNotFound(err):
 		st.obj = corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ak.Namespace, Name: secretName(ak)}}
 	case err != nil:
-		return 0, fmt.Errorf("read Secret %s: %w", secretName(ak), err)
+		return r.keysError(ak, s, fmt.Errorf("read Secret %s: %w", secretName(ak), err))
+	case st.obj.Labels[pailv1.LabelAccessKey] != ak.Name:
+		msg := fmt.Sprintf("Secret %s exists and was not written for this AccessKey; Pail never overwrites it. Set spec.secret.name to another name, or delete the Secret.", st.obj.Name)
+		s.verdict = notReady(pailv1.ReasonSecretConflict, msg)
+		return managed.Stop(secretRetry), nil
 	default:
 		st.exists = true
-		if st.obj.Labels[pailv1.LabelAccessKey] != ak.Name {
-			msg := fmt.Sprintf("Secret %s exists and was not written for this AccessKey; Pail never overwrites it. Set spec.secret.name to another name, or delete the Secret.", st.obj.Name)
-			status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonSecretConflict, msg)
-			return 0, errSecretConflict
-		}
+		s.rec = readRecord(ak, &st.obj)
 	}
-	rec := keyRecord{}
-	if st.exists {
-		rec = readRecord(ak, &st.obj)
+	s.at = make(map[string]abi.AccessKeyInfo, len(s.obs.Keys))
+	for _, k := range s.obs.Keys {
+		s.at[k.ID] = k
 	}
-	at := make(map[string]abi.AccessKeyInfo, len(keys))
-	for _, k := range keys {
-		at[k.ID] = k
-	}
+	return managed.Next, nil
+}
 
-	// 1. Decide which keys are this AccessKey's (plan.go), delete those
-	// the Secret no longer offers, and leave the rest alone.
-	plan := planKeys(rec, []string{ak.Status.AccessKeyID, ak.Status.PreviousAccessKeyID}, keys, now)
-	for _, d := range plan.Delete {
-		if err := ud.DeleteAccessKey(ctx, pc, abi.AccessKeyArgs{User: user, ID: d.ID}); err != nil {
-			return 0, err
+// cleanupKeys decides which keys are this AccessKey's (plan.go), deletes
+// those the Secret no longer offers, and leaves the rest alone, naming each
+// newly found foreign key once.
+func (r *Reconciler) cleanupKeys(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
+	cctx := r.callContext(ctx, s)
+	s.plan = planKeys(s.rec, []string{ak.Status.AccessKeyID, ak.Status.PreviousAccessKeyID}, s.obs.Keys, s.now)
+	for _, d := range s.plan.Delete {
+		if err := s.ud.DeleteAccessKey(cctx, s.conn.Config, abi.AccessKeyArgs{User: s.user, ID: d.ID}); err != nil {
+			return r.keysError(ak, s, err)
 		}
-		delete(at, d.ID)
+		delete(s.at, d.ID)
 		if d.Why == whyRetired {
-			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted retired key %s of user %s", d.ID, user)
+			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted retired key %s of user %s", d.ID, s.user)
 		} else {
-			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonLeakedKeyRemoved, "Cleanup", "Deleted key %s of user %s: an interrupted create left it, and no Secret holds its secret", d.ID, user)
+			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonLeakedKeyRemoved, "Cleanup", "Deleted key %s of user %s: an interrupted create left it, and no Secret holds its secret", d.ID, s.user)
 		}
 	}
-	for _, id := range newlyForeign(rec.Warned, plan.Foreign) {
+	for _, id := range newlyForeign(s.rec.Warned, s.plan.Foreign) {
 		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonForeignKey, "Observe",
-			"Left key %s of user %s alone: Pail did not record creating it for this AccessKey, so it may be someone else's working key; delete it at the provider if no one uses it", id, user)
+			"Left key %s of user %s alone: Pail did not record creating it for this AccessKey, so it may be someone else's working key; delete it at the provider if no one uses it", id, s.user)
 	}
-	lost := rec.Current
-	rec = plan.Next
+	// A lost current key stays in the record for recordLoss to name.
+	s.rec = s.plan.Next
+	return managed.Next, nil
+}
 
-	// 2. A current key deleted or deactivated behind Pail's back no longer
-	// works: say so (Ready=False) before a new key replaces it.
-	if plan.Lost != "" {
-		return 0, r.recordLoss(ctx, ak, ud, pc, &st, rec, lost.ID, plan.Lost, content)
+// retirePrevious retires the previous key once its retention is over:
+// deactivate it, take it out of the Secret, then delete it.
+func (r *Reconciler) retirePrevious(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
+	rec := &s.rec
+	if rec.Previous.empty() || s.now.Before(rec.PreviousExpires) {
+		return managed.Next, nil
 	}
+	cctx, pc := r.callContext(ctx, s), s.conn.Config
+	old := rec.Previous.ID
+	if s.at[old].Status != abi.KeyInactive {
+		if err := s.ud.UpdateAccessKey(cctx, pc, abi.AccessKeyArgs{User: s.user, ID: old, Status: abi.KeyInactive}); err != nil {
+			return r.keysError(ak, s, err)
+		}
+		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeactivated, "Retire", "Deactivated previous key %s of user %s: its retention ended", old, s.user)
+	}
+	rec.Previous = keyPair{}
+	rec.Retired = append(rec.Retired, old)
+	if err := r.writeSecret(ctx, ak, s, *rec); err != nil {
+		return r.keysError(ak, s, err)
+	}
+	if err := s.ud.DeleteAccessKey(cctx, pc, abi.AccessKeyArgs{User: s.user, ID: old}); err != nil {
+		return r.keysError(ak, s, err)
+	}
+	delete(s.at, old)
+	rec.Retired = slices.DeleteFunc(slices.Clone(rec.Retired), func(id string) bool { return id == old })
+	r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted previous key %s of user %s", old, s.user)
+	r.countRotation("retired")
+	return managed.Next, nil
+}
 
-	// 3. Retire the previous key once its retention is over: deactivate it,
-	// take it out of the Secret, then delete it.
-	if !rec.Previous.empty() && !now.Before(rec.PreviousExpires) {
-		old := rec.Previous.ID
-		if at[old].Status != abi.KeyInactive {
-			if err := ud.UpdateAccessKey(ctx, pc, abi.AccessKeyArgs{User: user, ID: old, Status: abi.KeyInactive}); err != nil {
-				return 0, err
-			}
-			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeactivated, "Retire", "Deactivated previous key %s of user %s: its retention ended", old, user)
-		}
-		rec.Previous = keyPair{}
-		rec.Retired = append(rec.Retired, old)
-		if err := r.writeSecret(ctx, ak, &st, rec, content); err != nil {
-			return 0, err
-		}
-		if err := ud.DeleteAccessKey(ctx, pc, abi.AccessKeyArgs{User: user, ID: old}); err != nil {
-			return 0, err
-		}
-		delete(at, old)
-		rec.Retired = slices.DeleteFunc(slices.Clone(rec.Retired), func(id string) bool { return id == old })
-		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted previous key %s of user %s", old, user)
-		r.countRotation("retired")
-	}
-
-	// 4. Create a key when there is none, or rotate when one is due.
-	due := ""
-	switch {
-	case rec.Current.empty():
-		due = dueCreate
-	case trigger(ak) != "" && trigger(ak) != rec.Trigger:
-		due = dueTrigger
-	case interval(ak) > 0 && !rec.Created.IsZero() && !now.Before(rec.Created.Add(interval(ak))):
-		due = dueInterval
-	}
-	var wait time.Duration
-	// The current and the previous key are both promised to apps; a third
-	// would break AWS's limit.
-	waiting := due != "" && !rec.Previous.empty()
-	pending := due != "" && plan.PendingWait > 0
-	switch {
-	case pending && rec.Current.empty():
-		return 0, r.waitForPending(ctx, ak, &st, rec, plan.PendingWait, content)
-	case waiting:
-		msg := fmt.Sprintf("A rotation (%s) waits until previous key %s retires at %s: a user holds at most two keys.", due, rec.Previous.ID, timeString(rec.PreviousExpires))
-		status.True(conds, gen, pailv1.ConditionRotating, pailv1.ReasonWaitingForRetention, msg)
-		wait = rec.PreviousExpires.Sub(now)
-		if err := r.writeSecret(ctx, ak, &st, rec, content); err != nil {
-			return 0, err
-		}
-	case pending:
+// rotate carries out decide's choice: create a key when there is none or
+// a rotation is due, wait when one may not be created yet, and otherwise
+// refresh the Secret (endpoint, labels or bucket names may have changed).
+func (r *Reconciler) rotate(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
+	rec := s.rec
+	d := decide(ak, rec, s.plan.PendingWait, s.now)
+	switch d.action {
+	case holdFirstKey:
+		return r.waitForPending(ctx, ak, s)
+	case awaitRetention:
+		s.waiting = true
+		s.rotating = yes(pailv1.ReasonWaitingForRetention, fmt.Sprintf("A rotation (%s) waits until previous key %s retires at %s: a user holds at most two keys.", d.due, rec.Previous.ID, timeString(rec.PreviousExpires)))
+		s.wait = rec.PreviousExpires.Sub(s.now)
+	case awaitPending:
 		// The rotation waits for an interrupted one to resolve.
-		wait = plan.PendingWait
-		if err := r.writeSecret(ctx, ak, &st, rec, content); err != nil {
-			return 0, err
+		s.wait = s.plan.PendingWait
+	case createKey:
+		if err := r.createKey(ctx, ak, s, d.due); err != nil {
+			return r.keysError(ak, s, err)
 		}
-	case due != "":
-		log.FromContext(ctx).Info("creating access key", "user", user, "due", due)
-		// The intent goes into the Secret first, so that a crash before
-		// the key is stored leaves a key Pail can prove is its own.
-		rec.Pending = &pendingCreate{Since: now, Before: slices.Sorted(maps.Keys(at))}
-		if err := r.writeSecret(ctx, ak, &st, rec, content); err != nil {
-			return 0, err
-		}
-		nk, err := ud.CreateAccessKey(ctx, pc, abi.AccessKeyArgs{User: user})
-		if err != nil {
-			if notCreated(err) {
-				rec.Pending = nil
-				_ = r.writeSecret(ctx, ak, &st, rec, content) // else the next reconcile resolves it
-			}
-			return 0, err
-		}
-		created := nk.Created
-		if created.IsZero() {
-			created = now
-		}
-		next := rec
-		next.Pending = nil
-		next.Current = keyPair{ID: nk.ID, Secret: nk.Secret.Reveal()}
-		next.Created = created
-		next.Trigger = trigger(ak)
-		if due != dueCreate {
-			next.Previous = rec.Current
-			next.PreviousExpires = now.Add(retention(ak))
-		}
-		if err := r.writeSecret(ctx, ak, &st, next, content); err != nil {
-			// Nothing else holds this key's secret: delete the key now
-			// rather than leave it. (After a crash here, the pending
-			// create in the Secret lets step 1 do it.)
-			if derr := ud.DeleteAccessKey(ctx, pc, abi.AccessKeyArgs{User: user, ID: nk.ID}); derr == nil {
-				return 0, fmt.Errorf("store key %s in Secret %s (the key was deleted again): %w", nk.ID, st.obj.Name, err)
-			}
-			return 0, fmt.Errorf("store key %s in Secret %s: %w", nk.ID, st.obj.Name, err)
-		}
-		log.FromContext(ctx).Info("stored access key", "user", user, "key", nk.ID, "secret", st.obj.Name)
-		at[nk.ID] = abi.AccessKeyInfo{ID: nk.ID, Status: abi.KeyActive, Created: created}
-		if due == dueCreate {
-			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyCreated, "Create", "Created key %s for user %s and stored it in Secret %s", nk.ID, user, st.obj.Name)
-			r.countRotation("created")
-		} else {
-			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyRotated, "Rotate", "Rotated user %s to key %s (%s); previous key %s stays valid until %s", user, nk.ID, due, rec.Current.ID, timeString(next.PreviousExpires))
-			ak.Status.LastRotatedAt = metaTime(now)
-			r.countRotation("rotated")
-		}
-		rec = next
-	default:
-		// Endpoint, labels or bucket names may have changed.
-		if err := r.writeSecret(ctx, ak, &st, rec, content); err != nil {
-			return 0, err
-		}
+		return managed.Next, nil
 	}
+	if err := r.writeSecret(ctx, ak, s, rec); err != nil {
+		return r.keysError(ak, s, err)
+	}
+	return managed.Next, nil
+}
 
+// keyStatus reports the keys in status, says whether a rotation is under
+// way, and finds when the next key step is due.
+func keyStatus(_ context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
+	rec, now := s.rec, s.now
 	ak.Status.AccessKeyID = rec.Current.ID
 	ak.Status.PreviousAccessKeyID = rec.Previous.ID
 	ak.Status.PreviousKeyExpiresAt = nil
 	ak.Status.CreatedAt = metaTime(rec.Created)
 	ak.Status.NextRotationAt = nil
-	ak.Status.LastUsedAt = metaTime(at[rec.Current.ID].LastUsed)
+	ak.Status.LastUsedAt = metaTime(s.at[rec.Current.ID].LastUsed)
 	soonest := func(t time.Time) {
-		if d := t.Sub(now); d > 0 && (wait == 0 || d < wait) {
-			wait = d
+		if d := t.Sub(now); d > 0 && (s.wait == 0 || d < s.wait) {
+			s.wait = d
 		}
 	}
 	if iv := interval(ak); iv > 0 {
@@ -253,28 +197,29 @@ func (r *Reconciler) syncKeys(ctx context.Context, ak *pailv1.AccessKey, ud driv
 		soonest(rec.PreviousExpires)
 	}
 	switch {
-	case waiting:
-		// Rotating says the rotation waits for the previous key (above).
+	case s.waiting:
+		// Rotating says the rotation waits for the previous key (rotate).
 	case !rec.Previous.empty():
-		status.True(conds, gen, pailv1.ConditionRotating, pailv1.ReasonPreviousKeyActive,
-			fmt.Sprintf("Previous key %s stays valid, under the *_PREVIOUS keys of Secret %s, until %s.", rec.Previous.ID, st.obj.Name, timeString(rec.PreviousExpires)))
+		s.rotating = yes(pailv1.ReasonPreviousKeyActive,
+			fmt.Sprintf("Previous key %s stays valid, under the *_PREVIOUS keys of Secret %s, until %s.", rec.Previous.ID, s.secret.obj.Name, timeString(rec.PreviousExpires)))
 	case ak.Status.NextRotationAt != nil:
-		status.False(conds, gen, pailv1.ConditionRotating, pailv1.ReasonRotationScheduled, fmt.Sprintf("Next rotation at %s.", ak.Status.NextRotationAt.UTC().Format(time.RFC3339)))
+		s.rotating = no(pailv1.ReasonRotationScheduled, fmt.Sprintf("Next rotation at %s.", ak.Status.NextRotationAt.UTC().Format(time.RFC3339)))
 	default:
-		status.False(conds, gen, pailv1.ConditionRotating, pailv1.ReasonRotationScheduled, "No rotation is scheduled; set spec.rotation.interval or change spec.rotation.trigger to rotate.")
+		s.rotating = no(pailv1.ReasonRotationScheduled, "No rotation is scheduled; set spec.rotation.interval or change spec.rotation.trigger to rotate.")
 	}
-	if wait > 0 && wait < time.Second {
-		wait = time.Second
+	if s.wait > 0 && s.wait < time.Second {
+		s.wait = time.Second
 	}
-	return wait, nil
+	return managed.Next, nil
 }
 
 // writeSecret stores rec in the Secret, creating it when absent, and writes
 // nothing when it already holds exactly that. An update carries the
 // resourceVersion read at the start, so a concurrent change fails it.
-func (r *Reconciler) writeSecret(ctx context.Context, ak *pailv1.AccessKey, st *secretState, rec keyRecord, content secretContent) error {
+func (r *Reconciler) writeSecret(ctx context.Context, ak *pailv1.AccessKey, s *state, rec keyRecord) error {
+	st := &s.secret
 	want := st.obj.DeepCopy()
-	render(ak, want, rec, content)
+	render(ak, want, rec, s.content)
 	if err := controllerutil.SetControllerReference(ak, want, r.Scheme); err != nil {
 		return err
 	}

@@ -7,12 +7,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
-	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/controllers/managed"
 )
 
 // established reports whether Pail has written anything for ak: its
@@ -22,30 +21,32 @@ func established(ak *pailv1.AccessKey) bool {
 	return ak.Status.Location != nil || ak.Status.AccessKeyID != ""
 }
 
-// checkLocation returns where ak's user lives: the recorded location, else
+// checkLocation finds where ak's user lives: the recorded location, else
 // (nothing written yet, or an AccessKey from before locations were
-// recorded) where the Provider points now. It reports stop, with the
-// condition set, when the Provider points somewhere other than the record:
-// a user of the same name there is not the one Pail created.
-func (r *Reconciler) checkLocation(ak *pailv1.AccessKey, p *pailv1.Provider, user string) (pailv1.Location, bool) {
-	cur := connect.LocationOf(p)
+// recorded) where the Provider points now. It stops, sync or delete, when
+// the Provider points somewhere other than the record: a user of the same
+// name there is not the one Pail created.
+func (r *Reconciler) checkLocation(_ context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
+	cur := connect.LocationOf(s.p)
 	rec := ak.Status.Location
 	if rec == nil {
-		return cur, false
+		s.loc = cur
+		return managed.Next, nil
 	}
 	moved, what := connect.Moved(*rec, cur)
 	if !moved {
-		loc := connect.Backfill(*rec, cur)
+		s.loc = connect.Backfill(*rec, cur)
+		loc := s.loc
 		ak.Status.Location = &loc
-		return loc, false
+		return managed.Next, nil
 	}
-	msg := fmt.Sprintf("Provider %s no longer points where user %s was created: %s. Pail writes to and deletes no user elsewhere; point the Provider back at %s, or create a new AccessKey for the new location (to delete this one without touching either, set its spec.deletionPolicy to Retain).", p.Name, user, what, rec.Endpoint)
-	if c := meta.FindStatusCondition(ak.Status.Conditions, pailv1.ConditionReady); c == nil || c.Reason != pailv1.ReasonLocationChanged || c.Message != msg {
+	s.loc = *rec
+	msg := fmt.Sprintf("Provider %s no longer points where user %s was created: %s. Pail writes to and deletes no user elsewhere; point the Provider back at %s, or create a new AccessKey for the new location (to delete this one without touching either, set its spec.deletionPolicy to Retain).", s.p.Name, s.user, what, rec.Endpoint)
+	if managed.Transition(ak.Status.Conditions, pailv1.ConditionReady, pailv1.ReasonLocationChanged, msg) {
 		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonLocationChanged, "Validate", "%s", msg)
 	}
-	status.False(&ak.Status.Conditions, ak.Generation, pailv1.ConditionSynced, pailv1.ReasonLocationChanged, msg)
-	r.notReady(ak, pailv1.ReasonLocationChanged, msg)
-	return *rec, true
+	s.verdict = notSynced(pailv1.ReasonLocationChanged, msg)
+	return managed.Stop(r.ResyncPeriod), nil
 }
 
 // recordLocation stores loc in the status before the first write to the

@@ -2,7 +2,6 @@ package accesskey
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,70 +11,57 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
-	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
-	"github.com/pail-dev/pail/sdk/driver"
 )
 
 // lostRequeue is how soon the reconcile after a recorded loss comes: at
 // once, but after the status that reports the loss is written.
 const lostRequeue = 100 * time.Millisecond
 
-// keysNotReady tells sync that syncKeys set Ready=False itself and wants the
-// AccessKey back after the given time; it is not a failure.
-type keysNotReady struct{ after time.Duration }
-
-func (e *keysNotReady) Error() string { return fmt.Sprintf("keys not ready; again in %s", e.after) }
-
-// asKeysNotReady reports whether err is a keysNotReady, and its delay.
-func asKeysNotReady(err error) (time.Duration, bool) {
-	var e *keysNotReady
-	if errors.As(err, &e) {
-		return e.after, true
-	}
-	return 0, false
-}
-
 // recordLoss handles a current key that was deleted or deactivated at the
 // provider by someone else: apps holding it are locked out, so the AccessKey
 // leaves Ready with KeyLost, and the next reconcile (right away) issues a
 // new key. A deactivated key is Pail's own (the Secret held it): it is moved
 // to the retired list in the Secret, then deleted.
-func (r *Reconciler) recordLoss(ctx context.Context, ak *pailv1.AccessKey, ud driver.UserDriver, pc abi.ProviderConfig, st *secretState, rec keyRecord, id, how string, content secretContent) error {
-	user := content.User
+func (r *Reconciler) recordLoss(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
+	how := s.plan.Lost
+	if how == "" {
+		return managed.Next, nil
+	}
+	rec := s.rec
+	id := rec.Current.ID
 	rec.Current, rec.Created = keyPair{}, time.Time{}
 	if how == lostDeactivated {
 		rec.Retired = append(rec.Retired, id)
 	}
-	if err := r.writeSecret(ctx, ak, st, rec, content); err != nil {
-		return err
+	if err := r.writeSecret(ctx, ak, s, rec); err != nil {
+		return r.keysError(ak, s, err)
 	}
 	if how == lostDeactivated {
-		if err := ud.DeleteAccessKey(ctx, pc, abi.AccessKeyArgs{User: user, ID: id}); err != nil {
-			return err
+		if err := s.ud.DeleteAccessKey(r.callContext(ctx, s), s.conn.Config, abi.AccessKeyArgs{User: s.user, ID: id}); err != nil {
+			return r.keysError(ak, s, err)
 		}
-		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Cleanup", "Deleted deactivated key %s of user %s", id, user)
+		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Cleanup", "Deleted deactivated key %s of user %s", id, s.user)
 	}
-	msg := fmt.Sprintf("Key %s in Secret %s was %s at the provider by someone other than Pail, so apps using it are refused; Pail is issuing a new key into the Secret.", id, st.obj.Name, how)
+	msg := fmt.Sprintf("Key %s in Secret %s was %s at the provider by someone other than Pail, so apps using it are refused; Pail is issuing a new key into the Secret.", id, s.secret.obj.Name, how)
 	r.event(ak, corev1.EventTypeWarning, pailv1.ReasonKeyLost, "Observe", "%s", msg)
-	status.False(&ak.Status.Conditions, ak.Generation, pailv1.ConditionReady, pailv1.ReasonKeyLost, msg)
+	s.verdict = notReady(pailv1.ReasonKeyLost, msg)
 	ak.Status.AccessKeyID = ""
-	return &keysNotReady{after: lostRequeue}
+	return managed.Stop(lostRequeue), nil
 }
 
 // waitForPending holds off the first key while an interrupted create is too
 // young to tell from one still in flight (pendingGrace).
-func (r *Reconciler) waitForPending(ctx context.Context, ak *pailv1.AccessKey, st *secretState, rec keyRecord, wait time.Duration, content secretContent) error {
-	if err := r.writeSecret(ctx, ak, st, rec, content); err != nil {
-		return err
+func (r *Reconciler) waitForPending(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
+	rec := s.rec
+	if err := r.writeSecret(ctx, ak, s, rec); err != nil {
+		return r.keysError(ak, s, err)
 	}
 	msg := fmt.Sprintf("A key creation for user %s began at %s and was interrupted; Pail creates a new key at %s, when the interrupted one can no longer arrive.",
-		content.User, timeString(rec.Pending.Since), timeString(rec.Pending.Since.Add(pendingGrace)))
-	status.False(&ak.Status.Conditions, ak.Generation, pailv1.ConditionReady, pailv1.ReasonKeyCreateInterrupted, msg)
-	if wait < time.Second {
-		wait = time.Second
-	}
-	return &keysNotReady{after: wait}
+		s.user, timeString(rec.Pending.Since), timeString(rec.Pending.Since.Add(pendingGrace)))
+	s.verdict = notReady(pailv1.ReasonKeyCreateInterrupted, msg)
+	return managed.Stop(max(s.plan.PendingWait, time.Second)), nil
 }
 
 // notCreated reports whether a failed CreateAccessKey certainly created
@@ -92,17 +78,17 @@ func notCreated(err error) bool {
 // deleteOwnKeys deletes, for finalize, the keys of user that Pail recorded
 // creating for ak (plan.go) and returns those it cannot prove are its own,
 // which it leaves alone. wait > 0 means a create may still be in flight.
-func (r *Reconciler) deleteOwnKeys(ctx context.Context, ak *pailv1.AccessKey, ud driver.UserDriver, pc abi.ProviderConfig, user string, keys []abi.AccessKeyInfo) (foreign []string, wait time.Duration, err error) {
+func (r *Reconciler) deleteOwnKeys(ctx context.Context, ak *pailv1.AccessKey, s *state, keys []abi.AccessKeyInfo) (foreign []string, wait time.Duration, err error) {
 	rec := keyRecord{}
-	var s corev1.Secret
-	err = r.Reader.Get(ctx, types.NamespacedName{Namespace: ak.Namespace, Name: secretName(ak)}, &s)
+	var sec corev1.Secret
+	err = r.Reader.Get(ctx, types.NamespacedName{Namespace: ak.Namespace, Name: secretName(ak)}, &sec)
 	switch {
-	case err == nil && metav1.IsControlledBy(&s, ak):
-		rec = readRecord(ak, &s)
+	case err == nil && metav1.IsControlledBy(&sec, ak):
+		rec = readRecord(ak, &sec)
 	case client.IgnoreNotFound(err) != nil:
 		return nil, 0, fmt.Errorf("read Secret %s: %w", secretName(ak), err)
 	}
-	plan := planKeys(rec, []string{ak.Status.AccessKeyID, ak.Status.PreviousAccessKeyID}, keys, r.now())
+	plan := planKeys(rec, []string{ak.Status.AccessKeyID, ak.Status.PreviousAccessKeyID}, keys, s.now)
 	if plan.PendingWait > 0 {
 		return nil, plan.PendingWait, nil
 	}
@@ -113,10 +99,10 @@ func (r *Reconciler) deleteOwnKeys(ctx context.Context, ak *pailv1.AccessKey, ud
 		}
 	}
 	for _, d := range doomed {
-		if err := ud.DeleteAccessKey(ctx, pc, abi.AccessKeyArgs{User: user, ID: d.ID}); err != nil {
+		if err := s.ud.DeleteAccessKey(ctx, s.conn.Config, abi.AccessKeyArgs{User: s.user, ID: d.ID}); err != nil {
 			return nil, 0, fmt.Errorf("delete key %s: %w", d.ID, err)
 		}
-		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Delete", "Deleted key %s of user %s", d.ID, user)
+		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Delete", "Deleted key %s of user %s", d.ID, s.user)
 	}
 	return plan.Foreign, 0, nil
 }

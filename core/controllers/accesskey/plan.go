@@ -1,9 +1,16 @@
 package accesskey
 
 import (
+	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
+	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/policy"
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -155,4 +162,129 @@ func newlyForeign(warned, foreign []string) []string {
 		}
 	}
 	return out
+}
+
+// The decisions of a sync besides the keys', pure like planKeys.
+
+// policyFinding turns the packs' check of the identity policy into
+// PolicyValid. A denial, or a check that could not run, stops the sync
+// before anything is created (judgePolicy).
+func policyFinding(res policy.Result, err error) *cond {
+	switch {
+	case err != nil:
+		return no(pailv1.ReasonPacksUnavailable, status.Sentence(fmt.Sprintf("The identity policy cannot be checked: %v", err)))
+	case len(res.Deny) > 0:
+		return no(pailv1.ReasonPolicyDenied, fmt.Sprintf("The policy packs deny the identity policy, so nothing is applied: %s.", status.Summarize(res.Deny, "")))
+	case len(res.Warn) > 0:
+		return yes(pailv1.ReasonPolicyWarnings, status.Sentence(fmt.Sprintf("The policy packs allow the identity policy, with warnings: %s", status.Summarize(res.Warn, ""))))
+	}
+	return yes(pailv1.ReasonPolicyAllowed, "Every selected policy pack allows the identity policy.")
+}
+
+// unsupportedFinding names the parts of the spec the driver cannot apply.
+func unsupportedFinding(ak *pailv1.AccessKey, doc string, info abi.DriverInfo) *cond {
+	var missing []string
+	if doc != "" && !info.Supports(abi.CapInlinePolicy) {
+		missing = append(missing, "an identity policy (spec.policy, spec.buckets)")
+	}
+	if len(ak.Spec.Tags) > 0 && !info.Supports(abi.CapUserTags) {
+		missing = append(missing, "user tags (spec.tags)")
+	}
+	if len(missing) == 0 {
+		return no(pailv1.ReasonAllSupported, "The driver supports everything in the spec.")
+	}
+	return yes(pailv1.ReasonUnsupported, fmt.Sprintf("Driver %s cannot apply %s; remove it from the spec. The rest is applied.", info.Name, strings.Join(missing, " or ")))
+}
+
+// observedParts are the parts of a user the driver can report.
+func observedParts(info abi.DriverInfo) []string {
+	observe := []string{abi.UserKeys}
+	for _, c := range []struct{ capability, part string }{
+		{abi.CapInlinePolicy, abi.UserPolicy},
+		{abi.CapUserTags, abi.UserTags},
+		{abi.CapKeyLastUsed, abi.UserLastUsed},
+	} {
+		if info.Supports(c.capability) {
+			observe = append(observe, c.part)
+		}
+	}
+	return observe
+}
+
+// userWrites decides the write that brings the user to the spec: create it
+// when absent, and write the policy and the tags where they differ from
+// what the provider holds. what names the parts written, for the event; an
+// args without Create and an empty what means no write.
+func userWrites(ak *pailv1.AccessKey, info abi.DriverInfo, obs abi.UserObservation, user, doc string) (args abi.UserArgs, what []string) {
+	args = abi.UserArgs{Name: user, Create: !obs.Exists}
+	if info.Supports(abi.CapInlinePolicy) {
+		have := ""
+		if obs.Policy != nil {
+			have = obs.Policy.Document
+		}
+		if !bucketdiff.SamePolicy(doc, have) {
+			args.Policy = &abi.UserPolicyDoc{Name: user, Document: doc}
+			what = append(what, "policy")
+		}
+	}
+	if info.Supports(abi.CapUserTags) {
+		var have map[string]string
+		if obs.Tags != nil {
+			have = obs.Tags.Tags
+		}
+		if want := userTags(ak); !maps.Equal(have, want) {
+			args.Tags = &abi.Tagging{Tags: want}
+			what = append(what, "tags")
+		}
+	}
+	return args, what
+}
+
+// keyAction is what the rotate phase does with the keys.
+type keyAction int
+
+const (
+	// keepKeys: no key is due; the Secret's other content is refreshed.
+	keepKeys keyAction = iota
+	// createKey: a key is created (the first, or a rotation's).
+	createKey
+	// awaitRetention: a rotation is due, but the current and the previous
+	// key are both promised to apps, and a third would break AWS's limit.
+	awaitRetention
+	// awaitPending: a rotation waits for an interrupted create to resolve.
+	awaitPending
+	// holdFirstKey: there is no key, and an interrupted create's key may
+	// still arrive; none is created until it can no longer.
+	holdFirstKey
+)
+
+// keyDecision is what decide chooses: the action, and why a key is due.
+type keyDecision struct {
+	action keyAction
+	due    string
+}
+
+// decide chooses the key action from the record (after planKeys), the
+// spec's rotation and the clock.
+func decide(ak *pailv1.AccessKey, rec keyRecord, pendingWait time.Duration, now time.Time) keyDecision {
+	due := ""
+	switch {
+	case rec.Current.empty():
+		due = dueCreate
+	case trigger(ak) != "" && trigger(ak) != rec.Trigger:
+		due = dueTrigger
+	case interval(ak) > 0 && !rec.Created.IsZero() && !now.Before(rec.Created.Add(interval(ak))):
+		due = dueInterval
+	}
+	switch {
+	case due == "":
+		return keyDecision{action: keepKeys}
+	case pendingWait > 0 && rec.Current.empty():
+		return keyDecision{action: holdFirstKey, due: due}
+	case !rec.Previous.empty():
+		return keyDecision{action: awaitRetention, due: due}
+	case pendingWait > 0:
+		return keyDecision{action: awaitPending, due: due}
+	}
+	return keyDecision{action: createKey, due: due}
 }

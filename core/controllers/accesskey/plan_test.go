@@ -17,9 +17,7 @@ func TestPlanKeys(t *testing.T) {
 	cur := keyPair{ID: "CUR", Secret: "s1"}
 	prev := keyPair{ID: "PREV", Secret: "s2"}
 	active := func(id string) abi.AccessKeyInfo { return abi.AccessKeyInfo{ID: id, Status: abi.KeyActive} }
-	createdAt := func(id string, t time.Time) abi.AccessKeyInfo {
-		return abi.AccessKeyInfo{ID: id, Status: abi.KeyActive, Created: t}
-	}
+	createdAt := func(id string, t time.Time) abi.AccessKeyInfo { a := active(id); a.Created = t; return a }
 	old := &pendingCreate{Since: now.Add(-time.Minute), Before: []string{"CUR"}}
 	young := &pendingCreate{Since: now.Add(-3 * time.Second), Before: []string{"CUR"}}
 	tests := []struct {
