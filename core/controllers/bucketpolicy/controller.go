@@ -9,7 +9,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -89,15 +88,7 @@ func bucketOf(o client.Object) []string {
 }
 
 func (r *Reconciler) policiesFor(ctx context.Context, ns, bucket string) []reconcile.Request {
-	var list pailv1.BucketPolicyList
-	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{indexBucket: bucket}); err != nil {
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, p := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
-	}
-	return out
+	return managed.Requests(ctx, r.Client, &pailv1.BucketPolicyList{}, ns, indexBucket, bucket)
 }
 
 func (r *Reconciler) siblings(ctx context.Context, o client.Object) []reconcile.Request {

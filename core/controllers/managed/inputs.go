@@ -15,23 +15,30 @@ import (
 // watch is one call of it, so fixing an input recovers its users at once.
 func Referrers(c client.Reader, list client.ObjectList, idx string) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		l, ok := list.DeepCopyObject().(client.ObjectList)
-		if !ok {
-			return nil
-		}
-		if err := c.List(ctx, l, client.InNamespace(o.GetNamespace()), client.MatchingFields{idx: o.GetName()}); err != nil {
-			return nil
-		}
-		items, err := meta.ExtractList(l)
-		if err != nil {
-			return nil
-		}
-		out := make([]reconcile.Request, 0, len(items))
-		for _, it := range items {
-			if obj, ok := it.(client.Object); ok {
-				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
-			}
-		}
-		return out
+		return Requests(ctx, c, list, o.GetNamespace(), idx, o.GetName())
 	}
+}
+
+// Requests lists, in namespace ns, the objects of list's kind whose field
+// index idx holds value, as requests. A failed list requeues nothing: the
+// cache read fails only while the manager stops.
+func Requests(ctx context.Context, c client.Reader, list client.ObjectList, ns, idx, value string) []reconcile.Request {
+	l, ok := list.DeepCopyObject().(client.ObjectList)
+	if !ok {
+		return nil
+	}
+	if err := c.List(ctx, l, client.InNamespace(ns), client.MatchingFields{idx: value}); err != nil {
+		return nil
+	}
+	items, err := meta.ExtractList(l)
+	if err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(items))
+	for _, it := range items {
+		if obj, ok := it.(client.Object); ok {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
+		}
+	}
+	return out
 }
