@@ -76,7 +76,7 @@ func (r *Reconciler) deleteProvider(ctx context.Context, ak *pailv1.AccessKey, s
 		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonProviderNotFound, "Delete", "Provider %s is gone, so user %s and its keys could not be deleted; delete them at the provider", ak.Spec.ProviderRef.Name, s.user)
 		return release(s)
 	case nr != nil:
-		s.verdict = notReady(pailv1.ReasonDeleting, "Cannot delete the user while its Provider is not Ready: "+nr.Message)
+		s.verdict = managed.NotReady(pailv1.ReasonDeleting, "Cannot delete the user while its Provider is not Ready: "+nr.Message)
 		return managed.Stop(deleteRetry), err
 	case err != nil:
 		return managed.Stop(0), err

@@ -76,7 +76,7 @@ func (r *Reconciler) readSecret(ctx context.Context, ak *pailv1.AccessKey, s *st
 		return r.keysError(ak, s, fmt.Errorf("read Secret %s: %w", secretName(ak), err))
 	case st.obj.Labels[pailv1.LabelAccessKey] != ak.Name:
 		msg := fmt.Sprintf("Secret %s exists and was not written for this AccessKey; Pail never overwrites it. Set spec.secret.name to another name, or delete the Secret.", st.obj.Name)
-		s.verdict = notReady(pailv1.ReasonSecretConflict, msg)
+		s.verdict = managed.NotReady(pailv1.ReasonSecretConflict, msg)
 		return managed.Stop(secretRetry), nil
 	default:
 		st.exists = true

@@ -45,7 +45,7 @@ func (r *Reconciler) checkLocation(_ context.Context, ak *pailv1.AccessKey, s *s
 	if managed.Transition(ak.Status.Conditions, pailv1.ConditionReady, pailv1.ReasonLocationChanged, msg) {
 		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonLocationChanged, "Validate", "%s", msg)
 	}
-	s.verdict = notSynced(pailv1.ReasonLocationChanged, msg)
+	s.verdict = managed.NotSynced(pailv1.ReasonLocationChanged, msg)
 	return managed.Stop(r.ResyncPeriod), nil
 }
 

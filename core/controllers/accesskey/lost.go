@@ -46,7 +46,7 @@ func (r *Reconciler) recordLoss(ctx context.Context, ak *pailv1.AccessKey, s *st
 	}
 	msg := fmt.Sprintf("Key %s in Secret %s was %s at the provider by someone other than Pail, so apps using it are refused; Pail is issuing a new key into the Secret.", id, s.secret.obj.Name, how)
 	r.event(ak, corev1.EventTypeWarning, pailv1.ReasonKeyLost, "Observe", "%s", msg)
-	s.verdict = notReady(pailv1.ReasonKeyLost, msg)
+	s.verdict = managed.NotReady(pailv1.ReasonKeyLost, msg)
 	ak.Status.AccessKeyID = ""
 	return managed.Stop(lostRequeue), nil
 }
@@ -60,7 +60,7 @@ func (r *Reconciler) waitForPending(ctx context.Context, ak *pailv1.AccessKey, s
 	}
 	msg := fmt.Sprintf("A key creation for user %s began at %s and was interrupted; Pail creates a new key at %s, when the interrupted one can no longer arrive.",
 		s.user, timeString(rec.Pending.Since), timeString(rec.Pending.Since.Add(pendingGrace)))
-	s.verdict = notReady(pailv1.ReasonKeyCreateInterrupted, msg)
+	s.verdict = managed.NotReady(pailv1.ReasonKeyCreateInterrupted, msg)
 	return managed.Stop(max(s.plan.PendingWait, time.Second)), nil
 }
 

@@ -44,14 +44,7 @@ func report(ak *pailv1.AccessKey, s *state, _ error) {
 	case s.notReady != nil:
 		status.False(conds, gen, pailv1.ConditionReady, s.notReady.Reason, s.notReady.Message)
 	case s.verdict != nil:
-		v := s.verdict
-		if v.conflict {
-			status.True(conds, gen, pailv1.ConditionConflict, v.reason, v.msg)
-		}
-		if v.synced {
-			status.False(conds, gen, pailv1.ConditionSynced, v.reason, v.msg)
-		}
-		status.False(conds, gen, pailv1.ConditionReady, v.reason, v.msg)
+		s.verdict.Set(conds, gen)
 	case s.backend != nil:
 		status.False(conds, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, s.backend.msg)
 		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonBackendError, s.backend.msg)

@@ -7,6 +7,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
 )
@@ -48,7 +49,7 @@ type state struct {
 	wait time.Duration
 
 	// outcome: at most one of verdict and backend, or synced.
-	verdict *verdict
+	verdict *managed.Verdict
 	backend *backendFailure
 	synced  bool
 	// released: the delete rule is done and the finalizer may go.
@@ -63,18 +64,6 @@ type cond struct {
 
 func yes(reason, msg string) *cond { return &cond{metav1.ConditionTrue, reason, msg} }
 func no(reason, msg string) *cond  { return &cond{metav1.ConditionFalse, reason, msg} }
-
-// verdict is why a phase stopped: a reason and message for Ready, and
-// which other condition says the same.
-type verdict struct {
-	reason, msg string
-	// synced: Synced is False with this reason; conflict: Conflict is True.
-	synced, conflict bool
-}
-
-func notReady(reason, msg string) *verdict  { return &verdict{reason: reason, msg: msg} }
-func notSynced(reason, msg string) *verdict { return &verdict{reason: reason, msg: msg, synced: true} }
-func conflict(reason, msg string) *verdict  { return &verdict{reason: reason, msg: msg, conflict: true} }
 
 // backendFailure is a failed call to the provider (or a Secret write the
 // key protocol needed): msg for Synced and Ready.

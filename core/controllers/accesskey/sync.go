@@ -64,7 +64,7 @@ func (r *Reconciler) readSpec(_ context.Context, ak *pailv1.AccessKey, s *state)
 	if managed.Transition(ak.Status.Conditions, pailv1.ConditionReady, pailv1.ReasonInvalidSpec, msg) {
 		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonInvalidSpec, "Validate", "%s", msg)
 	}
-	s.verdict = notReady(pailv1.ReasonInvalidSpec, msg)
+	s.verdict = managed.NotReady(pailv1.ReasonInvalidSpec, msg)
 	return managed.Stop(0), nil
 }
 
@@ -96,7 +96,7 @@ func (r *Reconciler) checkOwner(ctx context.Context, ak *pailv1.AccessKey, s *st
 	if managed.Transition(ak.Status.Conditions, pailv1.ConditionConflict, pailv1.ReasonUserConflict, msg) {
 		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonUserConflict, "Validate", "%s", msg)
 	}
-	s.verdict = conflict(pailv1.ReasonUserConflict, msg)
+	s.verdict = managed.Conflict(pailv1.ReasonUserConflict, msg)
 	return managed.Stop(userConflictRetry), nil
 }
 
@@ -107,7 +107,7 @@ func checkDriver(_ context.Context, _ *pailv1.AccessKey, s *state) (managed.Step
 	if !ok || !info.Supports(abi.CapAccessKeys) {
 		msg := fmt.Sprintf("Driver %s cannot manage users and access keys; use a Provider whose driver declares the %s capability.", info.Name, abi.CapAccessKeys)
 		s.unsupported = yes(pailv1.ReasonUnsupported, msg)
-		s.verdict = notReady(pailv1.ReasonUnsupported, msg)
+		s.verdict = managed.NotReady(pailv1.ReasonUnsupported, msg)
 		return managed.Stop(0), nil
 	}
 	s.ud, s.info = ud, info
@@ -120,7 +120,7 @@ func (r *Reconciler) checkPolicy(ctx context.Context, ak *pailv1.AccessKey, s *s
 	buckets, err := bucketNames(ctx, r.Client, ak)
 	var refErr *BucketRefError
 	if errors.As(err, &refErr) {
-		s.verdict = notReady(pailv1.ReasonBucketRefNotFound, refErr.Error()+"; the AccessKey proceeds once it does.")
+		s.verdict = managed.NotReady(pailv1.ReasonBucketRefNotFound, refErr.Error()+"; the AccessKey proceeds once it does.")
 		return managed.Stop(bucketRefRetry), nil
 	}
 	if err != nil {
@@ -130,7 +130,7 @@ func (r *Reconciler) checkPolicy(ctx context.Context, ak *pailv1.AccessKey, s *s
 	if err != nil {
 		msg := status.Sentence(err.Error())
 		s.policy = no(pailv1.ReasonPolicyNotJSON, msg)
-		s.verdict = notReady(pailv1.ReasonPolicyNotJSON, msg)
+		s.verdict = managed.NotReady(pailv1.ReasonPolicyNotJSON, msg)
 		return managed.Stop(0), managed.Spec(err)
 	}
 	s.buckets, s.doc = buckets, doc
@@ -160,10 +160,10 @@ func (r *Reconciler) judgePolicy(ak *pailv1.AccessKey, s *state) (managed.Step, 
 	}
 	switch c.reason {
 	case pailv1.ReasonPacksUnavailable:
-		s.verdict = notReady(c.reason, c.msg)
+		s.verdict = managed.NotReady(c.reason, c.msg)
 		return managed.Stop(packsRetry), nil
 	case pailv1.ReasonPolicyDenied:
-		s.verdict = notReady(c.reason, c.msg)
+		s.verdict = managed.NotReady(c.reason, c.msg)
 		return managed.Stop(0), nil
 	}
 	return managed.Next, nil

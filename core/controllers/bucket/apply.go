@@ -80,7 +80,7 @@ func (r *Reconciler) create(ctx context.Context, b *pailv1.Bucket, s *state) (ma
 	}
 	if err := s.conn.Driver.ApplyBucket(r.callContext(ctx, s), s.conn.Config, args); err != nil {
 		if abi.CodeOf(err) == abi.CodeAlreadyExists {
-			s.verdict = refusal(reasonBucketNameTaken, fmt.Sprintf("Bucket name %s is taken by another account at %s; choose another spec.bucketName.", b.Spec.BucketName, s.p.Spec.Endpoint))
+			s.verdict = managed.Refusal(reasonBucketNameTaken, fmt.Sprintf("Bucket name %s is taken by another account at %s; choose another spec.bucketName.", b.Spec.BucketName, s.p.Spec.Endpoint))
 			return managed.Stop(0), managed.Spec(err)
 		}
 		return managed.Stop(0), r.backendError(b, s, "create", err)
@@ -149,7 +149,7 @@ func (r *Reconciler) pausedByDriftLoop(b *pailv1.Bucket, s *state) (managed.Step
 		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonDriftLoop, "Update", "%s", msg)
 	}
 	b.Status.Drift = s.plan.fields
-	s.verdict = notSynced(pailv1.ReasonDriftLoop, msg)
+	s.verdict = managed.NotSynced(pailv1.ReasonDriftLoop, msg)
 	return managed.Stop(r.ResyncPeriod), true
 }
 

@@ -64,7 +64,7 @@ func (r *Reconciler) guardDelete(ctx context.Context, b *pailv1.Bucket, s *state
 		if managed.Transition(b.Status.Conditions, pailv1.ConditionReady, pailv1.ReasonLocationChanged, msg) {
 			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonLocationChanged, "Delete", "%s", msg)
 		}
-		s.verdict = &verdict{reason: pailv1.ReasonLocationChanged, msg: msg, conflict: true}
+		s.verdict = managed.Conflict(pailv1.ReasonLocationChanged, msg)
 		return managed.Stop(r.NotEmptyRetry), nil
 	}
 	other, err := r.otherManager(ctx, b, s.cur)
@@ -76,7 +76,7 @@ func (r *Reconciler) guardDelete(ctx context.Context, b *pailv1.Bucket, s *state
 		return release(s)
 	}
 	if b.Spec.ForceDelete && !s.conn.Driver.Describe().Supports(abi.CapForceDelete) {
-		s.verdict = notReady(pailv1.ReasonUnsupported, fmt.Sprintf("spec.forceDelete is set but driver %s cannot empty a bucket; empty bucket %s yourself, or set spec.deletionPolicy to Retain.", s.p.Spec.Driver, b.Spec.BucketName))
+		s.verdict = managed.NotReady(pailv1.ReasonUnsupported, fmt.Sprintf("spec.forceDelete is set but driver %s cannot empty a bucket; empty bucket %s yourself, or set spec.deletionPolicy to Retain.", s.p.Spec.Driver, b.Spec.BucketName))
 		return managed.Stop(r.NotEmptyRetry), nil
 	}
 	return managed.Next, nil
@@ -101,7 +101,7 @@ func (r *Reconciler) deleteBucket(ctx context.Context, b *pailv1.Bucket, s *stat
 		if managed.Transition(b.Status.Conditions, pailv1.ConditionReady, pailv1.ReasonBucketNotEmpty, "") {
 			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBucketNotEmpty, "Delete", "%s", msg)
 		}
-		s.verdict = notReady(pailv1.ReasonBucketNotEmpty, msg)
+		s.verdict = managed.NotReady(pailv1.ReasonBucketNotEmpty, msg)
 		return managed.Stop(r.NotEmptyRetry), nil
 	}
 	return managed.Stop(0), r.backendError(b, s, "delete", err)

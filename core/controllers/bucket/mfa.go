@@ -27,7 +27,7 @@ func (r *Reconciler) mfa(ctx context.Context, b *pailv1.Bucket, s *state) (strin
 		seedKey = "seed"
 	}
 	fail := func(msg string, err error) (string, error) {
-		s.verdict = notSynced(pailv1.ReasonMFAUnavailable, msg)
+		s.verdict = managed.NotSynced(pailv1.ReasonMFAUnavailable, msg)
 		return "", managed.Spec(err)
 	}
 	var sec corev1.Secret

@@ -10,6 +10,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/bucketdiff"
+	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -40,7 +41,7 @@ type plan struct {
 	// in sync for this generation), not by a spec change.
 	drift bool
 	// refuse stops the sync with this verdict, writing nothing.
-	refuse *verdict
+	refuse *managed.Verdict
 }
 
 // needsMFA reports whether the write changes MFA delete, which needs a code.
@@ -54,12 +55,12 @@ func decide(b *pailv1.Bucket, s *state) plan {
 	name, at := b.Spec.BucketName, s.p.Spec.Endpoint
 	switch {
 	case !s.obs.Exists && s.observeOnly:
-		return plan{refuse: notSynced(pailv1.ReasonBucketNotFound,
+		return plan{refuse: managed.NotSynced(pailv1.ReasonBucketNotFound,
 			fmt.Sprintf("Bucket %s does not exist at %s, and managementPolicy ObserveOnly forbids creating it.", name, at))}
 	case !s.obs.Exists:
 		return plan{action: actCreate, write: s.apply}
 	case !owned(b) && !b.Spec.Adopt && !s.observeOnly:
-		return plan{refuse: refusal(pailv1.ReasonBucketExists,
+		return plan{refuse: managed.Refusal(pailv1.ReasonBucketExists,
 			fmt.Sprintf("Bucket %s already exists at %s and Pail did not create it. Pail leaves it untouched; set spec.adopt: true to manage it, or spec.managementPolicy: ObserveOnly to watch it.", name, at))}
 	}
 	// ObserveOnly never takes ownership: an owner may delete the bucket,
@@ -73,7 +74,7 @@ func decide(b *pailv1.Bucket, s *state) plan {
 	changes := bucketdiff.Writable(all)
 	if s.observeOnly {
 		if len(p.fields) > 0 {
-			p.refuse = notSynced(pailv1.ReasonDrift, "Observed values differ from the spec (managementPolicy ObserveOnly, nothing written): "+strings.Join(p.fields, ", ")+".")
+			p.refuse = managed.NotSynced(pailv1.ReasonDrift, "Observed values differ from the spec (managementPolicy ObserveOnly, nothing written): "+strings.Join(p.fields, ", ")+".")
 		}
 		return p
 	}

@@ -34,14 +34,7 @@ func report(b *pailv1.Bucket, s *state, _ error) {
 			status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonUnsupported, s.backend.unsupported)
 		}
 	case s.verdict != nil:
-		v := s.verdict
-		if v.conflict {
-			status.True(conds, gen, pailv1.ConditionConflict, v.reason, v.msg)
-		}
-		if v.synced {
-			status.False(conds, gen, pailv1.ConditionSynced, v.reason, v.msg)
-		}
-		status.False(conds, gen, pailv1.ConditionReady, v.reason, v.msg)
+		s.verdict.Set(conds, gen)
 	case s.synced:
 		reportSynced(b, s)
 	}

@@ -3,6 +3,7 @@ package bucket
 import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -28,27 +29,12 @@ type state struct {
 	plan plan
 
 	// outcome: at most one of verdict and backend, or synced.
-	verdict *verdict
+	verdict *managed.Verdict
 	backend *backendFailure
 	synced  bool
 	// released: the delete rule is done and the finalizer may go.
 	released bool
 }
-
-// verdict is why a phase stopped: a reason and message for Ready, and
-// which other conditions say the same.
-type verdict struct {
-	reason, msg string
-	// synced: Synced is False with this reason; conflict: Conflict is True.
-	synced, conflict bool
-}
-
-// stopVerdicts are the reasons that stop a sync and what else they set.
-func refusal(reason, msg string) *verdict {
-	return &verdict{reason: reason, msg: msg, synced: true, conflict: true}
-}
-func notSynced(reason, msg string) *verdict { return &verdict{reason: reason, msg: msg, synced: true} }
-func notReady(reason, msg string) *verdict  { return &verdict{reason: reason, msg: msg} }
 
 // backendFailure is a failed driver call: msg for Synced and Ready, and
 // for an Unimplemented refusal the Unsupported message.

@@ -59,7 +59,7 @@ func (r *Reconciler) resolveProvider(ctx context.Context, b *pailv1.Bucket, s *s
 func readSpec(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
 	desired, err := bucketdiff.Desired(&b.Spec)
 	if err != nil {
-		s.verdict = notSynced(pailv1.ReasonInvalidSpec, status.Sentence(fmt.Sprintf("The spec cannot be applied: %v", err)))
+		s.verdict = managed.NotSynced(pailv1.ReasonInvalidSpec, status.Sentence(fmt.Sprintf("The spec cannot be applied: %v", err)))
 		return managed.Stop(0), managed.Spec(err)
 	}
 	s.desired = desired
@@ -92,7 +92,7 @@ func (r *Reconciler) refuse(b *pailv1.Bucket, s *state, reason, msg string) mana
 	if managed.Transition(b.Status.Conditions, pailv1.ConditionConflict, reason, msg) {
 		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, reason, "Observe", "%s", msg)
 	}
-	s.verdict = refusal(reason, msg)
+	s.verdict = managed.Refusal(reason, msg)
 	return managed.Stop(r.ResyncPeriod)
 }
 
@@ -126,13 +126,13 @@ func (r *Reconciler) planSync(_ context.Context, b *pailv1.Bucket, s *state) (ma
 	switch {
 	case v == nil:
 		return managed.Next, nil
-	case v.reason == pailv1.ReasonBucketExists:
+	case v.Reason == pailv1.ReasonBucketExists:
 		if c := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionConflict); c == nil || c.Status != metav1.ConditionTrue {
-			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBucketExists, "Observe", "%s", v.msg)
+			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBucketExists, "Observe", "%s", v.Message)
 		}
-	case v.reason == pailv1.ReasonDrift:
+	case v.Reason == pailv1.ReasonDrift:
 		if !slices.Equal(b.Status.Drift, s.plan.fields) {
-			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonDrift, "Observe", "%s", v.msg)
+			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonDrift, "Observe", "%s", v.Message)
 		}
 		b.Status.Drift = s.plan.fields
 	}

@@ -51,8 +51,8 @@ func (r *Reconciler) applyFailed(bp *pailv1.BucketPolicy, s *state, err error) e
 		r.backendRefused(bp, s, msg)
 		return managed.Spec(err)
 	}
-	s.verdict = &verdict{reason: pailv1.ReasonBackendError, synced: err.Error(),
-		msg: fmt.Sprintf("Could not write the policy to bucket %s: %s.", name, strings.TrimRight(err.Error(), ". "))}
+	s.verdict = &managed.Verdict{Reason: pailv1.ReasonBackendError, SyncedMessage: err.Error(),
+		Message: fmt.Sprintf("Could not write the policy to bucket %s: %s.", name, strings.TrimRight(err.Error(), ". "))}
 	return managed.Backend(err)
 }
 
@@ -62,7 +62,7 @@ func (r *Reconciler) backendRefused(bp *pailv1.BucketPolicy, s *state, msg strin
 	if managed.Transition(bp.Status.Conditions, pailv1.ConditionSynced, pailv1.ReasonBackendRefusedPolicy, msg) {
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonBackendRefusedPolicy, "Apply", "%s", msg)
 	}
-	s.verdict = &verdict{reason: pailv1.ReasonBackendRefusedPolicy, msg: msg, synced: msg}
+	s.verdict = managed.NotSynced(pailv1.ReasonBackendRefusedPolicy, msg)
 }
 
 // ensureFinalizer adds the finalizer before the first write, so that the

@@ -40,7 +40,7 @@ func release(s *state) (managed.Step, error) {
 func (r *Reconciler) governsOnDelete(ctx context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	b, err := r.getBucket(ctx, bp)
 	if err == nil && b.DecodeError() != "" {
-		s.verdict = notReady(pailv1.ReasonBucketNotReady, fmt.Sprintf("Cannot remove the policy while Bucket %s cannot be read (its InvalidSpec condition says why).", b.Name))
+		s.verdict = managed.NotReady(pailv1.ReasonBucketNotReady, fmt.Sprintf("Cannot remove the policy while Bucket %s cannot be read (its InvalidSpec condition says why).", b.Name))
 		return managed.Stop(waitRetry), nil
 	}
 	win, werr := r.winner(ctx, bp)
@@ -61,7 +61,7 @@ func (r *Reconciler) governsOnDelete(ctx context.Context, bp *pailv1.BucketPolic
 func (r *Reconciler) deleteProvider(ctx context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	var p pailv1.Provider
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.b.Namespace, Name: s.b.Spec.ProviderRef.Name}, &p); err != nil {
-		s.verdict = notReady(pailv1.ReasonProviderNotFound, fmt.Sprintf("Cannot remove the policy from bucket %s: %v.", s.b.Spec.BucketName, err))
+		s.verdict = managed.NotReady(pailv1.ReasonProviderNotFound, fmt.Sprintf("Cannot remove the policy from bucket %s: %v.", s.b.Spec.BucketName, err))
 		return managed.Stop(waitRetry), nil
 	}
 	s.p = &p
@@ -74,7 +74,7 @@ func (r *Reconciler) removePolicy(ctx context.Context, bp *pailv1.BucketPolicy, 
 	name := s.b.Spec.BucketName
 	args := abi.BucketArgs{Name: name, Region: s.b.Status.Region, Config: abi.BucketConfig{Policy: &abi.Policy{}}}
 	if err := s.conn.Driver.ApplyBucket(callContext(ctx, s), s.conn.Config, args); err != nil && abi.CodeOf(err) != abi.CodeNotFound {
-		s.verdict = notReady(pailv1.ReasonBackendError, fmt.Sprintf("Could not remove the policy from bucket %s: %s.", name, strings.TrimRight(err.Error(), ". ")))
+		s.verdict = managed.NotReady(pailv1.ReasonBackendError, fmt.Sprintf("Could not remove the policy from bucket %s: %s.", name, strings.TrimRight(err.Error(), ". ")))
 		return managed.Stop(0), managed.Backend(err)
 	}
 	r.Recorder.Eventf(bp, nil, corev1.EventTypeNormal, "Removed", "Delete", "Removed the policy from bucket %s", name)

@@ -19,16 +19,7 @@ func report(bp *pailv1.BucketPolicy, s *state, _ error) {
 	}
 	switch v := s.verdict; {
 	case v != nil:
-		if v.conflict {
-			status.True(conds, gen, pailv1.ConditionConflict, v.reason, v.msg)
-		}
-		if v.synced != "" {
-			status.False(conds, gen, pailv1.ConditionSynced, v.reason, v.synced)
-		}
-		if v.unsupported {
-			status.True(conds, gen, pailv1.ConditionUnsupported, v.reason, v.msg)
-		}
-		status.False(conds, gen, pailv1.ConditionReady, v.reason, v.msg)
+		v.Set(conds, gen)
 	case s.synced:
 		status.True(conds, gen, pailv1.ConditionSynced, pailv1.ReasonInSync, fmt.Sprintf("Bucket %s holds this policy.", s.b.Spec.BucketName))
 		status.True(conds, gen, pailv1.ConditionReady, pailv1.ReasonAvailable, fmt.Sprintf("The policy is applied to bucket %s.", s.b.Spec.BucketName))

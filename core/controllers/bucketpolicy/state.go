@@ -5,6 +5,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/managed"
 )
 
 // state is what one reconcile of a BucketPolicy learns, phase by phase.
@@ -29,7 +30,7 @@ type state struct {
 	plan plan
 
 	// outcome: a verdict, or synced.
-	verdict *verdict
+	verdict *managed.Verdict
 	synced  bool
 	// released: the delete rule is done and the finalizer may go.
 	released bool
@@ -40,21 +41,6 @@ type validity struct {
 	status      metav1.ConditionStatus
 	reason, msg string
 }
-
-// verdict is why a phase stopped: a reason and message for Ready, and
-// which other conditions say the same.
-type verdict struct {
-	reason, msg string
-	// conflict: Conflict is True with this reason and message.
-	conflict bool
-	// synced, when not empty: Synced is False with this reason and message.
-	synced string
-	// unsupported: Unsupported is True with this reason and message.
-	unsupported bool
-}
-
-// notReady is a verdict that speaks only to Ready.
-func notReady(reason, msg string) *verdict { return &verdict{reason: reason, msg: msg} }
 
 // current is bp as the governing rule must see it in this reconcile: with the packs' verdict of this reconcile
 // in its PolicyValid condition, so a document the packs allow now governs

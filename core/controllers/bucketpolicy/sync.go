@@ -63,12 +63,12 @@ func (r *Reconciler) readBucket(ctx context.Context, bp *pailv1.BucketPolicy, s 
 	b, err := r.getBucket(ctx, bp)
 	switch {
 	case apierrors.IsNotFound(err):
-		s.verdict = notReady(pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s does not exist in namespace %s; the policy is applied once it does.", bp.Spec.BucketRef.Name, bp.Namespace))
+		s.verdict = managed.NotReady(pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s does not exist in namespace %s; the policy is applied once it does.", bp.Spec.BucketRef.Name, bp.Namespace))
 		return managed.Stop(0), nil
 	case err != nil:
 		return managed.Stop(0), err
 	case b.DecodeError() != "":
-		s.verdict = notReady(pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s cannot be read (its InvalidSpec condition says why); the policy is applied once it can.", b.Name))
+		s.verdict = managed.NotReady(pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s cannot be read (its InvalidSpec condition says why); the policy is applied once it can.", b.Name))
 		return managed.Stop(0), nil
 	}
 	s.b = b
@@ -144,7 +144,7 @@ func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *s
 // Ready say why.
 func (s *state) invalid(reason, msg string) {
 	s.validity = &validity{metav1.ConditionFalse, reason, msg}
-	s.verdict = notReady(reason, msg)
+	s.verdict = managed.NotReady(reason, msg)
 }
 
 // checkConflict: when another policy governs the bucket, the later policy
@@ -170,14 +170,14 @@ func (r *Reconciler) conflict(bp *pailv1.BucketPolicy, s *state, reason, msg str
 	if c == nil || c.Status != metav1.ConditionTrue || c.Message != msg {
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, reason, "Validate", "%s", msg)
 	}
-	s.verdict = &verdict{reason: reason, msg: msg, conflict: true}
+	s.verdict = managed.Conflict(reason, msg)
 }
 
 // bucketInSync waits for the Bucket to be in sync and owned: before, the
 // bucket may not exist, or not be Pail's to write to.
 func (r *Reconciler) bucketInSync(_ context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	if !meta.IsStatusConditionTrue(s.b.Status.Conditions, pailv1.ConditionSynced) || s.b.Status.Ownership == "" {
-		s.verdict = notReady(pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s is not in sync yet; the policy is applied once it is.", s.b.Name))
+		s.verdict = managed.NotReady(pailv1.ReasonBucketNotReady, fmt.Sprintf("Bucket %s is not in sync yet; the policy is applied once it is.", s.b.Name))
 		return managed.Stop(0), nil
 	}
 	if s.pErr != nil {
@@ -205,7 +205,7 @@ func (r *Reconciler) connect(ctx context.Context, _ *pailv1.BucketPolicy, s *sta
 		return managed.Stop(0), err
 	}
 	if err != nil {
-		s.verdict = notReady(pailv1.ReasonProviderNotReady, err.Error())
+		s.verdict = managed.NotReady(pailv1.ReasonProviderNotReady, err.Error())
 		return managed.Stop(waitRetry), nil
 	}
 	s.conn = conn
@@ -218,7 +218,7 @@ func supportsPolicy(_ context.Context, _ *pailv1.BucketPolicy, s *state) (manage
 		return managed.Next, nil
 	}
 	msg := fmt.Sprintf("Driver %s cannot manage bucket policies.", s.p.Spec.Driver)
-	s.verdict = &verdict{reason: pailv1.ReasonUnsupported, msg: msg, unsupported: true}
+	s.verdict = &managed.Verdict{Reason: pailv1.ReasonUnsupported, Message: msg, Unsupported: true}
 	return managed.Stop(0), nil
 }
 
@@ -227,7 +227,7 @@ func (r *Reconciler) observe(ctx context.Context, bp *pailv1.BucketPolicy, s *st
 	args := abi.BucketArgs{Name: s.b.Spec.BucketName, Region: s.b.Status.Region, Observe: []string{abi.SubPolicy}}
 	obs, err := s.conn.Driver.ObserveBucket(callContext(ctx, s), s.conn.Config, args)
 	if err != nil {
-		s.verdict = &verdict{reason: pailv1.ReasonBackendError, msg: err.Error(), synced: err.Error()}
+		s.verdict = managed.NotSynced(pailv1.ReasonBackendError, err.Error())
 		return managed.Stop(0), managed.Backend(err)
 	}
 	if obs.Config.Policy != nil {
