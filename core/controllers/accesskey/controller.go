@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -127,10 +126,6 @@ func (r *Reconciler) kind() managed.Kind[*pailv1.AccessKey, state] {
 		Name:      "AccessKey",
 		Finalizer: pailv1.AccessKeyFinalizer,
 		New:       func() *pailv1.AccessKey { return &pailv1.AccessKey{} },
-		Status: func(ak *pailv1.AccessKey) (*[]metav1.Condition, *int64) {
-			return &ak.Status.Conditions, &ak.Status.ObservedGeneration
-		},
-		StatusValue: func(ak *pailv1.AccessKey) any { return ak.Status },
 		Start: func(ak *pailv1.AccessKey) *state {
 			return &state{deleting: !ak.DeletionTimestamp.IsZero(), user: UserName(ak), now: r.now()}
 		},

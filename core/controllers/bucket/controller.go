@@ -7,7 +7,6 @@ import (
 	"context"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -124,15 +123,11 @@ func (r *Reconciler) kind() managed.Kind[*pailv1.Bucket, state] {
 		Name:      "Bucket",
 		Finalizer: pailv1.BucketFinalizer,
 		New:       func() *pailv1.Bucket { return &pailv1.Bucket{} },
-		Status: func(b *pailv1.Bucket) (*[]metav1.Condition, *int64) {
-			return &b.Status.Conditions, &b.Status.ObservedGeneration
-		},
-		StatusValue: func(b *pailv1.Bucket) any { return b.Status },
-		Start:       func(b *pailv1.Bucket) *state { return &state{deleting: !b.DeletionTimestamp.IsZero()} },
-		Sync:        r.syncPhases(),
-		Delete:      r.deletePhases(),
-		Report:      report,
-		Released:    func(s *state) bool { return s.released },
+		Start:     func(b *pailv1.Bucket) *state { return &state{deleting: !b.DeletionTimestamp.IsZero()} },
+		Sync:      r.syncPhases(),
+		Delete:    r.deletePhases(),
+		Report:    report,
+		Released:  func(s *state) bool { return s.released },
 		Forget: func(key types.NamespacedName) {
 			r.DriftLoop.Forget(key)
 			// A Bucket deleted while paused must not report a pause forever.

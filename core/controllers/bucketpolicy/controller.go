@@ -8,7 +8,6 @@ import (
 	"context"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -114,15 +113,11 @@ func (r *Reconciler) kind() managed.Kind[*pailv1.BucketPolicy, state] {
 		Name:      "BucketPolicy",
 		Finalizer: pailv1.BucketPolicyFinalizer,
 		New:       func() *pailv1.BucketPolicy { return &pailv1.BucketPolicy{} },
-		Status: func(bp *pailv1.BucketPolicy) (*[]metav1.Condition, *int64) {
-			return &bp.Status.Conditions, &bp.Status.ObservedGeneration
-		},
-		StatusValue: func(bp *pailv1.BucketPolicy) any { return bp.Status },
-		Start:       func(*pailv1.BucketPolicy) *state { return &state{} },
-		Sync:        r.syncPhases(),
-		Delete:      r.deletePhases(),
-		Report:      report,
-		Released:    func(s *state) bool { return s.released },
+		Start:     func(*pailv1.BucketPolicy) *state { return &state{} },
+		Sync:      r.syncPhases(),
+		Delete:    r.deletePhases(),
+		Report:    report,
+		Released:  func(s *state) bool { return s.released },
 		// What the backend refused is remembered per object (refusals).
 		Forget: r.refusals.forget,
 	}

@@ -35,6 +35,11 @@ type Object interface {
 	client.Object
 	// DecodeError is non-empty when the stored spec could not be decoded.
 	DecodeError() string
+	// ManagedStatus returns the conditions and observedGeneration the
+	// skeleton writes; StatusValue a copy of the whole status, compared to
+	// tell whether it changed.
+	ManagedStatus() (*[]metav1.Condition, *int64)
+	StatusValue() any
 }
 
 // Step is what a phase tells the skeleton: go on to the next phase, or stop
@@ -73,10 +78,6 @@ type Kind[T Object, S any] struct {
 	Finalizer string
 	// New returns an empty object to read into.
 	New func() T
-	// Status returns the object's conditions and observedGeneration, and
-	// StatusValue a deep copy of its whole status, to tell whether it changed.
-	Status      func(T) (*[]metav1.Condition, *int64)
-	StatusValue func(T) any
 	// Start returns the fresh state of one reconcile.
 	Start func(T) *S
 	// Sync and Delete are the phases run, in order, until one stops.
@@ -108,7 +109,7 @@ func (r *Reconciler[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	conds, observed := r.Kind.Status(obj)
+	conds, observed := obj.ManagedStatus()
 	if msg := obj.DecodeError(); msg != "" {
 		// Its spec is empty in memory: no phase may act on it.
 		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, obj, conds, observed, r.Kind.Name, msg)
@@ -138,7 +139,7 @@ func (r *Reconciler[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if deleting && err == nil && r.Kind.Released(s) {
 		return ctrl.Result{}, r.release(ctx, obj)
 	}
-	if perr := status.Patch(ctx, r.Client, before, obj, r.Kind.StatusValue(before), r.Kind.StatusValue(obj)); perr != nil && !(deleting && apierrors.IsNotFound(perr)) {
+	if perr := status.Patch(ctx, r.Client, before, obj, before.StatusValue(), obj.StatusValue()); perr != nil && !(deleting && apierrors.IsNotFound(perr)) {
 		if res, stale := status.Stale(perr); stale {
 			return res, nil
 		}

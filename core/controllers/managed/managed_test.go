@@ -41,14 +41,10 @@ func testKind(p *probe) Kind[*pailv1.Bucket, probe] {
 	}
 	return Kind[*pailv1.Bucket, probe]{
 		Name: "Bucket", Finalizer: pailv1.BucketFinalizer,
-		New: func() *pailv1.Bucket { return &pailv1.Bucket{} },
-		Status: func(b *pailv1.Bucket) (*[]metav1.Condition, *int64) {
-			return &b.Status.Conditions, &b.Status.ObservedGeneration
-		},
-		StatusValue: func(b *pailv1.Bucket) any { return b.Status },
-		Start:       func(*pailv1.Bucket) *probe { return p },
-		Sync:        []Phase[*pailv1.Bucket, probe]{phase("one"), phase("two")},
-		Delete:      []Phase[*pailv1.Bucket, probe]{phase("delete")},
+		New:    func() *pailv1.Bucket { return &pailv1.Bucket{} },
+		Start:  func(*pailv1.Bucket) *probe { return p },
+		Sync:   []Phase[*pailv1.Bucket, probe]{phase("one"), phase("two")},
+		Delete: []Phase[*pailv1.Bucket, probe]{phase("delete")},
 		Report: func(b *pailv1.Bucket, s *probe, err error) {
 			st := metav1.ConditionTrue
 			if err != nil {
