@@ -16,7 +16,7 @@ import (
 type Class int
 
 const (
-	// None: no error.
+	// None is the class of no error.
 	None Class = iota
 	// Retryable errors go back to the workqueue's per-item backoff.
 	Retryable
@@ -61,8 +61,7 @@ func ClassOf(err error) Class {
 	if err == nil {
 		return None
 	}
-	var c *classified
-	if errors.As(err, &c) {
+	if c, ok := errors.AsType[*classified](err); ok {
 		return c.class
 	}
 	if errors.Is(err, reconcile.TerminalError(nil)) {
@@ -93,14 +92,14 @@ func (s *SlowRetry) Next(key types.NamespacedName) time.Duration {
 		s.attempts = map[types.NamespacedName]int32{}
 	}
 	s.attempts[key]++
-	base, max := s.Base, s.Max
+	base, most := s.Base, s.Max
 	if base == 0 {
 		base = 30 * time.Second
 	}
-	if max == 0 {
-		max = 30 * time.Minute
+	if most == 0 {
+		most = 30 * time.Minute
 	}
-	return status.Backoff(s.attempts[key], base, max)
+	return status.Backoff(s.attempts[key], base, most)
 }
 
 // Forget resets key's schedule.

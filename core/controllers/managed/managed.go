@@ -139,7 +139,7 @@ func (r *Reconciler[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if deleting && err == nil && r.Kind.Released(s) {
 		return ctrl.Result{}, r.release(ctx, obj)
 	}
-	if perr := status.Patch(ctx, r.Client, before, obj, before.StatusValue(), obj.StatusValue()); perr != nil && !(deleting && apierrors.IsNotFound(perr)) {
+	if perr := status.Patch(ctx, r.Client, before, obj, before.StatusValue(), obj.StatusValue()); perr != nil && (!deleting || !apierrors.IsNotFound(perr)) {
 		if res, stale := status.Stale(perr); stale {
 			return res, nil
 		}

@@ -45,7 +45,7 @@ func testKind(p *probe) Kind[*pailv1.Bucket, probe] {
 		Start:  func(*pailv1.Bucket) *probe { return p },
 		Sync:   []Phase[*pailv1.Bucket, probe]{phase("one"), phase("two")},
 		Delete: []Phase[*pailv1.Bucket, probe]{phase("delete")},
-		Report: func(b *pailv1.Bucket, s *probe, err error) {
+		Report: func(b *pailv1.Bucket, _ *probe, err error) {
 			st := metav1.ConditionTrue
 			if err != nil {
 				st = metav1.ConditionFalse
@@ -145,7 +145,7 @@ func TestDeleteReleasesOnlyWhenDone(t *testing.T) {
 		var got pailv1.Bucket
 		err = c.Get(context.Background(), key, &got)
 		if released {
-			assert.True(t, err != nil, "the finalizer went, so the object is gone")
+			assert.Error(t, err, "the finalizer went, so the object is gone")
 		} else {
 			require.NoError(t, err)
 			assert.Contains(t, got.Finalizers, pailv1.BucketFinalizer)

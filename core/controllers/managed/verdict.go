@@ -23,18 +23,18 @@ type Verdict struct {
 // NotReady speaks to Ready alone.
 func NotReady(reason, msg string) *Verdict { return &Verdict{Reason: reason, Message: msg} }
 
-// NotSynced: Synced and Ready say why.
+// NotSynced is a verdict that Synced and Ready both say.
 func NotSynced(reason, msg string) *Verdict {
 	return &Verdict{Reason: reason, Message: msg, Synced: true}
 }
 
-// Conflict: Conflict is True, Ready False.
+// Conflict is a verdict that Conflict (True) and Ready say.
 func Conflict(reason, msg string) *Verdict {
 	return &Verdict{Reason: reason, Message: msg, Conflict: true}
 }
 
-// Refusal: Conflict is True, Synced and Ready False: another owner, or a
-// location that moved, and nothing is written.
+// Refusal is a verdict that Conflict, Synced and Ready all say: another
+// owner, or a location that moved, and nothing is written.
 func Refusal(reason, msg string) *Verdict {
 	return &Verdict{Reason: reason, Message: msg, Synced: true, Conflict: true}
 }

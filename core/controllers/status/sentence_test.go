@@ -29,7 +29,7 @@ func TestSentence(t *testing.T) {
 // TestSentenceWrappingAnError is how controllers use it: an error whose text
 // already ends in a full stop gets no second one.
 func TestSentenceWrappingAnError(t *testing.T) {
-	err := errors.New("No driver named x is installed.")
+	err := errors.New("No driver named x is installed.") //nolint:revive // the driver messages this guards against look like this
 	got := Sentence(fmt.Sprintf("Cannot connect: %v.", err))
 	if want := "Cannot connect: No driver named x is installed."; got != want {
 		t.Fatalf("got %q, want %q", got, want)

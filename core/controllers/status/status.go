@@ -28,7 +28,7 @@ func Set(conds *[]metav1.Condition, gen int64, typ string, st metav1.ConditionSt
 	})
 }
 
-// True, False and Unknown are shorthands for Set.
+// True sets a True condition; True, False and Unknown are shorthands for Set.
 func True(conds *[]metav1.Condition, gen int64, typ, reason, msg string) {
 	Set(conds, gen, typ, metav1.ConditionTrue, reason, msg)
 }
@@ -87,16 +87,13 @@ func Stale(err error) (ctrl.Result, bool) {
 	return ctrl.Result{}, false
 }
 
-// Backoff returns the delay before retry n (1-based): base doubling up to max.
-func Backoff(n int32, base, max time.Duration) time.Duration {
+// Backoff returns the delay before retry n (1-based): base doubling up to most.
+func Backoff(n int32, base, most time.Duration) time.Duration {
 	d := base
-	for i := int32(1); i < n && d < max; i++ {
+	for i := int32(1); i < n && d < most; i++ {
 		d *= 2
 	}
-	if d > max {
-		d = max
-	}
-	return d
+	return min(d, most)
 }
 
 // PatchMetadata applies mutate to a copy of obj and merge-patches the copy,
