@@ -1,0 +1,183 @@
+// Package policydoc reads an IAM-style policy document (a bucket policy or
+// an identity policy: Version, Statement with Sid, Effect, Principal,
+// NotPrincipal, Action, NotAction, Resource, NotResource and Condition)
+// once into a Document, which gives everything the host and the drivers
+// need of it: its canonical form (what S3 means by it, for "is it the same
+// policy"), the hash of that form (kept in status), its statements (for
+// the diff a person reads), and the document as decoded (the policy packs'
+// input) with its statements' JSON text. It needs nothing beyond the
+// standard library, so wasm drivers and the conformance suite use it too.
+package policydoc
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// Document is one parsed policy document.
+type Document struct {
+	value      Value
+	canonical  string
+	statements []Statement
+}
+
+// Parse reads a policy document: a JSON object ("null" reads as an empty
+// one) whose Statement, when a list, holds only objects. The errors are
+// encoding/json's for what is not a JSON object.
+func Parse(doc []byte) (*Document, error) { return ParseString(string(doc)) }
+
+// ParseString is Parse for a document held as a string; the Document's
+// strings share its memory.
+func ParseString(doc string) (*Document, error) {
+	v, err := decode(doc)
+	if err != nil {
+		return nil, err
+	}
+	d := &Document{value: v}
+	if err := d.canonicalise(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Value is the document as decoded: an Object.
+func (d *Document) Value() Value { return d.value }
+
+// Canonical is the canonical form: two documents mean the same policy to
+// S3 when their canonical forms are equal.
+func (d *Document) Canonical() string { return d.canonical }
+
+// Hash identifies the document by its canonical form: the first 8 bytes of
+// its SHA-256, in hex.
+func (d *Document) Hash() string {
+	h := sha256.Sum256([]byte(d.canonical))
+	return hex.EncodeToString(h[:8])
+}
+
+// Equal reports whether d and o are the same policy.
+func (d *Document) Equal(o *Document) bool { return d.canonical == o.canonical }
+
+// Statements are the distinct statements, in the order of their canonical
+// JSON.
+func (d *Document) Statements() []Statement { return d.statements }
+
+// StatementsJSON is the statements as written (Statement as a list: []
+// when missing or null, one statement as a list of one), as the JSON text
+// Rego's json.marshal gives for them inside an evaluation. The built-in
+// policy packs clear valid statements by matching that text; the host
+// hands it in the input (the key policy.StatementsJSONKey) for a fraction
+// of what marshalling inside the evaluation costs.
+func (d *Document) StatementsJSON() string {
+	w := writer{rego: true}
+	st, ok := d.value.Get("Statement")
+	switch {
+	case !ok || st.kind == Null:
+		return "[]"
+	case st.kind == Array:
+		w.value(st)
+	default:
+		w.buf = append(w.buf, '[')
+		w.value(st)
+		w.buf = append(w.buf, ']')
+	}
+	return string(w.buf)
+}
+
+// Same reports whether two documents are the same policy; "" is no policy,
+// the same as only "", and a document that does not parse is the same as
+// none.
+func Same(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	da, errA := ParseString(a)
+	db, errB := ParseString(b)
+	return errA == nil && errB == nil && da.Equal(db)
+}
+
+// Statement is one statement of a Document.
+type Statement struct {
+	json string
+	raw  Value
+}
+
+// JSON is the statement's canonical form.
+func (s Statement) JSON() string { return s.json }
+
+// Value is the statement as decoded (one of the equal ones, when the
+// document repeats it).
+func (s Statement) Value() Value { return s.raw }
+
+// Sid is the statement's Sid; "" when it has none.
+func (s Statement) Sid() string {
+	if v, ok := s.raw.Get("Sid"); ok && v.kind == String {
+		return v.text
+	}
+	return ""
+}
+
+// Effect is the statement's Effect: its text when a string, else its JSON;
+// "" when it has none.
+func (s Statement) Effect() string {
+	v, ok := s.raw.Get("Effect")
+	switch {
+	case !ok:
+		return ""
+	case v.kind == String:
+		return v.text
+	}
+	return v.JSON()
+}
+
+// Set is the canonical set of a string-set element (Action, NotAction,
+// Resource, NotResource: lower-cased for actions); ok is false when the
+// statement lacks it, and the set is nil when it holds no strings.
+func (s Statement) Set(name string) (set []string, ok bool) {
+	v, ok := s.raw.Get(name)
+	if !ok {
+		return nil, false
+	}
+	return appendSet(nil, v, strings.HasSuffix(name, "Action")), true
+}
+
+// Element is the canonical JSON of one element; ok is false when the
+// statement lacks it.
+func (s Statement) Element(name string) (string, bool) {
+	v, ok := s.raw.Get(name)
+	if !ok || (name == "Sid" && (v.kind != String || v.text == "")) {
+		return "", false
+	}
+	var w writer
+	w.element(name, v)
+	return string(w.buf), true
+}
+
+// Condition is one operator and key of a Condition, with its canonical
+// value set's JSON.
+type Condition struct {
+	Operator, Key, Values string
+}
+
+// Conditions are the canonical Condition's entries, by operator and key;
+// none when Condition is not an object.
+func (s Statement) Conditions() []Condition {
+	c, ok := s.raw.Get("Condition")
+	if !ok || c.kind != Object {
+		return nil
+	}
+	var out []Condition
+	for i := range c.Len() {
+		op, keys := c.Member(i)
+		if keys.kind != Object {
+			continue
+		}
+		for j := range keys.Len() {
+			k, v := keys.Member(j)
+			var w writer
+			w.conditionValues(v)
+			out = append(out, Condition{Operator: op, Key: k, Values: string(w.buf)})
+		}
+	}
+	return out
+}
