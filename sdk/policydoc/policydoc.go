@@ -17,6 +17,7 @@ import (
 
 // Document is one parsed policy document.
 type Document struct {
+	text       string
 	value      Value
 	canonical  string
 	statements []Statement
@@ -34,12 +35,15 @@ func ParseString(doc string) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Document{value: v}
+	d := &Document{text: doc, value: v}
 	if err := d.canonicalise(); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
+
+// Text is the document as it was parsed.
+func (d *Document) Text() string { return d.text }
 
 // Value is the document as decoded: an Object.
 func (d *Document) Value() Value { return d.value }
@@ -57,6 +61,17 @@ func (d *Document) Hash() string {
 
 // Equal reports whether d and o are the same policy.
 func (d *Document) Equal(o *Document) bool { return d.canonical == o.canonical }
+
+// SameAs reports whether doc, as a backend holds it ("" for none), is the
+// policy d is (nil for none). A doc that does not parse is no policy d can
+// be.
+func (d *Document) SameAs(doc string) bool {
+	if d == nil || doc == "" {
+		return d == nil && doc == ""
+	}
+	o, err := ParseString(doc)
+	return err == nil && d.Equal(o)
+}
 
 // Statements are the distinct statements, in the order of their canonical
 // JSON.
@@ -88,12 +103,11 @@ func (d *Document) StatementsJSON() string {
 // the same as only "", and a document that does not parse is the same as
 // none.
 func Same(a, b string) bool {
-	if a == "" || b == "" {
-		return a == b
+	if a == "" {
+		return b == ""
 	}
-	da, errA := ParseString(a)
-	db, errB := ParseString(b)
-	return errA == nil && errB == nil && da.Equal(db)
+	da, err := ParseString(a)
+	return err == nil && da.SameAs(b)
 }
 
 // Statement is one statement of a Document.

@@ -107,3 +107,16 @@ func TestStatementsJSON(t *testing.T) {
 		assert.Equal(t, want, d.StatementsJSON(), doc)
 	}
 }
+
+func TestSameAs(t *testing.T) {
+	d, err := ParseString(`{"Statement":{"Effect":"Allow","Action":"s3:GetObject"}}`)
+	require.NoError(t, err)
+	assert.Equal(t, `{"Statement":{"Effect":"Allow","Action":"s3:GetObject"}}`, d.Text())
+	assert.True(t, d.SameAs(`{"Statement":[{"Action":["S3:getobject"],"Effect":"Allow"}]}`))
+	assert.False(t, d.SameAs(""), "a policy is not none")
+	assert.False(t, d.SameAs("{"), "nor what does not parse")
+	var none *Document
+	assert.True(t, none.SameAs(""), "none is none")
+	assert.False(t, none.SameAs("{"), "what a backend holds is a policy, even unreadable")
+	assert.False(t, none.SameAs(d.Text()))
+}

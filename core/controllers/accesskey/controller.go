@@ -36,13 +36,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
-	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/metrics"
 	"github.com/pail-dev/pail/core/policy"
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 const (
@@ -259,13 +259,17 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 		return ctrl.Result{}, err
 	}
 	doc, err := Document(ak, buckets)
+	var parsed *policydoc.Document // nil: no policy; parsed once for the packs, the diff and the hash
+	if err == nil && doc != "" {
+		parsed, err = policydoc.ParseString(doc)
+	}
 	if err != nil {
 		msg := status.Sentence(err.Error())
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyNotJSON, msg)
 		r.notReady(ak, pailv1.ReasonPolicyNotJSON, msg)
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	}
-	if stop, res := r.validate(ctx, ak, user, doc, info.Name); stop {
+	if stop, res := r.validate(ctx, ak, user, parsed, info.Name); stop {
 		return res, nil
 	}
 
@@ -292,12 +296,12 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 		}
 	}
 	cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
-	obs, err := r.syncUser(cctx, ak, ud, conn, info, user, doc)
+	obs, err := r.syncUser(cctx, ak, ud, conn, info, user, parsed)
 	if err != nil {
 		return ctrl.Result{}, r.backendError(ak, "manage user "+user, err)
 	}
-	if doc != "" {
-		ak.Status.PolicyHash, _ = bucketdiff.PolicyHash([]byte(doc))
+	if parsed != nil {
+		ak.Status.PolicyHash = parsed.Hash()
 	} else {
 		ak.Status.PolicyHash = ""
 	}
@@ -327,10 +331,10 @@ func (r *Reconciler) sync(ctx context.Context, ak *pailv1.AccessKey) (ctrl.Resul
 
 // validate runs the identity packs. It reports stop when the document is
 // denied or cannot be checked; nothing is created then.
-func (r *Reconciler) validate(ctx context.Context, ak *pailv1.AccessKey, user, doc, driverName string) (bool, ctrl.Result) {
+func (r *Reconciler) validate(ctx context.Context, ak *pailv1.AccessKey, user string, doc *policydoc.Document, driverName string) (bool, ctrl.Result) {
 	gen := ak.Generation
 	conds := &ak.Status.Conditions
-	if doc == "" {
+	if doc == nil {
 		status.True(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyAllowed, "No identity policy: the user has no permissions of its own.")
 		return false, ctrl.Result{}
 	}
@@ -369,7 +373,7 @@ func (r *Reconciler) validate(ctx context.Context, ak *pailv1.AccessKey, user, d
 
 // syncUser creates the user and writes its policy and tags where they differ
 // from what the provider holds. It returns the observation, with the keys.
-func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, ud driver.UserDriver, conn *connect.Connection, info abi.DriverInfo, user, doc string) (abi.UserObservation, error) {
+func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, ud driver.UserDriver, conn *connect.Connection, info abi.DriverInfo, user string, doc *policydoc.Document) (abi.UserObservation, error) {
 	observe := []string{abi.UserKeys}
 	if info.Supports(abi.CapInlinePolicy) {
 		observe = append(observe, abi.UserPolicy)
@@ -392,8 +396,11 @@ func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, ud driv
 		if obs.Policy != nil {
 			have = obs.Policy.Document
 		}
-		if !bucketdiff.SamePolicy(doc, have) {
-			args.Policy = &abi.UserPolicyDoc{Name: user, Document: doc}
+		if !doc.SameAs(have) {
+			args.Policy = &abi.UserPolicyDoc{Name: user}
+			if doc != nil {
+				args.Policy.Document = doc.Text()
+			}
 			what = append(what, "policy")
 		}
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/pail-dev/pail/core/metrics"
 	"github.com/pail-dev/pail/core/policy"
 	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 const indexBucket = "pail.dev/bucketpolicy-bucket"
@@ -191,7 +192,8 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 	pErr := r.Client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p)
 	// Validated before the conflict check: a policy the packs refuse
 	// governs nothing (governing), so it must not block a valid one.
-	if stop, res, err := r.validate(ctx, bp, &b, &p); stop {
+	doc, stop, res, err := r.validate(ctx, bp, &b, &p)
+	if stop {
 		return res, err
 	}
 	// Conflicts: the later policy waits and the earlier one stays applied.
@@ -214,29 +216,30 @@ func (r *Reconciler) sync(ctx context.Context, bp *pailv1.BucketPolicy) (ctrl.Re
 	if pErr != nil {
 		return ctrl.Result{}, pErr
 	}
-	return r.apply(ctx, bp, &b, &p)
+	return r.apply(ctx, bp, doc, &b, &p)
 }
 
 // validate checks the document with the packs and records the verdict. It
-// reports stop when the document must not be applied.
-func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (bool, ctrl.Result, error) {
+// returns the parsed document, and reports stop when it must not be
+// applied.
+func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (*policydoc.Document, bool, ctrl.Result, error) {
 	gen := bp.Generation
 	conds := &bp.Status.Conditions
 	start := time.Now()
-	res, err := Check(ctx, r.Engine, bp, b, p)
+	doc, res, err := check(ctx, r.Engine, bp, b, p)
 	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
 	var notJSON *ErrNotJSON
 	if errors.As(err, &notJSON) {
 		msg := notJSON.Error() + "."
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyNotJSON, msg)
 		r.notReady(bp, pailv1.ReasonPolicyNotJSON, msg)
-		return true, ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
+		return nil, true, ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
 	}
 	if err != nil {
 		msg := status.Sentence(fmt.Sprintf("The policy cannot be checked: %v", err))
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPacksUnavailable, msg)
 		r.notReady(bp, pailv1.ReasonPacksUnavailable, msg)
-		return true, ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+		return nil, true, ctrl.Result{RequeueAfter: 30 * time.Second}, nil
 	}
 	enforce := bp.Spec.EnforcementMode != pailv1.EnforcementWarn
 	prevValid := meta.FindStatusCondition(*conds, pailv1.ConditionPolicyValid)
@@ -252,7 +255,7 @@ func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, b *p
 		}
 		status.False(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyDenied, msg)
 		r.notReady(bp, pailv1.ReasonPolicyDenied, msg)
-		return true, ctrl.Result{}, nil
+		return nil, true, ctrl.Result{}, nil
 	}
 	if w := bp.Status.Warnings; len(w) > 0 {
 		// Whether it is applied is Synced's and Ready's to say.
@@ -264,11 +267,11 @@ func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, b *p
 	} else {
 		status.True(conds, gen, pailv1.ConditionPolicyValid, pailv1.ReasonPolicyAllowed, "Every selected policy pack allows this document.")
 	}
-	return false, ctrl.Result{}, nil
+	return doc, false, ctrl.Result{}, nil
 }
 
 // apply writes the document when the bucket holds something else.
-func (r *Reconciler) apply(ctx context.Context, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (ctrl.Result, error) {
+func (r *Reconciler) apply(ctx context.Context, bp *pailv1.BucketPolicy, doc *policydoc.Document, b *pailv1.Bucket, p *pailv1.Provider) (ctrl.Result, error) {
 	gen := bp.Generation
 	conds := &bp.Status.Conditions
 	key, target := client.ObjectKeyFromObject(bp), refusalTarget(p, b.Spec.BucketName)
@@ -307,17 +310,17 @@ func (r *Reconciler) apply(ctx context.Context, bp *pailv1.BucketPolicy, b *pail
 		have = obs.Config.Policy.Document
 	}
 	want := string(bp.Spec.Policy.Raw)
-	same, wantHash := bucketdiff.SamePolicyHash(want, have)
-	if !same {
+	haveDoc, _ := policydoc.ParseString(have) // nil when there is none, or it does not parse
+	if haveDoc == nil || !doc.Equal(haveDoc) {
 		if err := conn.Driver.ApplyBucket(cctx, conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: region, Config: abi.BucketConfig{Policy: &abi.Policy{Document: want}}}); err != nil {
 			return r.applyFailed(bp, b, target, err)
 		}
-		added, removed := bucketdiff.StatementDiff(want, have)
+		added, removed := bucketdiff.StatementDiff(doc, haveDoc)
 		bp.Status.LastAppliedDiff = append(added, removed...)
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeNormal, pailv1.ReasonApplied, "Apply", "Applied the policy to bucket %s: %s", b.Spec.BucketName, strings.Join(bp.Status.LastAppliedDiff, "; "))
 	}
 	r.refusals.forget(key)
-	bp.Status.AppliedHash = wantHash
+	bp.Status.AppliedHash = doc.Hash()
 	status.True(conds, gen, pailv1.ConditionSynced, pailv1.ReasonInSync, fmt.Sprintf("Bucket %s holds this policy.", b.Spec.BucketName))
 	status.True(conds, gen, pailv1.ConditionReady, pailv1.ReasonAvailable, fmt.Sprintf("The policy is applied to bucket %s.", b.Spec.BucketName))
 	return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
