@@ -2,6 +2,7 @@ package policydoc
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strconv"
@@ -101,6 +102,8 @@ func (d *Document) canonicalise() error {
 	}
 	w.buf = append(w.buf, '}')
 	d.canonical = string(w.buf)
+	sum := sha256.Sum256(w.buf)
+	copy(d.sum[:], sum[:])
 	d.statements = make([]Statement, len(offsets))
 	for i, o := range offsets {
 		d.statements[i] = Statement{json: d.canonical[o.start:o.end], raw: o.raw}

@@ -10,8 +10,7 @@
 package policydoc
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+		"encoding/hex"
 	"strings"
 )
 
@@ -20,6 +19,7 @@ type Document struct {
 	text       string
 	value      Value
 	canonical  string
+	sum        [8]byte // of the canonical form's SHA-256
 	statements []Statement
 }
 
@@ -54,10 +54,7 @@ func (d *Document) Canonical() string { return d.canonical }
 
 // Hash identifies the document by its canonical form: the first 8 bytes of
 // its SHA-256, in hex.
-func (d *Document) Hash() string {
-	h := sha256.Sum256([]byte(d.canonical))
-	return hex.EncodeToString(h[:8])
-}
+func (d *Document) Hash() string { return hex.EncodeToString(d.sum[:]) }
 
 // Equal reports whether d and o are the same policy.
 func (d *Document) Equal(o *Document) bool { return d.canonical == o.canonical }
@@ -84,7 +81,11 @@ func (d *Document) Statements() []Statement { return d.statements }
 // hands it in the input (the key policy.StatementsJSONKey) for a fraction
 // of what marshalling inside the evaluation costs.
 func (d *Document) StatementsJSON() string {
-	w := writer{rego: true}
+	sc := scratches.Get().(*scratch)
+	defer scratches.Put(sc)
+	w := &sc.doc
+	w.buf, w.rego = w.buf[:0], true
+	defer func() { w.rego = false }()
 	st, ok := d.value.Get("Statement")
 	switch {
 	case !ok || st.kind == Null:
