@@ -149,6 +149,14 @@ func isASCII(s string) bool {
 	return true
 }
 
+// StatementError reports a Statement list holding other than objects: a
+// JSON object, but no policy document.
+type StatementError struct{ Index int }
+
+func (e *StatementError) Error() string {
+	return fmt.Sprintf("statement %d is not an object", e.Index)
+}
+
 // statements writes the canonical JSON of each statement of Statement's
 // value v (a list, or one statement; anything else holds none) and
 // returns them sorted.
@@ -162,7 +170,7 @@ func (w *writer) statements(v Value, spans []span) ([]span, error) {
 	}
 	for i, st := range list {
 		if st.kind != Object {
-			return nil, fmt.Errorf("statement %d is not an object", i)
+			return nil, &StatementError{Index: i}
 		}
 		start := len(w.buf)
 		w.statement(st)

@@ -10,7 +10,8 @@
 package policydoc
 
 import (
-		"encoding/hex"
+	"encoding/hex"
+	"slices"
 	"strings"
 )
 
@@ -109,6 +110,65 @@ func Same(a, b string) bool {
 	}
 	da, err := ParseString(a)
 	return err == nil && da.SameAs(b)
+}
+
+// MapResources is d with every string of its statements' Resource and
+// NotResource replaced by f's answer for it, for a backend that writes
+// resources its own way. Its Text is its canonical form.
+func (d *Document) MapResources(f func(string) string) *Document {
+	root := Value{kind: Object, kids: slices.Clone(d.value.kids)}
+	for i := 0; i < len(root.kids); i += 2 {
+		if lowerIs(root.kids[i].text, "statement") {
+			root.kids[i+1] = mapStatements(root.kids[i+1], f)
+		}
+	}
+	m := &Document{value: root}
+	if err := m.canonicalise(); err != nil {
+		panic("policydoc: mapping resources made " + err.Error()) // d's statements were objects
+	}
+	m.text = m.canonical
+	return m
+}
+
+// mapStatements maps the resources of Statement's value v.
+func mapStatements(v Value, f func(string) string) Value {
+	mapOne := func(st Value) Value {
+		if st.kind != Object {
+			return st
+		}
+		st.kids = slices.Clone(st.kids)
+		for i := 0; i < len(st.kids); i += 2 {
+			if k := st.kids[i].text; k == "Resource" || k == "NotResource" {
+				st.kids[i+1] = mapStrings(st.kids[i+1], f)
+			}
+		}
+		return st
+	}
+	if v.kind == Array {
+		out := Value{kind: Array, kids: make([]Value, len(v.kids))}
+		for i, st := range v.kids {
+			out.kids[i] = mapOne(st)
+		}
+		return out
+	}
+	return mapOne(v)
+}
+
+// mapStrings maps a string, or the strings of a list.
+func mapStrings(v Value, f func(string) string) Value {
+	switch v.kind {
+	case String:
+		v.text = f(v.text)
+	case Array:
+		kids := slices.Clone(v.kids)
+		for i := range kids {
+			if kids[i].kind == String {
+				kids[i].text = f(kids[i].text)
+			}
+		}
+		v.kids = kids
+	}
+	return v
 }
 
 // Statement is one statement of a Document.

@@ -120,3 +120,22 @@ func TestSameAs(t *testing.T) {
 	assert.False(t, none.SameAs("{"), "what a backend holds is a policy, even unreadable")
 	assert.False(t, none.SameAs(d.Text()))
 }
+
+func TestMapResources(t *testing.T) {
+	d, err := ParseString(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":["**"],"Sid":"**"},` +
+		`{"Effect":"Deny","Action":"s3:*","NotResource":"**","Condition":{"StringLike":{"k":"**"}}}]}`)
+	require.NoError(t, err)
+	unstar := func(s string) string {
+		if s == "**" {
+			return "*"
+		}
+		return s
+	}
+	m := d.MapResources(unstar)
+	want, err := ParseString(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*","Sid":"**"},` +
+		`{"Effect":"Deny","Action":"s3:*","NotResource":"*","Condition":{"StringLike":{"k":"**"}}}]}`)
+	require.NoError(t, err)
+	assert.Equal(t, want.Canonical(), m.Canonical(), "only resources change")
+	assert.Equal(t, m.Canonical(), m.Text())
+	assert.Contains(t, d.Canonical(), `"Resource":["**"]`, "d is left as it was")
+}

@@ -119,7 +119,7 @@ func observe(ctx context.Context, c *minio.Client, bucket, sub string, obs *abi.
 	case abi.SubPolicy:
 		var doc string
 		if doc, err = c.GetBucketPolicy(ctx, bucket); err == nil { // "" when there is none
-			obs.Config.Policy = &abi.Policy{Document: canonicalPolicy(doc)}
+			obs.Config.Policy = &abi.Policy{Document: observedPolicy(doc)}
 		}
 	case abi.SubObjectLock:
 		obs.Config.ObjectLock, err = readObjectLock(ctx, c, bucket)
