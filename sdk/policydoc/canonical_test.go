@@ -165,7 +165,7 @@ var canonicalSeeds = []string{
 	`{"Statement":[{"Action":"s3:\u0047etObject"}]}`,
 	`[{"Statement":[]}]`,
 	`null`,
-	// The shapes fastCanonical takes (fastPathSeeds), and near misses.
+	// The shapes the hand-written decoder takes (fastPathSeeds), and near misses.
 	`{"Version":"2012-10-17","Id":"p<1>","Statement":[{"Sid":"B","Effect":"Allow","Principal":"*","Action":["S3:GetObject","s3:getobject","s3:ListBucket"],"Resource":["arn:aws:s3:::b/*","arn:aws:s3:::b"]},{"Sid":"","Effect":"Deny","NotPrincipal":{"AWS":["arn:a","*"],"Service":"s"},"NotAction":"s3:*","NotResource":[],"Condition":{"Bool":{"aws:SecureTransport":"false"},"IpAddress":{"aws:SourceIp":["10.0.0.0/8","192.168.0.0/16"]},"Null":{}}},{"Effect":"Allow","Action":"s3:GetObject","Principal":{},"Condition":{},"Resource":"r"}]}`,
 	"{ \"Statement\" : { \"Sid\" : \"ÄÖ &\" , \"Action\" : [ \"S3:ÄB\" ] , \"Principal\" : \"arn:x\" } , \"Version\" : \"2012-10-17\" }\n",
 	`{"Statement":[{"Sid":"a","Effect":"Allow"},{"Effect":"Allow","Sid":"a"},{"Sid":"a","Effect":"Allow"}]}`,
