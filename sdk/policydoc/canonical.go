@@ -22,7 +22,7 @@ import (
 
 // topEntry is one top-level member of the canonical form.
 type topEntry struct {
-	key       string
+	key, raw  string // in the canonical form; as written
 	v         Value
 	statement bool
 }
@@ -33,12 +33,14 @@ type span struct {
 	raw        Value
 }
 
-// canonicalise writes d's canonical form and its statements.
-func (d *Document) canonicalise() error {
+// topEntries are the members of a document's canonical form, in key
+// order: Version, Id and Statement whatever their case, the rest as they
+// are.
+func topEntries(doc Value) []topEntry {
 	var entries []topEntry
-	for i := 0; i < len(d.value.kids); i += 2 {
-		k, v := d.value.kids[i].text, d.value.kids[i+1]
-		e := topEntry{key: k, v: v}
+	for i := 0; i < len(doc.kids); i += 2 {
+		k, v := doc.kids[i].text, doc.kids[i+1]
+		e := topEntry{key: k, raw: k, v: v}
 		switch {
 		case lowerIs(k, "version"):
 			e.key = "Version"
@@ -47,15 +49,24 @@ func (d *Document) canonicalise() error {
 		case lowerIs(k, "statement"):
 			e.key, e.statement = "Statement", true
 		}
-		// The last of keys that differ only in case wins, as the last of
-		// duplicates does in json.Unmarshal.
+		// Of keys that differ only in case, the greatest wins: json.Unmarshal
+		// keeps them all, and the map-based form took whichever its
+		// iteration met last.
 		if j := slices.IndexFunc(entries, func(o topEntry) bool { return o.key == e.key }); j >= 0 {
+			if entries[j].raw > k {
+				continue
+			}
 			entries = slices.Delete(entries, j, j+1)
 		}
 		entries = append(entries, e)
 	}
 	slices.SortFunc(entries, func(a, b topEntry) int { return strings.Compare(a.key, b.key) })
+	return entries
+}
 
+// canonicalise writes d's canonical form and its statements.
+func (d *Document) canonicalise() error {
+	entries := topEntries(d.value)
 	sc := scratches.Get().(*scratch)
 	defer scratches.Put(sc)
 	sw, w := &sc.statements, &sc.doc

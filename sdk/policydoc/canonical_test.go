@@ -181,6 +181,27 @@ var canonicalSeeds = []string{
 	`{"Statement":[{"Effect":"Allow"}]}{}`,
 }
 
+// ambiguous reports top-level keys that differ only in case and name the
+// same canonical key ({"Statement":…,"statement":…}): the reference takes
+// whichever its map iteration meets last, so it has no one answer.
+func ambiguous(doc []byte) bool {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(doc, &raw) != nil {
+		return false
+	}
+	seen := map[string]bool{}
+	for k := range raw {
+		switch l := strings.ToLower(k); l {
+		case "version", "id", "statement":
+			if seen[l] {
+				return true
+			}
+			seen[l] = true
+		}
+	}
+	return false
+}
+
 // fastPathSeeds are documents the hand-written decoder takes itself; the
 // fuzz targets start from them so that it is fuzzed, not only
 // encoding/json's path.
@@ -214,6 +235,9 @@ func FuzzSamePolicy(f *testing.F) {
 		if a == "" || b == "" {
 			return
 		}
+		if ambiguous([]byte(a)) || ambiguous([]byte(b)) {
+			t.Skip("the reference takes either key")
+		}
 		ca, errA := canonicalPolicyJSON([]byte(a))
 		cb, errB := canonicalPolicyJSON([]byte(b))
 		require.Equal(t, errA == nil && errB == nil && ca == cb, Same(a, b), "%q vs %q", a, b)
@@ -236,6 +260,9 @@ func FuzzCanonicalPolicyMatchesJSONMarshal(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
+		if ambiguous(doc) {
+			t.Skip("the reference takes either key")
+		}
 		want, wantErr := canonicalPolicyJSON(doc)
 		got, err := canonical(doc)
 		require.Equal(t, wantErr != nil, err != nil, "error for %q: %v / %v", doc, wantErr, err)

@@ -12,10 +12,10 @@ import (
 
 // decode reads doc into the Value json.Unmarshal gives for it decoded into
 // a map[string]any ("null" is an empty object), or fails where that fails.
-// The shape users and backends write (strings without escapes, not
-// deeply nested) is read by hand straight into Values, whose
-// strings are slices of doc; anything else takes encoding/json's path, so
-// this never accepts or decodes a document otherwise.
+// What users and backends write (valid UTF-8, strings without escapes, not
+// deeply nested) is read by hand straight into Values whose strings are
+// slices of doc; anything else takes encoding/json's path, so this never
+// accepts or decodes a document otherwise.
 func decode(doc string) (Value, error) {
 	if v, ok := fastDecode(doc); ok {
 		return v, nil

@@ -139,3 +139,17 @@ func TestMapResources(t *testing.T) {
 	assert.Equal(t, m.Canonical(), m.Text())
 	assert.Contains(t, d.Canonical(), `"Resource":["**"]`, "d is left as it was")
 }
+
+// Of top-level keys that differ only in case, the greatest wins, on the
+// hand-written path and on encoding/json's alike.
+func TestKeysThatDifferInCase(t *testing.T) {
+	for _, doc := range []string{
+		`{"statement":[{"Effect":"Deny"}],"Statement":[{"Effect":"Allow"}],"VERSION":"1","Version":"2"}`,
+		`{"Statement":[{"Effect":"Allow"}],"statement":[{"Effect":"Deny"}],"Version":"2","VERSION":"1"}`,
+		`{"Statement":[{"Effect":"Allow"}],"statement":[{"Effect":"\u0044eny"}],"Version":"2","VERSION":"1"}`,
+	} {
+		c, err := canonical([]byte(doc))
+		require.NoError(t, err)
+		assert.Equal(t, `{"Statement":[{"Effect":"Deny"}],"Version":"2"}`, c, doc)
+	}
+}
