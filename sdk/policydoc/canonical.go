@@ -64,9 +64,18 @@ func topEntries(doc Value) []topEntry {
 	return entries
 }
 
-// canonicalise writes d's canonical form and its statements.
-func (d *Document) canonicalise() error {
-	entries := topEntries(d.value)
+// form is a canonical form: its text, its hash, and, when asked for, its
+// statements.
+type form struct {
+	text       string
+	sum        [8]byte // of text's SHA-256
+	statements []Statement
+}
+
+// canonicalise writes root's canonical form; with keep, also its
+// statements (which then hold root's Values: root must outlive them).
+func canonicalise(root Value, keep bool) (form, error) {
+	entries := topEntries(root)
 	sc := scratches.Get().(*scratch)
 	defer scratches.Put(sc)
 	sw, w := &sc.statements, &sc.doc
@@ -76,7 +85,7 @@ func (d *Document) canonicalise() error {
 		if e.statement {
 			var err error
 			if spans, err = sw.statements(e.v, spans); err != nil {
-				return err
+				return form{}, err
 			}
 		}
 	}
@@ -105,21 +114,25 @@ func (d *Document) canonicalise() error {
 			if i > 0 {
 				w.buf = append(w.buf, ',')
 			}
-			offsets = append(offsets, span{len(w.buf), len(w.buf) + len(js), s.raw})
+			if keep {
+				offsets = append(offsets, span{len(w.buf), len(w.buf) + len(js), s.raw})
+			}
 			w.buf = append(w.buf, js...)
 			prev = js
 		}
 		w.buf = append(w.buf, ']')
 	}
 	w.buf = append(w.buf, '}')
-	d.canonical = string(w.buf)
+	f := form{text: string(w.buf)}
 	sum := sha256.Sum256(w.buf)
-	copy(d.sum[:], sum[:])
-	d.statements = make([]Statement, len(offsets))
-	for i, o := range offsets {
-		d.statements[i] = Statement{json: d.canonical[o.start:o.end], raw: o.raw}
+	copy(f.sum[:], sum[:])
+	if keep {
+		f.statements = make([]Statement, len(offsets))
+		for i, o := range offsets {
+			f.statements[i] = Statement{json: f.text[o.start:o.end], raw: o.raw}
+		}
 	}
-	return nil
+	return f, nil
 }
 
 // scratch is what canonicalise writes in: the statements' canonical JSON,

@@ -210,7 +210,7 @@ var fastPathSeeds = canonicalSeeds[len(canonicalSeeds)-13 : len(canonicalSeeds)-
 func TestFastDecoderTakesCommonDocuments(t *testing.T) {
 	doc, stored := benchDocs()
 	for _, d := range append([]string{doc, stored}, fastPathSeeds...) {
-		_, ok := fastDecode(d)
+		_, ok := fastDecode(d, nil)
 		assert.True(t, ok, "fast path refused %s", d)
 	}
 }

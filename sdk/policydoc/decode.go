@@ -3,7 +3,6 @@ package policydoc
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -16,8 +15,11 @@ import (
 // deeply nested) is read by hand straight into Values whose strings are
 // slices of doc; anything else takes encoding/json's path, so this never
 // accepts or decodes a document otherwise.
-func decode(doc string) (Value, error) {
-	if v, ok := fastDecode(doc); ok {
+//
+// With an arena, the Values live in it, until it is released; without, on
+// the heap.
+func decode(doc string, a *arena) (Value, error) {
+	if v, ok := fastDecode(doc, a); ok {
 		return v, nil
 	}
 	var m map[string]any
@@ -29,7 +31,7 @@ func decode(doc string) (Value, error) {
 
 // fastDecode reads a JSON object of the common subset; ok is false for
 // anything else.
-func fastDecode(doc string) (_ Value, ok bool) {
+func fastDecode(doc string, a *arena) (_ Value, ok bool) {
 	if !utf8.ValidString(doc) {
 		return Value{}, false
 	}
@@ -39,13 +41,55 @@ func fastDecode(doc string) (_ Value, ok bool) {
 		d.src = ""
 		decoders.Put(d)
 	}()
-	*d = decoder{src: doc, stack: d.stack[:0]}
+	*d = decoder{src: doc, stack: d.stack[:0], arena: a}
 	if !d.peek('{') {
 		return Value{}, false
 	}
 	v, ok := d.value(0)
 	d.space()
 	return v, ok && d.pos == len(d.src)
+}
+
+// arenaChunk is the size of an arena's chunks: a 20-statement document
+// takes about 350 Values.
+const arenaChunk = 1024
+
+// arena is scratch memory for the Values of a document being parsed.
+type arena struct {
+	chunks    [][]Value
+	cur, used int
+}
+
+var arenas = sync.Pool{New: func() any { return new(arena) }}
+
+// alloc returns n Values from a's chunks (from the heap when a is nil or n
+// is large).
+func (a *arena) alloc(n int) []Value {
+	if a == nil || n > arenaChunk {
+		return make([]Value, n)
+	}
+	if len(a.chunks) == 0 || a.used+n > arenaChunk {
+		if len(a.chunks) > 0 {
+			a.cur++
+		}
+		if a.cur == len(a.chunks) {
+			a.chunks = append(a.chunks, make([]Value, arenaChunk))
+		}
+		a.used = 0
+	}
+	out := a.chunks[a.cur][a.used : a.used+n : a.used+n]
+	a.used += n
+	return out
+}
+
+// release clears what a handed out (no document is kept alive in the
+// pool) and puts it back.
+func (a *arena) release() {
+	for i := 0; i < len(a.chunks) && i <= a.cur; i++ {
+		clear(a.chunks[i])
+	}
+	a.cur, a.used = 0, 0
+	arenas.Put(a)
 }
 
 // fromAny converts what json.Unmarshal decodes; an object's members are
@@ -92,8 +136,10 @@ type decoder struct {
 	src string
 	pos int
 	// stack holds the kids of the containers being read, copied out in
-	// one allocation of the right size when a container closes.
+	// one allocation of the right size (from arena, when there is one)
+	// when a container closes.
 	stack []Value
+	arena *arena
 }
 
 func (d *decoder) space() {
@@ -180,7 +226,9 @@ func (d *decoder) container(depth int, kind Kind, closer byte) (Value, bool) {
 	if kind == Object {
 		kids = lastOfDuplicates(kids)
 	}
-	return Value{kind: kind, kids: slices.Clone(kids)}, true
+	out := d.arena.alloc(len(kids))
+	copy(out, kids)
+	return Value{kind: kind, kids: out}, true
 }
 
 // lastOfDuplicates drops every member whose key comes again later, as

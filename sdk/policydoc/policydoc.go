@@ -13,15 +13,23 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Document is one parsed policy document.
+//
+// Parsing decodes the text into scratch memory, which only the canonical
+// form outlives; the decoded Value and the Statements are made again, once,
+// when asked for. Comparing a backend's copy then leaves no garbage beyond
+// its canonical text, and only the spec's document, whose Value the policy
+// packs read, is kept decoded.
 type Document struct {
-	text       string
-	value      Value
-	canonical  string
-	sum        [8]byte // of the canonical form's SHA-256
-	statements []Statement
+	text  string
+	canon form
+
+	valueOnce, statementsOnce sync.Once
+	value                     Value
+	statements                []Statement
 }
 
 // Parse reads a policy document: a JSON object ("null" reads as an empty
@@ -32,33 +40,40 @@ func Parse(doc []byte) (*Document, error) { return ParseString(string(doc)) }
 // ParseString is Parse for a document held as a string; the Document's
 // strings share its memory.
 func ParseString(doc string) (*Document, error) {
-	v, err := decode(doc)
+	a := arenas.Get().(*arena)
+	defer a.release()
+	v, err := decode(doc, a)
 	if err != nil {
 		return nil, err
 	}
-	d := &Document{text: doc, value: v}
-	if err := d.canonicalise(); err != nil {
+	f, err := canonicalise(v, false)
+	if err != nil {
 		return nil, err
 	}
-	return d, nil
+	return &Document{text: doc, canon: f}, nil
 }
 
 // Text is the document as it was parsed.
 func (d *Document) Text() string { return d.text }
 
 // Value is the document as decoded: an Object.
-func (d *Document) Value() Value { return d.value }
+func (d *Document) Value() Value {
+	d.valueOnce.Do(func() {
+		d.value, _ = decode(d.text, nil) // it decoded before
+	})
+	return d.value
+}
 
 // Canonical is the canonical form: two documents mean the same policy to
 // S3 when their canonical forms are equal.
-func (d *Document) Canonical() string { return d.canonical }
+func (d *Document) Canonical() string { return d.canon.text }
 
 // Hash identifies the document by its canonical form: the first 8 bytes of
 // its SHA-256, in hex.
-func (d *Document) Hash() string { return hex.EncodeToString(d.sum[:]) }
+func (d *Document) Hash() string { return hex.EncodeToString(d.canon.sum[:]) }
 
 // Equal reports whether d and o are the same policy.
-func (d *Document) Equal(o *Document) bool { return d.canonical == o.canonical }
+func (d *Document) Equal(o *Document) bool { return d.canon.text == o.canon.text }
 
 // SameAs reports whether doc, as a backend holds it ("" for none), is the
 // policy d is (nil for none). A doc that does not parse is no policy d can
@@ -73,7 +88,13 @@ func (d *Document) SameAs(doc string) bool {
 
 // Statements are the distinct statements, in the order of their canonical
 // JSON.
-func (d *Document) Statements() []Statement { return d.statements }
+func (d *Document) Statements() []Statement {
+	d.statementsOnce.Do(func() {
+		f, _ := canonicalise(d.Value(), true) // it did before
+		d.statements = f.statements
+	})
+	return d.statements
+}
 
 // StatementsJSON is the statements as written (Statement as a list: []
 // when missing or null, one statement as a list of one), as the JSON text
@@ -87,7 +108,7 @@ func (d *Document) StatementsJSON() string {
 	w := &sc.doc
 	w.buf, w.rego = w.buf[:0], true
 	defer func() { w.rego = false }()
-	st, ok := d.value.Get("Statement")
+	st, ok := d.Value().Get("Statement")
 	switch {
 	case !ok || st.kind == Null:
 		return "[]"
@@ -116,18 +137,17 @@ func Same(a, b string) bool {
 // NotResource replaced by f's answer for it, for a backend that writes
 // resources its own way. Its Text is its canonical form.
 func (d *Document) MapResources(f func(string) string) *Document {
-	root := Value{kind: Object, kids: slices.Clone(d.value.kids)}
+	root := Value{kind: Object, kids: slices.Clone(d.Value().kids)}
 	for i := 0; i < len(root.kids); i += 2 {
 		if lowerIs(root.kids[i].text, "statement") {
 			root.kids[i+1] = mapStatements(root.kids[i+1], f)
 		}
 	}
-	m := &Document{value: root}
-	if err := m.canonicalise(); err != nil {
+	c, err := canonicalise(root, false)
+	if err != nil {
 		panic("policydoc: mapping resources made " + err.Error()) // d's statements were objects
 	}
-	m.text = m.canonical
-	return m
+	return &Document{text: c.text, canon: c}
 }
 
 // mapStatements maps the resources of Statement's value v.

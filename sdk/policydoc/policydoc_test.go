@@ -153,3 +153,24 @@ func TestKeysThatDifferInCase(t *testing.T) {
 		assert.Equal(t, `{"Statement":[{"Effect":"Deny"}],"Version":"2"}`, c, doc)
 	}
 }
+
+// A Document's Value and Statements do not share the scratch memory later
+// parses reuse.
+func TestDocumentsOutliveLaterParses(t *testing.T) {
+	doc, stored := benchDocs()
+	a, err := ParseString(doc)
+	require.NoError(t, err)
+	for range 3 {
+		_, err := ParseString(stored)
+		require.NoError(t, err)
+	}
+	var want any
+	require.NoError(t, json.Unmarshal([]byte(doc), &want))
+	wantJSON, _ := json.Marshal(want)
+	assert.Equal(t, string(wantJSON), a.Value().JSON())
+	assert.Len(t, a.Statements(), 20)
+	_, err = ParseString(stored)
+	require.NoError(t, err)
+	assert.Equal(t, "S00", a.Statements()[0].Sid())
+	assert.Equal(t, string(wantJSON), a.Value().JSON())
+}
