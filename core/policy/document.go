@@ -8,7 +8,7 @@ import (
 )
 
 // StatementsJSONKey is the input field WithDocument fills with the
-// statements' JSON text (policydoc.Document.StatementsJSON). The built-in
+// statements' JSON text (policydoc.StatementsJSON). The built-in
 // packs clear valid statements by matching that text, and fall back to
 // json.marshal when the field is absent (as under conftest or opa eval),
 // so both give the same verdicts.
@@ -18,8 +18,10 @@ const StatementsJSONKey = "statements_json"
 // the Rego value of what it decodes to, and its statements' text under
 // StatementsJSONKey. input is changed in place and returned.
 func WithDocument(input map[string]any, d *policydoc.Document) map[string]any {
-	input["policy"] = Value(d.Value())
-	input[StatementsJSONKey] = d.StatementsJSON()
+	d.Use(func(v policydoc.Value) { // the Rego value and the text keep none of v
+		input["policy"] = Value(v)
+		input[StatementsJSONKey] = policydoc.StatementsJSON(v)
+	})
 	return input
 }
 

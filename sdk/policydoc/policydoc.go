@@ -56,6 +56,16 @@ func ParseString(doc string) (*Document, error) {
 // Text is the document as it was parsed.
 func (d *Document) Text() string { return d.text }
 
+// Use calls f with the document as decoded (Value's value), decoded into
+// scratch memory that is valid only during the call: for turning it into
+// another representation (the policy packs' input) without keeping it.
+func (d *Document) Use(f func(Value)) {
+	a := arenas.Get().(*arena)
+	defer a.release()
+	v, _ := decode(d.text, a) // it decoded before
+	f(v)
+}
+
 // Value is the document as decoded: an Object.
 func (d *Document) Value() Value {
 	d.valueOnce.Do(func() {
@@ -96,19 +106,19 @@ func (d *Document) Statements() []Statement {
 	return d.statements
 }
 
-// StatementsJSON is the statements as written (Statement as a list: []
-// when missing or null, one statement as a list of one), as the JSON text
-// Rego's json.marshal gives for them inside an evaluation. The built-in
-// policy packs clear valid statements by matching that text; the host
-// hands it in the input (the key policy.StatementsJSONKey) for a fraction
-// of what marshalling inside the evaluation costs.
-func (d *Document) StatementsJSON() string {
+// StatementsJSON is the statements of a document as written (Statement as
+// a list: [] when missing or null, one statement as a list of one), as the
+// JSON text Rego's json.marshal gives for them inside an evaluation. The
+// built-in policy packs clear valid statements by matching that text; the
+// host hands it in the input (the key policy.StatementsJSONKey) for a
+// fraction of what marshalling inside the evaluation costs.
+func StatementsJSON(doc Value) string {
 	sc := scratches.Get().(*scratch)
 	defer scratches.Put(sc)
 	w := &sc.doc
 	w.buf, w.rego = w.buf[:0], true
 	defer func() { w.rego = false }()
-	st, ok := d.Value().Get("Statement")
+	st, ok := doc.Get("Statement")
 	switch {
 	case !ok || st.kind == Null:
 		return "[]"

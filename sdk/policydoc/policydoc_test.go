@@ -104,7 +104,7 @@ func TestStatementsJSON(t *testing.T) {
 	} {
 		d, err := Parse([]byte(doc))
 		require.NoError(t, err)
-		assert.Equal(t, want, d.StatementsJSON(), doc)
+		assert.Equal(t, want, StatementsJSON(d.Value()), doc)
 	}
 }
 
@@ -173,4 +173,13 @@ func TestDocumentsOutliveLaterParses(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "S00", a.Statements()[0].Sid())
 	assert.Equal(t, string(wantJSON), a.Value().JSON())
+}
+
+func TestUse(t *testing.T) {
+	doc, _ := benchDocs()
+	d, err := ParseString(doc)
+	require.NoError(t, err)
+	var got string
+	d.Use(func(v Value) { got = v.JSON() })
+	assert.Equal(t, d.Value().JSON(), got)
 }
