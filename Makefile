@@ -177,12 +177,12 @@ bench: plugins servers ## Benchmarks on real servers (N Buckets, default 200); w
 FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz: ## Run the fuzz targets of the parsers for FUZZTIME each (default 30s); hack/fuzz.sh retries Go 1.26's fuzztime deadline race once.
-	hack/fuzz.sh core ./bucketdiff/ FuzzCanonicalPolicy $(FUZZTIME)
-	hack/fuzz.sh core ./bucketdiff/ FuzzCanonicalPolicyMatchesJSONMarshal $(FUZZTIME)
-	hack/fuzz.sh core ./bucketdiff/ FuzzSamePolicy $(FUZZTIME)
+	hack/fuzz.sh sdk ./policydoc/ FuzzCanonicalPolicy $(FUZZTIME)
+	hack/fuzz.sh sdk ./policydoc/ FuzzCanonicalPolicyMatchesJSONMarshal $(FUZZTIME)
+	hack/fuzz.sh sdk ./policydoc/ FuzzSamePolicy $(FUZZTIME)
+	hack/fuzz.sh sdk ./policydoc/ FuzzAppendString $(FUZZTIME)
 	hack/fuzz.sh core ./policy/ FuzzStatementsJSON $(FUZZTIME)
 	hack/fuzz.sh core ./policy/ FuzzDecodeDocument $(FUZZTIME)
-	hack/fuzz.sh core ./internal/jsontext/ FuzzAppendString $(FUZZTIME)
 	hack/fuzz.sh core ./hosthttp/ FuzzOriginOf $(FUZZTIME)
 	hack/fuzz.sh core ./hosthttp/ FuzzAllowed $(FUZZTIME)
 	hack/fuzz.sh core ./wasmhost/ FuzzGuestFrames $(FUZZTIME)

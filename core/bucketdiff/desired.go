@@ -6,12 +6,14 @@ package bucketdiff
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // Desired maps spec to the configuration Pail manages. Unset spec fields stay
@@ -55,12 +57,11 @@ func Desired(spec *pailv1.BucketSpec) (abi.BucketConfig, error) {
 		c.Tagging = &abi.Tagging{Tags: maps.Clone(spec.Tags)}
 	}
 	if spec.Policy != nil && len(spec.Policy.Raw) > 0 {
-		var doc any
-		if err := json.Unmarshal(spec.Policy.Raw, &doc); err != nil {
-			return c, fmt.Errorf("spec.policy is not a JSON document: %w", err)
-		}
-		if _, ok := doc.(map[string]any); !ok {
-			return c, fmt.Errorf("spec.policy must be a JSON object with Version and Statement")
+		if _, err := policydoc.Parse(spec.Policy.Raw); err != nil {
+			if syntax := (*json.SyntaxError)(nil); errors.As(err, &syntax) {
+				return c, fmt.Errorf("spec.policy is not a JSON document: %w", err)
+			}
+			return c, fmt.Errorf("spec.policy must be a JSON object with Version and Statement: %w", err)
 		}
 		c.Policy = &abi.Policy{Document: string(spec.Policy.Raw)}
 	}

@@ -1,94 +1,40 @@
 package bucketdiff
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
-	"sync"
+
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
-
-// PolicyHash identifies a policy document by its canonical form.
-func PolicyHash(doc []byte) (string, error) {
-	bufs := canonBufs.Get().(*[2][]byte)
-	defer canonBufs.Put(bufs)
-	c, err := canonicalInto(string(doc), bufs[0][:0])
-	bufs[0] = c
-	if err != nil {
-		return "", err
-	}
-	return hashOf(c), nil
-}
-
-// SamePolicy reports whether two documents are semantically equal; "" is no policy.
-func SamePolicy(a, b string) bool {
-	same, _ := samePolicy(a, b, false)
-	return same
-}
-
-// SamePolicyHash is SamePolicy(want, have) and PolicyHash(want) ("" when
-// want is not a policy document), canonicalising want once: a
-// BucketPolicy reconcile needs both. The canonical forms are compared in
-// pooled buffers, never made into strings.
-func SamePolicyHash(want, have string) (same bool, wantHash string) {
-	return samePolicy(want, have, true)
-}
-
-func samePolicy(want, have string, hash bool) (same bool, wantHash string) {
-	bufs := canonBufs.Get().(*[2][]byte)
-	defer canonBufs.Put(bufs)
-	cw, errW := canonicalInto(want, bufs[0][:0])
-	bufs[0] = cw
-	if errW == nil && hash {
-		wantHash = hashOf(cw)
-	}
-	if want == "" || have == "" {
-		return want == have, wantHash
-	}
-	ch, errH := canonicalInto(have, bufs[1][:0])
-	bufs[1] = ch
-	return errW == nil && errH == nil && bytes.Equal(cw, ch), wantHash
-}
-
-// canonBufs hold the canonical forms being compared or hashed.
-var canonBufs = sync.Pool{New: func() any { return new([2][]byte) }}
-
-func hashOf(canonical []byte) string {
-	h := sha256.Sum256(canonical)
-	return hex.EncodeToString(h[:8])
-}
 
 // StatementDiff lists the statements of want missing from have, and
 // the other way round, each labelled for a person: "+ PublicRead: Allow
-// s3:getobject on arn:aws:s3:::b/*". The label names the Sid, Effect,
-// actions and resources; when an added and a removed statement share it
-// (one statement changed in what the label leaves out: its Condition or
-// principals), both lines also say what differs between the two, so they
-// never read the same.
-func StatementDiff(want, have string) (added, removed []string) {
+// s3:getobject on arn:aws:s3:::b/*". nil is no policy. The label names
+// the Sid, Effect, actions and resources; when an added and a removed
+// statement share it (one statement changed in what the label leaves out:
+// its Condition or principals), both lines also say what differs between
+// the two, so they never read the same.
+func StatementDiff(want, have *policydoc.Document) (added, removed []string) {
 	w, h := statements(want), statements(have)
-	var plus, minus []stmt
+	var plus, minus []policydoc.Statement
 	for _, st := range w {
-		if !contains(h, st.key) {
+		if !contains(h, st) {
 			plus = append(plus, st)
 		}
 	}
 	for _, st := range h {
-		if !contains(w, st.key) {
+		if !contains(w, st) {
 			minus = append(minus, st)
 		}
 	}
 	paired := make([]bool, len(minus))
 	for _, a := range plus {
-		line := "+ " + a.label
+		line := "+ " + label(a)
 		for j, r := range minus {
-			if !paired[j] && r.label == a.label {
+			if !paired[j] && label(r) == label(a) {
 				paired[j] = true
-				line += differences(a.body, r.body)
-				removed = append(removed, "- "+r.label+differences(r.body, a.body))
+				line += differences(a, r)
+				removed = append(removed, "- "+label(r)+differences(r, a))
 				break
 			}
 		}
@@ -96,7 +42,7 @@ func StatementDiff(want, have string) (added, removed []string) {
 	}
 	for j, r := range minus {
 		if !paired[j] {
-			removed = append(removed, "- "+r.label)
+			removed = append(removed, "- "+label(r))
 		}
 	}
 	sort.Strings(added)
@@ -104,78 +50,52 @@ func StatementDiff(want, have string) (added, removed []string) {
 	return added, removed
 }
 
-// stmt is one canonical statement: its JSON (the set key), its parsed
-// form and its label.
-type stmt struct {
-	key, label string
-	body       map[string]any
+func statements(d *policydoc.Document) []policydoc.Statement {
+	if d == nil {
+		return nil
+	}
+	return d.Statements()
 }
 
-func contains(list []stmt, key string) bool {
+func contains(list []policydoc.Statement, st policydoc.Statement) bool {
 	for _, s := range list {
-		if s.key == key {
+		if s.JSON() == st.JSON() {
 			return true
 		}
 	}
 	return false
 }
 
-func statements(doc string) []stmt {
-	if doc == "" {
-		return nil
-	}
-	c, err := CanonicalPolicy([]byte(doc))
-	if err != nil {
-		return nil
-	}
-	var parsed struct {
-		Statement []map[string]any `json:"Statement"`
-	}
-	if json.Unmarshal([]byte(c), &parsed) != nil {
-		return nil
-	}
-	var out []stmt
-	for _, st := range parsed.Statement {
-		b, _ := json.Marshal(st)
-		if !contains(out, string(b)) {
-			out = append(out, stmt{key: string(b), label: label(st), body: st})
-		}
-	}
-	return out
-}
-
-// unlabelled are the statement elements the label leaves out.
-var unlabelled = []string{"Principal", "NotPrincipal", "NotResource", "Condition"}
+// unlabelled are the statement elements the label leaves out (Condition
+// apart, which is compared per operator and key).
+var unlabelled = []string{"Principal", "NotPrincipal", "NotResource"}
 
 // differences says what st has that other lacks or has otherwise, in the
 // elements the label leaves out: " [Condition IpAddress
 // aws:SourceIp=["10.0.0.0/8"]; no Condition StringEquals aws:SourceVpce]".
 // A Condition is compared per operator and key, so only the entries that
 // really differ are shown.
-func differences(st, other map[string]any) string {
+func differences(st, other policydoc.Statement) string {
 	var parts []string
 	for _, k := range unlabelled {
-		if k == "Condition" {
-			parts = append(parts, conditionDifferences(st[k], other[k])...)
-			continue
-		}
-		v, ok := st[k]
-		ov, ook := other[k]
+		v, ok := st.Element(k)
+		ov, ook := other.Element(k)
 		switch {
-		case ok && (!ook || compact(v) != compact(ov)):
-			parts = append(parts, k+" "+compact(v))
+		case ok && (!ook || v != ov):
+			parts = append(parts, k+" "+v)
 		case !ok && ook:
 			parts = append(parts, "no "+k)
 		}
 	}
+	parts = append(parts, conditionDifferences(st, other)...)
 	if len(parts) == 0 {
 		return ""
 	}
 	return " [" + strings.Join(parts, "; ") + "]"
 }
 
-func conditionDifferences(c, other any) []string {
-	mine, theirs := conditionEntries(c), conditionEntries(other)
+func conditionDifferences(st, other policydoc.Statement) []string {
+	mine, theirs := conditionEntries(st), conditionEntries(other)
 	var out []string
 	for _, k := range sortedKeys(mine) {
 		if ov, ok := theirs[k]; !ok || ov != mine[k] {
@@ -191,18 +111,10 @@ func conditionDifferences(c, other any) []string {
 }
 
 // conditionEntries flattens a Condition into "Operator key" → value JSON.
-func conditionEntries(c any) map[string]string {
+func conditionEntries(st policydoc.Statement) map[string]string {
 	out := map[string]string{}
-	ops, _ := c.(map[string]any)
-	for op, keys := range ops {
-		km, ok := keys.(map[string]any)
-		if !ok {
-			out[op] = compact(keys)
-			continue
-		}
-		for k, v := range km {
-			out[op+" "+k] = compact(v)
-		}
+	for _, c := range st.Conditions() {
+		out[c.Operator+" "+c.Key] = c.Values
 	}
 	return out
 }
@@ -216,30 +128,22 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-func compact(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-func label(st map[string]any) string {
-	join := func(v any) string {
-		list, _ := v.([]any)
-		var parts []string
-		for _, x := range list {
-			parts = append(parts, fmt.Sprint(x))
-		}
-		return strings.Join(parts, ",")
+func label(st policydoc.Statement) string {
+	join := func(name string) (string, bool) {
+		set, ok := st.Set(name)
+		return strings.Join(set, ","), ok
 	}
 	var b strings.Builder
-	if sid, ok := st["Sid"].(string); ok && sid != "" {
+	if sid := st.Sid(); sid != "" {
 		b.WriteString(sid + ": ")
 	}
-	fmt.Fprintf(&b, "%v %s", st["Effect"], join(st["Action"]))
-	if na, ok := st["NotAction"]; ok {
-		fmt.Fprintf(&b, "not %s", join(na))
+	actions, _ := join("Action")
+	b.WriteString(st.Effect() + " " + actions)
+	if na, ok := join("NotAction"); ok {
+		b.WriteString("not " + na)
 	}
-	if r, ok := st["Resource"]; ok {
-		fmt.Fprintf(&b, " on %s", join(r))
+	if r, ok := join("Resource"); ok {
+		b.WriteString(" on " + r)
 	}
 	return b.String()
 }

@@ -4,7 +4,21 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
+
+// parse is doc's Document; "" is none.
+func parse(t *testing.T, doc string) *policydoc.Document {
+	if doc == "" {
+		return nil
+	}
+	d, err := policydoc.Parse([]byte(doc))
+	require.NoError(t, err)
+	return d
+}
 
 func TestStatementDiff(t *testing.T) {
 	const read = `{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"%s}`
@@ -77,7 +91,7 @@ func TestStatementDiff(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			added, removed := StatementDiff(tc.want, tc.have)
+			added, removed := StatementDiff(parse(t, tc.want), parse(t, tc.have))
 			if !reflect.DeepEqual(added, tc.added) || !reflect.DeepEqual(removed, tc.removed) {
 				t.Errorf("StatementDiff:\nadded   %q\nwant    %q\nremoved %q\nwant    %q", added, tc.added, removed, tc.removed)
 			}

@@ -48,11 +48,9 @@ package drivertest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +60,7 @@ import (
 
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // Target is the real endpoint the suite runs against.
@@ -272,7 +271,7 @@ func subCases(bucket, kmsKey string) []subCase {
 			reset: abi.BucketConfig{Policy: &abi.Policy{}},
 			equal: func(want, got any) bool {
 				w, g := want.(*abi.Policy), got.(*abi.Policy)
-				return w != nil && g != nil && SamePolicy(w.Document, g.Document)
+				return w != nil && g != nil && policydoc.Same(w.Document, g.Document)
 			},
 		},
 	}
@@ -575,89 +574,4 @@ func closedAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	return addr
-}
-
-// SamePolicy reports whether two IAM policy documents are the same policy up
-// to the re-encodings servers apply and the host ignores when it diffs
-// (core/bucketdiff.CanonicalPolicy): a string equals a one-element list;
-// Action, Resource and Principal values are sets; actions are
-// case-insensitive; Principal "*" equals {"AWS":"*"}; statements are a set.
-// Both empty is the same (no policy).
-func SamePolicy(a, b string) bool {
-	if a == "" || b == "" {
-		return a == b
-	}
-	ca, errA := canonicalPolicy(a)
-	cb, errB := canonicalPolicy(b)
-	return errA == nil && errB == nil && ca == cb
-}
-
-func canonicalPolicy(doc string) (string, error) {
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(doc), &raw); err != nil {
-		return "", err
-	}
-	var stmts []any
-	switch s := raw["Statement"].(type) {
-	case []any:
-		stmts = s
-	case map[string]any:
-		stmts = []any{s}
-	}
-	var canon []string
-	for _, st := range stmts {
-		m, ok := st.(map[string]any)
-		if !ok {
-			continue
-		}
-		out := map[string]any{}
-		for k, v := range m {
-			switch k {
-			case "Action", "NotAction":
-				out[k] = stringSet(v, strings.ToLower)
-			case "Resource", "NotResource":
-				out[k] = stringSet(v, func(s string) string { return s })
-			case "Principal", "NotPrincipal":
-				if s, ok := v.(string); ok && s == "*" {
-					v = map[string]any{"AWS": "*"}
-				}
-				if pm, ok := v.(map[string]any); ok {
-					norm := map[string]any{}
-					for pk, pv := range pm {
-						norm[pk] = stringSet(pv, func(s string) string { return s })
-					}
-					v = norm
-				}
-				out[k] = v
-			case "Sid":
-				if s, _ := v.(string); s != "" {
-					out[k] = s
-				}
-			default:
-				out[k] = v
-			}
-		}
-		b, _ := json.Marshal(out)
-		canon = append(canon, string(b))
-	}
-	sort.Strings(canon)
-	canon = slices.Compact(canon)
-	b, err := json.Marshal(map[string]any{"Version": raw["Version"], "Statement": canon})
-	return string(b), err
-}
-
-func stringSet(v any, norm func(string) string) []string {
-	var out []string
-	switch x := v.(type) {
-	case string:
-		out = []string{norm(x)}
-	case []any:
-		for _, e := range x {
-			if s, ok := e.(string); ok {
-				out = append(out, norm(s))
-			}
-		}
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
 }

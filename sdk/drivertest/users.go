@@ -11,6 +11,7 @@ import (
 
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // listOnly allows listing buckets and nothing else.
@@ -162,7 +163,7 @@ func userPart(t *testing.T, d driver.UserDriver, info abi.DriverInfo, p abi.Prov
 		switch x := v.(type) {
 		case string:
 			require.NotNil(t, obs.Policy, "step %d: policy observed", i)
-			assert.True(t, SamePolicy(x, obs.Policy.Document), "step %d: policy reads back as written:\nwrote %s\nread  %s", i, x, obs.Policy.Document)
+			assert.True(t, policydoc.Same(x, obs.Policy.Document), "step %d: policy reads back as written:\nwrote %s\nread  %s", i, x, obs.Policy.Document)
 		case map[string]string:
 			require.NotNil(t, obs.Tags, "step %d: tags observed", i)
 			want := x

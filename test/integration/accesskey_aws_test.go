@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
-	"github.com/pail-dev/pail/core/bucketdiff"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // iamClient reads versitygw's IAM API with the root key, independently of
@@ -92,7 +92,7 @@ func TestAccessKeyOnIAM(t *testing.T) {
 			require.NoError(t, err)
 			stored, err := url.QueryUnescape(aws.ToString(pol.PolicyDocument))
 			require.NoError(t, err)
-			assert.True(t, bucketdiff.SamePolicy(doc, stored), "the inline policy is in place: %s", stored)
+			assert.True(t, policydoc.Same(doc, stored), "the inline policy is in place: %s", stored)
 			if wantTags {
 				tags, err := iamClient().ListUserTags(ctx, &iam.ListUserTagsInput{UserName: aws.String(user)})
 				require.NoError(t, err)

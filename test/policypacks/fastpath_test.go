@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand"
 	"reflect"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/pail-dev/pail/core/policy"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // TestFastPathKeepsVerdicts evaluates random policy documents, most of them
@@ -43,21 +45,28 @@ func TestFastPathKeepsVerdicts(t *testing.T) {
 	cleared := prepare(`x := count(data.pail.baseline.statements) - count(data.pail.baseline.suspect)`)
 
 	r := rand.New(rand.NewSource(1))
-	clearedStatements := 0
+	clearedStatements, documents := 0, 0
 	for n := range 600 {
 		in := randomInput(r)
 		want := evalX(ctx, t, full, in)
 		// As under opa eval or conftest (the packs make the statements'
-		// text), then as the engine sends it (with statements_json).
-		value, err := ast.InterfaceToValue(in)
+		// text), then as the engine sends it (the policydoc.Document, with
+		// statements_json). A Statement list holding other than objects is
+		// no policy document: the engine refuses it before the packs.
+		variants := []any{in}
+		raw, err := json.Marshal(in["policy"])
 		if err != nil {
 			t.Fatal(err)
 		}
-		withText := policy.WithStatementsJSON(value.(ast.Object))
-		if withText.Get(ast.StringTerm(policy.StatementsJSONKey)) == nil {
-			t.Fatalf("document %d: no statements_json", n)
+		if doc, err := policydoc.Parse(raw); err == nil {
+			value, err := ast.InterfaceToValue(policy.WithDocument(maps.Clone(in), doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			variants = append(variants, value)
+			documents++
 		}
-		for _, variant := range []any{in, withText} {
+		for _, variant := range variants {
 			if got := evalX(ctx, t, fast, variant); !reflect.DeepEqual(got, want) {
 				doc, _ := json.Marshal(variant)
 				t.Fatalf("document %d: the fast path changes the verdict on %s\nfast: %v\nfull: %v", n, doc, got, want)
@@ -71,6 +80,9 @@ func TestFastPathKeepsVerdicts(t *testing.T) {
 	// The generator must exercise the fast path, or the test proves nothing.
 	if clearedStatements < 300 {
 		t.Errorf("only %d statements went through the fast path", clearedStatements)
+	}
+	if documents < 500 {
+		t.Errorf("only %d of 600 inputs were evaluated as the engine sends them", documents)
 	}
 }
 

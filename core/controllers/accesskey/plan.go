@@ -8,10 +8,10 @@ import (
 	"time"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
-	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/policy"
 	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // Which keys are Pail's to delete.
@@ -215,15 +215,18 @@ func observedParts(info abi.DriverInfo) []string {
 // when absent, and write the policy and the tags where they differ from
 // what the provider holds. what names the parts written, for the event; an
 // args without Create and an empty what means no write.
-func userWrites(ak *pailv1.AccessKey, info abi.DriverInfo, obs abi.UserObservation, user, doc string) (args abi.UserArgs, what []string) {
+func userWrites(ak *pailv1.AccessKey, info abi.DriverInfo, obs abi.UserObservation, user string, doc *policydoc.Document) (args abi.UserArgs, what []string) {
 	args = abi.UserArgs{Name: user, Create: !obs.Exists}
 	if info.Supports(abi.CapInlinePolicy) {
 		have := ""
 		if obs.Policy != nil {
 			have = obs.Policy.Document
 		}
-		if !bucketdiff.SamePolicy(doc, have) {
-			args.Policy = &abi.UserPolicyDoc{Name: user, Document: doc}
+		if !doc.SameAs(have) {
+			args.Policy = &abi.UserPolicyDoc{Name: user}
+			if doc != nil {
+				args.Policy.Document = doc.Text()
+			}
 			what = append(what, "policy")
 		}
 	}

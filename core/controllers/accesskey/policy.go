@@ -12,6 +12,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/policy"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // IdentityPack is the pack an AccessKey's policy is checked with when its
@@ -70,9 +71,10 @@ func bucketNames(ctx context.Context, c client.Reader, ak *pailv1.AccessKey) ([]
 // entry, followed by the statements of spec.policy. With only spec.policy,
 // the document is kept exactly as written. "" means no policy at all.
 func Document(ak *pailv1.AccessKey, buckets []string) (string, error) {
-	var inline map[string]any
+	var inline *policydoc.Document
 	if ak.Spec.Policy != nil && len(ak.Spec.Policy.Raw) > 0 {
-		if err := json.Unmarshal(ak.Spec.Policy.Raw, &inline); err != nil {
+		var err error
+		if inline, err = policydoc.Parse(ak.Spec.Policy.Raw); err != nil {
 			return "", fmt.Errorf("spec.policy is not a JSON object: %w", err)
 		}
 		if len(ak.Spec.Buckets) == 0 {
@@ -92,43 +94,43 @@ func Document(ak *pailv1.AccessKey, buckets []string) (string, error) {
 		}
 		statements = append(statements, map[string]any{"Sid": sid + "Objects", "Effect": "Allow", "Action": lv.objects, "Resource": arn + "/*"})
 	}
+	doc := map[string]any{"Version": "2012-10-17", "Statement": statements}
 	if inline != nil {
-		switch st := inline["Statement"].(type) {
-		case []any:
-			statements = append(statements, st...)
-		case nil:
+		// The inline statements and Version, each written as json.Marshal
+		// writes what they decode to.
+		switch st, _ := inline.Value().Get("Statement"); st.Kind() {
+		case policydoc.Array:
+			for i := range st.Len() {
+				statements = append(statements, st.Elem(i))
+			}
+		case policydoc.Null:
 		default:
 			statements = append(statements, st)
 		}
-	}
-	doc := map[string]any{"Version": "2012-10-17", "Statement": statements}
-	if v, ok := inline["Version"]; ok {
-		doc["Version"] = v
+		doc["Statement"] = statements
+		if v, ok := inline.Value().Get("Version"); ok {
+			doc["Version"] = v
+		}
 	}
 	out, err := json.Marshal(doc)
 	return string(out), err
 }
 
 // Check runs the identity packs on doc.
-func Check(ctx context.Context, e *policy.Engine, ak *pailv1.AccessKey, user, doc, driver string) (policy.Result, error) {
-	parsed, err := policy.DecodeDocument([]byte(doc))
-	if err != nil {
-		return policy.Result{}, fmt.Errorf("policy is not a JSON object: %w", err)
-	}
+func Check(ctx context.Context, e *policy.Engine, ak *pailv1.AccessKey, user string, doc *policydoc.Document, driver string) (policy.Result, error) {
 	packs := ak.Spec.Packs
 	if len(packs) == 0 {
 		packs = []string{IdentityPack}
 	}
-	input := map[string]any{
+	input := policy.WithDocument(map[string]any{
 		"kind":      "identity",
-		"policy":    parsed,
 		"accessKey": map[string]any{"namespace": ak.Namespace, "name": ak.Name, "userName": user},
 		"provider":  map[string]any{"name": ak.Spec.ProviderRef.Name, "driver": driver},
-		"raw_size":  len(doc),
-	}
-	value, err := ast.InterfaceToValue(input) // parsed is a Rego value already
+		"raw_size":  len(doc.Text()),
+	}, doc)
+	value, err := ast.InterfaceToValue(input) // the document is a Rego value already
 	if err != nil {
 		return policy.Result{}, fmt.Errorf("policy input: %w", err)
 	}
-	return e.Evaluate(ctx, packs, policy.WithStatementsJSON(value.(ast.Object)))
+	return e.Evaluate(ctx, packs, value.(ast.Object))
 }

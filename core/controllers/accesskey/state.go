@@ -10,6 +10,7 @@ import (
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // state is what one reconcile of an AccessKey learns, phase by phase.
@@ -28,7 +29,9 @@ type state struct {
 	info     abi.DriverInfo
 	buckets  []string
 	doc      string
-	content  secretContent
+	// parsed is doc, parsed once for the packs, the diff and the hash; nil: no policy.
+	parsed  *policydoc.Document
+	content secretContent
 
 	// What the phases found for the conditions besides Ready and Synced;
 	// nil leaves a condition as it is. ownerChecked: no other AccessKey

@@ -12,11 +12,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
-	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // How soon a sync waiting for something it cannot watch looks again.
@@ -127,19 +127,23 @@ func (r *Reconciler) checkPolicy(ctx context.Context, ak *pailv1.AccessKey, s *s
 		return managed.Stop(0), err
 	}
 	doc, err := Document(ak, buckets)
+	var parsed *policydoc.Document
+	if err == nil && doc != "" {
+		parsed, err = policydoc.ParseString(doc)
+	}
 	if err != nil {
 		msg := status.Sentence(err.Error())
 		s.policy = no(pailv1.ReasonPolicyNotJSON, msg)
 		s.verdict = managed.NotReady(pailv1.ReasonPolicyNotJSON, msg)
 		return managed.Stop(0), managed.Spec(err)
 	}
-	s.buckets, s.doc = buckets, doc
+	s.buckets, s.doc, s.parsed = buckets, doc, parsed
 	if doc == "" {
 		s.policy = yes(pailv1.ReasonPolicyAllowed, "No identity policy: the user has no permissions of its own.")
 		return managed.Next, nil
 	}
 	start := time.Now()
-	res, err := Check(ctx, r.Engine, ak, s.user, doc, s.info.Name)
+	res, err := Check(ctx, r.Engine, ak, s.user, parsed, s.info.Name)
 	if r.Metrics != nil {
 		r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
 	}
@@ -206,7 +210,7 @@ func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, s *stat
 	if err != nil {
 		return managed.Stop(0), r.backendError(ak, s, "manage user "+s.user, err)
 	}
-	args, what := userWrites(ak, s.info, obs, s.user, s.doc)
+	args, what := userWrites(ak, s.info, obs, s.user, s.parsed)
 	if args.Create || len(what) > 0 {
 		if err := s.ud.ApplyUser(cctx, s.conn.Config, args); err != nil {
 			return managed.Stop(0), r.backendError(ak, s, "manage user "+s.user, err)
@@ -221,8 +225,8 @@ func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, s *stat
 	}
 	s.obs = obs
 	ak.Status.PolicyHash = ""
-	if s.doc != "" {
-		ak.Status.PolicyHash, _ = bucketdiff.PolicyHash([]byte(s.doc))
+	if s.parsed != nil {
+		ak.Status.PolicyHash = s.parsed.Hash()
 	}
 	s.content = secretContent{Endpoint: s.p.Spec.Endpoint, Region: s.p.Spec.Region, Buckets: s.buckets, User: s.user}
 	return managed.Next, nil

@@ -1,8 +1,8 @@
 package bucketpolicy
 
 import (
-	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/bucketdiff"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // plan is the decision of one sync, made by decide from the spec and the
@@ -18,14 +18,14 @@ type plan struct {
 	diff []string
 }
 
-// decide is the BucketPolicy's decision: write the document only when its
-// canonical form differs from what the bucket holds (have).
-func decide(bp *pailv1.BucketPolicy, have string) plan {
-	want := string(bp.Spec.Policy.Raw)
-	same, hash := bucketdiff.SamePolicyHash(want, have)
-	p := plan{write: !same, doc: want, hash: hash}
+// decide is the BucketPolicy's decision: write the document (spec.policy,
+// parsed once by the validate phase) only when its canonical form differs
+// from what the bucket holds (have).
+func decide(want *policydoc.Document, have string) plan {
+	haveDoc, _ := policydoc.ParseString(have) // nil when there is none, or it does not parse
+	p := plan{write: haveDoc == nil || !want.Equal(haveDoc), doc: want.Text(), hash: want.Hash()}
 	if p.write {
-		added, removed := bucketdiff.StatementDiff(want, have)
+		added, removed := bucketdiff.StatementDiff(want, haveDoc)
 		p.diff = append(added, removed...)
 	}
 	return p

@@ -6,6 +6,7 @@ import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // state is what one reconcile of a BucketPolicy learns, phase by phase.
@@ -27,6 +28,8 @@ type state struct {
 
 	// observe and plan: the document the bucket holds, and the decision.
 	have string
+	// doc is spec.policy, parsed once (by validate) for the packs, the diff and the hash.
+	doc  *policydoc.Document
 	plan plan
 
 	// outcome: a verdict, or synced.

@@ -100,7 +100,8 @@ func (r *Reconciler) readProvider(ctx context.Context, _ *pailv1.BucketPolicy, s
 // a document they deny (in Enforce mode) is not applied.
 func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	start := time.Now()
-	res, err := Check(ctx, r.Engine, bp, s.b, s.p)
+	doc, res, err := check(ctx, r.Engine, bp, s.b, s.p)
+	s.doc = doc
 	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
 	var notJSON *ErrNotJSON
 	if errors.As(err, &notJSON) {
@@ -238,7 +239,7 @@ func (r *Reconciler) observe(ctx context.Context, bp *pailv1.BucketPolicy, s *st
 
 // planSync decides what to write.
 func planSync(_ context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
-	s.plan = decide(bp, s.have)
+	s.plan = decide(s.doc, s.have)
 	return managed.Next, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/policy"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // ErrNotJSON reports a spec.policy that is not a JSON object.
@@ -23,24 +24,31 @@ func (e *ErrNotJSON) Unwrap() error { return e.Err }
 // both call it, so an apply is refused at admission for exactly the reasons
 // the controller would refuse it. p may be nil when the Provider is unknown.
 func Check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (policy.Result, error) {
-	doc, err := policy.DecodeDocument(bp.Spec.Policy.Raw)
+	_, res, err := check(ctx, e, bp, b, p)
+	return res, err
+}
+
+// check is Check that also returns the parsed document, which the
+// reconciler goes on with: spec.policy is parsed once per reconcile.
+func check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (*policydoc.Document, policy.Result, error) {
+	doc, err := policydoc.Parse(bp.Spec.Policy.Raw)
 	if err != nil {
-		return policy.Result{}, &ErrNotJSON{Err: err}
+		return nil, policy.Result{}, &ErrNotJSON{Err: err}
 	}
 	prov := map[string]any{"name": "", "driver": ""}
 	if p != nil {
 		prov = map[string]any{"name": p.Name, "driver": p.Spec.Driver}
 	}
-	input := map[string]any{
-		"policy": doc,
+	input := policy.WithDocument(map[string]any{
 		"bucket": map[string]any{"namespace": b.Namespace, "name": b.Name, "bucketName": b.Spec.BucketName, "public": b.Annotations[pailv1.AnnotationPublic] == "true",
 			"requireTLS": b.Annotations[pailv1.AnnotationRequireTLS] == "true"},
 		"provider": prov,
 		"raw_size": len(bp.Spec.Policy.Raw),
-	}
-	value, err := ast.InterfaceToValue(input) // doc is a Rego value already and is taken as it is
+	}, doc)
+	value, err := ast.InterfaceToValue(input) // the document is a Rego value already and is taken as it is
 	if err != nil {
-		return policy.Result{}, fmt.Errorf("policy input: %w", err)
+		return nil, policy.Result{}, fmt.Errorf("policy input: %w", err)
 	}
-	return e.Evaluate(ctx, bp.Spec.Packs, policy.WithStatementsJSON(value.(ast.Object)))
+	res, err := e.Evaluate(ctx, bp.Spec.Packs, value.(ast.Object))
+	return doc, res, err
 }

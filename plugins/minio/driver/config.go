@@ -86,7 +86,7 @@ var readers = map[string]reader{
 		if err != nil {
 			return nil, err
 		}
-		return &abi.Policy{Document: canonicalPolicy(doc)}, nil
+		return &abi.Policy{Document: observedPolicy(doc)}, nil
 	}},
 	abi.SubObjectLock: {abi.SubObjectLock, untyped(readObjectLock)},
 }

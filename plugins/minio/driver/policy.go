@@ -1,18 +1,15 @@
 package driver
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // planPolicy refuses, before anything is sent, a document using what MinIO
@@ -40,23 +37,32 @@ func planPolicy(doc string) (write, error) {
 //   - Statement as a single object rather than a list.
 //
 // A construct MinIO lacks is Unimplemented; a form it insists on is
-// InvalidArgument. A document that is not JSON is left to the server.
+// InvalidArgument. A document that is not a JSON object is left to the
+// server. Keys are matched as MinIO's parser (encoding/json into structs)
+// matches them: case-insensitively.
 func policyGaps(doc string) error {
-	var pol map[string]json.RawMessage
-	if json.Unmarshal([]byte(doc), &pol) != nil {
+	d, err := policydoc.ParseString(doc)
+	var notObject *policydoc.StatementError
+	if errors.As(err, &notObject) {
+		return errStatementList
+	}
+	if err != nil {
 		return nil
 	}
-	var version string
-	if v, ok := field(pol, "Version"); !ok || json.Unmarshal(v, &version) != nil || version != "2012-10-17" {
+	pol := d.Value()
+	if v, ok := field(pol, "Version"); !ok || v.Kind() != policydoc.String || v.Text() != "2012-10-17" {
 		return abi.Errorf(abi.CodeInvalidArgument,
 			`policy: MinIO accepts only "Version": "2012-10-17" in a bucket policy (got %s); set it`, shown(v, ok))
 	}
-	raw, _ := field(pol, "Statement")
-	var statements []map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &statements); err != nil {
-		return abi.Errorf(abi.CodeInvalidArgument, "policy: MinIO needs Statement as a list of statements; put the statement in [ ]")
+	statements, ok := field(pol, "Statement")
+	if k := statements.Kind(); !ok || (k != policydoc.Array && k != policydoc.Null) {
+		return errStatementList
 	}
-	for i, st := range statements {
+	for i := range statements.Len() {
+		st := statements.Elem(i)
+		if st.Kind() != policydoc.Object {
+			return errStatementList
+		}
 		for _, name := range []string{"NotPrincipal", "NotAction"} {
 			if _, ok := field(st, name); ok {
 				return abi.Errorf(abi.CodeUnimplemented,
@@ -68,39 +74,40 @@ func policyGaps(doc string) error {
 	return nil
 }
 
+var errStatementList = abi.Errorf(abi.CodeInvalidArgument, "policy: MinIO needs Statement as a list of statements; put the statement in [ ]")
+
 // gapHint says how to write each construct without it.
 var gapHint = map[string]string{
 	"NotPrincipal": "name the principals in Principal instead",
 	"NotAction":    "list the actions in Action instead",
 }
 
-// field finds a JSON key as encoding/json matches struct fields (MinIO's
-// parser does): case-insensitively.
-func field(m map[string]json.RawMessage, name string) (json.RawMessage, bool) {
-	if v, ok := m[name]; ok {
+// field finds a member as encoding/json matches struct fields (MinIO's
+// parser does): the exact key, else one that differs only in case.
+func field(obj policydoc.Value, name string) (policydoc.Value, bool) {
+	if v, ok := obj.Get(name); ok {
 		return v, true
 	}
-	for k, v := range m {
-		if strings.EqualFold(k, name) {
+	for i := range obj.Len() {
+		if k, v := obj.Member(i); strings.EqualFold(k, name) {
 			return v, true
 		}
 	}
-	return nil, false
+	return policydoc.Value{}, false
 }
 
-func sid(st map[string]json.RawMessage) string {
-	var s string
-	if v, ok := field(st, "Sid"); ok && json.Unmarshal(v, &s) == nil && s != "" {
-		return fmt.Sprintf(" (%q)", s)
+func sid(st policydoc.Value) string {
+	if v, ok := field(st, "Sid"); ok && v.Kind() == policydoc.String && v.Text() != "" {
+		return fmt.Sprintf(" (%q)", v.Text())
 	}
 	return ""
 }
 
-func shown(v json.RawMessage, ok bool) string {
+func shown(v policydoc.Value, ok bool) string {
 	if !ok {
 		return "none"
 	}
-	return string(v)
+	return v.JSON()
 }
 
 // MinIO does not store a bucket policy as written: PutBucketPolicy parses it
@@ -139,189 +146,36 @@ func shown(v json.RawMessage, ok bool) string {
 //   - Condition keys are checked against the actions (s3:prefix with
 //     s3:GetObject is MalformedPolicy).
 //
-// ObserveBucket reports MinIO's form with only the set ordering made
-// deterministic (canonicalPolicy), so repeated observations of an unchanged
-// policy are byte-identical. Deciding whether that form means the same as the
-// desired document is the host's semantic diff.
+// ObserveBucket reports the canonical form of what MinIO answers
+// (observedPolicy): repeated observations of an unchanged policy are
+// byte-identical, whatever order MinIO lists sets in, and whether it means
+// the same as the desired document is the host's comparison of the same
+// canonical forms (sdk/policydoc).
 
-// setKeys are the policy keys whose string lists are sets.
-var setKeys = map[string]bool{
-	"Action": true, "NotAction": true,
-	"Resource": true, "NotResource": true,
-	"Principal": true, "NotPrincipal": true,
-	"Condition": true,
-}
-
-// canonicalPolicy sorts every string list under a set-valued key of a policy
-// document and changes nothing else: key order, statement order and
-// everything MinIO rewrote stay as they are. A document that is not valid
-// JSON is returned unchanged.
-func canonicalPolicy(doc string) string {
+// observedPolicy is the canonical form of a policy document MinIO answers,
+// with its "**" resources read as the "*" that was written (unstar). A
+// document that does not parse is returned unchanged.
+func observedPolicy(doc string) string {
 	if doc == "" {
 		return ""
 	}
-	dec := json.NewDecoder(strings.NewReader(doc))
-	dec.UseNumber()
-	v, err := readJSON(dec)
+	d, err := policydoc.ParseString(doc)
 	if err != nil {
 		return doc
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return doc
-	}
-	unstarResources(v)
-	sortSets(v, false)
-	var buf bytes.Buffer
-	if err := writeJSON(&buf, v); err != nil {
-		return doc
-	}
-	return buf.String()
+	return d.MapResources(unstar).Canonical()
 }
 
-// member is one key of a JSON object; object keeps the keys in order.
-type member struct {
-	key string
-	val any
-}
-
-type object []member
-
-// readJSON reads one value, keeping object keys in document order.
-func readJSON(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			var o object
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, ok := kt.(string)
-				if !ok {
-					return nil, errors.New("object key is not a string")
-				}
-				v, err := readJSON(dec)
-				if err != nil {
-					return nil, err
-				}
-				o = append(o, member{k, v})
-			}
-			if _, err := dec.Token(); err != nil { // '}'
-				return nil, err
-			}
-			return o, nil
-		case '[':
-			a := []any{}
-			for dec.More() {
-				v, err := readJSON(dec)
-				if err != nil {
-					return nil, err
-				}
-				a = append(a, v)
-			}
-			if _, err := dec.Token(); err != nil { // ']'
-				return nil, err
-			}
-			return a, nil
-		}
-		return nil, errors.New("unexpected delimiter")
-	default:
-		return tok, nil // string, json.Number, bool or nil
-	}
-}
-
-// sortSets sorts, in place, every list of strings below a set-valued key.
-func sortSets(v any, inSet bool) {
-	switch t := v.(type) {
-	case object:
-		for _, m := range t {
-			sortSets(m.val, inSet || setKeys[m.key])
-		}
-	case []any:
-		strs := inSet
-		for _, e := range t {
-			sortSets(e, inSet)
-			if _, ok := e.(string); !ok {
-				strs = false
-			}
-		}
-		if strs {
-			slices.SortFunc(t, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
-		}
-	}
-}
-
-// unstarResources undoes a MinIO re-encoding of identity policies: the
-// resource "*" parses as "match all" with the pattern "*", and is written
-// back as that type's prefix ("*") followed by the pattern, "**" (minio/pkg
-// v3 policy.Resource.String). Both mean every resource, so "**" is reported
-// as the "*" the user wrote; otherwise a policy with "Resource":"*" would
+// unstar undoes a MinIO re-encoding of identity policies: the resource "*"
+// parses as "match all" with the pattern "*", and is written back as that
+// type's prefix ("*") followed by the pattern, "**" (minio/pkg v3
+// policy.Resource.String). Both mean every resource, so "**" is reported as
+// the "*" the user wrote; otherwise a policy with "Resource":"*" would
 // never read back as written and the host would rewrite it on every resync.
 // Found by the conformance suite (sdk/drivertest).
-func unstarResources(v any) {
-	switch t := v.(type) {
-	case object:
-		for _, m := range t {
-			if list, ok := m.val.([]any); ok && (m.key == "Resource" || m.key == "NotResource") {
-				for i, e := range list {
-					if e == "**" {
-						list[i] = "*"
-					}
-				}
-			}
-			unstarResources(m.val)
-		}
-	case []any:
-		for _, e := range t {
-			unstarResources(e)
-		}
+func unstar(resource string) string {
+	if resource == "**" {
+		return "*"
 	}
-}
-
-// writeJSON writes v compactly, escaping strings as encoding/json does (as
-// MinIO's own encoder did).
-func writeJSON(buf *bytes.Buffer, v any) error {
-	switch t := v.(type) {
-	case object:
-		buf.WriteByte('{')
-		for i, m := range t {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := writeJSON(buf, m.key); err != nil {
-				return err
-			}
-			buf.WriteByte(':')
-			if err := writeJSON(buf, m.val); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte('}')
-	case []any:
-		buf.WriteByte('[')
-		for i, e := range t {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := writeJSON(buf, e); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-	case json.Number:
-		buf.WriteString(t.String())
-	default: // string, bool, nil
-		b, err := json.Marshal(t)
-		if err != nil {
-			return err
-		}
-		buf.Write(b)
-	}
-	return nil
+	return resource
 }

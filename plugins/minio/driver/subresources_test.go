@@ -18,6 +18,7 @@ import (
 
 	"github.com/pail-dev/pail/sdk/abi"
 	sdkdriver "github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
 // twoRules is the lifecycle of the sub-resource tests: a prefix filter with
@@ -116,38 +117,48 @@ func TestLifecycleMapping(t *testing.T) {
 	})
 }
 
-func TestCanonicalPolicy(t *testing.T) {
+// canonical is doc's canonical form, as the driver observes it.
+func canonical(t *testing.T, doc string) string {
+	t.Helper()
+	d, err := policydoc.ParseString(doc)
+	require.NoError(t, err)
+	return d.Canonical()
+}
+
+func TestObservedPolicy(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{name: "none", in: "", want: ""},
-		{name: "MinIO's form is kept byte for byte", in: publicReadMinIO("b"), want: publicReadMinIO("b")},
+		{name: "MinIO's form reads as what was written", in: publicReadMinIO("b"), want: canonical(t, publicRead("b"))},
 		{
-			name: "sets are sorted, key order and statement order kept",
+			name: "sets are sorted, and so are statements and keys",
 			in: `{"ID":"pid","Version":"2012-10-17","Statement":[` +
 				`{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:PutObject","s3:GetObject"],"Resource":["arn:aws:s3:::b/z","arn:aws:s3:::b/a"],` +
 				`"Condition":{"StringLike":{"s3:prefix":["c*","a*","b*"]}}},` +
 				`{"Sid":"2","Effect":"Deny","Principal":{"AWS":["arn:x","arn:a"]},"Action":["s3:DeleteObject"],"Resource":["arn:aws:s3:::b/*"]}]}`,
-			want: `{"ID":"pid","Version":"2012-10-17","Statement":[` +
-				`{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject","s3:PutObject"],"Resource":["arn:aws:s3:::b/a","arn:aws:s3:::b/z"],` +
-				`"Condition":{"StringLike":{"s3:prefix":["a*","b*","c*"]}}},` +
-				`{"Sid":"2","Effect":"Deny","Principal":{"AWS":["arn:a","arn:x"]},"Action":["s3:DeleteObject"],"Resource":["arn:aws:s3:::b/*"]}]}`,
+			want: `{"Id":"pid","Statement":[` +
+				`{"Action":["s3:deleteobject"],"Effect":"Deny","Principal":{"AWS":["arn:a","arn:x"]},"Resource":["arn:aws:s3:::b/*"],"Sid":"2"},` +
+				`{"Action":["s3:getobject","s3:putobject"],"Condition":{"StringLike":{"s3:prefix":["a*","b*","c*"]}},"Effect":"Allow",` +
+				`"Principal":{"AWS":["*"]},"Resource":["arn:aws:s3:::b/a","arn:aws:s3:::b/z"]}],"Version":"2012-10-17"}`,
 		},
 		{
 			name: "numbers, booleans, null and escapes survive",
 			in:   `{"Version":"2012-10-17","X":[3,1.50,true,null,"<&>"],"Statement":[]}`,
-			want: `{"Version":"2012-10-17","X":[3,1.50,true,null,"\u003c\u0026\u003e"],"Statement":[]}`,
+			want: `{"Statement":[],"Version":"2012-10-17","X":[3,1.5,true,null,"\u003c\u0026\u003e"]}`,
 		},
 		{
 			// MinIO answers "**" for an identity policy's "*" resource.
 			name: `resource "**" reads as the "*" that was written`,
 			in:   `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListAllMyBuckets"],"Resource":["**"]},{"Effect":"Deny","Action":["s3:*"],"NotResource":["arn:aws:s3:::b/**","**"]}]}`,
-			want: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListAllMyBuckets"],"Resource":["*"]},{"Effect":"Deny","Action":["s3:*"],"NotResource":["*","arn:aws:s3:::b/**"]}]}`,
+			want: `{"Statement":[{"Action":["s3:*"],"Effect":"Deny","NotResource":["*","arn:aws:s3:::b/**"]},{"Action":["s3:listallmybuckets"],"Effect":"Allow","Resource":["*"]}],"Version":"2012-10-17"}`,
 		},
 		{name: "not JSON is returned as is", in: `{"Version":`, want: `{"Version":`},
 		{name: "trailing data is returned as is", in: `{} {}`, want: `{} {}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, canonicalPolicy(tt.in))
+			got := observedPolicy(tt.in)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, got, observedPolicy(got), "a fixed point")
 		})
 	}
 }
@@ -439,7 +450,9 @@ func testSubResources(t *testing.T, d *Driver, p abi.ProviderConfig, endpoint st
 		require.NoError(t, d.ApplyBucket(ctx, p, abi.BucketArgs{Name: bucket, Create: true, Config: cfg}))
 		t.Cleanup(func() { _ = d.DeleteBucket(context.Background(), p, abi.BucketArgs{Name: bucket, Force: true}) })
 		got := observe(t, bucket, abi.SubVersioning, abi.SubEncryption, abi.SubLifecycle, abi.SubTagging, abi.SubPolicy)
-		assert.Equal(t, cfg, got.Config)
+		want := cfg
+		want.Policy = &abi.Policy{Document: canonical(t, cfg.Policy.Document)} // observed in canonical form
+		assert.Equal(t, want, got.Config)
 		assert.Nil(t, got.Unsupported)
 
 		// The same through the dispatch envelope, as the host sees it.
@@ -449,21 +462,25 @@ func testSubResources(t *testing.T, d *Driver, p abi.ProviderConfig, endpoint st
 		require.Nil(t, resp.Error)
 		var viaJSON abi.BucketObservation
 		require.NoError(t, json.Unmarshal(resp.Result, &viaJSON))
-		assert.Equal(t, abi.BucketObservation{Exists: true, Config: cfg}, viaJSON)
+		assert.Equal(t, abi.BucketObservation{Exists: true, Config: want}, viaJSON)
 	})
 
 	t.Run("policy", func(t *testing.T) {
 		bucket := newBucket(t, nil)
 
-		// As a user writes it: MinIO hands back its own form (see policy.go).
+		// As a user writes it: MinIO hands back its own form (see
+		// policy.go), which the driver reports in canonical form: what was
+		// written.
 		apply(t, bucket, abi.BucketConfig{Policy: &abi.Policy{Document: publicRead(bucket)}})
 		got := observe(t, bucket, abi.SubPolicy)
-		assert.Equal(t, &abi.Policy{Document: publicReadMinIO(bucket)}, got.Config.Policy)
-		assert.JSONEq(t, publicReadMinIO(bucket), got.Config.Policy.Document)
+		assert.Equal(t, &abi.Policy{Document: canonical(t, publicRead(bucket))}, got.Config.Policy)
+		stored, err := plain.GetBucketPolicy(t.Context(), bucket)
+		require.NoError(t, err)
+		assert.JSONEq(t, publicReadMinIO(bucket), stored, "MinIO's own form")
 
-		// In MinIO's form it reads back byte for byte: a fixed point.
+		// In MinIO's form it reads back the same: a fixed point.
 		apply(t, bucket, abi.BucketConfig{Policy: &abi.Policy{Document: publicReadMinIO(bucket)}})
-		assert.Equal(t, &abi.Policy{Document: publicReadMinIO(bucket)}, observe(t, bucket, abi.SubPolicy).Config.Policy)
+		assert.Equal(t, &abi.Policy{Document: canonical(t, publicReadMinIO(bucket))}, observe(t, bucket, abi.SubPolicy).Config.Policy)
 
 		// MinIO returns sets in a different order on every GET; the driver
 		// sorts them, so an unchanged policy always observes the same.
@@ -476,7 +493,7 @@ func testSubResources(t *testing.T, d *Driver, p abi.ProviderConfig, endpoint st
 			`"Resource":["arn:aws:s3:::` + bucket + `/a/*","arn:aws:s3:::` + bucket + `/m/*","arn:aws:s3:::` + bucket + `/z/*"]}]}`
 		raw := map[string]bool{}
 		for range 20 {
-			assert.Equal(t, want, observe(t, bucket, abi.SubPolicy).Config.Policy.Document)
+			assert.Equal(t, canonical(t, want), observe(t, bucket, abi.SubPolicy).Config.Policy.Document)
 			doc, err := plain.GetBucketPolicy(t.Context(), bucket)
 			require.NoError(t, err)
 			raw[doc] = true
@@ -486,12 +503,14 @@ func testSubResources(t *testing.T, d *Driver, p abi.ProviderConfig, endpoint st
 		// The top-level Id comes back as ID.
 		withID := strings.Replace(publicRead(bucket), `{"Version"`, `{"Id":"pail","Version"`, 1)
 		apply(t, bucket, abi.BucketConfig{Policy: &abi.Policy{Document: withID}})
-		assert.Equal(t, strings.Replace(publicReadMinIO(bucket), `{"Version"`, `{"ID":"pail","Version"`, 1),
-			observe(t, bucket, abi.SubPolicy).Config.Policy.Document)
+		assert.Equal(t, canonical(t, withID), observe(t, bucket, abi.SubPolicy).Config.Policy.Document)
+		stored, err = plain.GetBucketPolicy(t.Context(), bucket)
+		require.NoError(t, err)
+		assert.Equal(t, strings.Replace(publicReadMinIO(bucket), `{"Version"`, `{"ID":"pail","Version"`, 1), stored)
 
 		// A policy MinIO refuses: InvalidArgument, naming the sub-resource
 		// (a condition key that does not go with the action).
-		err := d.ApplyBucket(t.Context(), p, abi.BucketArgs{Name: bucket, Config: abi.BucketConfig{Policy: &abi.Policy{
+		err = d.ApplyBucket(t.Context(), p, abi.BucketArgs{Name: bucket, Config: abi.BucketConfig{Policy: &abi.Policy{
 			Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*",` +
 				`"Condition":{"StringEquals":{"s3:prefix":"x"}}}]}`,
 		}}})
@@ -525,7 +544,7 @@ func testSubResources(t *testing.T, d *Driver, p abi.ProviderConfig, endpoint st
 		require.ErrorAs(t, err, &ae)
 		assert.Equal(t, abi.CodeUnimplemented, ae.Code)
 		assert.Contains(t, ae.Message, "uses NotPrincipal, which MinIO's bucket policies do not support")
-		assert.Equal(t, publicReadMinIO(bucket), observe(t, bucket, abi.SubPolicy).Config.Policy.Document)
+		assert.Equal(t, canonical(t, publicRead(bucket)), observe(t, bucket, abi.SubPolicy).Config.Policy.Document)
 
 		// Removal, twice.
 		for range 2 {

@@ -175,7 +175,7 @@ func (d *Driver) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.Us
 			case err != nil:
 				return abi.UserObservation{}, adminError("policy", err)
 			default:
-				obs.Policy.Document = canonicalPolicy(string(pi.Policy))
+				obs.Policy.Document = observedPolicy(string(pi.Policy))
 			}
 		}
 	}
