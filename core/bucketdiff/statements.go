@@ -30,14 +30,16 @@ func StatementDiff(want, have *policydoc.Document) (added, removed []string) {
 	paired := make([]bool, len(minus))
 	for _, a := range plus {
 		line := "+ " + label(a)
+		var lineSb33 strings.Builder
 		for j, r := range minus {
 			if !paired[j] && label(r) == label(a) {
 				paired[j] = true
-				line += differences(a, r)
+				lineSb33.WriteString(differences(a, r))
 				removed = append(removed, "- "+label(r)+differences(r, a))
 				break
 			}
 		}
+		line += lineSb33.String()
 		added = append(added, line)
 	}
 	for j, r := range minus {

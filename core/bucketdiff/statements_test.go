@@ -3,6 +3,7 @@ package bucketdiff
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -24,12 +25,14 @@ func TestStatementDiff(t *testing.T) {
 	const read = `{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"%s}`
 	doc := func(statements ...string) string {
 		out := `{"Version":"2012-10-17","Statement":[`
+		var outSb27 strings.Builder
 		for i, s := range statements {
 			if i > 0 {
-				out += ","
+				outSb27.WriteString(",")
 			}
-			out += s
+			outSb27.WriteString(s)
 		}
+		out += outSb27.String()
 		return out + "]}"
 	}
 	withCond := func(c string) string { return doc(fmt.Sprintf(read, `,"Condition":`+c)) }

@@ -77,8 +77,7 @@ func RegisterState(reg prometheus.Registerer, c *StateCollector) error {
 		reg = crmetrics.Registry
 	}
 	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
+	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
 		reg.Unregister(are.ExistingCollector)
 		err = reg.Register(c)
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -182,9 +183,7 @@ func (e *Engine) Broken() map[string]error {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	out := map[string]error{}
-	for k, v := range e.broken {
-		out[k] = v
-	}
+	maps.Copy(out, e.broken)
 	return out
 }
 

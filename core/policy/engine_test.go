@@ -196,9 +196,7 @@ func TestEngineCacheConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range 50 {
 				res, err := e.Evaluate(ctx, nil, input(doc))
 				if err == nil && len(res.Deny) != 1 {
@@ -209,7 +207,7 @@ func TestEngineCacheConcurrent(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	require.NoError(t, e.SetPack(ctx, "strict", map[string]string{"a.rego": "package pail.strict\n\ndeny contains \"still nothing\" if { true }\n"}))
 	wg.Wait()

@@ -140,7 +140,7 @@ func TestGetWhileLoading(t *testing.T) {
 
 	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 	require.NoError(t, err)
-	_, err = w.Write([]byte("not wasm"))
+	_, err = w.WriteString("not wasm")
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
 
@@ -458,7 +458,7 @@ func TestInstrumentEveryOperation(t *testing.T) {
 					in = append(in, reflect.ValueOf(args))
 				}
 				out := method.Call(in)
-				err, _ := out[len(out)-1].Interface().(error)
+				err, _ := reflect.TypeAssert[error](out[len(out)-1])
 				return err
 			}
 			before := hits.Load()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -207,7 +208,7 @@ func (h *Host) LoadWith(ctx context.Context, name string, wasm []byte, cfg Confi
 		return nil, &LoadError{Reason: fmt.Sprintf("describe handshake: %v", err)}
 	}
 	major, _, _ := strings.Cut(info.ABI, ".")
-	if major != fmt.Sprint(abi.VersionMajor) {
+	if major != strconv.Itoa(abi.VersionMajor) {
 		inst.close(ctx)
 		return nil, &LoadError{Reason: fmt.Sprintf("describe reports ABI %q, this host speaks %s", info.ABI, abi.Version)}
 	}
@@ -242,7 +243,7 @@ func readMetadata(wasm []byte) (wasmmeta.Metadata, bool, error) {
 		return meta, false, &LoadError{Reason: fmt.Sprintf("not a valid wasm module: %v", err)}
 	case err != nil:
 		return meta, false, &LoadError{Reason: fmt.Sprintf("%s metadata section: %v", wasmmeta.SectionName, err)}
-	case found && meta.Major() != fmt.Sprint(abi.VersionMajor):
+	case found && meta.Major() != strconv.Itoa(abi.VersionMajor):
 		return meta, false, &LoadError{Reason: fmt.Sprintf("%s metadata section declares ABI %q, this host speaks %s", wasmmeta.SectionName, meta.ABI, abi.Version)}
 	}
 	return meta, found, nil

@@ -2,7 +2,6 @@ package wasmhost_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -300,7 +299,7 @@ func TestPoolHammer(t *testing.T) {
 		require.Error(t, err)
 		require.False(t, wasmhost.IsTrap(err), "%v", err)
 		var ae *abi.Error
-		require.True(t, errors.As(err, &ae), "want the driver's domain error, got %T %v", err, err)
+		require.ErrorAs(t, err, &ae, "want the driver's domain error, got %T %v", err, err)
 		require.Equal(t, abi.CodeInternal, ae.Code)
 		require.NotContains(t, ae.Message, secret)
 	}

@@ -6,7 +6,8 @@ package wasmhost_test
 
 import (
 	"bytes"
-	"sort"
+	"maps"
+	"slices"
 )
 
 // Value types.
@@ -139,7 +140,7 @@ func (m wasmModule) bytes() []byte {
 	for off := range m.data {
 		offsets = append(offsets, off)
 	}
-	sort.Slice(offsets, func(i, j int) bool { return offsets[i] < offsets[j] })
+	slices.Sort(offsets)
 	for _, off := range offsets {
 		// 0x00: active segment in memory 0 at the constant offset expression.
 		data = append(data, code([]byte{0x00}, i32Const(int32(off)), []byte{opEnd}, name(string(m.data[off]))))
@@ -184,9 +185,7 @@ const (
 // Function 0 is the imported pail_host_v1.log.
 func tinyDriver(info string, call []byte, data map[uint32][]byte) []byte {
 	d := map[uint32][]byte{tinyInfoAt: []byte(info)}
-	for k, v := range data {
-		d[k] = v
-	}
+	maps.Copy(d, data)
 	return wasmModule{
 		imports: []wasmImport{{module: "pail_host_v1", field: "log", params: []byte{i32, i32}}},
 		funcs: []wasmFunc{
