@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,6 +35,7 @@ import (
 	"github.com/pail-dev/pail/core/controllers/bucket"
 	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/inuse"
 	"github.com/pail-dev/pail/core/controllers/plugin"
 	"github.com/pail-dev/pail/core/controllers/policypack"
 	"github.com/pail-dev/pail/core/controllers/provider"
@@ -199,13 +201,24 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	for name, d := range o.Native {
 		reg.RegisterNative(name, d)
 	}
-	conn := &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg}
+	conn := &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient()}
+	// Events about objects deleted with their namespace are recorded about
+	// the namespace, where they outlive it (inuse.NamespaceRecorder).
+	recorder := func(name string) events.EventRecorder {
+		return inuse.NamespaceRecorder(mgr.GetEventRecorder(name), mgr.GetAPIReader(), mgr.GetScheme())
+	}
+	if err := (&inuse.ProviderReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("provider in-use controller: %w", err)
+	}
+	if err := (&inuse.SecretReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("secret in-use controller: %w", err)
+	}
 	recheck := make(chan event.GenericEvent, 64)
 	if err := (&provider.Reconciler{
 		Recheck:                 recheck,
 		Client:                  mgr.GetClient(),
 		Connector:               conn,
-		Recorder:                mgr.GetEventRecorder("pail-provider"),
+		Recorder:                recorder("pail-provider"),
 		RecheckInterval:         o.ProviderRecheck,
 		RetryBase:               o.ProviderRetryBase,
 		RetryMax:                o.ProviderRetryMax,
@@ -224,7 +237,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		Client:                  mgr.GetClient(),
 		Reader:                  mgr.GetAPIReader(),
 		Connector:               conn,
-		Recorder:                mgr.GetEventRecorder("pail-bucket"),
+		Recorder:                recorder("pail-bucket"),
 		ResyncPeriod:            o.BucketResync,
 		RetryMax:                o.BucketRetryMax,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
@@ -243,11 +256,12 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		}
 	}
 	repack := make(chan event.GenericEvent, 64)
+	repackKeys := make(chan event.GenericEvent, 64)
 	if err := (&bucketpolicy.Reconciler{
 		Client:       mgr.GetClient(),
 		Connector:    conn,
 		Engine:       engine,
-		Recorder:     mgr.GetEventRecorder("pail-bucketpolicy"),
+		Recorder:     recorder("pail-bucketpolicy"),
 		Metrics:      m,
 		ResyncPeriod: o.BucketResync,
 		Repack:       repack,
@@ -260,9 +274,10 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		Scheme:       mgr.GetScheme(),
 		Connector:    conn,
 		Engine:       engine,
-		Recorder:     mgr.GetEventRecorder("pail-accesskey"),
+		Recorder:     recorder("pail-accesskey"),
 		Metrics:      m,
 		ResyncPeriod: o.BucketResync,
+		Repack:       repackKeys,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("accesskey controller: %w", err)
 	}
@@ -290,10 +305,11 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		}
 	}
 	if err := (&policypack.Reconciler{
-		Client:   mgr.GetClient(),
-		Engine:   engine,
-		Recorder: mgr.GetEventRecorder("pail-policypack"),
-		Repack:   repack,
+		Client:           mgr.GetClient(),
+		Engine:           engine,
+		Recorder:         mgr.GetEventRecorder("pail-policypack"),
+		Repack:           repack,
+		RepackAccessKeys: repackKeys,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("policypack controller: %w", err)
 	}

@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -69,6 +70,8 @@ type Reconciler struct {
 	MaxConcurrentReconciles int
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// Repack receives an event per AccessKey when the policy packs change.
+	Repack chan event.GenericEvent
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=accesskeys,verbs=get;list;watch;update;patch
@@ -100,13 +103,16 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b, err := r.watchInputs(mgr, ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.AccessKey{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
-		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(r.forProvider), builder.WithPredicates(connect.ReadinessChanged())).
-		WithOptions(controller.Options{
-			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
-			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 2*time.Minute),
-		}).
+		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(r.forProvider), builder.WithPredicates(connect.ReadinessChanged())))
+	if err != nil {
+		return err
+	}
+	return b.WithOptions(controller.Options{
+		MaxConcurrentReconciles: r.MaxConcurrentReconciles,
+		RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 2*time.Minute),
+	}).
 		Complete(r)
 }
 

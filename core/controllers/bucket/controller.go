@@ -58,6 +58,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets/finalizers,verbs=update
 // +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -83,9 +84,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
+	if err := indexInputs(mgr); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
 		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(r.bucketsForProvider), builder.WithPredicates(connect.ReadinessChanged())).
+		WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.bucketsForSecret)).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 			// Per-item backoff only: the default adds a global 10 qps bucket
@@ -242,6 +247,9 @@ func (r *Reconciler) deleteExternal(ctx context.Context, b *pailv1.Bucket) (ctrl
 		return ctrl.Result{}, false, err
 	}
 	if p == nil {
+		if done, err := r.releaseIfNamespaceDeleted(ctx, b, providerBlocker(*conds)); done || err != nil {
+			return ctrl.Result{}, done, err
+		}
 		msg := status.Sentence("Cannot delete the bucket while its Provider is not Ready; "+
 			meta.FindStatusCondition(*conds, pailv1.ConditionProviderReady).Message) +
 			" Restore the Provider, or set spec.deletionPolicy to Retain to release the bucket."
@@ -254,6 +262,9 @@ func (r *Reconciler) deleteExternal(ctx context.Context, b *pailv1.Bucket) (ctrl
 	cctx := conn.Context(ctx, string(controller.ReconcileIDFromContext(ctx)))
 	force := b.Spec.ForceDelete
 	if force && !conn.Driver.Describe().Supports(abi.CapForceDelete) {
+		if done, err := r.releaseIfNamespaceDeleted(ctx, b, blockedCannotEmpty); done || err != nil {
+			return ctrl.Result{}, done, err
+		}
 		msg := fmt.Sprintf("spec.forceDelete is set but driver %s cannot empty a bucket; empty bucket %s yourself, or set spec.deletionPolicy to Retain.", p.Spec.Driver, b.Spec.BucketName)
 		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonUnsupported, msg)
 		return ctrl.Result{RequeueAfter: r.NotEmptyRetry}, false, nil
@@ -269,6 +280,9 @@ func (r *Reconciler) deleteExternal(ctx context.Context, b *pailv1.Bucket) (ctrl
 	case code == abi.CodeNotFound:
 		return ctrl.Result{}, true, nil
 	case code == abi.CodeConflict:
+		if done, err := r.releaseIfNamespaceDeleted(ctx, b, blockedNotEmpty); done || err != nil {
+			return ctrl.Result{}, done, err
+		}
 		msg := fmt.Sprintf("Bucket %s still holds objects, so Pail will not delete it: deletionPolicy Delete never deletes data by itself. Empty the bucket and Pail deletes it on its next try, set spec.forceDelete: true to have Pail empty it, or set spec.deletionPolicy to Retain to release it.", b.Spec.BucketName)
 		if prev := meta.FindStatusCondition(*conds, pailv1.ConditionReady); prev == nil || prev.Reason != pailv1.ReasonBucketNotEmpty {
 			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBucketNotEmpty, "Delete", "%s", msg)

@@ -42,6 +42,8 @@ type Connection struct {
 	uid        types.UID
 	generation int64
 	driverGen  uint64
+	// secretVersions holds the resourceVersion of each Secret read, by name.
+	secretVersions map[string]string
 }
 
 // Context attaches the network policy and call metadata for one reconcile.
@@ -89,6 +91,10 @@ type Connector struct {
 	// no cluster-wide Secret informer.
 	Reader   client.Reader
 	Registry *registry.Registry
+	// Meta reads Secret metadata from the manager's cache, to notice a
+	// Secret that changed since its connection was resolved; nil trusts
+	// the Provider's generation alone.
+	Meta client.Reader
 
 	mu    sync.Mutex
 	conns map[types.NamespacedName]*Connection
@@ -100,12 +106,12 @@ type Connector struct {
 // Get returns the cached connection while the Provider's spec is unchanged,
 // and resolves it otherwise.
 func (c *Connector) Get(ctx context.Context, p *pailv1.Provider) (*Connection, error) {
-	if conn := c.cached(p); conn != nil {
+	if conn := c.cached(ctx, p); conn != nil {
 		return conn, nil
 	}
 	flight := fmt.Sprintf("%s/%s/%s/%d", p.Namespace, p.Name, p.UID, p.Generation)
 	v, err, _ := c.resolving.Do(flight, func() (any, error) {
-		if conn := c.cached(p); conn != nil {
+		if conn := c.cached(ctx, p); conn != nil {
 			return conn, nil
 		}
 		return c.Resolve(ctx, p)
@@ -116,13 +122,15 @@ func (c *Connector) Get(ctx context.Context, p *pailv1.Provider) (*Connection, e
 	return v.(*Connection), nil
 }
 
-// cached returns the connection resolved from p's current spec and driver, or nil.
-func (c *Connector) cached(p *pailv1.Provider) *Connection {
+// cached returns the connection resolved from p's current spec, Secrets and
+// driver, or nil.
+func (c *Connector) cached(ctx context.Context, p *pailv1.Provider) *Connection {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
 	c.mu.Lock()
 	conn := c.conns[key]
 	c.mu.Unlock()
-	if conn != nil && conn.uid == p.UID && conn.generation == p.Generation && conn.driverGen == c.Registry.Generation(p.Spec.Driver) {
+	if conn != nil && conn.uid == p.UID && conn.generation == p.Generation && conn.driverGen == c.Registry.Generation(p.Spec.Driver) &&
+		c.secretsCurrent(ctx, conn) {
 		return conn
 	}
 	return nil
@@ -164,6 +172,7 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 		}
 		return nil, fmt.Errorf("read credentials Secret: %w", err)
 	}
+	versions := map[string]string{ref.Name: sec.ResourceVersion}
 	id, secret := string(sec.Data[idKey]), string(sec.Data[secretKey])
 	if id == "" || secret == "" {
 		return nil, &Error{Reason: pailv1.ReasonCredentialsMissing, Message: fmt.Sprintf("Secret %s/%s lacks a non-empty %s or %s key.", p.Namespace, ref.Name, idKey, secretKey)}
@@ -184,6 +193,7 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 				}
 				return nil, fmt.Errorf("read CA Secret: %w", err)
 			}
+			versions[t.CASecretRef.Name] = ca.ResourceVersion
 			tlsOpts.CAPEM = ca.Data[caKey]
 			if len(tlsOpts.CAPEM) == 0 {
 				return nil, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("CA Secret %s/%s has no key %s.", p.Namespace, t.CASecretRef.Name, caKey)}
@@ -250,6 +260,8 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 		uid:        p.UID,
 		generation: p.Generation,
 		driverGen:  driverGen,
+
+		secretVersions: versions,
 	}
 	c.mu.Lock()
 	if c.conns == nil {

@@ -1,0 +1,71 @@
+package accesskey
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/status"
+)
+
+// indexBucket indexes AccessKeys by the Buckets spec.buckets names.
+const indexBucket = "pail.dev/accesskey-bucket"
+
+// watchInputs adds the watches on what an AccessKey reads besides its
+// Provider: the Provider's Secrets (metadata only), the Buckets in
+// spec.buckets (created later, or renamed at the provider), and, through
+// Repack, the policy packs its identity policy is checked with.
+func (r *Reconciler) watchInputs(mgr ctrl.Manager, b *builder.Builder) (*builder.Builder, error) {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexBucket, func(o client.Object) []string {
+		var out []string
+		for _, ba := range o.(*pailv1.AccessKey).Spec.Buckets {
+			out = append(out, ba.BucketRef.Name)
+		}
+		return out
+	}); err != nil {
+		return nil, err
+	}
+	b = b.WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.forSecret)).
+		Watches(&pailv1.Bucket{}, handler.EnqueueRequestsFromMapFunc(r.forBucket),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting())))
+	if r.Repack != nil {
+		b = b.WatchesRawSource(source.Channel(r.Repack, &handler.EnqueueRequestForObject{}))
+	}
+	return b, nil
+}
+
+// forSecret queues the AccessKeys of the Providers that read Secret o.
+func (r *Reconciler) forSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	providers, err := connect.SecretReaders(ctx, r.Client, o.GetNamespace(), o.GetName())
+	if err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, p := range providers {
+		out = append(out, r.forProvider(ctx, &metav1.PartialObjectMetadata{ObjectMeta: p.ObjectMeta})...)
+	}
+	return out
+}
+
+// forBucket queues the AccessKeys whose spec.buckets names Bucket o.
+func (r *Reconciler) forBucket(ctx context.Context, o client.Object) []reconcile.Request {
+	var list pailv1.AccessKeyList
+	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexBucket: o.GetName()}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, ak := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ak.Namespace, Name: ak.Name}})
+	}
+	return out
+}
