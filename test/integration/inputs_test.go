@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,3 +139,68 @@ func TestMFASecretCreatedLaterRecoversBucketAtOnce(t *testing.T) {
 	waitBucket(t, key, pailv1.ConditionReady, metav1.ConditionTrue, "", 30*time.Second)
 }
 
+// TestAccessKeyInputsRequeueAtOnce: an AccessKey waiting for a Bucket its
+// spec.buckets names, or for a policy pack its spec.packs selects, goes on
+// within seconds of the Bucket or the pack appearing, without touching the
+// AccessKey (both would otherwise wait for a 15 s or 30 s retry).
+func TestAccessKeyInputsRequeueAtOnce(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	p := minioProvider(t, ns, "minio")
+	waitProviderCondition(t, client.ObjectKeyFromObject(p), pailv1.ConditionReady, metav1.ConditionTrue, 30*time.Second)
+	reason := func(a *pailv1.AccessKey, typ string) string {
+		if c := condition(a.Status.Conditions, typ); c != nil {
+			return c.Reason
+		}
+		return ""
+	}
+
+	// The Bucket comes later.
+	ak := newAccessKey(ns, "app", p.Name)
+	ak.Spec.Buckets = []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: "later"}, Access: pailv1.AccessReadOnly}}
+	require.NoError(t, suite.k8s.Create(ctx, ak))
+	waiting := waitAccessKey(t, client.ObjectKeyFromObject(ak), 30*time.Second, "BucketRefNotFound", func(a *pailv1.AccessKey) bool {
+		return reason(a, pailv1.ConditionReady) == pailv1.ReasonBucketRefNotFound
+	})
+	require.NoError(t, suite.k8s.Create(ctx, newBucket(ns, "later", p.Name, uniqueBucket("later"), pailv1.DeletionDelete)))
+	created := time.Now()
+	// Past BucketRefNotFound at once (the user is being created: MinIO's
+	// admin calls take seconds more), then Ready.
+	waitAccessKey(t, client.ObjectKeyFromObject(ak), recoverWithin, "past BucketRefNotFound once the Bucket exists", func(a *pailv1.AccessKey) bool {
+		return reason(a, pailv1.ConditionReady) != pailv1.ReasonBucketRefNotFound || a.Status.UserName != "" && userExists(t, minioAdmin(t, suite.minio), a.Status.UserName)
+	})
+	t.Logf("AccessKey went on %s after its Bucket was created", time.Since(created).Round(100*time.Millisecond))
+	got := waitAccessKey(t, client.ObjectKeyFromObject(ak), 60*time.Second, "Ready", akReady)
+	assert.Equal(t, waiting.Generation, got.Generation, "the AccessKey itself was not touched")
+
+	// The pack comes later: its ConfigMap is what a compliance team ships.
+	// A pack's package is pail.<pack name>.
+	pack := "itkeys_" + strings.ReplaceAll(ns, "-", "_")
+	packed := newAccessKey(ns, "packed", p.Name)
+	packed.Spec.Buckets = ak.Spec.Buckets
+	packed.Spec.Packs = []string{pack}
+	require.NoError(t, suite.k8s.Create(ctx, packed))
+	waiting = waitAccessKey(t, client.ObjectKeyFromObject(packed), 30*time.Second, "PacksUnavailable", func(a *pailv1.AccessKey) bool {
+		return reason(a, pailv1.ConditionPolicyValid) == pailv1.ReasonPacksUnavailable
+	})
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "keys-pack", Labels: map[string]string{"pail.dev/policy-pack": pack}},
+		Data: map[string]string{"keys.rego": "package pail." + pack + `
+
+deny contains msg if {
+	input.kind == "identity"
+	msg := "this test's pack denies every identity policy"
+}
+`},
+	}
+	require.NoError(t, suite.k8s.Create(ctx, cm))
+	t.Cleanup(func() { _ = suite.k8s.Delete(context.Background(), cm) })
+	created = time.Now()
+	got = waitAccessKey(t, client.ObjectKeyFromObject(packed), recoverWithin, "PolicyDenied once the pack is loaded", func(a *pailv1.AccessKey) bool {
+		return reason(a, pailv1.ConditionPolicyValid) == pailv1.ReasonPolicyDenied
+	})
+	t.Logf("AccessKey evaluated %s after its pack was created", time.Since(created).Round(100*time.Millisecond))
+	assert.Contains(t, condition(got.Status.Conditions, pailv1.ConditionPolicyValid).Message, "denies every identity policy")
+	assert.Equal(t, waiting.Generation, got.Generation, "the AccessKey itself was not touched")
+	assert.Empty(t, got.Status.AccessKeyID, "nothing is created while the policy is denied")
+}
