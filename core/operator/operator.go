@@ -202,16 +202,9 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		reg.RegisterNative(name, d)
 	}
 	conn := &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient()}
-	// Events about objects deleted with their namespace are recorded about
-	// the namespace, where they outlive it (inuse.NamespaceRecorder).
-	recorder := func(name string) events.EventRecorder {
-		return inuse.NamespaceRecorder(mgr.GetEventRecorder(name), mgr.GetAPIReader(), mgr.GetScheme())
-	}
-	if err := (&inuse.ProviderReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("provider in-use controller: %w", err)
-	}
-	if err := (&inuse.SecretReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("secret in-use controller: %w", err)
+	recorder, err := inUse(mgr)
+	if err != nil {
+		return nil, err
 	}
 	recheck := make(chan event.GenericEvent, 64)
 	if err := (&provider.Reconciler{
@@ -352,6 +345,22 @@ func (op *Operator) Start(ctx context.Context) error {
 	op.Registry.Close(shutdown)
 	_ = op.host.Close(shutdown)
 	return err
+}
+
+// inUse sets up in-use protection (core/controllers/inuse) and returns how
+// the controllers get their event recorders: events about objects deleted
+// with their namespace are recorded about the namespace, where they
+// outlive it.
+func inUse(mgr manager.Manager) (func(name string) events.EventRecorder, error) {
+	if err := (&inuse.ProviderReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("provider in-use controller: %w", err)
+	}
+	if err := (&inuse.SecretReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("secret in-use controller: %w", err)
+	}
+	return func(name string) events.EventRecorder {
+		return inuse.NamespaceRecorder(mgr.GetEventRecorder(name), mgr.GetAPIReader(), mgr.GetScheme())
+	}, nil
 }
 
 // packSelector matches ConfigMaps that carry the policy-pack label.

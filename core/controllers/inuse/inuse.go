@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/status"
 )
 
 // Finalizer marks a Provider or Secret that something still needs.
@@ -68,6 +70,16 @@ func apply(ctx context.Context, c client.Client, obj client.Object, a action) er
 		return fmt.Errorf("update finalizer %s of %s: %w", Finalizer, obj.GetName(), err)
 	}
 	return nil
+}
+
+// result is the reconcile result for err from apply: a write refused
+// because the object changed since the cache saw it is retried at once,
+// without an error.
+func result(err error) (ctrl.Result, error) {
+	if res, stale := status.Stale(err); stale {
+		return res, nil
+	}
+	return ctrl.Result{}, err
 }
 
 // referrer is a kind that needs its Provider to finish deleting: what it is,

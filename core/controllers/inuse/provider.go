@@ -58,7 +58,7 @@ func (r *ProviderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if a == keep && len(users) > 0 && !p.DeletionTimestamp.IsZero() {
 		ctrl.LoggerFrom(ctx).V(1).Info("provider is being deleted and still in use; kept until they are gone", "users", users)
 	}
-	return ctrl.Result{}, apply(ctx, r.Client, &p, a)
+	return result(apply(ctx, r.Client, &p, a))
 }
 
 // users names the referrers in ns that need Provider name, as "Kind name".

@@ -57,7 +57,7 @@ func (r *SecretReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, apply(ctx, r.Client, sec, decide(len(readers) > 0, hasFinalizer(sec), !sec.DeletionTimestamp.IsZero()))
+	return result(apply(ctx, r.Client, sec, decide(len(readers) > 0, hasFinalizer(sec), !sec.DeletionTimestamp.IsZero())))
 }
 
 // secretsChanged passes Provider updates that change which Secrets it reads.
