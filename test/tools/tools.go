@@ -90,7 +90,7 @@ func Ensure(out io.Writer, names ...string) (map[string]string, error) {
 			fmt.Fprintf(out, "pail-tools: %s %s cached at %s\n", n, Versions[n], p)
 			continue
 		}
-		fmt.Fprintf(out, "pail-tools: building %s %s (cold builds take minutes; kube-apiserver about 11 on 2 cores)\n", n, Versions[n])
+		fmt.Fprintf(out, "pail-tools: building %s %s (cold builds take minutes; kube-apiserver about 11 on 2 cores, kube-controller-manager about 5 more after it)\n", n, Versions[n])
 		if err := build(out, n, p); err != nil {
 			return nil, fmt.Errorf("build %s: %w", n, err)
 		}
