@@ -306,6 +306,10 @@ type NotReady struct {
 // NotReady when it is missing or not Ready (the Provider watch brings the
 // referrer back); or an error to retry, for which Waiting is true while the
 // driver of a Ready Provider loads.
+//
+// A Provider being deleted is resolved like any other: in-use protection
+// (core/controllers/inuse) keeps it, and its Secrets, so that its referrers
+// can finish deleting through it, and its status keeps its last check.
 func (c *Connector) Ready(ctx context.Context, cl client.Reader, ns, name, what string) (*pailv1.Provider, *Connection, *NotReady, error) {
 	var p pailv1.Provider
 	err := cl.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &p)
