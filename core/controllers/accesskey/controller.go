@@ -103,16 +103,16 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	b, err := r.watchInputs(mgr, ctrl.NewControllerManagedBy(mgr).
-		For(&pailv1.AccessKey{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
-		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(r.forProvider), builder.WithPredicates(connect.ReadinessChanged())))
-	if err != nil {
+	if err := indexInputs(mgr); err != nil {
 		return err
 	}
-	return b.WithOptions(controller.Options{
-		MaxConcurrentReconciles: r.MaxConcurrentReconciles,
-		RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 2*time.Minute),
-	}).
+	return r.watchInputs(ctrl.NewControllerManagedBy(mgr).
+		For(&pailv1.AccessKey{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
+		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(r.forProvider), builder.WithPredicates(connect.ReadinessChanged()))).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
+			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 2*time.Minute),
+		}).
 		Complete(r)
 }
 

@@ -21,27 +21,29 @@ import (
 // indexBucket indexes AccessKeys by the Buckets spec.buckets names.
 const indexBucket = "pail.dev/accesskey-bucket"
 
-// watchInputs adds the watches on what an AccessKey reads besides its
-// Provider: the Provider's Secrets (metadata only), the Buckets in
-// spec.buckets (created later, or renamed at the provider), and, through
-// Repack, the policy packs its identity policy is checked with.
-func (r *Reconciler) watchInputs(mgr ctrl.Manager, b *builder.Builder) (*builder.Builder, error) {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexBucket, func(o client.Object) []string {
+// indexInputs registers the index forBucket reads.
+func indexInputs(mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexBucket, func(o client.Object) []string {
 		var out []string
 		for _, ba := range o.(*pailv1.AccessKey).Spec.Buckets {
 			out = append(out, ba.BucketRef.Name)
 		}
 		return out
-	}); err != nil {
-		return nil, err
-	}
+	})
+}
+
+// watchInputs adds the watches on what an AccessKey reads besides its
+// Provider: the Provider's Secrets (metadata only), the Buckets in
+// spec.buckets (created later, or renamed at the provider), and, through
+// Repack, the policy packs its identity policy is checked with.
+func (r *Reconciler) watchInputs(b *builder.Builder) *builder.Builder {
 	b = b.WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.forSecret)).
 		Watches(&pailv1.Bucket{}, handler.EnqueueRequestsFromMapFunc(r.forBucket),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting())))
 	if r.Repack != nil {
 		b = b.WatchesRawSource(source.Channel(r.Repack, &handler.EnqueueRequestForObject{}))
 	}
-	return b, nil
+	return b
 }
 
 // forSecret queues the AccessKeys of the Providers that read Secret o.
