@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -114,7 +115,13 @@ func TestNamespaceDeletionHonoursDeletionPolicy(t *testing.T) {
 
 	start := time.Now()
 	require.NoError(t, suite.k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	waitGone(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, 60*time.Second)
+	waitFor(t, 60*time.Second, "namespace "+ns+" to be deleted", func() (bool, string) {
+		err := suite.k8s.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
+		if apierrors.IsNotFound(err) {
+			return true, ""
+		}
+		return false, remaining(ctx, ns)
+	})
 	t.Logf("namespace %s gone %s after its deletion", ns, time.Since(start).Round(100*time.Millisecond))
 
 	assert.False(t, bucketExists(t, buckets["empty-a"].Spec.BucketName), "empty Delete bucket deleted")
@@ -131,4 +138,38 @@ func TestNamespaceDeletionHonoursDeletionPolicy(t *testing.T) {
 	waitNamespaceEvent(t, ns, "kept", pailv1.ReasonRetained, "deletionPolicy Retain")
 	waitNamespaceEvent(t, ns, "empty-a", "Deleted", buckets["empty-a"].Spec.BucketName)
 	waitNamespaceEvent(t, ns, "app", pailv1.ReasonUserDeleted, user)
+}
+
+// remaining describes what is left in a namespace being deleted: each
+// Pail object and Secret, its finalizers and its Ready reason.
+func remaining(ctx context.Context, ns string) string {
+	var parts []string
+	add := func(kind string, o client.Object, conds []metav1.Condition) {
+		why := ""
+		if c := condition(conds, pailv1.ConditionReady); c != nil {
+			why = " " + c.Reason + ": " + c.Message
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %v%s", kind, o.GetName(), o.GetFinalizers(), why))
+	}
+	var bs pailv1.BucketList
+	var aks pailv1.AccessKeyList
+	var ps pailv1.ProviderList
+	var ss corev1.SecretList
+	_ = suite.k8s.List(ctx, &bs, client.InNamespace(ns))
+	_ = suite.k8s.List(ctx, &aks, client.InNamespace(ns))
+	_ = suite.k8s.List(ctx, &ps, client.InNamespace(ns))
+	_ = suite.k8s.List(ctx, &ss, client.InNamespace(ns))
+	for i := range bs.Items {
+		add("Bucket", &bs.Items[i], bs.Items[i].Status.Conditions)
+	}
+	for i := range aks.Items {
+		add("AccessKey", &aks.Items[i], aks.Items[i].Status.Conditions)
+	}
+	for i := range ps.Items {
+		add("Provider", &ps.Items[i], ps.Items[i].Status.Conditions)
+	}
+	for i := range ss.Items {
+		add("Secret", &ss.Items[i], nil)
+	}
+	return strings.Join(parts, "; ")
 }
