@@ -122,7 +122,11 @@ func TestNamespaceDeletionHonoursDeletionPolicy(t *testing.T) {
 		}
 		return false, remaining(ctx, ns)
 	})
-	t.Logf("namespace %s gone %s after its deletion", ns, time.Since(start).Round(100*time.Millisecond))
+	took := time.Since(start)
+	t.Logf("namespace %s gone %s after its deletion", ns, took.Round(100*time.Millisecond))
+	if took > 30*time.Second {
+		t.Logf("slow; kube-controller-manager log tail:\n%s", kcm.LogTail())
+	}
 
 	assert.False(t, bucketExists(t, buckets["empty-a"].Spec.BucketName), "empty Delete bucket deleted")
 	assert.False(t, bucketExists(t, buckets["empty-b"].Spec.BucketName), "empty Delete bucket deleted")
