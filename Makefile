@@ -129,6 +129,10 @@ test-drivers: ## Build the hostile drivers the tests use to attack the sandbox.
 servers: ## Build kube-apiserver, etcd, MinIO and versitygw from the Go module proxy (cached outside the repo).
 	cd test/tools && go run ./cmd/pail-tools ensure etcd minio versitygw kube-apiserver
 
+.PHONY: test-servers
+test-servers: servers ## Also build kube-controller-manager, whose namespace controller the namespace-deletion test runs.
+	cd test/tools && go run ./cmd/pail-tools ensure kube-controller-manager
+
 ##@ Run
 
 .PHONY: demo
@@ -157,7 +161,7 @@ policy-test: $(OPA) ## Run the Rego tests of the policy packs with opa test.
 	OPA=$(OPA) test/policyci/check.sh
 
 .PHONY: test
-test: verify-generated verify-modules vet policy-test chart-test workflow-test plugins test-drivers servers example-driver-test ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
+test: verify-generated verify-modules vet policy-test chart-test workflow-test plugins test-drivers test-servers example-driver-test ## Everything: generated files, vet, Rego tests, unit and integration tests on real servers.
 	@for m in $(UNIT_MODULES); do echo "== go test $$m"; (cd $$m && go test -count=1 ./...); done
 	@echo "== fuzz: a short run of each parser's fuzz target (longer: FUZZTIME=10m make fuzz)"
 	hack/fuzz_test.sh

@@ -94,6 +94,14 @@ const (
 	ReasonKeyCreateInterrupted = "KeyCreateInterrupted"
 )
 
+// Reasons for inputs and in-use protection.
+const (
+	// ReasonNamespaceDeleted: a resource was released, what it manages
+	// left in place, because its namespace is being deleted and the cause
+	// that blocked its deletion can no longer be fixed there.
+	ReasonNamespaceDeleted = "NamespaceDeleted"
+)
+
 // AccessKeyFinalizer keeps an AccessKey until its deletionPolicy has been honoured.
 const AccessKeyFinalizer = "pail.dev/accesskey"
 

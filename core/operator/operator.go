@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,6 +35,7 @@ import (
 	"github.com/pail-dev/pail/core/controllers/bucket"
 	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/inuse"
 	"github.com/pail-dev/pail/core/controllers/plugin"
 	"github.com/pail-dev/pail/core/controllers/policypack"
 	"github.com/pail-dev/pail/core/controllers/provider"
@@ -146,12 +148,17 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	recorder, err := inUse(mgr)
+	if err != nil {
+		return nil, err
+	}
 	w := wiring{
-		mgr: mgr, metrics: m, registry: reg,
-		conn:    &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg},
-		engine:  newEngine(ctx, o, m),
-		recheck: make(chan event.GenericEvent, 64),
-		repack:  make(chan event.GenericEvent, 64),
+		mgr: mgr, metrics: m, registry: reg, recorder: recorder,
+		conn:       &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient()},
+		engine:     newEngine(ctx, o, m),
+		recheck:    make(chan event.GenericEvent, 64),
+		repack:     make(chan event.GenericEvent, 64),
+		repackKeys: make(chan event.GenericEvent, 64),
 	}
 	if err := w.storageControllers(o); err != nil {
 		return nil, err
@@ -274,9 +281,12 @@ type wiring struct {
 	registry *registry.Registry
 	conn     *connect.Connector
 	engine   *policy.Engine
+	// recorder gives each controller its event recorder (inUse).
+	recorder func(name string) events.EventRecorder
 	// recheck wakes Providers (a plugin changed); repack BucketPolicies
+	// and repackKeys AccessKeys
 	// (the packs changed).
-	recheck, repack chan event.GenericEvent
+	recheck, repack, repackKeys chan event.GenericEvent
 }
 
 // storageControllers registers the controllers of the storage kinds:
@@ -287,7 +297,7 @@ func (w *wiring) storageControllers(o Options) error {
 		Recheck:                 w.recheck,
 		Client:                  mgr.GetClient(),
 		Connector:               w.conn,
-		Recorder:                mgr.GetEventRecorder("pail-provider"),
+		Recorder:                w.recorder("pail-provider"),
 		RecheckInterval:         o.ProviderRecheck,
 		RetryBase:               o.ProviderRetryBase,
 		RetryMax:                o.ProviderRetryMax,
@@ -300,7 +310,7 @@ func (w *wiring) storageControllers(o Options) error {
 		Client:                  mgr.GetClient(),
 		Reader:                  mgr.GetAPIReader(),
 		Connector:               w.conn,
-		Recorder:                mgr.GetEventRecorder("pail-bucket"),
+		Recorder:                w.recorder("pail-bucket"),
 		ResyncPeriod:            o.BucketResync,
 		RetryMax:                o.BucketRetryMax,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
@@ -312,7 +322,7 @@ func (w *wiring) storageControllers(o Options) error {
 		Client:       mgr.GetClient(),
 		Connector:    w.conn,
 		Engine:       w.engine,
-		Recorder:     mgr.GetEventRecorder("pail-bucketpolicy"),
+		Recorder:     w.recorder("pail-bucketpolicy"),
 		Metrics:      w.metrics,
 		ResyncPeriod: o.BucketResync,
 		Repack:       w.repack,
@@ -325,9 +335,10 @@ func (w *wiring) storageControllers(o Options) error {
 		Scheme:       mgr.GetScheme(),
 		Connector:    w.conn,
 		Engine:       w.engine,
-		Recorder:     mgr.GetEventRecorder("pail-accesskey"),
+		Recorder:     w.recorder("pail-accesskey"),
 		Metrics:      w.metrics,
 		ResyncPeriod: o.BucketResync,
+		Repack:       w.repackKeys,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("accesskey controller: %w", err)
 	}
@@ -343,10 +354,11 @@ func (w *wiring) extensionControllers(o Options) error {
 		}
 	}
 	if err := (&policypack.Reconciler{
-		Client:   w.mgr.GetClient(),
-		Engine:   w.engine,
-		Recorder: w.mgr.GetEventRecorder("pail-policypack"),
-		Repack:   w.repack,
+		Client:           w.mgr.GetClient(),
+		Engine:           w.engine,
+		Recorder:         w.mgr.GetEventRecorder("pail-policypack"),
+		Repack:           w.repack,
+		RepackAccessKeys: w.repackKeys,
 	}).SetupWithManager(w.mgr); err != nil {
 		return fmt.Errorf("policypack controller: %w", err)
 	}
@@ -421,6 +433,22 @@ func (op *Operator) Start(ctx context.Context) error {
 	op.Registry.Close(shutdown)
 	_ = op.host.Close(shutdown)
 	return err
+}
+
+// inUse sets up in-use protection (core/controllers/inuse) and returns how
+// the controllers get their event recorders: events about objects deleted
+// with their namespace are recorded about the namespace, where they
+// outlive it.
+func inUse(mgr manager.Manager) (func(name string) events.EventRecorder, error) {
+	if err := (&inuse.ProviderReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("provider in-use controller: %w", err)
+	}
+	if err := (&inuse.SecretReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("secret in-use controller: %w", err)
+	}
+	return func(name string) events.EventRecorder {
+		return inuse.NamespaceRecorder(mgr.GetEventRecorder(name), mgr.GetAPIReader(), mgr.GetScheme())
+	}, nil
 }
 
 // packSelector matches ConfigMaps that carry the policy-pack label.

@@ -29,6 +29,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/inuse"
 	"github.com/pail-dev/pail/core/logging"
 	"github.com/pail-dev/pail/core/metrics"
 	"github.com/pail-dev/pail/core/operator"
@@ -306,6 +307,19 @@ func TestOperatorWithChartRBAC(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, exists, "the bucket exists in MinIO")
 		assert.NotEmpty(t, b.Finalizers, "the finalizer was written (buckets/finalizers)")
+		// In-use protection patched the Provider and its Secret (metadata only).
+		waitFor(t, 30*time.Second, "the in-use finalizer on the Provider and its Secret", func() (bool, string) {
+			var p pailv1.Provider
+			var sec corev1.Secret
+			if err := admin.Get(ctx, client.ObjectKeyFromObject(provider), &p); err != nil {
+				return false, err.Error()
+			}
+			if err := admin.Get(ctx, client.ObjectKey{Namespace: "apps", Name: "minio-creds"}, &sec); err != nil {
+				return false, err.Error()
+			}
+			return slices.Contains(p.Finalizers, inuse.Finalizer) && slices.Contains(sec.Finalizers, inuse.Finalizer),
+				fmt.Sprintf("Provider %v, Secret %v", p.Finalizers, sec.Finalizers)
+		})
 
 		// Leader election ran through the namespaced Role.
 		var lease coordinationv1.Lease

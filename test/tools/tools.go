@@ -1,6 +1,7 @@
 // Package tools builds the real servers that Pail's tests and demo run
-// (kube-apiserver, etcd, MinIO, versitygw) from the Go module proxy, and
-// caches each binary outside the repository, keyed by version.
+// (kube-apiserver, kube-controller-manager, etcd, MinIO, versitygw) from the
+// Go module proxy, and caches each binary outside the repository, keyed by
+// version.
 package tools
 
 import (
@@ -27,20 +28,24 @@ const (
 // Server names accepted by Ensure.
 const (
 	KubeAPIServer = "kube-apiserver"
-	Etcd          = "etcd"
-	MinIO         = "minio"
-	VersityGW     = "versitygw"
+	// KubeControllerManager is built from the same k8s.io/kubernetes
+	// module as KubeAPIServer, so a warm build cache makes it cheap.
+	KubeControllerManager = "kube-controller-manager"
+	Etcd                  = "etcd"
+	MinIO                 = "minio"
+	VersityGW             = "versitygw"
 )
 
 // All lists every server in the order Ensure builds them when asked for all.
-var All = []string{Etcd, MinIO, VersityGW, KubeAPIServer}
+var All = []string{Etcd, MinIO, VersityGW, KubeAPIServer, KubeControllerManager}
 
 // Versions maps each server to its pinned version.
 var Versions = map[string]string{
-	KubeAPIServer: KubernetesVersion,
-	Etcd:          EtcdVersion,
-	MinIO:         MinIOVersion,
-	VersityGW:     VersityGWVersion,
+	KubeAPIServer:         KubernetesVersion,
+	KubeControllerManager: KubernetesVersion,
+	Etcd:                  EtcdVersion,
+	MinIO:                 MinIOVersion,
+	VersityGW:             VersityGWVersion,
 }
 
 // CacheDir is where built binaries live: $PAIL_BIN_DIR, or
@@ -77,7 +82,7 @@ func Ensure(out io.Writer, names ...string) (map[string]string, error) {
 	paths := map[string]string{}
 	for _, n := range names {
 		if _, ok := Versions[n]; !ok {
-			return nil, fmt.Errorf("unknown server %q (known: kube-apiserver, etcd, minio, versitygw)", n)
+			return nil, fmt.Errorf("unknown server %q (known: %s)", n, strings.Join(All, ", "))
 		}
 		p := Path(n)
 		paths[n] = p
@@ -85,7 +90,7 @@ func Ensure(out io.Writer, names ...string) (map[string]string, error) {
 			fmt.Fprintf(out, "pail-tools: %s %s cached at %s\n", n, Versions[n], p)
 			continue
 		}
-		fmt.Fprintf(out, "pail-tools: building %s %s (cold builds take minutes; kube-apiserver about 11 on 2 cores)\n", n, Versions[n])
+		fmt.Fprintf(out, "pail-tools: building %s %s (cold builds take minutes; kube-apiserver about 11 on 2 cores, kube-controller-manager about 5 more after it)\n", n, Versions[n])
 		if err := build(out, n, p); err != nil {
 			return nil, fmt.Errorf("build %s: %w", n, err)
 		}
@@ -131,21 +136,8 @@ func build(out io.Writer, name, dst string) error {
 	tmpDst := filepath.Join(work, name)
 
 	switch name {
-	case KubeAPIServer:
-		replaces, err := kubernetesStaging(out)
-		if err != nil {
-			return err
-		}
-		var mod strings.Builder
-		fmt.Fprintf(&mod, "module pailtools/kubeapiserver\n\ngo 1.26\n\nrequire k8s.io/kubernetes %s\n\n", KubernetesVersion)
-		for _, r := range replaces {
-			fmt.Fprintf(&mod, "replace %s => %s %s\n", r, r, StagingVersion)
-		}
-		if err := os.WriteFile(filepath.Join(work, "go.mod"), []byte(mod.String()), 0o644); err != nil {
-			return err
-		}
-		err = gocmd(out, work, "build", "-mod=mod", "-trimpath", "-ldflags=-s -w", "-o", tmpDst, "k8s.io/kubernetes/cmd/kube-apiserver")
-		if err != nil {
+	case KubeAPIServer, KubeControllerManager:
+		if err := buildKubernetes(out, work, name, tmpDst); err != nil {
 			return err
 		}
 	case Etcd:
@@ -175,6 +167,25 @@ func build(out io.Writer, name, dst string) error {
 	// Rename last so an interrupted build never leaves a half-written binary
 	// that Cached would trust.
 	return os.Rename(tmpDst, dst)
+}
+
+// buildKubernetes builds k8s.io/kubernetes/cmd/<name> outside its
+// repository: a module that requires k8s.io/kubernetes, with its staging
+// modules pinned to the published versions.
+func buildKubernetes(out io.Writer, work, name, dst string) error {
+	replaces, err := kubernetesStaging(out)
+	if err != nil {
+		return err
+	}
+	var mod strings.Builder
+	fmt.Fprintf(&mod, "module pailtools/%s\n\ngo 1.26\n\nrequire k8s.io/kubernetes %s\n\n", strings.ReplaceAll(name, "-", ""), KubernetesVersion)
+	for _, r := range replaces {
+		fmt.Fprintf(&mod, "replace %s => %s %s\n", r, r, StagingVersion)
+	}
+	if err := os.WriteFile(filepath.Join(work, "go.mod"), []byte(mod.String()), 0o644); err != nil {
+		return err
+	}
+	return gocmd(out, work, "build", "-mod=mod", "-trimpath", "-ldflags=-s -w", "-o", dst, "k8s.io/kubernetes/cmd/"+name)
 }
 
 func goinstall(out io.Writer, work, pkg string) error {

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -64,6 +65,9 @@ type Reconciler struct {
 	SlowRetry *managed.SlowRetry
 
 	skeleton *managed.Reconciler[*pailv1.AccessKey, state]
+
+	// Repack receives an event per AccessKey when the policy packs change.
+	Repack chan event.GenericEvent
 }
 
 // setup fills the defaults and builds the skeleton; SetupWithManager and
@@ -105,9 +109,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	if err := indexInputs(mgr); err != nil {
+		return err
+	}
+	return r.watchInputs(ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.AccessKey{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
-		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.AccessKeyList{}, indexProvider)), builder.WithPredicates(connect.ReadinessChanged())).
+		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.AccessKeyList{}, indexProvider)), builder.WithPredicates(connect.ReadinessChanged()))).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 2*time.Minute),

@@ -86,6 +86,7 @@ func (r *Reconciler) setup() {
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets/finalizers,verbs=update
 // +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -100,9 +101,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
+	if err := indexInputs(mgr); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
 		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.BucketList{}, indexProvider)), builder.WithPredicates(connect.ReadinessChanged())).
+		WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.bucketsForSecret)).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 			// Per-item backoff only: the default adds a global 10 qps bucket

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,6 +32,8 @@ type backend struct {
 	delErr   error
 	applied  []abi.BucketArgs
 	deleted  int
+	// terminating: the Bucket's namespace is being deleted.
+	terminating bool
 }
 
 func (f *backend) driver() driver.Funcs {
@@ -73,11 +76,18 @@ func reconcileOnce(t *testing.T, b *pailv1.Bucket, f *backend) outcome {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	require.NoError(t, pailv1.AddToScheme(scheme))
+	require.NoError(t, corev1.AddToScheme(scheme))
 	rec := events.NewFakeRecorder(20)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}}
+	if f.terminating {
+		ns.Status.Phase = corev1.NamespaceTerminating
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ns).WithIndex(&pailv1.Bucket{}, indexLocation, func(o client.Object) []string {
+		return indexByLocation(o.(*pailv1.Bucket))
+	}).Build()
 	r := &Reconciler{
-		Client: fake.NewClientBuilder().WithScheme(scheme).WithIndex(&pailv1.Bucket{}, indexLocation, func(o client.Object) []string {
-			return indexByLocation(o.(*pailv1.Bucket))
-		}).Build(),
+		Client:    c,
+		Reader:    c,
 		Recorder:  rec,
 		DriftLoop: &DriftLoop{Threshold: 3, Window: time.Minute},
 	}
@@ -187,6 +197,8 @@ func TestBucketDecisions(t *testing.T) {
 			backend: &backend{exists: true}, deletes: 1, released: true},
 		{name: "delete of a bucket holding data waits", bucket: deleting(ownedBucket(nil), pailv1.DeletionDelete),
 			backend: &backend{exists: true, delErr: abi.Errorf(abi.CodeConflict, "not empty")}, deletes: 1, ready: pailv1.ReasonBucketNotEmpty},
+		{name: "delete of a bucket holding data in a namespace being deleted releases it", bucket: deleting(ownedBucket(nil), pailv1.DeletionDelete),
+			backend: &backend{exists: true, terminating: true, delErr: abi.Errorf(abi.CodeConflict, "not empty")}, deletes: 1, released: true},
 		{name: "delete of a bucket Pail does not own releases it", bucket: deleting(newTestBucket(nil), pailv1.DeletionDelete),
 			backend: &backend{exists: true}, released: true},
 	}

@@ -23,6 +23,19 @@ func (r *Reconciler) deletePhases() []managed.Phase[*pailv1.Bucket, state] {
 	}
 }
 
+// blocked is a delete that cannot finish now: released when its namespace
+// is being deleted and no fix can come (releaseBlocked), else tried again.
+func (r *Reconciler) blocked(ctx context.Context, b *pailv1.Bucket, s *state, why blocker) (managed.Step, error) {
+	done, err := r.releaseIfNamespaceDeleted(ctx, b, why)
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	if done {
+		return release(s)
+	}
+	return managed.Stop(r.NotEmptyRetry), nil
+}
+
 // release ends the delete rule: the finalizer may go.
 func release(s *state) (managed.Step, error) {
 	s.released = true
@@ -47,7 +60,7 @@ func (r *Reconciler) retainUnlessDelete(_ context.Context, b *pailv1.Bucket, s *
 func (r *Reconciler) deleteProvider(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
 	step, err := r.resolveProvider(ctx, b, s)
 	if err == nil && s.notReady != nil {
-		return managed.Stop(r.NotEmptyRetry), nil
+		return r.blocked(ctx, b, s, providerBlocker(s.notReady.Reason))
 	}
 	return step, err
 }
@@ -77,7 +90,7 @@ func (r *Reconciler) guardDelete(ctx context.Context, b *pailv1.Bucket, s *state
 	}
 	if b.Spec.ForceDelete && !s.conn.Driver.Describe().Supports(abi.CapForceDelete) {
 		s.verdict = managed.NotReady(pailv1.ReasonUnsupported, fmt.Sprintf("spec.forceDelete is set but driver %s cannot empty a bucket; empty bucket %s yourself, or set spec.deletionPolicy to Retain.", s.p.Spec.Driver, b.Spec.BucketName))
-		return managed.Stop(r.NotEmptyRetry), nil
+		return r.blocked(ctx, b, s, blockedCannotEmpty)
 	}
 	return managed.Next, nil
 }
@@ -97,6 +110,9 @@ func (r *Reconciler) deleteBucket(ctx context.Context, b *pailv1.Bucket, s *stat
 	case code == abi.CodeNotFound:
 		return release(s)
 	case code == abi.CodeConflict:
+		if step, err := r.blocked(ctx, b, s, blockedNotEmpty); err != nil || s.released {
+			return step, err
+		}
 		msg := fmt.Sprintf("Bucket %s still holds objects, so Pail will not delete it: deletionPolicy Delete never deletes data by itself. Empty the bucket and Pail deletes it on its next try, set spec.forceDelete: true to have Pail empty it, or set spec.deletionPolicy to Retain to release it.", b.Spec.BucketName)
 		if managed.Transition(b.Status.Conditions, pailv1.ConditionReady, pailv1.ReasonBucketNotEmpty, "") {
 			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBucketNotEmpty, "Delete", "%s", msg)

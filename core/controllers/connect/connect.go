@@ -42,6 +42,8 @@ type Connection struct {
 	uid        types.UID
 	generation int64
 	driverGen  uint64
+	// secretVersions holds the resourceVersion of each Secret read, by name.
+	secretVersions map[string]string
 }
 
 // Context attaches the network policy and call metadata for one reconcile.
@@ -89,6 +91,10 @@ type Connector struct {
 	// no cluster-wide Secret informer.
 	Reader   client.Reader
 	Registry *registry.Registry
+	// Meta reads Secret metadata from the manager's cache, to notice a
+	// Secret that changed since its connection was resolved; nil trusts
+	// the Provider's generation alone.
+	Meta client.Reader
 
 	mu    sync.Mutex
 	conns map[types.NamespacedName]*Connection
@@ -100,12 +106,12 @@ type Connector struct {
 // Get returns the cached connection while the Provider's spec is unchanged,
 // and resolves it otherwise.
 func (c *Connector) Get(ctx context.Context, p *pailv1.Provider) (*Connection, error) {
-	if conn := c.cached(p); conn != nil {
+	if conn := c.cached(ctx, p); conn != nil {
 		return conn, nil
 	}
 	flight := fmt.Sprintf("%s/%s/%s/%d", p.Namespace, p.Name, p.UID, p.Generation)
 	v, err, _ := c.resolving.Do(flight, func() (any, error) {
-		if conn := c.cached(p); conn != nil {
+		if conn := c.cached(ctx, p); conn != nil {
 			return conn, nil
 		}
 		return c.Resolve(ctx, p)
@@ -116,13 +122,15 @@ func (c *Connector) Get(ctx context.Context, p *pailv1.Provider) (*Connection, e
 	return v.(*Connection), nil
 }
 
-// cached returns the connection resolved from p's current spec and driver, or nil.
-func (c *Connector) cached(p *pailv1.Provider) *Connection {
+// cached returns the connection resolved from p's current spec, Secrets and
+// driver, or nil.
+func (c *Connector) cached(ctx context.Context, p *pailv1.Provider) *Connection {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
 	c.mu.Lock()
 	conn := c.conns[key]
 	c.mu.Unlock()
-	if conn != nil && conn.uid == p.UID && conn.generation == p.Generation && conn.driverGen == c.Registry.Generation(p.Spec.Driver) {
+	if conn != nil && conn.uid == p.UID && conn.generation == p.Generation && conn.driverGen == c.Registry.Generation(p.Spec.Driver) &&
+		c.secretsCurrent(ctx, conn) {
 		return conn
 	}
 	return nil
@@ -148,11 +156,14 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 	if err := checkEndpoints(p); err != nil {
 		return nil, err
 	}
-	creds, err := c.credentials(ctx, p)
+	// The resourceVersion of each Secret read: a change of one makes the
+	// cached connection stale (cached).
+	versions := map[string]string{}
+	creds, err := c.credentials(ctx, p, versions)
 	if err != nil {
 		return nil, err
 	}
-	tlsOpts, err := c.tlsOptions(ctx, p)
+	tlsOpts, err := c.tlsOptions(ctx, p, versions)
 	if err != nil {
 		return nil, err
 	}
@@ -189,13 +200,16 @@ func (c *Connector) Resolve(ctx context.Context, p *pailv1.Provider) (*Connectio
 		uid:        p.UID,
 		generation: p.Generation,
 		driverGen:  driverGen,
+
+		secretVersions: versions,
 	}
 	c.store(conn)
 	return conn, nil
 }
 
-// credentials reads the access key pair from the Secret the Provider names.
-func (c *Connector) credentials(ctx context.Context, p *pailv1.Provider) (abi.Credentials, error) {
+// credentials reads the access key pair from the Secret the Provider
+// names, recording the Secret's resourceVersion in versions.
+func (c *Connector) credentials(ctx context.Context, p *pailv1.Provider, versions map[string]string) (abi.Credentials, error) {
 	ref := p.Spec.CredentialsSecretRef
 	idKey, secretKey := ref.AccessKeyIDKey, ref.SecretAccessKeyKey
 	if idKey == "" {
@@ -211,6 +225,7 @@ func (c *Connector) credentials(ctx context.Context, p *pailv1.Provider) (abi.Cr
 		}
 		return abi.Credentials{}, fmt.Errorf("read credentials Secret: %w", err)
 	}
+	versions[ref.Name] = sec.ResourceVersion
 	id, secret := string(sec.Data[idKey]), string(sec.Data[secretKey])
 	if id == "" || secret == "" {
 		return abi.Credentials{}, &Error{Reason: pailv1.ReasonCredentialsMissing, Message: fmt.Sprintf("Secret %s/%s lacks a non-empty %s or %s key.", p.Namespace, ref.Name, idKey, secretKey)}
@@ -218,8 +233,9 @@ func (c *Connector) credentials(ctx context.Context, p *pailv1.Provider) (abi.Cr
 	return abi.Credentials{AccessKeyID: id, SecretAccessKey: secret}, nil
 }
 
-// tlsOptions reads spec.tls, and the CA bundle from the Secret it names.
-func (c *Connector) tlsOptions(ctx context.Context, p *pailv1.Provider) (hosthttp.TLSOptions, error) {
+// tlsOptions reads spec.tls, and the CA bundle from the Secret it names
+// (recording its resourceVersion in versions).
+func (c *Connector) tlsOptions(ctx context.Context, p *pailv1.Provider, versions map[string]string) (hosthttp.TLSOptions, error) {
 	var opts hosthttp.TLSOptions
 	t := p.Spec.TLS
 	if t == nil {
@@ -240,6 +256,7 @@ func (c *Connector) tlsOptions(ctx context.Context, p *pailv1.Provider) (hosthtt
 		}
 		return opts, fmt.Errorf("read CA Secret: %w", err)
 	}
+	versions[t.CASecretRef.Name] = ca.ResourceVersion
 	opts.CAPEM = ca.Data[caKey]
 	if len(opts.CAPEM) == 0 {
 		return opts, &Error{Reason: pailv1.ReasonTLSConfigInvalid, Message: fmt.Sprintf("CA Secret %s/%s has no key %s.", p.Namespace, t.CASecretRef.Name, caKey)}
@@ -338,6 +355,10 @@ type NotReady struct {
 // NotReady when it is missing or not Ready (the Provider watch brings the
 // referrer back); or an error to retry, for which Waiting is true while the
 // driver of a Ready Provider loads.
+//
+// A Provider being deleted is resolved like any other: in-use protection
+// (core/controllers/inuse) keeps it, and its Secrets, so that its referrers
+// can finish deleting through it, and its status keeps its last check.
 func (c *Connector) Ready(ctx context.Context, cl client.Reader, ns, name, what string) (*pailv1.Provider, *Connection, *NotReady, error) {
 	var p pailv1.Provider
 	err := cl.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &p)

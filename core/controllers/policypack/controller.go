@@ -36,6 +36,9 @@ type Reconciler struct {
 	// Repack receives every BucketPolicy when a pack changed, so each is
 	// evaluated again against the new rules.
 	Repack chan<- event.GenericEvent
+	// RepackAccessKeys receives every AccessKey with an identity policy
+	// when a pack changed, for the same reason.
+	RepackAccessKeys chan<- event.GenericEvent
 
 	mu    sync.Mutex
 	packs map[types.NamespacedName]string
@@ -118,18 +121,35 @@ func (r *Reconciler) forget(k types.NamespacedName) {
 	r.mu.Unlock()
 }
 
-// repack queues every BucketPolicy for evaluation against the new packs.
+// repack queues every object the packs check (each BucketPolicy, each
+// AccessKey with an identity policy) for evaluation against the new packs.
 func (r *Reconciler) repack(ctx context.Context) {
-	if r.Repack == nil {
-		return
+	var objs []event.GenericEvent
+	if r.Repack != nil {
+		var list pailv1.BucketPolicyList
+		if err := r.Client.List(ctx, &list); err == nil {
+			for i := range list.Items {
+				objs = append(objs, event.GenericEvent{Object: &list.Items[i]})
+			}
+		}
 	}
-	var list pailv1.BucketPolicyList
-	if err := r.Client.List(ctx, &list); err != nil {
-		return
+	var keys []event.GenericEvent
+	if r.RepackAccessKeys != nil {
+		var list pailv1.AccessKeyList
+		if err := r.Client.List(ctx, &list); err == nil {
+			for i := range list.Items {
+				if s := list.Items[i].Spec; s.Policy != nil || len(s.Buckets) > 0 {
+					keys = append(keys, event.GenericEvent{Object: &list.Items[i]})
+				}
+			}
+		}
 	}
 	go func() {
-		for i := range list.Items {
-			r.Repack <- event.GenericEvent{Object: &list.Items[i]}
+		for _, e := range objs {
+			r.Repack <- e
+		}
+		for _, e := range keys {
+			r.RepackAccessKeys <- e
 		}
 	}()
 }

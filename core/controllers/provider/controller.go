@@ -84,12 +84,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Now = time.Now
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Provider{}, indexSecret, func(o client.Object) []string {
-		p := o.(*pailv1.Provider)
-		out := []string{p.Spec.CredentialsSecretRef.Name}
-		if p.Spec.TLS != nil && p.Spec.TLS.CASecretRef != nil {
-			out = append(out, p.Spec.TLS.CASecretRef.Name)
-		}
-		return out
+		return connect.SecretNames(o.(*pailv1.Provider))
 	}); err != nil {
 		return err
 	}

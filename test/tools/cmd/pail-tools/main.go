@@ -1,7 +1,7 @@
 // Command pail-tools builds the servers Pail's tests need and prints where
 // they are cached.
 //
-//	pail-tools ensure [kube-apiserver|etcd|minio|versitygw ...]   build what is missing (all by default)
+//	pail-tools ensure [kube-apiserver|kube-controller-manager|etcd|minio|versitygw ...]   build what is missing (all by default)
 //	pail-tools path NAME                                          print the cached path
 //	pail-tools envtest                                            print the envtest assets directory
 package main
@@ -43,7 +43,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: pail-tools ensure [kube-apiserver|etcd|minio|versitygw ...] | path NAME | envtest")
+	fmt.Fprintln(os.Stderr, "usage: pail-tools ensure [kube-apiserver|kube-controller-manager|etcd|minio|versitygw ...] | path NAME | envtest")
 	os.Exit(2)
 }
 

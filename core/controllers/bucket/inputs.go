@@ -1,0 +1,57 @@
+package bucket
+
+import (
+	"context"
+	"slices"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/managed"
+)
+
+// indexMFASecret indexes Buckets by the MFA Secret their spec names.
+const indexMFASecret = "pail.dev/bucket-mfa-secret"
+
+// mfaSecret is the Secret spec.versioning.mfaDelete.secretRef names, or "".
+func mfaSecret(b *pailv1.Bucket) string {
+	if v := b.Spec.Versioning; v != nil && v.MFADelete != nil {
+		return v.MFADelete.SecretRef.Name
+	}
+	return ""
+}
+
+// indexInputs registers the indexes bucketsForSecret reads.
+func indexInputs(mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexMFASecret, func(o client.Object) []string {
+		if s := mfaSecret(o.(*pailv1.Bucket)); s != "" {
+			return []string{s}
+		}
+		return nil
+	})
+}
+
+// bucketsForSecret queues the Buckets that read Secret o, directly (their
+// MFA Secret) or through their Provider (its credentials or CA), so a
+// Secret created or fixed later recovers them at once, even from a
+// terminal error (AccessDenied, MFAUnavailable). The watch sees metadata
+// only: Secret data is never cached.
+func (r *Reconciler) bucketsForSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	providers, err := connect.SecretReaders(ctx, r.Client, o.GetNamespace(), o.GetName())
+	if err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, p := range providers {
+		out = append(out, managed.Requests(ctx, r.Client, &pailv1.BucketList{}, p.Namespace, indexProvider, p.Name)...)
+	}
+	for _, req := range managed.Requests(ctx, r.Client, &pailv1.BucketList{}, o.GetNamespace(), indexMFASecret, o.GetName()) {
+		if !slices.Contains(out, req) {
+			out = append(out, req)
+		}
+	}
+	return out
+}
