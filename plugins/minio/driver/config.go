@@ -438,6 +438,15 @@ func planEncryption(e *abi.Encryption) (write, error) {
 	}}, nil
 }
 
+// UnsupportedParts lists the parts of sub-resource values MinIO cannot keep,
+// which this driver therefore refuses with Unimplemented (lifecycleToMinio,
+// planEncryption), named as the conformance suite names them
+// (drivertest.Target.UnsupportedParts).
+var UnsupportedParts = []string{
+	abi.SubLifecycle + "/abortIncompleteMultipartUpload",
+	abi.SubEncryption + "/bucketKeyEnabled",
+}
+
 func planLifecycle(l *abi.Lifecycle) (write, error) {
 	cfg, err := lifecycleToMinio(l)
 	if err != nil {

@@ -29,8 +29,9 @@ func TestConformance(t *testing.T) {
 			Name: "conformance", Endpoint: endpoint, Region: "us-east-1", PathStyle: true,
 			Credentials: abi.Credentials{AccessKeyID: rootUser, SecretAccessKey: rootPassword},
 		},
-		Objects:  minioObjects{},
-		KMSKeyID: kmsKeyID,
+		Objects:          minioObjects{},
+		KMSKeyID:         kmsKeyID,
+		UnsupportedParts: UnsupportedParts,
 	})
 }
 
@@ -63,6 +64,17 @@ func (o minioObjects) PutObject(ctx context.Context, p abi.ProviderConfig, bucke
 	}
 	if _, err := c.PutObject(ctx, bucket, key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
 		return fmt.Errorf("put %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+func (o minioObjects) DeleteObject(ctx context.Context, p abi.ProviderConfig, bucket, key string) error {
+	c, err := o.client(p)
+	if err != nil {
+		return err
+	}
+	if err := c.RemoveObject(ctx, bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		return fmt.Errorf("remove %s/%s: %w", bucket, key, err)
 	}
 	return nil
 }

@@ -1,7 +1,7 @@
 package driver
 
 import (
-	"net/http"
+	"os"
 	"testing"
 
 	"github.com/pail-dev/pail/sdk/drivertest"
@@ -14,12 +14,17 @@ import (
 func TestConformance(t *testing.T) {
 	tgt := s3compattest.TargetForTest(t)
 	iam := s3compattest.IAMTargetForTest(t)
-	drivertest.Run(t, New(http.DefaultTransport.(*http.Transport).Clone()), drivertest.Target{
+	rt := s3compattest.NewCountingTransport()
+	drivertest.Run(t, New(rt), drivertest.Target{
 		Server:           tgt.Server,
 		Provider:         tgt.Provider,
 		Objects:          s3compattest.Objects{},
 		Unsupported:      tgt.Unsupported,
+		KMSKeyID:         os.Getenv(s3compattest.EnvKMSKeyID),
+		Requests:         rt.Requests,
 		Users:            &iam.Provider,
 		UsersUnsupported: iam.Unsupported,
+		Propagation:      iam.Propagation,
+		LastUsedAtOnce:   iam.LastUsedAtOnce,
 	})
 }
