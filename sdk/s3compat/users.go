@@ -209,15 +209,28 @@ func setUserUnsupported(obs *abi.UserObservation, part, reason string) {
 	obs.Unsupported[part] = reason
 }
 
-// listKeys lists every access key of user, following the pagination.
-func listKeys(ctx context.Context, c *iam.Client, user string) ([]abi.AccessKeyInfo, error) {
-	var keys []abi.AccessKeyInfo
-	pages := iam.NewListAccessKeysPaginator(c, &iam.ListAccessKeysInput{UserName: &user})
+// iamPages is an IAM paginator, e.g. *iam.ListAccessKeysPaginator.
+type iamPages[P any] interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...func(*iam.Options)) (P, error)
+}
+
+// eachPage hands every page of pages to f, stopping at the first error.
+func eachPage[P any](ctx context.Context, pages iamPages[P], f func(P)) error {
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		f(page)
+	}
+	return nil
+}
+
+// listKeys lists every access key of user, following the pagination.
+func listKeys(ctx context.Context, c *iam.Client, user string) ([]abi.AccessKeyInfo, error) {
+	var keys []abi.AccessKeyInfo
+	err := eachPage(ctx, iam.NewListAccessKeysPaginator(c, &iam.ListAccessKeysInput{UserName: &user}), func(page *iam.ListAccessKeysOutput) {
 		for _, k := range page.AccessKeyMetadata {
 			keys = append(keys, abi.AccessKeyInfo{
 				ID:      aws.ToString(k.AccessKeyId),
@@ -225,6 +238,9 @@ func listKeys(ctx context.Context, c *iam.Client, user string) ([]abi.AccessKeyI
 				Created: aws.ToTime(k.CreateDate).UTC(),
 			})
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return keys, nil
 }
@@ -257,18 +273,16 @@ func (d *Driver) readLastUsed(ctx context.Context, c *iam.Client, keys []abi.Acc
 // listTags returns the user's tags, nil when it has none.
 func listTags(ctx context.Context, c *iam.Client, user string) (map[string]string, error) {
 	var tags map[string]string
-	pages := iam.NewListUserTagsPaginator(c, &iam.ListUserTagsInput{UserName: &user})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
+	err := eachPage(ctx, iam.NewListUserTagsPaginator(c, &iam.ListUserTagsInput{UserName: &user}), func(page *iam.ListUserTagsOutput) {
 		for _, t := range page.Tags {
 			if tags == nil {
 				tags = map[string]string{}
 			}
 			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return tags, nil
 }
@@ -396,23 +410,19 @@ func (d *Driver) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.Use
 	}
 	if d.caps[abi.CapInlinePolicy] {
 		var names []string
-		pages := iam.NewListUserPoliciesPaginator(c, &iam.ListUserPoliciesInput{UserName: &u.Name})
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
-			if hasCode(err, "NoSuchEntity") {
-				return nil
-			}
-			if err != nil {
-				if _, ok := iamUnsupported(err); !ok {
-					return wrapIAM(err, "policy")
-				}
-				// No ListUserPolicies: delete the one the host named.
-				if u.Policy != nil && u.Policy.Name != "" {
-					names = []string{u.Policy.Name}
-				}
-				break
-			}
+		err := eachPage(ctx, iam.NewListUserPoliciesPaginator(c, &iam.ListUserPoliciesInput{UserName: &u.Name}), func(page *iam.ListUserPoliciesOutput) {
 			names = append(names, page.PolicyNames...)
+		})
+		switch _, unsupported := iamUnsupported(err); {
+		case hasCode(err, "NoSuchEntity"):
+			return nil
+		case err != nil && !unsupported:
+			return wrapIAM(err, "policy")
+		case err != nil:
+			// No ListUserPolicies: delete the one the host named.
+			if u.Policy != nil && u.Policy.Name != "" {
+				names = []string{u.Policy.Name}
+			}
 		}
 		for _, name := range names {
 			_, err := c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: &u.Name, PolicyName: aws.String(name)})
