@@ -133,11 +133,8 @@ type Objects interface {
 	EmptyBucket(ctx context.Context, p abi.ProviderConfig, bucket string) error
 }
 
-// capabilities ABI 1.1 defines: those of the bucket sub-resources
-// (abi.SubResources) and the rest.
-var knownCapabilities = slices.Concat([]string{abi.CapBuckets}, abi.BucketCapabilities(), []string{
-	abi.CapForceDelete, abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
-})
+// capabilities ABI 1.1 defines.
+var knownCapabilities = abi.AllCapabilities()
 
 var bucketOps = []string{abi.OpCheckProvider, abi.OpObserveBucket, abi.OpApplyBucket, abi.OpDeleteBucket}
 
