@@ -474,20 +474,16 @@ func hasCode(err error, codes ...string) bool {
 // into an *abi.Error. nil stays nil. madmin's errors carry MinIO's code and
 // message but no HTTP status.
 func mapAdminError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ae *abi.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	var er madmin.ErrorResponse
-	if !errors.As(err, &er) || er.Code == "" {
-		if e := driverkit.NoResponse(err); e != nil {
-			return e
+	return toABI(err, func(err error) *abi.Error {
+		var er madmin.ErrorResponse
+		if !errors.As(err, &er) || er.Code == "" {
+			return nil
 		}
-		return &abi.Error{Code: abi.CodeInternal, Message: err.Error()}
-	}
+		return adminAnswer(er)
+	})
+}
+
+func adminAnswer(er madmin.ErrorResponse) *abi.Error {
 	code, ok := adminCodes[er.Code]
 	if !ok {
 		code, ok = s3Codes[er.Code]
@@ -499,28 +495,11 @@ func mapAdminError(err error) error {
 	if msg == "" {
 		msg = "no message"
 	}
-	out := &abi.Error{Code: code, ProviderCode: er.Code, Retryable: code == abi.CodeUnavailable}
-	if code == abi.CodeAccessDenied {
-		out.Message = fmt.Sprintf("the provider refused the credentials: %s: %s", er.Code, msg)
-	} else {
-		out.Message = fmt.Sprintf("%s: %s", er.Code, msg)
-	}
-	return out
+	return &abi.Error{Code: code, Message: answerMessage(code, er.Code, msg), ProviderCode: er.Code, Retryable: code == abi.CodeUnavailable}
 }
 
 // adminError maps err and names the part it concerns; nil stays nil.
-func adminError(part string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ae *abi.Error
-	if !errors.As(mapAdminError(err), &ae) {
-		return err
-	}
-	out := *ae
-	out.Message = part + ": " + ae.Message
-	return &out
-}
+func adminError(part string, err error) error { return withPart(part, mapAdminError(err)) }
 
 // userNameChar reports whether c may appear in an IAM user name.
 func userNameChar(c rune) bool {
