@@ -129,6 +129,15 @@ func (d *Driver) prepareUser(p abi.ProviderConfig, name string) (*madmin.AdminCl
 	return d.adminClient(p)
 }
 
+// prepareKey checks the arguments of op, a call on an existing key, and
+// returns the admin client for p.
+func (d *Driver) prepareKey(p abi.ProviderConfig, k abi.AccessKeyArgs, op string) (*madmin.AdminClient, error) {
+	if k.ID == "" {
+		return nil, abi.Errorf(abi.CodeInvalidArgument, "%s needs the key id", op)
+	}
+	return d.prepareUser(p, k.User)
+}
+
 // ObserveUser reads the user (GetUserInfo), then the requested parts: keys
 // (ListServiceAccounts) and the inline policy (InfoCannedPolicyV2, only when
 // it is attached). Tags and last use are reported unsupported.
@@ -397,10 +406,7 @@ func (d *Driver) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k ab
 	default:
 		return abi.Errorf(abi.CodeInvalidArgument, "access key status %q must be %s or %s", k.Status, abi.KeyActive, abi.KeyInactive)
 	}
-	if k.ID == "" {
-		return abi.Errorf(abi.CodeInvalidArgument, "UpdateAccessKey needs the key id")
-	}
-	c, err := d.prepareUser(p, k.User)
+	c, err := d.prepareKey(p, k, "UpdateAccessKey")
 	if err != nil {
 		return err
 	}
@@ -413,10 +419,7 @@ func (d *Driver) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k ab
 // DeleteAccessKey deletes the service account; a missing one, or one that
 // is not k.User's, is success (and left alone).
 func (d *Driver) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	if k.ID == "" {
-		return abi.Errorf(abi.CodeInvalidArgument, "DeleteAccessKey needs the key id")
-	}
-	c, err := d.prepareUser(p, k.User)
+	c, err := d.prepareKey(p, k, "DeleteAccessKey")
 	if err != nil {
 		return err
 	}

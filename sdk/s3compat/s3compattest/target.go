@@ -4,14 +4,7 @@
 // the suite the aws-sdk-go-v2 object client it needs (Objects). The checks
 // themselves are drivertest's alone.
 //
-//	func TestConformance(t *testing.T) {
-//		tgt := s3compattest.TargetForTest(t)
-//		rt := s3compattest.NewCountingTransport()
-//		drivertest.Run(t, driver.New(rt), drivertest.Target{
-//			Server: tgt.Server, Provider: tgt.Provider, Unsupported: tgt.Unsupported,
-//			Objects: s3compattest.Objects{}, Requests: rt.Requests,
-//		})
-//	}
+//	func TestConformance(t *testing.T) { s3compattest.RunConformance(t, driver.New) }
 //
 // PAIL_S3_ENDPOINT, PAIL_S3_ACCESS_KEY, PAIL_S3_SECRET_KEY and
 // PAIL_S3_REGION (default us-east-1) select an existing endpoint; set
