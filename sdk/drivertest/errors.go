@@ -60,7 +60,7 @@ func wrongCredentials(t *testing.T, d driver.Driver, info abi.DriverInfo, o Obje
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			b := abi.BucketArgs{Name: BucketName(info.Name + "-denied")}
-			cleanupBucket(t, d, o, p, b.Name)
+			cleanupBucket(t, d, o, p, b.Name) //nolint:contextcheck // the cleanup outlives the test's context on purpose
 			create := b
 			create.Create = true
 			checkErr := d.CheckProvider(ctx, bad.p)

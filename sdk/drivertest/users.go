@@ -154,8 +154,9 @@ func accessKeys(t *testing.T, d driver.UserDriver, p abi.ProviderConfig, name st
 
 	second, err := d.CreateAccessKey(ctx, p, abi.AccessKeyArgs{User: name})
 	require.NoError(t, err, "a second CreateAccessKey")
-	var ids []string
-	for _, k := range observe("two keys").Keys {
+	listed := observe("two keys").Keys
+	ids := make([]string, 0, len(listed))
+	for _, k := range listed {
 		ids = append(ids, k.ID)
 	}
 	assert.ElementsMatch(t, []string{key.ID, second.ID}, ids, "every key of the user is listed")
@@ -189,7 +190,7 @@ func secretHidden(t *testing.T, key abi.NewAccessKey) {
 	for _, s := range []string{fmt.Sprint(key), fmt.Sprintf("%+v %#v %s %q %x", key, key, key.Secret, key.Secret, key.Secret)} {
 		assert.NotContains(t, s, key.Secret.Reveal(), "a formatted key never shows its secret")
 	}
-	raw, err := json.Marshal(key)
+	raw, err := json.Marshal(key) //nolint:gosec // the secret's JSON is what is checked
 	require.NoError(t, err)
 	assert.Contains(t, string(raw), key.Secret.Reveal(), "JSON carries the secret to the host")
 }
@@ -383,7 +384,7 @@ func keyWorks(t *testing.T, d driver.UserDriver, ut userTarget) {
 	require.NoError(t, d.UpdateAccessKey(ctx, p, abi.AccessKeyArgs{User: name, ID: key.ID, Status: abi.KeyInactive}))
 	eventually(t, ut.propagation, "an inactive key is refused", func() error {
 		if err := ut.d.CheckProvider(ctx, as); abi.CodeOf(err) != abi.CodeAccessDenied {
-			return fmt.Errorf("CheckProvider with the inactive key: want AccessDenied, got %v", err)
+			return fmt.Errorf("CheckProvider with the inactive key: want AccessDenied, got %w", err)
 		}
 		return nil
 	})

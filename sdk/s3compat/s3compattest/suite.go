@@ -5,9 +5,9 @@ import (
 	"sync/atomic"
 )
 
-// EnvKMSKeyID, when set, names the KMS key with which the conformance suite
-// (drivertest.Target.KMSKeyID) also round-trips SSE-KMS default encryption
-// (only a real AWS account has one).
+// EnvKMSKeyID names the environment variable that, when set, names the KMS
+// key with which the conformance suite (drivertest.Target.KMSKeyID) also
+// round-trips SSE-KMS default encryption (only a real AWS account has one).
 const EnvKMSKeyID = "PAIL_S3_KMS_KEY_ID"
 
 // CountingTransport counts the requests a driver sends through it, for
@@ -21,7 +21,10 @@ type CountingTransport struct {
 // NewCountingTransport counts the requests of a fresh clone of
 // http.DefaultTransport.
 func NewCountingTransport() *CountingTransport {
-	return &CountingTransport{Next: http.DefaultTransport.(*http.Transport).Clone()}
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return &CountingTransport{Next: t.Clone()}
+	}
+	return &CountingTransport{Next: http.DefaultTransport}
 }
 
 // RoundTrip counts r and sends it on.
