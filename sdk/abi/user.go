@@ -2,6 +2,7 @@ package abi
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -16,6 +17,19 @@ const (
 	// CapKeyLastUsed: the provider reports when a key was last used.
 	CapKeyLastUsed = "keyLastUsed"
 )
+
+// UserCapabilities lists the capabilities of the user and key operations,
+// CapAccessKeys (which the others need) first.
+func UserCapabilities() []string {
+	return []string{CapAccessKeys, CapInlinePolicy, CapUserTags, CapKeyLastUsed}
+}
+
+// AllCapabilities lists every capability this ABI defines: CapBuckets, those
+// of the bucket sub-resources (BucketCapabilities), CapForceDelete and the
+// user ones (UserCapabilities), in that order.
+func AllCapabilities() []string {
+	return slices.Concat([]string{CapBuckets}, BucketCapabilities(), []string{CapForceDelete}, UserCapabilities())
+}
 
 // Parts of a user that ObserveUser reads when asked in UserArgs.Observe.
 const (

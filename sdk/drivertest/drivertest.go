@@ -19,21 +19,28 @@
 //     driver.UserDriver methods) when accessKeys is declared;
 //   - CheckProvider with good credentials;
 //   - the bucket lifecycle: observe absent, delete absent (NotFound), create,
-//     observe present, create again (a no-op), delete, observe absent, delete
-//     again (NotFound);
+//     observe present, create again (a no-op), apply without changes,
+//     delete, observe absent, delete again (NotFound);
 //   - every sub-resource: a declared one round-trips exactly as written, a
 //     second identical apply changes nothing, and a reset reads back reset;
 //     one the server does not implement (Target.Unsupported) is refused with
-//     Unimplemented and reported in the observation's unsupported; an
-//     undeclared one is refused with Unimplemented;
+//     Unimplemented and reported in the observation's unsupported; a value
+//     using a part the server cannot keep (Target.UnsupportedParts) is
+//     refused with Unimplemented; an undeclared one is refused with
+//     Unimplemented (before any request, when Target.Requests counts them);
 //   - object lock at creation (declared: reads back, versioning on; not
 //     declared: Unimplemented and no bucket created);
-//   - error codes: wrong credentials → AccessDenied, unreachable endpoint →
-//     Unavailable (retryable), a non-empty bucket deleted without force →
-//     Conflict (BucketNotEmpty), with force (when declared) → gone;
+//   - error codes: wrong credentials → AccessDenied (HTTP 403, the S3 code),
+//     unreachable endpoint → Unavailable (retryable, one quick attempt), a
+//     non-empty bucket deleted without force → Conflict (BucketNotEmpty),
+//     with force (when declared) → gone, also when only object versions and
+//     a delete marker are left;
+//   - the dispatch envelope (driver.Dispatch): requests and results as the
+//     host sends and reads them;
 //   - users and access keys when accessKeys is declared: the lifecycle, its
-//     idempotency, NotFound and Conflict cases, and each declared part
-//     (inlinePolicy, userTags, keyLastUsed) or its refusal when undeclared.
+//     idempotency, NotFound, Conflict and InvalidArgument cases, each
+//     declared part (inlinePolicy, userTags, keyLastUsed) or its refusal
+//     when undeclared, and a created key signing the driver's own requests.
 //
 // The suite imports no driver implementation and no S3 client: the sdk
 // module carries no cloud SDK, so a third party's driver depends on it
@@ -89,6 +96,22 @@ type Target struct {
 	// abi.UserLastUsed) the server does not implement though the driver
 	// declares them.
 	UsersUnsupported []string
+	// UnsupportedParts lists the parts of sub-resource values the server
+	// cannot keep, as "sub-resource/part" (MinIO:
+	// "lifecycle/abortIncompleteMultipartUpload",
+	// "encryption/bucketKeyEnabled"). The driver must refuse a value using
+	// one with Unimplemented rather than have it silently dropped.
+	UnsupportedParts []string
+	// Requests, when set, counts the requests the driver under test has sent
+	// (a counting transport); the suite then checks that an undeclared
+	// capability is refused before any request.
+	Requests func() int64
+	// Propagation bounds how long a new key or a key's new status may take
+	// to work on the endpoint (AWS IAM is eventually consistent); 0: at once.
+	Propagation time.Duration
+	// LastUsedAtOnce is true when a key's last use is recorded as soon as it
+	// signs a request (versitygw); AWS takes hours.
+	LastUsedAtOnce bool
 }
 
 // Objects writes and removes objects with a client of the caller's, never
@@ -101,16 +124,16 @@ type Target struct {
 type Objects interface {
 	// PutObject writes body at key in bucket.
 	PutObject(ctx context.Context, p abi.ProviderConfig, bucket, key, body string) error
+	// DeleteObject deletes key in bucket as a plain DELETE does: in a
+	// versioned bucket it leaves the versions and adds a delete marker.
+	DeleteObject(ctx context.Context, p abi.ProviderConfig, bucket, key string) error
 	// EmptyBucket deletes every object, object version and delete marker
 	// in bucket.
 	EmptyBucket(ctx context.Context, p abi.ProviderConfig, bucket string) error
 }
 
-// capabilities ABI 1.1 defines: those of the bucket sub-resources
-// (abi.SubResources) and the rest.
-var knownCapabilities = slices.Concat([]string{abi.CapBuckets}, abi.BucketCapabilities(), []string{
-	abi.CapForceDelete, abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
-})
+// capabilities ABI 1.1 defines.
+var knownCapabilities = abi.AllCapabilities()
 
 // The operations every driver declares, and those accessKeys adds.
 var (
@@ -131,18 +154,20 @@ func Run(t *testing.T, d driver.Driver, tgt Target) {
 	t.Run("bucket lifecycle", func(t *testing.T) { bucketLifecycle(t, d, info, o, p) })
 	t.Run("sub-resources", func(t *testing.T) { subResources(t, d, info, tgt) })
 	t.Run("object lock at creation", func(t *testing.T) { objectLock(t, d, info, o, p) })
-	t.Run("errors", func(t *testing.T) { errorCodes(t, d, info, o, p) })
+	t.Run("errors", func(t *testing.T) { errorCodes(t, d, info, tgt) })
+	t.Run("dispatch envelope", func(t *testing.T) { dispatchEnvelope(t, d, info, o, p) })
 	t.Run("users", func(t *testing.T) {
 		if !info.Supports(abi.CapAccessKeys) {
 			t.Skipf("driver %s does not declare %s", info.Name, abi.CapAccessKeys)
 		}
 		u, ok := d.(driver.UserDriver)
 		require.True(t, ok, "a driver declaring accessKeys implements driver.UserDriver")
-		up := p
+		ut := userTarget{d: d, info: info, p: p, unsupported: tgt.UsersUnsupported,
+			propagation: tgt.Propagation, lastUsedAtOnce: tgt.LastUsedAtOnce}
 		if tgt.Users != nil {
-			up = *tgt.Users
+			ut.p = *tgt.Users
 		}
-		users(t, u, info, up, tgt.UsersUnsupported)
+		users(t, u, ut)
 	})
 }
 
@@ -189,6 +214,7 @@ func bucketLifecycle(t *testing.T, d driver.Driver, info abi.DriverInfo, o Objec
 		{"observe present", observeExists(ctx, d, p, b, true), ""},
 		{"create again is a no-op", func() error { return d.ApplyBucket(ctx, p, create) }, ""},
 		{"still present", observeExists(ctx, d, p, b, true), ""},
+		{"apply without changes", func() error { return d.ApplyBucket(ctx, p, b) }, ""},
 		{"delete", func() error { return d.DeleteBucket(ctx, p, b) }, ""},
 		{"observe absent again", observeExists(ctx, d, p, b, false), ""},
 		{"delete again is NotFound", func() error { return d.DeleteBucket(ctx, p, b) }, abi.CodeNotFound},
@@ -207,6 +233,9 @@ func bucketLifecycle(t *testing.T, d driver.Driver, info abi.DriverInfo, o Objec
 type subCase struct {
 	name       string // the sub-resource
 	capability string // what the driver must declare (name, or sseKms)
+	// part names what of set some servers cannot keep (Target.UnsupportedParts
+	// lists it as name/part); "" for a value every server keeps.
+	part       string
 	set, reset abi.BucketConfig
 	// resetAlso lists other observations that count as reset (AWS turns
 	// default SSE-S3 on after DeleteBucketEncryption).
@@ -238,16 +267,19 @@ func subCases(bucket, kmsKey string) []subCase {
 		},
 		{
 			// What every S3 lifecycle API stores: a prefix filter, a tag
-			// filter, a prefix-and-tags filter, noncurrent expiration and a
-			// disabled rule. (abortIncompleteMultipartUpload is left out:
-			// MinIO cannot store it and its driver refuses it, as it must.)
-			name: abi.SubLifecycle,
-			set: abi.BucketConfig{Lifecycle: &abi.Lifecycle{Rules: []abi.LifecycleRule{
-				{ID: "logs", Status: "Enabled", Prefix: "logs/", Expiration: &abi.LifecycleExpiration{Days: 30}},
-				{ID: "tmp-tag", Status: "Enabled", Tags: map[string]string{"class": "tmp"}, Expiration: &abi.LifecycleExpiration{Days: 7}},
-				{ID: "both", Status: "Disabled", Prefix: "x/", Tags: map[string]string{"a": "1", "b": "2"},
-					NoncurrentVersionExpiration: &abi.NoncurrentVersionExpiration{NoncurrentDays: 10, NewerNoncurrentVersions: 2}},
-			}}},
+			// filter, a prefix-and-tags filter, noncurrent expiration, a
+			// date, expired delete markers and a disabled rule.
+			name:  abi.SubLifecycle,
+			set:   abi.BucketConfig{Lifecycle: &abi.Lifecycle{Rules: lifecycleRules}},
+			reset: abi.BucketConfig{Lifecycle: &abi.Lifecycle{}},
+		},
+		{
+			// MinIO accepts abortIncompleteMultipartUpload and silently
+			// drops it, so its driver must refuse it.
+			name: abi.SubLifecycle, part: "abortIncompleteMultipartUpload",
+			set: abi.BucketConfig{Lifecycle: &abi.Lifecycle{Rules: append(slices.Clip(lifecycleRules), abi.LifecycleRule{
+				ID: "mpu", Status: "Enabled", AbortIncompleteMultipartUpload: &abi.AbortIncompleteMultipartUpload{DaysAfterInitiation: 3},
+			})}},
 			reset: abi.BucketConfig{Lifecycle: &abi.Lifecycle{}},
 		},
 		{
@@ -276,14 +308,31 @@ func subCases(bucket, kmsKey string) []subCase {
 		},
 	}
 	if kmsKey != "" {
-		cases = append(cases, subCase{
-			name: abi.SubEncryption, capability: abi.SubSSEKMS,
-			set:       abi.BucketConfig{Encryption: &abi.Encryption{Algorithm: "aws:kms", KMSKeyID: kmsKey}},
-			reset:     abi.BucketConfig{Encryption: &abi.Encryption{}},
-			resetAlso: []abi.BucketConfig{{Encryption: &abi.Encryption{Algorithm: "AES256"}}},
-		})
+		for _, bucketKey := range []bool{false, true} {
+			c := subCase{
+				name: abi.SubEncryption, capability: abi.SubSSEKMS,
+				set:       abi.BucketConfig{Encryption: &abi.Encryption{Algorithm: "aws:kms", KMSKeyID: kmsKey, BucketKeyEnabled: bucketKey}},
+				reset:     abi.BucketConfig{Encryption: &abi.Encryption{}},
+				resetAlso: []abi.BucketConfig{{Encryption: &abi.Encryption{Algorithm: "AES256"}}},
+			}
+			if bucketKey {
+				c.part = "bucketKeyEnabled"
+			}
+			cases = append(cases, c)
+		}
 	}
 	return cases
+}
+
+// lifecycleRules are the rules of the lifecycle case, shared by the case
+// that adds a part some servers cannot keep.
+var lifecycleRules = []abi.LifecycleRule{
+	{ID: "logs", Status: "Enabled", Prefix: "logs/", Expiration: &abi.LifecycleExpiration{Days: 30}},
+	{ID: "tmp-tag", Status: "Enabled", Tags: map[string]string{"class": "tmp"}, Expiration: &abi.LifecycleExpiration{Days: 7}},
+	{ID: "both", Status: "Disabled", Prefix: "x/", Tags: map[string]string{"a": "1", "b": "2"},
+		NoncurrentVersionExpiration: &abi.NoncurrentVersionExpiration{NoncurrentDays: 10, NewerNoncurrentVersions: 2}},
+	{ID: "markers", Status: "Enabled", Prefix: "gone/", Expiration: &abi.LifecycleExpiration{ExpiredObjectDeleteMarker: true}},
+	{ID: "dated", Status: "Enabled", Prefix: "old/", Expiration: &abi.LifecycleExpiration{Date: "2031-01-01"}},
 }
 
 func subResources(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target) {
@@ -299,6 +348,9 @@ func subResources(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target
 		if c.capability != c.name {
 			label += "/" + c.capability
 		}
+		if c.part != "" {
+			label += "/" + c.part
+		}
 		t.Run(label, func(t *testing.T) { roundTrip(t, d, info, tgt, name, c) })
 	}
 	t.Run(abi.SubMFADelete, func(t *testing.T) {
@@ -313,23 +365,11 @@ func roundTrip(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target, b
 		return d.ApplyBucket(ctx, p, abi.BucketArgs{Name: bucket, Config: cfg})
 	}
 
-	if !info.Supports(c.capability) {
-		// The host refuses an undeclared capability before calling the
-		// driver (the Bucket gets Unsupported); the driver must refuse it
-		// too, so no path can silently drop or half-apply it.
-		err := apply(c.set)
-		require.Equal(t, abi.CodeUnimplemented, abi.CodeOf(err), "driver %s does not declare %s: ApplyBucket must refuse it with Unimplemented, got %v", info.Name, c.capability, err)
-		if c.capability == c.name {
-			obs, err := d.ObserveBucket(ctx, p, observe)
-			require.NoError(t, err, "observing an undeclared sub-resource is not an error")
-			if _, reported := obs.Unsupported[c.name]; !reported {
-				assert.Nil(t, field(obs.Config, c.name), "an undeclared %s is reported unsupported or not at all", c.name)
-			}
-		}
+	switch {
+	case !info.Supports(c.capability):
+		refusedUndeclared(t, d, info, tgt, observe, c)
 		return
-	}
-
-	if slices.Contains(tgt.Unsupported, c.name) {
+	case slices.Contains(tgt.Unsupported, c.name):
 		err := apply(c.set)
 		require.Equal(t, abi.CodeUnimplemented, abi.CodeOf(err), "%s does not implement %s: ApplyBucket must say so with Unimplemented (%v)", tgt.Server, c.name, err)
 		obs, err := d.ObserveBucket(ctx, p, observe)
@@ -337,6 +377,10 @@ func roundTrip(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target, b
 		assert.Contains(t, obs.Unsupported, c.name, "%s does not implement %s: ObserveBucket must report it unsupported", tgt.Server, c.name)
 		assert.Nil(t, field(obs.Config, c.name), "an unsupported %s has no observed value", c.name)
 		t.Logf("%s does not implement %s: %s", tgt.Server, c.name, obs.Unsupported[c.name])
+		return
+	case c.part != "" && slices.Contains(tgt.UnsupportedParts, c.name+"/"+c.part):
+		err := apply(c.set)
+		require.Equal(t, abi.CodeUnimplemented, abi.CodeOf(err), "%s cannot keep %s in %s: ApplyBucket must refuse it with Unimplemented (%v)", tgt.Server, c.part, c.name, err)
 		return
 	}
 
@@ -365,6 +409,30 @@ func roundTrip(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target, b
 	require.NoError(t, apply(c.reset), "reset")
 	check("after reset", c.reset, c.resetAlso...)
 	require.NoError(t, apply(c.reset), "reset again")
+}
+
+// refusedUndeclared checks that a sub-resource the driver does not declare
+// is refused: the host refuses an undeclared capability before calling the
+// driver (the Bucket gets Unsupported); the driver must refuse it too, so no
+// path can silently drop or half-apply it.
+func refusedUndeclared(t *testing.T, d driver.Driver, info abi.DriverInfo, tgt Target, observe abi.BucketArgs, c subCase) {
+	ctx, p := t.Context(), tgt.Provider
+	var before int64
+	if tgt.Requests != nil {
+		before = tgt.Requests()
+	}
+	err := d.ApplyBucket(ctx, p, abi.BucketArgs{Name: observe.Name, Config: c.set})
+	if tgt.Requests != nil {
+		assert.Equal(t, int64(0), tgt.Requests()-before, "an undeclared %s must be refused before any request", c.capability)
+	}
+	require.Equal(t, abi.CodeUnimplemented, abi.CodeOf(err), "driver %s does not declare %s: ApplyBucket must refuse it with Unimplemented, got %v", info.Name, c.capability, err)
+	if c.capability == c.name {
+		obs, err := d.ObserveBucket(ctx, p, observe)
+		require.NoError(t, err, "observing an undeclared sub-resource is not an error")
+		if _, reported := obs.Unsupported[c.name]; !reported {
+			assert.Nil(t, field(obs.Config, c.name), "an undeclared %s is reported unsupported or not at all", c.name)
+		}
+	}
 }
 
 func objectLock(t *testing.T, d driver.Driver, info abi.DriverInfo, o Objects, p abi.ProviderConfig) {
@@ -426,80 +494,6 @@ func objectLockAfterCreation(t *testing.T, d driver.Driver, p abi.ProviderConfig
 	assert.Equal(t, &abi.ObjectLock{}, read(plain), "a refused write leaves the bucket without object lock")
 }
 
-func errorCodes(t *testing.T, d driver.Driver, info abi.DriverInfo, o Objects, p abi.ProviderConfig) {
-	t.Run("wrong credentials are AccessDenied", func(t *testing.T) {
-		ctx := t.Context()
-		for _, bad := range []struct {
-			name string
-			p    abi.ProviderConfig
-		}{
-			{"wrong secret", withCreds(p, p.Credentials.AccessKeyID, "not-the-secret-key-of-this-test")},
-			{"unknown access key", withCreds(p, "PAILUNKNOWNKEY000000", "not-the-secret-key-of-this-test")},
-		} {
-			t.Run(bad.name, func(t *testing.T) {
-				b := abi.BucketArgs{Name: BucketName(info.Name + "-denied")}
-				cleanupBucket(t, d, o, p, b.Name)
-				create := b
-				create.Create = true
-				_, observeErr := d.ObserveBucket(ctx, bad.p, b)
-				errs := map[string]error{
-					"CheckProvider": d.CheckProvider(ctx, bad.p),
-					"ObserveBucket": observeErr,
-					"ApplyBucket":   d.ApplyBucket(ctx, bad.p, create),
-					"DeleteBucket":  d.DeleteBucket(ctx, bad.p, b),
-				}
-				for op, err := range errs {
-					assertCode(t, abi.CodeAccessDenied, false, err, op)
-					if err != nil {
-						assert.NotContains(t, err.Error(), bad.p.Credentials.SecretAccessKey, "%s: an error never carries the secret", op)
-					}
-				}
-			})
-		}
-	})
-
-	t.Run("unreachable endpoint is Unavailable", func(t *testing.T) {
-		ctx := t.Context()
-		closed := p
-		closed.Endpoint = "http://" + closedAddr(t)
-		start := time.Now()
-		assertCode(t, abi.CodeUnavailable, true, d.CheckProvider(ctx, closed), "CheckProvider")
-		_, err := d.ObserveBucket(ctx, closed, abi.BucketArgs{Name: BucketName(info.Name + "-down")})
-		assertCode(t, abi.CodeUnavailable, true, err, "ObserveBucket")
-		// The host owns retries: a driver that retries inside one call
-		// holds a pooled instance and the reconcile for nothing.
-		assert.Less(t, time.Since(start), 10*time.Second, "failing against a closed port took long; is the driver retrying?")
-	})
-
-	t.Run("non-empty bucket", func(t *testing.T) {
-		ctx := t.Context()
-		b := abi.BucketArgs{Name: BucketName(info.Name + "-full")}
-		require.NoError(t, d.ApplyBucket(ctx, p, abi.BucketArgs{Name: b.Name, Create: true}))
-		cleanupBucket(t, d, o, p, b.Name)
-		err := o.PutObject(ctx, p, b.Name, "dir/object.txt", "hello")
-		require.NoError(t, err, "put an object with a client independent of the driver")
-
-		err = d.DeleteBucket(ctx, p, b)
-		assertCode(t, abi.CodeConflict, false, err, "DeleteBucket without force")
-		assert.Equal(t, "BucketNotEmpty", providerCode(err), "providerCode of a non-empty delete")
-		obs, err := d.ObserveBucket(ctx, p, b)
-		require.NoError(t, err)
-		assert.True(t, obs.Exists, "a refused delete leaves the bucket in place")
-
-		if !info.Supports(abi.CapForceDelete) {
-			require.NoError(t, o.EmptyBucket(ctx, p, b.Name), "empty the bucket with the independent client")
-			require.NoError(t, d.DeleteBucket(ctx, p, b), "delete once emptied")
-			return
-		}
-		b.Force = true
-		require.NoError(t, d.DeleteBucket(ctx, p, b), "force delete")
-		obs, err = d.ObserveBucket(ctx, p, b)
-		require.NoError(t, err)
-		assert.False(t, obs.Exists, "force delete removes the bucket")
-		assertCode(t, abi.CodeNotFound, false, d.DeleteBucket(ctx, p, b), "force delete of a gone bucket")
-	})
-}
-
 func withCreds(p abi.ProviderConfig, id, secret string) abi.ProviderConfig {
 	p.Credentials = abi.Credentials{AccessKeyID: id, SecretAccessKey: secret}
 	return p
@@ -517,12 +511,13 @@ func assertCode(t *testing.T, want abi.Code, retryable bool, err error, what str
 	}
 }
 
-func providerCode(err error) string {
+// asError returns the *abi.Error in err's chain, or the zero Error.
+func asError(err error) abi.Error {
 	var ae *abi.Error
 	if errors.As(err, &ae) {
-		return ae.ProviderCode
+		return *ae
 	}
-	return ""
+	return abi.Error{}
 }
 
 func observeExists(ctx context.Context, d driver.Driver, p abi.ProviderConfig, b abi.BucketArgs, want bool) func() error {

@@ -76,7 +76,10 @@ func (m *memS3) auth(_ context.Context, p abi.ProviderConfig) error {
 	if p.Endpoint != m.endpoint {
 		return abi.Errorf(abi.CodeUnavailable, "dial %s: connection refused", p.Endpoint)
 	}
-	if p.Credentials.AccessKeyID != m.creds.AccessKeyID || p.Credentials.SecretAccessKey != m.creds.SecretAccessKey {
+	if p.Credentials.AccessKeyID != m.creds.AccessKeyID {
+		return &abi.Error{Code: abi.CodeAccessDenied, Message: "the access key does not exist", ProviderCode: "InvalidAccessKeyId", HTTPStatus: 403}
+	}
+	if p.Credentials.SecretAccessKey != m.creds.SecretAccessKey {
 		return &abi.Error{Code: abi.CodeAccessDenied, Message: "the request signature does not match", ProviderCode: "SignatureDoesNotMatch", HTTPStatus: 403}
 	}
 	return nil
@@ -179,17 +182,39 @@ func (m *memS3) delete(ctx context.Context, p abi.ProviderConfig, b abi.BucketAr
 	return nil
 }
 
-// PutObject and EmptyBucket make m the suite's independent object client
-// (drivertest.Objects): they reach the store without the driver's code.
+// PutObject, DeleteObject and EmptyBucket make m the suite's independent
+// object client (drivertest.Objects): they reach the store without the
+// driver's code. In a versioned bucket every write is kept, as a version or
+// a delete marker, under its own entry.
 func (m *memS3) PutObject(ctx context.Context, p abi.ProviderConfig, bucket, key, body string) error {
-	return m.objects(ctx, p, bucket, func(objs map[string]string) { objs[key] = body })
+	return m.objects(ctx, p, bucket, func(bk *memBucket) { bk.objects[bk.entry(key)] = body })
+}
+
+func (m *memS3) DeleteObject(ctx context.Context, p abi.ProviderConfig, bucket, key string) error {
+	return m.objects(ctx, p, bucket, func(bk *memBucket) {
+		if e := bk.entry(key); e != key {
+			bk.objects[e] = "" // a delete marker
+			return
+		}
+		delete(bk.objects, key)
+	})
+}
+
+// entry is where a write of key goes: key itself, or a new version of it
+// when versioning is enabled.
+func (bk *memBucket) entry(key string) string {
+	var v abi.Versioning
+	if err := json.Unmarshal(bk.config[abi.SubVersioning], &v); err != nil || v.Status != "Enabled" {
+		return key
+	}
+	return fmt.Sprintf("%s?versionId=%d", key, len(bk.objects))
 }
 
 func (m *memS3) EmptyBucket(ctx context.Context, p abi.ProviderConfig, bucket string) error {
-	return m.objects(ctx, p, bucket, func(objs map[string]string) { clear(objs) })
+	return m.objects(ctx, p, bucket, func(bk *memBucket) { clear(bk.objects) })
 }
 
-func (m *memS3) objects(ctx context.Context, p abi.ProviderConfig, bucket string, change func(map[string]string)) error {
+func (m *memS3) objects(ctx context.Context, p abi.ProviderConfig, bucket string, change func(*memBucket)) error {
 	if err := m.auth(ctx, p); err != nil {
 		return err
 	}
@@ -199,7 +224,7 @@ func (m *memS3) objects(ctx context.Context, p abi.ProviderConfig, bucket string
 	if !ok {
 		return fmt.Errorf("no bucket %s", bucket)
 	}
-	change(bk.objects)
+	change(bk)
 	return nil
 }
 

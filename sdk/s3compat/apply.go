@@ -259,63 +259,61 @@ var writers = map[string]func(ctx context.Context, c *s3.Client, b abi.BucketArg
 	abi.SubEncryption: writeEncryption,
 	abi.SubPublicAccessBlock: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
 		pab := *b.Config.PublicAccessBlock
-		if pab == (abi.PublicAccessBlock{}) {
-			_, err := c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: &b.Name})
-			return err
-		}
-		_, err := c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{
-			Bucket: &b.Name,
-			PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{
-				BlockPublicAcls:       aws.Bool(pab.BlockPublicAcls),
-				IgnorePublicAcls:      aws.Bool(pab.IgnorePublicAcls),
-				BlockPublicPolicy:     aws.Bool(pab.BlockPublicPolicy),
-				RestrictPublicBuckets: aws.Bool(pab.RestrictPublicBuckets),
-			},
-		})
-		return err
+		return putOrDelete(ctx, pab == (abi.PublicAccessBlock{}),
+			c.DeletePublicAccessBlock, &s3.DeletePublicAccessBlockInput{Bucket: &b.Name},
+			c.PutPublicAccessBlock, &s3.PutPublicAccessBlockInput{
+				Bucket: &b.Name,
+				PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{
+					BlockPublicAcls:       aws.Bool(pab.BlockPublicAcls),
+					IgnorePublicAcls:      aws.Bool(pab.IgnorePublicAcls),
+					BlockPublicPolicy:     aws.Bool(pab.BlockPublicPolicy),
+					RestrictPublicBuckets: aws.Bool(pab.RestrictPublicBuckets),
+				},
+			})
 	},
 	abi.SubLifecycle: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
-		if len(b.Config.Lifecycle.Rules) == 0 {
-			_, err := c.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: &b.Name})
-			return err
-		}
-		_, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
-			Bucket:                 &b.Name,
-			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: lifecycleToS3(b.Config.Lifecycle.Rules)},
-		})
-		return err
+		return putOrDelete(ctx, len(b.Config.Lifecycle.Rules) == 0,
+			c.DeleteBucketLifecycle, &s3.DeleteBucketLifecycleInput{Bucket: &b.Name},
+			c.PutBucketLifecycleConfiguration, &s3.PutBucketLifecycleConfigurationInput{
+				Bucket:                 &b.Name,
+				LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: lifecycleToS3(b.Config.Lifecycle.Rules)},
+			})
 	},
 	abi.SubCORS: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
-		if len(b.Config.CORS.Rules) == 0 {
-			_, err := c.DeleteBucketCors(ctx, &s3.DeleteBucketCorsInput{Bucket: &b.Name})
-			return err
-		}
-		_, err := c.PutBucketCors(ctx, &s3.PutBucketCorsInput{
-			Bucket:            &b.Name,
-			CORSConfiguration: &types.CORSConfiguration{CORSRules: corsToS3(b.Config.CORS.Rules)},
-		})
-		return err
+		return putOrDelete(ctx, len(b.Config.CORS.Rules) == 0,
+			c.DeleteBucketCors, &s3.DeleteBucketCorsInput{Bucket: &b.Name},
+			c.PutBucketCors, &s3.PutBucketCorsInput{
+				Bucket:            &b.Name,
+				CORSConfiguration: &types.CORSConfiguration{CORSRules: corsToS3(b.Config.CORS.Rules)},
+			})
 	},
 	abi.SubTagging: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
-		if len(b.Config.Tagging.Tags) == 0 {
-			_, err := c.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: &b.Name})
-			return err
-		}
-		_, err := c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
-			Bucket:  &b.Name,
-			Tagging: &types.Tagging{TagSet: tagsToS3(b.Config.Tagging.Tags)},
-		})
-		return err
+		return putOrDelete(ctx, len(b.Config.Tagging.Tags) == 0,
+			c.DeleteBucketTagging, &s3.DeleteBucketTaggingInput{Bucket: &b.Name},
+			c.PutBucketTagging, &s3.PutBucketTaggingInput{
+				Bucket:  &b.Name,
+				Tagging: &types.Tagging{TagSet: tagsToS3(b.Config.Tagging.Tags)},
+			})
 	},
 	abi.SubPolicy: func(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {
-		if strings.TrimSpace(b.Config.Policy.Document) == "" {
-			_, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: &b.Name})
-			return err
-		}
-		_, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: &b.Name, Policy: aws.String(b.Config.Policy.Document)})
-		return err
+		return putOrDelete(ctx, strings.TrimSpace(b.Config.Policy.Document) == "",
+			c.DeleteBucketPolicy, &s3.DeleteBucketPolicyInput{Bucket: &b.Name},
+			c.PutBucketPolicy, &s3.PutBucketPolicyInput{Bucket: &b.Name, Policy: aws.String(b.Config.Policy.Document)})
 	},
 	abi.SubObjectLock: writeObjectLock,
+}
+
+// putOrDelete deletes a sub-resource's configuration (del with delIn) when
+// the value is empty, and writes it (put with putIn) otherwise: S3 has no
+// "empty" configuration to put. Neither answer carries anything.
+func putOrDelete[DI, DO, PI, PO any](ctx context.Context, empty bool, del s3Call[DI, DO], delIn DI, put s3Call[PI, PO], putIn PI) error {
+	var err error
+	if empty {
+		_, err = del(ctx, delIn)
+	} else {
+		_, err = put(ctx, putIn)
+	}
+	return err
 }
 
 func writeEncryption(ctx context.Context, c *s3.Client, b abi.BucketArgs) error {

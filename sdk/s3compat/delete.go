@@ -134,7 +134,7 @@ func deleteObjects(ctx context.Context, c *s3.Client, bucket string, ids []types
 		}
 		if len(out.Errors) > 0 {
 			e := out.Errors[0]
-			ae := mapS3Error(aws.ToString(e.Code), aws.ToString(e.Message), 0)
+			ae := s3Answers.answer(aws.ToString(e.Code), aws.ToString(e.Message), 0)
 			ae.Message = fmt.Sprintf("force delete: %d of %d objects could not be deleted; first %q (version %q): %s",
 				len(out.Errors), n, aws.ToString(e.Key), aws.ToString(e.VersionId), ae.Message)
 			return ae

@@ -145,6 +145,26 @@ func (d *Driver) client(p abi.ProviderConfig) (*s3.Client, error) {
 	return d.clients.Get(p, func() (*s3.Client, error) { return d.newClient(p) })
 }
 
+// staticCredentials are p's credentials alone: never the environment,
+// shared config files or instance metadata.
+func staticCredentials(p abi.ProviderConfig) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(p.Credentials.AccessKeyID, p.Credentials.SecretAccessKey, p.Credentials.SessionToken)
+}
+
+// httpClient sends on the driver's transport and never follows a redirect:
+// S3 redirects to another region's host, which the host refuses anyway, and
+// the 3xx itself says what is wrong.
+func (d *Driver) httpClient() *http.Client {
+	rt := d.rt
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return &http.Client{
+		Transport:     rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
 func (d *Driver) newClient(p abi.ProviderConfig) (*s3.Client, error) {
 	if err := d.checkEndpoint(p.Endpoint); err != nil {
 		return nil, err
@@ -153,24 +173,12 @@ func (d *Driver) newClient(p abi.ProviderConfig) (*s3.Client, error) {
 	if region == "" {
 		region = DefaultRegion
 	}
-	rt := d.rt
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
 	c := s3.New(s3.Options{
-		Region: region,
-		// Static credentials only: never the environment, shared config
-		// files or instance metadata.
-		Credentials:  credentials.NewStaticCredentialsProvider(p.Credentials.AccessKeyID, p.Credentials.SecretAccessKey, p.Credentials.SessionToken),
+		Region:       region,
+		Credentials:  staticCredentials(p),
 		BaseEndpoint: aws.String(p.Endpoint),
 		UsePathStyle: p.PathStyle,
-		HTTPClient: &http.Client{
-			Transport: rt,
-			// Never follow a redirect: S3 redirects to another region's
-			// host, which the host refuses anyway; the 3xx itself says
-			// what is wrong.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		HTTPClient:   d.httpClient(),
 		// "standard" rather than "auto", which would look at the runtime
 		// environment (and instance metadata) to pick a mode.
 		DefaultsMode: aws.DefaultsModeStandard,

@@ -73,46 +73,77 @@ func mapError(err error) error {
 }
 
 // toABI is mapError for a non-nil err.
-func toABI(err error) *abi.Error {
+func toABI(err error) *abi.Error { return s3Answers.toABI(err) }
+
+// answers maps the error answers of one API, S3's or IAM's, onto ABI
+// errors; both APIs answer in the same shape, so one mapping serves both.
+type answers struct {
+	// codes maps the API's error codes to ABI codes.
+	codes map[string]abi.Code
+	// fallback is the ABI code of an answer whose error code is not in
+	// codes, when its status is none of 401, 403 (AccessDenied) and 501
+	// (Unimplemented).
+	fallback func(code string, status int) abi.Code
+	// retryable says whether an answer with this ABI code and status may
+	// succeed when simply tried again.
+	retryable func(code abi.Code, status int) bool
+	// refuser names who refused the credentials in an AccessDenied message.
+	refuser string
+}
+
+// s3Answers: a 404 is NotFound only without a code (HEAD) or with
+// NotFound, since S3 answers a missing sub-resource configuration with a
+// 404 and its own code; a 5xx is an Internal the host may retry.
+var s3Answers = answers{
+	codes: s3Codes,
+	fallback: func(code string, status int) abi.Code {
+		if status == http.StatusNotFound && (code == "" || code == "NotFound") {
+			return abi.CodeNotFound
+		}
+		return abi.CodeInternal
+	},
+	retryable: func(code abi.Code, status int) bool { return code == abi.CodeInternal && status >= 500 },
+	refuser:   "the provider",
+}
+
+// toABI turns a non-nil error from the API's client, the transport or the
+// context into an *abi.Error; an *abi.Error passes through unchanged.
+func (a answers) toABI(err error) *abi.Error {
 	var ae *abi.Error
 	if errors.As(err, &ae) && ae != nil {
 		return ae
 	}
-
 	// A response from the server, even one without a code, comes first: it
 	// proves the endpoint was reached.
 	if code, msg, status, ok := providerError(err); ok {
-		return mapS3Error(code, msg, status)
+		return a.answer(code, msg, status)
 	}
-
 	if e := driverkit.NoResponse(err); e != nil {
 		return e
 	}
 	return &abi.Error{Code: abi.CodeInternal, Message: err.Error()}
 }
 
-// mapS3Error builds the *abi.Error for a provider's answer.
-func mapS3Error(s3code, msg string, status int) *abi.Error {
-	if msg == s3code { // the SDK's placeholder when the body had no message
+// answer builds the *abi.Error for the server's answer.
+func (a answers) answer(code, msg string, status int) *abi.Error {
+	if msg == code { // the SDK's placeholder when the body had no message
 		msg = ""
 	}
-	if s3code == "UnknownError" { // the SDK's placeholder when the body had no code
-		s3code = ""
+	if code == "UnknownError" { // the SDK's placeholder when the body had no code
+		code = ""
 	}
-	code, ok := s3Codes[s3code]
+	c, ok := a.codes[code]
 	if !ok {
-		switch {
-		case status == http.StatusUnauthorized || status == http.StatusForbidden:
-			code = abi.CodeAccessDenied
-		case status == http.StatusNotFound && (s3code == "" || s3code == "NotFound"):
-			code = abi.CodeNotFound
-		case status == http.StatusNotImplemented:
-			code = abi.CodeUnimplemented
+		switch status {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			c = abi.CodeAccessDenied
+		case http.StatusNotImplemented:
+			c = abi.CodeUnimplemented
 		default:
-			code = abi.CodeInternal
+			c = a.fallback(code, status)
 		}
 	}
-	label := s3code
+	label := code
 	if label == "" {
 		label = fmt.Sprintf("HTTP %d", status)
 	}
@@ -123,18 +154,21 @@ func mapS3Error(s3code, msg string, status int) *abi.Error {
 			msg = "no message"
 		}
 	}
-	out := &abi.Error{
-		Code:         code,
-		ProviderCode: s3code,
-		HTTPStatus:   status,
-		Retryable:    code == abi.CodeInternal && status >= 500,
-	}
-	if code == abi.CodeAccessDenied {
-		out.Message = fmt.Sprintf("the provider refused the credentials: %s: %s", label, msg)
+	out := &abi.Error{Code: c, ProviderCode: code, HTTPStatus: status, Retryable: a.retryable(c, status)}
+	if c == abi.CodeAccessDenied {
+		out.Message = fmt.Sprintf("%s refused the credentials: %s: %s", a.refuser, label, msg)
 	} else {
 		out.Message = fmt.Sprintf("%s: %s", label, msg)
 	}
 	return out
+}
+
+// wrap maps a non-nil err and prefixes its message with what was being
+// done; the result is a fresh *abi.Error.
+func (a answers) wrap(err error, what string) *abi.Error {
+	ae := *a.toABI(err)
+	ae.Message = what + ": " + ae.Message
+	return &ae
 }
 
 // hasCode reports whether err is a provider answer with one of codes.
@@ -169,13 +203,19 @@ func (d *Driver) unsupported(err error) (string, bool) {
 	if !match {
 		return "", false
 	}
-	if code == "" {
+	return answerText(code, msg, status), true
+}
+
+// answerText is the server's answer as "<code>: <message>", for an
+// unsupported report.
+func answerText(code, msg string, status int) string {
+	if code == "" || code == "UnknownError" {
 		code = fmt.Sprintf("HTTP %d", status)
 	}
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	return code + ": " + msg, true
+	return code + ": " + msg
 }
 
 // wrap maps err and prefixes its message with what was being done, e.g.
@@ -188,8 +228,4 @@ func wrap(err error, what string) error {
 }
 
 // wrapABI is wrap for a non-nil err; the result is a fresh *abi.Error.
-func wrapABI(err error, what string) *abi.Error {
-	ae := *toABI(err)
-	ae.Message = what + ": " + ae.Message
-	return &ae
-}
+func wrapABI(err error, what string) *abi.Error { return s3Answers.wrap(err, what) }

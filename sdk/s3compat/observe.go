@@ -96,64 +96,61 @@ func absent[T any](err error, codes ...string) (*T, error) {
 	return nil, err
 }
 
+// s3Call is an S3 client method, e.g. (*s3.Client).GetBucketCors.
+type s3Call[I, O any] func(context.Context, I, ...func(*s3.Options)) (O, error)
+
+// read calls get with in and turns its answer into the value with conv; an
+// error with one of the codes missing is the server's "none configured".
+func read[I, O, T any](ctx context.Context, get s3Call[I, O], in I, conv func(O) *T, missing ...string) (any, error) {
+	out, err := get(ctx, in)
+	if err != nil {
+		return absent[T](err, missing...)
+	}
+	return conv(out), nil
+}
+
 // readers read each sub-resource, as the pointer type of its BucketConfig
 // field; a test checks every entry of abi.SubResources has one.
 var readers = map[string]func(ctx context.Context, c *s3.Client, bucket string) (any, error){
 	abi.SubVersioning: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
-		out, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: &bucket})
-		if err != nil {
-			return nil, err
-		}
-		return &abi.Versioning{Status: string(out.Status), MFADelete: string(out.MFADelete)}, nil
+		return read(ctx, c.GetBucketVersioning, &s3.GetBucketVersioningInput{Bucket: &bucket}, func(out *s3.GetBucketVersioningOutput) *abi.Versioning {
+			return &abi.Versioning{Status: string(out.Status), MFADelete: string(out.MFADelete)}
+		})
 	},
 	abi.SubEncryption: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
-		out, err := c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: &bucket})
-		if err != nil {
-			return absent[abi.Encryption](err, "ServerSideEncryptionConfigurationNotFoundError")
-		}
-		return encryptionFromS3(out.ServerSideEncryptionConfiguration), nil
+		return read(ctx, c.GetBucketEncryption, &s3.GetBucketEncryptionInput{Bucket: &bucket}, func(out *s3.GetBucketEncryptionOutput) *abi.Encryption {
+			return encryptionFromS3(out.ServerSideEncryptionConfiguration)
+		}, "ServerSideEncryptionConfigurationNotFoundError")
 	},
 	abi.SubPublicAccessBlock: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
-		out, err := c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: &bucket})
-		if err != nil {
-			return absent[abi.PublicAccessBlock](err, "NoSuchPublicAccessBlockConfiguration")
-		}
-		return publicAccessBlockFromS3(out.PublicAccessBlockConfiguration), nil
+		return read(ctx, c.GetPublicAccessBlock, &s3.GetPublicAccessBlockInput{Bucket: &bucket}, func(out *s3.GetPublicAccessBlockOutput) *abi.PublicAccessBlock {
+			return publicAccessBlockFromS3(out.PublicAccessBlockConfiguration)
+		}, "NoSuchPublicAccessBlockConfiguration")
 	},
 	abi.SubLifecycle: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
-		out, err := c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: &bucket})
-		if err != nil {
-			return absent[abi.Lifecycle](err, "NoSuchLifecycleConfiguration")
-		}
-		return lifecycleFromS3(out.Rules), nil
+		return read(ctx, c.GetBucketLifecycleConfiguration, &s3.GetBucketLifecycleConfigurationInput{Bucket: &bucket}, func(out *s3.GetBucketLifecycleConfigurationOutput) *abi.Lifecycle {
+			return lifecycleFromS3(out.Rules)
+		}, "NoSuchLifecycleConfiguration")
 	},
 	abi.SubCORS: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
-		out, err := c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: &bucket})
-		if err != nil {
-			return absent[abi.CORS](err, "NoSuchCORSConfiguration")
-		}
-		return corsFromS3(out.CORSRules), nil
+		return read(ctx, c.GetBucketCors, &s3.GetBucketCorsInput{Bucket: &bucket}, func(out *s3.GetBucketCorsOutput) *abi.CORS {
+			return corsFromS3(out.CORSRules)
+		}, "NoSuchCORSConfiguration")
 	},
 	abi.SubTagging: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
-		out, err := c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: &bucket})
-		if err != nil {
-			return absent[abi.Tagging](err, "NoSuchTagSet", "NoSuchTagSetError")
-		}
-		return &abi.Tagging{Tags: tagsFromS3(out.TagSet)}, nil
+		return read(ctx, c.GetBucketTagging, &s3.GetBucketTaggingInput{Bucket: &bucket}, func(out *s3.GetBucketTaggingOutput) *abi.Tagging {
+			return &abi.Tagging{Tags: tagsFromS3(out.TagSet)}
+		}, "NoSuchTagSet", "NoSuchTagSetError")
 	},
 	abi.SubPolicy: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
-		out, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: &bucket})
-		if err != nil {
-			return absent[abi.Policy](err, "NoSuchBucketPolicy")
-		}
-		return &abi.Policy{Document: compactJSON(aws.ToString(out.Policy))}, nil
+		return read(ctx, c.GetBucketPolicy, &s3.GetBucketPolicyInput{Bucket: &bucket}, func(out *s3.GetBucketPolicyOutput) *abi.Policy {
+			return &abi.Policy{Document: compactJSON(aws.ToString(out.Policy))}
+		}, "NoSuchBucketPolicy")
 	},
 	abi.SubObjectLock: func(ctx context.Context, c *s3.Client, bucket string) (any, error) {
-		out, err := c.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &bucket})
-		if err != nil {
-			return absent[abi.ObjectLock](err, "ObjectLockConfigurationNotFoundError")
-		}
-		return objectLockFromS3(out.ObjectLockConfiguration), nil
+		return read(ctx, c.GetObjectLockConfiguration, &s3.GetObjectLockConfigurationInput{Bucket: &bucket}, func(out *s3.GetObjectLockConfigurationOutput) *abi.ObjectLock {
+			return objectLockFromS3(out.ObjectLockConfiguration)
+		}, "ObjectLockConfigurationNotFoundError")
 	},
 }
 

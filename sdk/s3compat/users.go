@@ -6,7 +6,6 @@ package s3compat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
@@ -61,20 +59,11 @@ func (d *Driver) newIAMClient(p abi.ProviderConfig) (*iam.Client, error) {
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return nil, abi.Errorf(abi.CodeInvalidArgument, "IAM endpoint %s must not carry a path, query or user info", driverkit.Endpoint(ep))
 	}
-	rt := d.rt
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
 	return iam.New(iam.Options{
-		Region: iamSigningRegion(u.Hostname(), d.opts.Quirks.IAMRegion),
-		// Static credentials only: never the environment, shared config
-		// files or instance metadata.
-		Credentials:  credentials.NewStaticCredentialsProvider(p.Credentials.AccessKeyID, p.Credentials.SecretAccessKey, p.Credentials.SessionToken),
-		BaseEndpoint: aws.String(ep),
-		HTTPClient: &http.Client{
-			Transport:     rt,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		Region:           iamSigningRegion(u.Hostname(), d.opts.Quirks.IAMRegion),
+		Credentials:      staticCredentials(p),
+		BaseEndpoint:     aws.String(ep),
+		HTTPClient:       d.httpClient(),
 		DefaultsMode:     aws.DefaultsModeStandard,
 		Retryer:          aws.NopRetryer{},
 		RetryMaxAttempts: 1,
@@ -214,15 +203,28 @@ func setUserUnsupported(obs *abi.UserObservation, part, reason string) {
 	obs.Unsupported[part] = reason
 }
 
-// listKeys lists every access key of user, following the pagination.
-func listKeys(ctx context.Context, c *iam.Client, user string) ([]abi.AccessKeyInfo, error) {
-	var keys []abi.AccessKeyInfo
-	pages := iam.NewListAccessKeysPaginator(c, &iam.ListAccessKeysInput{UserName: &user})
+// iamPages is an IAM paginator, e.g. *iam.ListAccessKeysPaginator.
+type iamPages[P any] interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...func(*iam.Options)) (P, error)
+}
+
+// eachPage hands every page of pages to f, stopping at the first error.
+func eachPage[P any](ctx context.Context, pages iamPages[P], f func(P)) error {
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		f(page)
+	}
+	return nil
+}
+
+// listKeys lists every access key of user, following the pagination.
+func listKeys(ctx context.Context, c *iam.Client, user string) ([]abi.AccessKeyInfo, error) {
+	var keys []abi.AccessKeyInfo
+	err := eachPage(ctx, iam.NewListAccessKeysPaginator(c, &iam.ListAccessKeysInput{UserName: &user}), func(page *iam.ListAccessKeysOutput) {
 		for _, k := range page.AccessKeyMetadata {
 			keys = append(keys, abi.AccessKeyInfo{
 				ID:      aws.ToString(k.AccessKeyId),
@@ -230,6 +232,9 @@ func listKeys(ctx context.Context, c *iam.Client, user string) ([]abi.AccessKeyI
 				Created: aws.ToTime(k.CreateDate).UTC(),
 			})
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return keys, nil
 }
@@ -262,18 +267,16 @@ func (d *Driver) readLastUsed(ctx context.Context, c *iam.Client, keys []abi.Acc
 // listTags returns the user's tags, nil when it has none.
 func listTags(ctx context.Context, c *iam.Client, user string) (map[string]string, error) {
 	var tags map[string]string
-	pages := iam.NewListUserTagsPaginator(c, &iam.ListUserTagsInput{UserName: &user})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
+	err := eachPage(ctx, iam.NewListUserTagsPaginator(c, &iam.ListUserTagsInput{UserName: &user}), func(page *iam.ListUserTagsOutput) {
 		for _, t := range page.Tags {
 			if tags == nil {
 				tags = map[string]string{}
 			}
 			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return tags, nil
 }
@@ -401,23 +404,19 @@ func (d *Driver) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.Use
 	}
 	if d.caps[abi.CapInlinePolicy] {
 		var names []string
-		pages := iam.NewListUserPoliciesPaginator(c, &iam.ListUserPoliciesInput{UserName: &u.Name})
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
-			if hasCode(err, "NoSuchEntity") {
-				return nil
-			}
-			if err != nil {
-				if _, ok := iamUnsupported(err); !ok {
-					return wrapIAM(err, "policy")
-				}
-				// No ListUserPolicies: delete the one the host named.
-				if u.Policy != nil && u.Policy.Name != "" {
-					names = []string{u.Policy.Name}
-				}
-				break
-			}
+		err := eachPage(ctx, iam.NewListUserPoliciesPaginator(c, &iam.ListUserPoliciesInput{UserName: &u.Name}), func(page *iam.ListUserPoliciesOutput) {
 			names = append(names, page.PolicyNames...)
+		})
+		switch _, unsupported := iamUnsupported(err); {
+		case hasCode(err, "NoSuchEntity"):
+			return nil
+		case err != nil && !unsupported:
+			return wrapIAM(err, "policy")
+		case err != nil:
+			// No ListUserPolicies: delete the one the host named.
+			if u.Policy != nil && u.Policy.Name != "" {
+				names = []string{u.Policy.Name}
+			}
 		}
 		for _, name := range names {
 			_, err := c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: &u.Name, PolicyName: aws.String(name)})
@@ -525,68 +524,28 @@ func mapIAMError(err error) error {
 	if err == nil {
 		return nil
 	}
-	return iamABI(err)
+	return iamAnswers.toABI(err)
 }
 
-func iamABI(err error) *abi.Error {
-	var ae *abi.Error
-	if errors.As(err, &ae) && ae != nil {
-		return ae
-	}
-	code, msg, status, ok := providerError(err)
-	if !ok {
-		if e := driverkit.NoResponse(err); e != nil {
-			return e
-		}
-		return &abi.Error{Code: abi.CodeInternal, Message: err.Error()}
-	}
-	if msg == code {
-		msg = ""
-	}
-	if code == "UnknownError" {
-		code = ""
-	}
-	c, known := iamCodes[code]
-	if !known {
+// iamAnswers: every 404 is NotFound, and a 5xx is Unavailable, as is
+// what iamCodes maps there; the host retries those.
+var iamAnswers = answers{
+	codes: iamCodes,
+	fallback: func(_ string, status int) abi.Code {
 		switch {
-		case status == http.StatusUnauthorized || status == http.StatusForbidden:
-			c = abi.CodeAccessDenied
 		case status == http.StatusNotFound:
-			c = abi.CodeNotFound
-		case status == http.StatusNotImplemented:
-			c = abi.CodeUnimplemented
+			return abi.CodeNotFound
 		case status >= 500:
-			c = abi.CodeUnavailable
-		default:
-			c = abi.CodeInternal
+			return abi.CodeUnavailable
 		}
-	}
-	label := code
-	if label == "" {
-		label = fmt.Sprintf("HTTP %d", status)
-	}
-	if msg == "" {
-		if t := http.StatusText(status); t != "" {
-			msg = t
-		} else {
-			msg = "no message"
-		}
-	}
-	out := &abi.Error{Code: c, ProviderCode: code, HTTPStatus: status, Retryable: c == abi.CodeUnavailable}
-	if c == abi.CodeAccessDenied {
-		out.Message = fmt.Sprintf("the IAM endpoint refused the credentials: %s: %s", label, msg)
-	} else {
-		out.Message = fmt.Sprintf("%s: %s", label, msg)
-	}
-	return out
+		return abi.CodeInternal
+	},
+	retryable: func(code abi.Code, _ int) bool { return code == abi.CodeUnavailable },
+	refuser:   "the IAM endpoint",
 }
 
 // wrapIAM maps err and prefixes its message with the part being handled.
-func wrapIAM(err error, what string) error {
-	ae := *iamABI(err)
-	ae.Message = what + ": " + ae.Message
-	return &ae
-}
+func wrapIAM(err error, what string) error { return iamAnswers.wrap(err, what) }
 
 func providerCode(err error) string {
 	code, _, _, _ := providerError(err)
@@ -604,13 +563,7 @@ func iamUnsupported(err error) (string, bool) {
 	if code != "InvalidAction" && code != "NotImplemented" && status != http.StatusNotImplemented {
 		return "", false
 	}
-	if code == "" || code == "UnknownError" {
-		code = fmt.Sprintf("HTTP %d", status)
-	}
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	return code + ": " + msg, true
+	return answerText(code, msg, status), true
 }
 
 // userNameChar reports whether c may appear in an IAM user name.

@@ -163,6 +163,7 @@ func TestIAMWire(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "AKIANEW", key.ID)
 	assert.Equal(t, "very-secret-value", key.Secret.Reveal())
+	assert.True(t, mustTime(t, "2026-01-02T03:04:05Z").Equal(key.Created), "created is IAM's CreateDate: %v", key.Created)
 	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", key, key, key), "very-secret-value")
 	reqs := f.requests()
 	require.Len(t, reqs, 1)

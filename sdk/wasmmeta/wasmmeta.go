@@ -23,32 +23,23 @@ import (
 	"unicode/utf8"
 
 	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/internal/wasmbin"
 )
 
 // SectionName is the name of the custom section holding Metadata.
 const SectionName = "pail.driver"
 
 // Metadata is what a driver declares about itself, readable without running
-// the module. It mirrors abi.DriverInfo, the describe handshake's answer,
-// and the host refuses a module whose section disagrees with it.
-type Metadata struct {
-	Name         string   `json:"name"`
-	Version      string   `json:"version"`
-	ABI          string   `json:"abi"`
-	Capabilities []string `json:"capabilities"`
-	Operations   []string `json:"operations"`
-	// DefaultIAMEndpoint is informational; the handshake's value wins.
-	DefaultIAMEndpoint string `json:"defaultIAMEndpoint,omitempty"`
-}
+// the module: abi.DriverInfo, the describe handshake's answer, with the same
+// fields and JSON, so the two cannot drift. The host refuses a module whose
+// section disagrees with the handshake; DefaultIAMEndpoint is informational,
+// the handshake's value wins.
+type Metadata abi.DriverInfo
 
 // FromInfo builds Metadata from a driver's Describe answer. An empty ABI
 // becomes abi.Version, as the guest runtime does in the handshake.
 func FromInfo(info abi.DriverInfo) Metadata {
-	m := Metadata{
-		Name: info.Name, Version: info.Version, ABI: info.ABI,
-		Capabilities: info.Capabilities, Operations: info.Operations,
-		DefaultIAMEndpoint: info.DefaultIAMEndpoint,
-	}
+	m := Metadata(info)
 	if m.ABI == "" {
 		m.ABI = abi.Version
 	}
@@ -208,24 +199,7 @@ func Append(wasm []byte, m Metadata) ([]byte, error) {
 		}
 		out = append(out, wasm[s.Offset:end]...)
 	}
-	content := append(encodeName(SectionName), payload...)
-	out = append(out, 0)
-	out = append(out, uleb(uint64(len(content)))...)
-	return append(out, content...), nil
-}
-
-func encodeName(s string) []byte { return append(uleb(uint64(len(s))), s...) }
-
-func uleb(v uint64) []byte {
-	var out []byte
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(out, b)
-		}
-		out = append(out, b|0x80)
-	}
+	return append(out, wasmbin.Custom(SectionName, payload)...), nil
 }
 
 // reader decodes the binary format; the first error sticks and every later

@@ -1,7 +1,6 @@
 package wasmmeta_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -9,59 +8,33 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pail-dev/pail/sdk/abi"
+	"github.com/pail-dev/pail/sdk/internal/wasmbin"
 	"github.com/pail-dev/pail/sdk/wasmmeta"
 )
 
 // A hand-assembled module: just enough of the binary format to hold the
 // shapes the parser must read, without a toolchain.
 
-var header = []byte("\x00asm\x01\x00\x00\x00")
-
-func uleb(v uint64) []byte {
-	var out []byte
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(out, b)
-		}
-		out = append(out, b|0x80)
-	}
-}
-
-func vec(items ...[]byte) []byte { return append(uleb(uint64(len(items))), bytes.Join(items, nil)...) }
-func name(s string) []byte       { return append(uleb(uint64(len(s))), s...) }
-func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
-func section(id byte, content []byte) []byte {
-	return cat([]byte{id}, uleb(uint64(len(content))), content)
-}
-func custom(n string, payload []byte) []byte { return section(0, cat(name(n), payload)) }
-
-const (
-	i32 = 0x7f
-	i64 = 0x7e
-)
-
 // module has type 0 ()->(), type 1 (i32,i32)->i64; imports
 // pail_host_v1.log (type 1... as (i32,i32)->i64 for the test) and a memory;
 // one defined function of type 0 exported as pail_abi_v1 and one of type 1
 // exported as describe; and the memory exported.
 func module() []byte {
-	types := section(1, vec(
+	types := wasmbin.Section(1, wasmbin.Vec(
 		[]byte{0x60, 0, 0},
-		cat([]byte{0x60}, vec([]byte{i32}, []byte{i32}), vec([]byte{i64})),
+		wasmbin.Cat([]byte{0x60}, wasmbin.Vec([]byte{wasmbin.I32}, []byte{wasmbin.I32}), wasmbin.Vec([]byte{wasmbin.I64})),
 	))
-	imports := section(2, vec(
-		cat(name("pail_host_v1"), name("log"), []byte{0x00}, uleb(1)),
-		cat(name("env"), name("mem"), []byte{0x02, 0x01}, uleb(1), uleb(2)),
+	imports := wasmbin.Section(2, wasmbin.Vec(
+		wasmbin.Cat(wasmbin.Name("pail_host_v1"), wasmbin.Name("log"), []byte{0x00}, wasmbin.ULEB(1)),
+		wasmbin.Cat(wasmbin.Name("env"), wasmbin.Name("mem"), []byte{0x02, 0x01}, wasmbin.ULEB(1), wasmbin.ULEB(2)),
 	))
-	funcs := section(3, vec(uleb(0), uleb(1)))
-	exports := section(7, vec(
-		cat(name("pail_abi_v1"), []byte{0x00}, uleb(1)),
-		cat(name("describe"), []byte{0x00}, uleb(2)),
-		cat(name("memory"), []byte{0x02}, uleb(0)),
+	funcs := wasmbin.Section(3, wasmbin.Vec(wasmbin.ULEB(0), wasmbin.ULEB(1)))
+	exports := wasmbin.Section(7, wasmbin.Vec(
+		wasmbin.Cat(wasmbin.Name("pail_abi_v1"), []byte{0x00}, wasmbin.ULEB(1)),
+		wasmbin.Cat(wasmbin.Name("describe"), []byte{0x00}, wasmbin.ULEB(2)),
+		wasmbin.Cat(wasmbin.Name("memory"), []byte{0x02}, wasmbin.ULEB(0)),
 	))
-	return cat(header, types, imports, funcs, exports)
+	return wasmbin.Cat(wasmbin.Header, types, imports, funcs, exports)
 }
 
 var meta = wasmmeta.Metadata{
@@ -113,28 +86,28 @@ func TestRead(t *testing.T) {
 		errSubstr string
 	}{
 		{name: "no section", wasm: module()},
-		{name: "other custom sections only", wasm: cat(module(), custom("name", []byte{1, 2, 3}), custom("producers", nil))},
-		{name: "section at the end", wasm: cat(module(), custom(wasmmeta.SectionName, payload)), want: meta, found: true},
-		{name: "section right after the header", wasm: cat(header, custom(wasmmeta.SectionName, payload), module()[8:]), want: meta, found: true},
+		{name: "other custom sections only", wasm: wasmbin.Cat(module(), wasmbin.Custom("name", []byte{1, 2, 3}), wasmbin.Custom("producers", nil))},
+		{name: "section at the end", wasm: wasmbin.Cat(module(), wasmbin.Custom(wasmmeta.SectionName, payload)), want: meta, found: true},
+		{name: "section right after the header", wasm: wasmbin.Cat(wasmbin.Header, wasmbin.Custom(wasmmeta.SectionName, payload), module()[8:]), want: meta, found: true},
 		{
 			name: "unknown fields are accepted (a later minor ABI may add some)",
-			wasm: cat(module(), custom(wasmmeta.SectionName, []byte(`{"name":"x","abi":"1.2","future":true}`))),
+			wasm: wasmbin.Cat(module(), wasmbin.Custom(wasmmeta.SectionName, []byte(`{"name":"x","abi":"1.2","future":true}`))),
 			want: wasmmeta.Metadata{Name: "x", ABI: "1.2"}, found: true,
 		},
-		{name: "two sections", wasm: cat(module(), custom(wasmmeta.SectionName, payload), custom(wasmmeta.SectionName, payload)), found: true, errIs: wasmmeta.ErrDuplicateSec},
-		{name: "payload not JSON", wasm: cat(module(), custom(wasmmeta.SectionName, []byte("name=x"))), found: true, errIs: wasmmeta.ErrBadMetadata},
-		{name: "trailing data", wasm: cat(module(), custom(wasmmeta.SectionName, append(payload, []byte(`{}`)...))), found: true, errSubstr: "trailing data"},
-		{name: "no name", wasm: cat(module(), custom(wasmmeta.SectionName, []byte(`{"abi":"1.1"}`))), found: true, errSubstr: "no name"},
-		{name: "no abi", wasm: cat(module(), custom(wasmmeta.SectionName, []byte(`{"name":"x"}`))), found: true, errSubstr: "no abi version"},
-		{name: "abi not MAJOR.MINOR", wasm: cat(module(), custom(wasmmeta.SectionName, []byte(`{"name":"x","abi":"v1"}`))), found: true, errSubstr: `abi "v1" is not MAJOR.MINOR`},
+		{name: "two sections", wasm: wasmbin.Cat(module(), wasmbin.Custom(wasmmeta.SectionName, payload), wasmbin.Custom(wasmmeta.SectionName, payload)), found: true, errIs: wasmmeta.ErrDuplicateSec},
+		{name: "payload not JSON", wasm: wasmbin.Cat(module(), wasmbin.Custom(wasmmeta.SectionName, []byte("name=x"))), found: true, errIs: wasmmeta.ErrBadMetadata},
+		{name: "trailing data", wasm: wasmbin.Cat(module(), wasmbin.Custom(wasmmeta.SectionName, append(payload, []byte(`{}`)...))), found: true, errSubstr: "trailing data"},
+		{name: "no name", wasm: wasmbin.Cat(module(), wasmbin.Custom(wasmmeta.SectionName, []byte(`{"abi":"1.1"}`))), found: true, errSubstr: "no name"},
+		{name: "no abi", wasm: wasmbin.Cat(module(), wasmbin.Custom(wasmmeta.SectionName, []byte(`{"name":"x"}`))), found: true, errSubstr: "no abi version"},
+		{name: "abi not MAJOR.MINOR", wasm: wasmbin.Cat(module(), wasmbin.Custom(wasmmeta.SectionName, []byte(`{"name":"x","abi":"v1"}`))), found: true, errSubstr: `abi "v1" is not MAJOR.MINOR`},
 		{name: "empty input", wasm: nil, errIs: wasmmeta.ErrNotWasm},
 		{name: "not wasm", wasm: []byte("#!/bin/sh\necho hi\n"), errIs: wasmmeta.ErrNotWasm},
 		{name: "wasm binary version 2", wasm: []byte("\x00asm\x02\x00\x00\x00"), errIs: wasmmeta.ErrNotWasm},
-		{name: "section size past the end", wasm: cat(header, []byte{0, 0x10}, name("x")), errIs: wasmmeta.ErrMalformed},
-		{name: "section size LEB128 too long", wasm: cat(header, []byte{0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}), errIs: wasmmeta.ErrMalformed},
-		{name: "section size overflows 32 bits", wasm: cat(header, []byte{0, 0xff, 0xff, 0xff, 0xff, 0x7f}), errIs: wasmmeta.ErrMalformed},
-		{name: "custom name longer than its section", wasm: cat(header, section(0, []byte{0x05, 'a'})), errIs: wasmmeta.ErrMalformed},
-		{name: "custom name not UTF-8", wasm: cat(header, section(0, []byte{0x01, 0xff})), errIs: wasmmeta.ErrMalformed},
+		{name: "section size past the end", wasm: wasmbin.Cat(wasmbin.Header, []byte{0, 0x10}, wasmbin.Name("x")), errIs: wasmmeta.ErrMalformed},
+		{name: "section size LEB128 too long", wasm: wasmbin.Cat(wasmbin.Header, []byte{0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}), errIs: wasmmeta.ErrMalformed},
+		{name: "section size overflows 32 bits", wasm: wasmbin.Cat(wasmbin.Header, []byte{0, 0xff, 0xff, 0xff, 0xff, 0x7f}), errIs: wasmmeta.ErrMalformed},
+		{name: "custom name longer than its section", wasm: wasmbin.Cat(wasmbin.Header, wasmbin.Section(0, []byte{0x05, 'a'})), errIs: wasmmeta.ErrMalformed},
+		{name: "custom name not UTF-8", wasm: wasmbin.Cat(wasmbin.Header, wasmbin.Section(0, []byte{0x01, 0xff})), errIs: wasmmeta.ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,21 +163,21 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseMalformed(t *testing.T) {
-	types := section(1, vec([]byte{0x60, 0, 0}))
+	types := wasmbin.Section(1, wasmbin.Vec([]byte{0x60, 0, 0}))
 	tests := []struct {
 		name string
 		wasm []byte
 		want string
 	}{
-		{name: "bad type form", wasm: cat(header, section(1, vec([]byte{0x61, 0, 0}))), want: "form 0x61"},
-		{name: "export of a missing function", wasm: cat(header, types, section(7, vec(cat(name("f"), []byte{0x00}, uleb(3))))), want: `export "f" names function 3 of 0`},
-		{name: "function of a missing type", wasm: cat(header, types, section(3, vec(uleb(9))), section(7, vec(cat(name("f"), []byte{0x00}, uleb(0))))), want: "type index 9 out of 1"},
-		{name: "import of a missing type", wasm: cat(header, section(2, vec(cat(name("m"), name("f"), []byte{0x00}, uleb(4))))), want: "type index 4 out of 0"},
-		{name: "unknown import kind", wasm: cat(header, section(2, vec(cat(name("m"), name("f"), []byte{0x09})))), want: "unknown kind 0x09"},
-		{name: "trailing bytes in a section", wasm: cat(header, section(1, cat(vec([]byte{0x60, 0, 0}), []byte{0xaa}))), want: "1 trailing bytes"},
-		{name: "vector count past the end", wasm: cat(header, section(1, []byte{0x7f})), want: "unexpected end of data"},
-		{name: "value type count past the end", wasm: cat(header, section(1, []byte{0x01, 0x60, 0x7f})), want: "unexpected end of data"},
-		{name: "64-bit memory", wasm: cat(header, section(2, vec(cat(name("m"), name("mem"), []byte{0x02, 0x04}, uleb(1))))), want: "64-bit limits"},
+		{name: "bad type form", wasm: wasmbin.Cat(wasmbin.Header, wasmbin.Section(1, wasmbin.Vec([]byte{0x61, 0, 0}))), want: "form 0x61"},
+		{name: "export of a missing function", wasm: wasmbin.Cat(wasmbin.Header, types, wasmbin.Section(7, wasmbin.Vec(wasmbin.Cat(wasmbin.Name("f"), []byte{0x00}, wasmbin.ULEB(3))))), want: `export "f" names function 3 of 0`},
+		{name: "function of a missing type", wasm: wasmbin.Cat(wasmbin.Header, types, wasmbin.Section(3, wasmbin.Vec(wasmbin.ULEB(9))), wasmbin.Section(7, wasmbin.Vec(wasmbin.Cat(wasmbin.Name("f"), []byte{0x00}, wasmbin.ULEB(0))))), want: "type index 9 out of 1"},
+		{name: "import of a missing type", wasm: wasmbin.Cat(wasmbin.Header, wasmbin.Section(2, wasmbin.Vec(wasmbin.Cat(wasmbin.Name("m"), wasmbin.Name("f"), []byte{0x00}, wasmbin.ULEB(4))))), want: "type index 4 out of 0"},
+		{name: "unknown import kind", wasm: wasmbin.Cat(wasmbin.Header, wasmbin.Section(2, wasmbin.Vec(wasmbin.Cat(wasmbin.Name("m"), wasmbin.Name("f"), []byte{0x09})))), want: "unknown kind 0x09"},
+		{name: "trailing bytes in a section", wasm: wasmbin.Cat(wasmbin.Header, wasmbin.Section(1, wasmbin.Cat(wasmbin.Vec([]byte{0x60, 0, 0}), []byte{0xaa}))), want: "1 trailing bytes"},
+		{name: "vector count past the end", wasm: wasmbin.Cat(wasmbin.Header, wasmbin.Section(1, []byte{0x7f})), want: "unexpected end of data"},
+		{name: "value type count past the end", wasm: wasmbin.Cat(wasmbin.Header, wasmbin.Section(1, []byte{0x01, 0x60, 0x7f})), want: "unexpected end of data"},
+		{name: "64-bit memory", wasm: wasmbin.Cat(wasmbin.Header, wasmbin.Section(2, wasmbin.Vec(wasmbin.Cat(wasmbin.Name("m"), wasmbin.Name("mem"), []byte{0x02, 0x04}, wasmbin.ULEB(1))))), want: "64-bit limits"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,9 +195,9 @@ func FuzzParse(f *testing.F) {
 	require.NoError(f, err)
 	f.Add(module())
 	f.Add(withMeta)
-	f.Add(header)
-	f.Add(cat(header, []byte{0, 0xff, 0xff, 0xff, 0xff, 0x0f}))
-	f.Add(cat(header, custom(wasmmeta.SectionName, []byte(`{"name":"x","abi":"1.0"}`))))
+	f.Add(wasmbin.Header)
+	f.Add(wasmbin.Cat(wasmbin.Header, []byte{0, 0xff, 0xff, 0xff, 0xff, 0x0f}))
+	f.Add(wasmbin.Cat(wasmbin.Header, wasmbin.Custom(wasmmeta.SectionName, []byte(`{"name":"x","abi":"1.0"}`))))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _, _ = wasmmeta.Read(b)
 		_, _ = wasmmeta.Parse(b)

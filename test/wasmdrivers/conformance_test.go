@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pail-dev/pail/core/hosthttp"
+	miniodriver "github.com/pail-dev/pail/plugins/minio/driver"
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/drivertest"
 	"github.com/pail-dev/pail/sdk/s3compat/s3compattest"
@@ -37,8 +38,9 @@ func TestConformanceThroughWasm(t *testing.T) {
 				Name: "wasm", Endpoint: m.Endpoint, Region: "us-east-1", PathStyle: true,
 				Credentials: abi.Credentials{AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey},
 			},
-			Objects:  s3compattest.Objects{},
-			KMSKeyID: kmsKey,
+			Objects:          s3compattest.Objects{},
+			KMSKeyID:         kmsKey,
+			UnsupportedParts: miniodriver.UnsupportedParts,
 		})
 	})
 	t.Run("aws", func(t *testing.T) {
@@ -49,6 +51,7 @@ func TestConformanceThroughWasm(t *testing.T) {
 			Server: tgt.Server, Provider: tgt.Provider, Unsupported: tgt.Unsupported,
 			Objects: s3compattest.Objects{},
 			Users:   &iam.Provider, UsersUnsupported: iam.Unsupported,
+			Propagation: iam.Propagation, LastUsedAtOnce: iam.LastUsedAtOnce,
 		})
 	})
 }

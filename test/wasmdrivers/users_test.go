@@ -29,6 +29,7 @@ import (
 	miniodriver "github.com/pail-dev/pail/plugins/minio/driver"
 	"github.com/pail-dev/pail/sdk/abi"
 	sdkdriver "github.com/pail-dev/pail/sdk/driver"
+	"github.com/pail-dev/pail/sdk/drivertest"
 	"github.com/pail-dev/pail/sdk/s3compat/s3compattest"
 	"github.com/pail-dev/pail/test/env"
 )
@@ -149,7 +150,7 @@ func timed(n int, f func() error) (cost, error) {
 func minioCycle(t *testing.T, d userDriver, ctx func() context.Context, m *env.MinIO, user string) {
 	p := abi.ProviderConfig{Name: "wasm", Endpoint: m.Endpoint, Region: "us-east-1", PathStyle: true,
 		Credentials: abi.Credentials{AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey}}
-	pol := &abi.UserPolicyDoc{Name: user + "-inline", Document: s3compattest.ListOnlyPolicy}
+	pol := &abi.UserPolicyDoc{Name: user + "-inline", Document: drivertest.ListOnlyPolicy}
 	require.NoError(t, d.ApplyUser(ctx(), p, abi.UserArgs{Name: user, Create: true, Policy: pol}))
 
 	var keys []abi.NewAccessKey
@@ -241,7 +242,7 @@ func TestAWSUsersThroughWasm(t *testing.T) {
 	assert.Equal(t, "https://iam.amazonaws.com", d.Describe().DefaultIAMEndpoint)
 
 	const user = "pail-wasm-aws"
-	pol := &abi.UserPolicyDoc{Name: "pail", Document: s3compattest.ListOnlyPolicy}
+	pol := &abi.UserPolicyDoc{Name: "pail", Document: drivertest.ListOnlyPolicy}
 	require.NoError(t, d.ApplyUser(ctx(), p, abi.UserArgs{Name: user, Create: true, Policy: pol,
 		Tags: &abi.Tagging{Tags: map[string]string{"via": "wasm"}}}))
 	key, err := d.CreateAccessKey(ctx(), p, abi.AccessKeyArgs{User: user})

@@ -19,18 +19,13 @@ const (
 	DefaultIAMEndpoint = "https://iam.amazonaws.com"
 )
 
-// Options describe Amazon S3 to the shared driver. AWS is the reference, so
-// there are no quirks.
+// Options describe Amazon S3 to the shared driver. AWS is the reference:
+// it has every capability the ABI defines, and no quirks.
 func Options() s3compat.Options {
 	return s3compat.Options{
-		Name:    Name,
-		Version: Version,
-		Capabilities: []string{
-			abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption, abi.SubSSEKMS,
-			abi.SubPublicAccessBlock, abi.SubLifecycle, abi.SubCORS, abi.SubTagging,
-			abi.SubPolicy, abi.SubObjectLock, abi.CapForceDelete,
-			abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags, abi.CapKeyLastUsed,
-		},
+		Name:               Name,
+		Version:            Version,
+		Capabilities:       abi.AllCapabilities(),
 		DefaultIAMEndpoint: DefaultIAMEndpoint,
 		EndpointHint:       "set https://s3.<region>.amazonaws.com",
 	}

@@ -6,7 +6,6 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/pail-dev/pail/sdk/abi"
-	"github.com/pail-dev/pail/sdk/s3compat/s3compattest"
 )
 
 func TestDescribe(t *testing.T) {
@@ -24,17 +23,4 @@ func TestDescribe(t *testing.T) {
 	for _, op := range []string{abi.OpObserveUser, abi.OpApplyUser, abi.OpDeleteUser, abi.OpCreateAccessKey, abi.OpUpdateAccessKey, abi.OpDeleteAccessKey} {
 		assert.True(t, info.Implements(op), op)
 	}
-}
-
-// TestIntegration runs the shared s3compat suite against versitygw, or the
-// endpoint named by PAIL_S3_ENDPOINT (see package s3compattest).
-func TestIntegration(t *testing.T) {
-	s3compattest.Run(t, New, s3compattest.TargetForTest(t))
-}
-
-// TestUsersIntegration runs the shared user and key suite against
-// versitygw's IAM API (with an S3 gateway that authenticates against it), or
-// the endpoint named by PAIL_IAM_ENDPOINT.
-func TestUsersIntegration(t *testing.T) {
-	s3compattest.RunUsers(t, New, s3compattest.IAMTargetForTest(t))
 }

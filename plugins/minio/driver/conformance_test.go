@@ -19,18 +19,12 @@ import (
 // TestConformance runs the driver conformance suite (sdk/drivertest),
 // natively, against a real MinIO (buckets, and users through madmin).
 func TestConformance(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: skipped in -short mode")
-	}
-	endpoint := startMinio(t, minioBinary(t))
 	drivertest.Run(t, New(http.DefaultTransport.(*http.Transport).Clone()), drivertest.Target{
-		Server: "minio",
-		Provider: abi.ProviderConfig{
-			Name: "conformance", Endpoint: endpoint, Region: "us-east-1", PathStyle: true,
-			Credentials: abi.Credentials{AccessKeyID: rootUser, SecretAccessKey: rootPassword},
-		},
-		Objects:  minioObjects{},
-		KMSKeyID: kmsKeyID,
+		Server:           "minio",
+		Provider:         minioForTest(t, "conformance"),
+		Objects:          minioObjects{},
+		KMSKeyID:         kmsKeyID,
+		UnsupportedParts: UnsupportedParts,
 	})
 }
 
@@ -63,6 +57,17 @@ func (o minioObjects) PutObject(ctx context.Context, p abi.ProviderConfig, bucke
 	}
 	if _, err := c.PutObject(ctx, bucket, key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
 		return fmt.Errorf("put %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+func (o minioObjects) DeleteObject(ctx context.Context, p abi.ProviderConfig, bucket, key string) error {
+	c, err := o.client(p)
+	if err != nil {
+		return err
+	}
+	if err := c.RemoveObject(ctx, bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		return fmt.Errorf("remove %s/%s: %w", bucket, key, err)
 	}
 	return nil
 }

@@ -39,19 +39,26 @@ const (
 // the cache of test/tools (`go run ./cmd/pail-tools path minio`, built by
 // `pail-tools ensure minio`), or /tmp/warm/bin/minio. Without one the test
 // is skipped.
-func TestIntegration(t *testing.T) {
+// minioForTest skips t in -short mode, or starts a MinIO for t and returns
+// the Provider (called name) that reaches it as root.
+func minioForTest(t *testing.T, name string) abi.ProviderConfig {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: skipped in -short mode")
 	}
-	endpoint := startMinio(t, minioBinary(t))
-	d := New(http.DefaultTransport.(*http.Transport).Clone())
-	good := abi.ProviderConfig{
-		Name:        "it",
-		Endpoint:    endpoint,
+	return abi.ProviderConfig{
+		Name:        name,
+		Endpoint:    startMinio(t, minioBinary(t)),
 		Region:      "us-east-1",
 		PathStyle:   true,
 		Credentials: abi.Credentials{AccessKeyID: rootUser, SecretAccessKey: rootPassword},
 	}
+}
+
+func TestIntegration(t *testing.T) {
+	good := minioForTest(t, "it")
+	endpoint := good.Endpoint
+	d := New(http.DefaultTransport.(*http.Transport).Clone())
 
 	t.Run("CheckProvider", func(t *testing.T) {
 		wrongSecret := good

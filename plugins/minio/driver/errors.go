@@ -45,6 +45,20 @@ var s3Codes = map[string]abi.Code{
 // mapError turns an error from minio-go, the transport or the context into
 // an *abi.Error. nil stays nil and an *abi.Error passes through unchanged.
 func mapError(err error) error {
+	return toABI(err, func(err error) *abi.Error {
+		var er minio.ErrorResponse
+		if errors.As(err, &er) && (er.Code != "" || er.StatusCode != 0) {
+			return mapS3Error(er)
+		}
+		return nil
+	})
+}
+
+// toABI is what mapError and mapAdminError share: nil stays nil, an
+// *abi.Error passes through unchanged, answer maps the server's answer when
+// err carries one (it comes first: it proves the endpoint was reached), and
+// anything else failed to reach the server or is Internal.
+func toABI(err error, answer func(error) *abi.Error) error {
 	if err == nil {
 		return nil
 	}
@@ -52,18 +66,22 @@ func mapError(err error) error {
 	if errors.As(err, &ae) {
 		return ae
 	}
-
-	// A response from the server, even one without a code, comes first:
-	// it proves the endpoint was reached.
-	var er minio.ErrorResponse
-	if errors.As(err, &er) && (er.Code != "" || er.StatusCode != 0) {
-		return mapS3Error(er)
+	if out := answer(err); out != nil {
+		return out
 	}
-
 	if e := driverkit.NoResponse(err); e != nil {
 		return e
 	}
 	return &abi.Error{Code: abi.CodeInternal, Message: err.Error()}
+}
+
+// answerMessage words the message of a server's answer: an AccessDenied
+// says the credentials were refused.
+func answerMessage(code abi.Code, label, detail string) string {
+	if code == abi.CodeAccessDenied {
+		return fmt.Sprintf("the provider refused the credentials: %s: %s", label, detail)
+	}
+	return fmt.Sprintf("%s: %s", label, detail)
 }
 
 func mapS3Error(er minio.ErrorResponse) *abi.Error {
@@ -89,32 +107,27 @@ func mapS3Error(er minio.ErrorResponse) *abi.Error {
 	if detail == "" {
 		detail = http.StatusText(er.StatusCode)
 	}
-	out := &abi.Error{
+	return &abi.Error{
 		Code:         code,
+		Message:      answerMessage(code, label, detail),
 		ProviderCode: er.Code,
 		HTTPStatus:   er.StatusCode,
 		Retryable:    code == abi.CodeInternal && er.StatusCode >= 500,
 	}
-	switch code {
-	case abi.CodeAccessDenied:
-		out.Message = fmt.Sprintf("the provider refused the credentials: %s: %s", label, detail)
-	default:
-		out.Message = fmt.Sprintf("%s: %s", label, detail)
-	}
-	return out
 }
 
 // subError maps err like mapError and names the sub-resource it concerns at
 // the head of the message, e.g. "encryption: kms:KeyNotFound: …".
-func subError(sub string, err error) error {
-	if err == nil {
-		return nil
-	}
+func subError(sub string, err error) error { return withPart(sub, mapError(err)) }
+
+// withPart names part at the head of the message of mapped, an error
+// mapError or mapAdminError returned; nil stays nil.
+func withPart(part string, mapped error) error {
 	var ae *abi.Error
-	if !errors.As(mapError(err), &ae) {
-		return err
+	if !errors.As(mapped, &ae) {
+		return mapped
 	}
 	out := *ae
-	out.Message = sub + ": " + ae.Message
+	out.Message = part + ": " + ae.Message
 	return &out
 }

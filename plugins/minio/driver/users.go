@@ -123,6 +123,15 @@ func (d *Driver) prepareUser(p abi.ProviderConfig, name string) (*madmin.AdminCl
 	return d.adminClient(p)
 }
 
+// prepareKey checks the arguments of op, a call on an existing key, and
+// returns the admin client for p.
+func (d *Driver) prepareKey(p abi.ProviderConfig, k abi.AccessKeyArgs, op string) (*madmin.AdminClient, error) {
+	if k.ID == "" {
+		return nil, abi.Errorf(abi.CodeInvalidArgument, "%s needs the key id", op)
+	}
+	return d.prepareUser(p, k.User)
+}
+
 // ObserveUser reads the user (GetUserInfo), then the requested parts: keys
 // (ListServiceAccounts) and the inline policy (InfoCannedPolicyV2, only when
 // it is attached). Tags and last use are reported unsupported.
@@ -391,10 +400,7 @@ func (d *Driver) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k ab
 	default:
 		return abi.Errorf(abi.CodeInvalidArgument, "access key status %q must be %s or %s", k.Status, abi.KeyActive, abi.KeyInactive)
 	}
-	if k.ID == "" {
-		return abi.Errorf(abi.CodeInvalidArgument, "UpdateAccessKey needs the key id")
-	}
-	c, err := d.prepareUser(p, k.User)
+	c, err := d.prepareKey(p, k, "UpdateAccessKey")
 	if err != nil {
 		return err
 	}
@@ -407,10 +413,7 @@ func (d *Driver) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k ab
 // DeleteAccessKey deletes the service account; a missing one, or one that
 // is not k.User's, is success (and left alone).
 func (d *Driver) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
-	if k.ID == "" {
-		return abi.Errorf(abi.CodeInvalidArgument, "DeleteAccessKey needs the key id")
-	}
-	c, err := d.prepareUser(p, k.User)
+	c, err := d.prepareKey(p, k, "DeleteAccessKey")
 	if err != nil {
 		return err
 	}
@@ -468,20 +471,16 @@ func hasCode(err error, codes ...string) bool {
 // into an *abi.Error. nil stays nil. madmin's errors carry MinIO's code and
 // message but no HTTP status.
 func mapAdminError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ae *abi.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	var er madmin.ErrorResponse
-	if !errors.As(err, &er) || er.Code == "" {
-		if e := driverkit.NoResponse(err); e != nil {
-			return e
+	return toABI(err, func(err error) *abi.Error {
+		var er madmin.ErrorResponse
+		if !errors.As(err, &er) || er.Code == "" {
+			return nil
 		}
-		return &abi.Error{Code: abi.CodeInternal, Message: err.Error()}
-	}
+		return adminAnswer(er)
+	})
+}
+
+func adminAnswer(er madmin.ErrorResponse) *abi.Error {
 	code, ok := adminCodes[er.Code]
 	if !ok {
 		code, ok = s3Codes[er.Code]
@@ -493,28 +492,11 @@ func mapAdminError(err error) error {
 	if msg == "" {
 		msg = "no message"
 	}
-	out := &abi.Error{Code: code, ProviderCode: er.Code, Retryable: code == abi.CodeUnavailable}
-	if code == abi.CodeAccessDenied {
-		out.Message = fmt.Sprintf("the provider refused the credentials: %s: %s", er.Code, msg)
-	} else {
-		out.Message = fmt.Sprintf("%s: %s", er.Code, msg)
-	}
-	return out
+	return &abi.Error{Code: code, Message: answerMessage(code, er.Code, msg), ProviderCode: er.Code, Retryable: code == abi.CodeUnavailable}
 }
 
 // adminError maps err and names the part it concerns; nil stays nil.
-func adminError(part string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ae *abi.Error
-	if !errors.As(mapAdminError(err), &ae) {
-		return err
-	}
-	out := *ae
-	out.Message = part + ": " + ae.Message
-	return &out
-}
+func adminError(part string, err error) error { return withPart(part, mapAdminError(err)) }
 
 // userNameChar reports whether c may appear in an IAM user name.
 func userNameChar(c rune) bool {

@@ -28,18 +28,9 @@ const readOnlyPolicy = `{"Version":"2012-10-17","Statement":[` +
 // MinIO server: the whole lifecycle, idempotency, what MinIO cannot do, and
 // that a created key is allowed exactly what the user's inline policy says.
 func TestUsersIntegration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: skipped in -short mode")
-	}
-	endpoint := startMinio(t, minioBinary(t))
+	p := minioForTest(t, "it")
+	endpoint := p.Endpoint
 	d := New(http.DefaultTransport.(*http.Transport).Clone())
-	p := abi.ProviderConfig{
-		Name:        "it",
-		Endpoint:    endpoint,
-		Region:      "us-east-1",
-		PathStyle:   true,
-		Credentials: abi.Credentials{AccessKeyID: rootUser, SecretAccessKey: rootPassword},
-	}
 	ctx := t.Context()
 	plain := plainClient(t, endpoint)
 	admin, err := madmin.NewWithOptions(strings.TrimPrefix(endpoint, "http://"), &madmin.Options{

@@ -5,6 +5,7 @@ package driver
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/s3compat"
@@ -19,18 +20,23 @@ const (
 	DefaultIAMEndpoint = "https://iam.wasabisys.com"
 )
 
+// notDeclared are the capabilities Wasabi lacks, so never requested
+// (ObserveBucket and ObserveUser report them unsupported, ApplyBucket and
+// ApplyUser refuse them):
+//   - publicAccessBlock: Wasabi has no PublicAccessBlock API; public access
+//     is governed by bucket policies, ACLs and an account setting.
+//   - sseKms: Wasabi has no key management service, so no aws:kms default
+//     encryption. It encrypts all data at rest anyway.
+//   - userTags: its IAM API has no TagUser, UntagUser or ListUserTags.
+var notDeclared = []string{abi.SubPublicAccessBlock, abi.SubSSEKMS, abi.CapUserTags}
+
 // Options describe Wasabi to the shared driver.
 func Options() s3compat.Options {
 	return s3compat.Options{
 		Name:    Name,
 		Version: Version,
-		// Not declared, so never requested (ObserveBucket reports them
-		// unsupported, ApplyBucket refuses them):
-		//   - publicAccessBlock: Wasabi has no PublicAccessBlock API; public
-		//     access is governed by bucket policies, ACLs and an account setting.
-		//   - sseKms: Wasabi has no key management service, so no aws:kms
-		//     default encryption. It encrypts all data at rest anyway.
-		// Declared, with Wasabi's limits:
+		// Every capability but those Wasabi lacks (notDeclared). Declared,
+		// with Wasabi's limits:
 		//   - encryption: AES256 only (Wasabi encrypts everything at rest). If
 		//     an account answers NotImplemented, it reads as unsupported.
 		//   - objectLock: supported, enabled at bucket creation.
@@ -38,16 +44,10 @@ func Options() s3compat.Options {
 		//     class, so transitions have nothing to move to; rules run once a
 		//     day, and cannot be enabled on a bucket with MFA delete.
 		//   - mfaDelete: Wasabi honours x-amz-mfa on PutBucketVersioning.
-		// Users (Wasabi's IAM API, https://iam.wasabisys.com): its documented
-		// subset has CreateUser, GetUser, DeleteUser, the access key calls,
-		// GetAccessKeyLastUsed and the inline user policy calls, but no
-		// TagUser/UntagUser/ListUserTags, so userTags is not declared.
-		Capabilities: []string{
-			abi.SubVersioning, abi.SubMFADelete, abi.SubEncryption,
-			abi.SubLifecycle, abi.SubCORS, abi.SubTagging, abi.SubPolicy,
-			abi.SubObjectLock, abi.CapForceDelete,
-			abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapKeyLastUsed,
-		},
+		//   - users (Wasabi's IAM API, https://iam.wasabisys.com): its
+		//     documented subset has CreateUser, GetUser, DeleteUser, the access
+		//     key calls, GetAccessKeyLastUsed and the inline user policy calls.
+		Capabilities:       slices.DeleteFunc(abi.AllCapabilities(), func(c string) bool { return slices.Contains(notDeclared, c) }),
 		DefaultIAMEndpoint: DefaultIAMEndpoint,
 		// The driver uses the Provider's endpoint as is; Wasabi's are regional.
 		EndpointHint: "set Wasabi's regional endpoint, https://s3.<region>.wasabisys.com (e.g. https://s3.eu-central-1.wasabisys.com)",

@@ -6,7 +6,6 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/pail-dev/pail/sdk/abi"
-	"github.com/pail-dev/pail/sdk/s3compat/s3compattest"
 )
 
 func TestDescribe(t *testing.T) {
@@ -34,18 +33,4 @@ func TestMissingEndpoint(t *testing.T) {
 	err := New(nil).CheckProvider(t.Context(), abi.ProviderConfig{Region: "eu-central-1"})
 	assert.Equal(t, abi.CodeInvalidArgument, abi.CodeOf(err))
 	assert.ErrorContains(t, err, "https://s3.<region>.wasabisys.com")
-}
-
-// TestIntegration runs the shared s3compat suite, with Wasabi's capability
-// set, against versitygw or the endpoint named by PAIL_S3_ENDPOINT (e.g. a
-// real Wasabi account: PAIL_S3_ENDPOINT=https://s3.eu-central-1.wasabisys.com).
-func TestIntegration(t *testing.T) {
-	s3compattest.Run(t, New, s3compattest.TargetForTest(t))
-}
-
-// TestUsersIntegration runs the shared user and key suite, with Wasabi's
-// capability set (no user tags), against versitygw's IAM API or the
-// endpoint named by PAIL_IAM_ENDPOINT (e.g. https://iam.wasabisys.com).
-func TestUsersIntegration(t *testing.T) {
-	s3compattest.RunUsers(t, New, s3compattest.IAMTargetForTest(t))
 }

@@ -89,14 +89,24 @@ func oneFile(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
 	return files[0], true
 }
 
+// readModule reads the module file of command cmd; a failure is reported
+// on stderr.
+func readModule(cmd, path string, stderr io.Writer) ([]byte, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "pail-driver %s: %v\n", cmd, err)
+		return nil, false
+	}
+	return b, true
+}
+
 func inspect(args []string, stdout, stderr io.Writer) int {
 	path, ok := oneFile(flag.NewFlagSet("inspect", flag.ContinueOnError), args, stderr)
 	if !ok {
 		return exitUsage
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "pail-driver inspect: %v\n", err)
+	b, ok := readModule("inspect", path, stderr)
+	if !ok {
 		return exitUsage
 	}
 	m, err := wasmmeta.Parse(b)
@@ -180,9 +190,8 @@ func verify(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "pail-driver verify: %v\n", err)
+	b, ok := readModule("verify", path, stderr)
+	if !ok {
 		return exitUsage
 	}
 	checks := verifyModule(b, *want)
@@ -333,9 +342,8 @@ func embed(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pail-driver embed: %v\n", err)
 		return exitProblems
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "pail-driver embed: %v\n", err)
+	b, ok := readModule("embed", path, stderr)
+	if !ok {
 		return exitUsage
 	}
 	out, err := wasmmeta.Append(b, md)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pail-dev/pail/sdk/internal/wasmbin"
 	"github.com/pail-dev/pail/sdk/wasmmeta"
 )
 
@@ -87,15 +88,15 @@ func TestCLI(t *testing.T) {
 	require.NoError(t, err)
 	// A module with the marker and a foreign import, missing call, and
 	// describe of the wrong shape.
-	rogue := cat(header,
+	rogue := wasmbin.Cat(wasmbin.Header,
 		// types: 0 () -> (), 1 (i32) -> (i32), 2 (i32, i32) -> ()
-		section(1, vec([]byte{0x60, 0, 0}, cat([]byte{0x60}, vec([]byte{i32}), vec([]byte{i32})), cat([]byte{0x60}, vec([]byte{i32}, []byte{i32}), vec()))),
-		section(2, vec(cat(name("env"), name("open_socket"), []byte{0x00}, uleb(0)), cat(name("pail_host_v1"), name("exec"), []byte{0x00}, uleb(0)))),
-		section(3, vec(uleb(0), uleb(2), uleb(1))), // functions 2, 3, 4 (0 and 1 are imported)
-		section(7, vec(
-			cat(name("pail_abi_v1"), []byte{0x00}, uleb(2)), cat(name("_initialize"), []byte{0x00}, uleb(2)),
-			cat(name("alloc"), []byte{0x00}, uleb(3)), cat(name("free"), []byte{0x00}, uleb(4)),
-			cat(name("describe"), []byte{0x00}, uleb(2)), cat(name("pail_abi_v2"), []byte{0x00}, uleb(2)),
+		wasmbin.Section(1, wasmbin.Vec([]byte{0x60, 0, 0}, wasmbin.Cat([]byte{0x60}, wasmbin.Vec([]byte{wasmbin.I32}), wasmbin.Vec([]byte{wasmbin.I32})), wasmbin.Cat([]byte{0x60}, wasmbin.Vec([]byte{wasmbin.I32}, []byte{wasmbin.I32}), wasmbin.Vec()))),
+		wasmbin.Section(2, wasmbin.Vec(wasmbin.Cat(wasmbin.Name("env"), wasmbin.Name("open_socket"), []byte{0x00}, wasmbin.ULEB(0)), wasmbin.Cat(wasmbin.Name("pail_host_v1"), wasmbin.Name("exec"), []byte{0x00}, wasmbin.ULEB(0)))),
+		wasmbin.Section(3, wasmbin.Vec(wasmbin.ULEB(0), wasmbin.ULEB(2), wasmbin.ULEB(1))), // functions 2, 3, 4 (0 and 1 are imported)
+		wasmbin.Section(7, wasmbin.Vec(
+			wasmbin.Cat(wasmbin.Name("pail_abi_v1"), []byte{0x00}, wasmbin.ULEB(2)), wasmbin.Cat(wasmbin.Name("_initialize"), []byte{0x00}, wasmbin.ULEB(2)),
+			wasmbin.Cat(wasmbin.Name("alloc"), []byte{0x00}, wasmbin.ULEB(3)), wasmbin.Cat(wasmbin.Name("free"), []byte{0x00}, wasmbin.ULEB(4)),
+			wasmbin.Cat(wasmbin.Name("describe"), []byte{0x00}, wasmbin.ULEB(2)), wasmbin.Cat(wasmbin.Name("pail_abi_v2"), []byte{0x00}, wasmbin.ULEB(2)),
 		)),
 	)
 	rogue, err = wasmmeta.Append(rogue, wasmmeta.Metadata{Name: "rogue", ABI: "1.0"})
@@ -193,26 +194,3 @@ func TestBuiltInDrivers(t *testing.T) {
 }
 
 // A few bytes of the binary format for the hand-made rogue module.
-
-var header = []byte("\x00asm\x01\x00\x00\x00")
-
-const i32 = 0x7f
-
-func uleb(v uint64) []byte {
-	var out []byte
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(out, b)
-		}
-		out = append(out, b|0x80)
-	}
-}
-
-func vec(items ...[]byte) []byte { return append(uleb(uint64(len(items))), bytes.Join(items, nil)...) }
-func name(s string) []byte       { return append(uleb(uint64(len(s))), s...) }
-func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
-func section(id byte, content []byte) []byte {
-	return cat([]byte{id}, uleb(uint64(len(content))), content)
-}

@@ -1,7 +1,8 @@
 package s3compattest
 
-// The IAM side: a target for the user and access-key suite (RunUsers), from
-// the environment or a versitygw started for the test.
+// The IAM side: a target for the conformance suite's users and access keys
+// (drivertest.Target.Users), from the environment or a versitygw started
+// for the test.
 //
 // PAIL_IAM_ENDPOINT selects an existing IAM endpoint, signed with
 // PAIL_IAM_ACCESS_KEY and PAIL_IAM_SECRET_KEY (default: the PAIL_S3_* keys).
@@ -22,8 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -34,7 +33,7 @@ const (
 	EnvIAMSecretKey = "PAIL_IAM_SECRET_KEY"
 )
 
-// IAMTarget is the IAM server the user suite runs against.
+// IAMTarget is the IAM server the suite's users go to.
 type IAMTarget struct {
 	// Server names it in messages: "versitygw" or the endpoint.
 	Server string
@@ -42,9 +41,8 @@ type IAMTarget struct {
 	// "") an S3 endpoint that accepts the keys the IAM API creates and
 	// enforces their users' inline policies.
 	Provider abi.ProviderConfig
-	// Unsupported, when not nil, lists the user parts (abi.UserTags, …) the
-	// server does not implement; the suite checks the driver reports
-	// exactly these. nil (an external endpoint) accepts whatever it says.
+	// Unsupported lists the user parts (abi.UserTags, …) the server does
+	// not implement (drivertest.Target.UsersUnsupported).
 	Unsupported []string
 	// LastUsedAtOnce is true when a key's last use is recorded as soon as
 	// it signs a request (versitygw); AWS takes hours.
@@ -59,13 +57,7 @@ type IAMTarget struct {
 // t ends). It skips t in -short mode and when there is neither.
 func IAMTargetForTest(t *testing.T) IAMTarget {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: skipped in -short mode")
-	}
-	if tgt, ok := IAMTargetFromEnv(); ok {
-		return tgt
-	}
-	return StartVersityIAM(t, VersityGWBinary(t))
+	return forTest(t, IAMTargetFromEnv, StartVersityIAM)
 }
 
 // IAMTargetFromEnv reads PAIL_IAM_* (and PAIL_S3_*); ok is false when
@@ -79,17 +71,13 @@ func IAMTargetFromEnv() (IAMTarget, bool) {
 	if ak == "" {
 		ak, sk = os.Getenv(EnvAccessKey), os.Getenv(EnvSecretKey)
 	}
-	region := os.Getenv(EnvRegion)
-	if region == "" {
-		region = "us-east-1"
-	}
 	return IAMTarget{
 		Server: ep,
 		Provider: abi.ProviderConfig{
 			Name:        "external",
 			Endpoint:    os.Getenv(EnvEndpoint),
 			IAMEndpoint: ep,
-			Region:      region,
+			Region:      envRegion(),
 			PathStyle:   os.Getenv(EnvPathStyle) != "false",
 			Credentials: abi.Credentials{AccessKeyID: ak, SecretAccessKey: sk},
 		},
@@ -117,30 +105,18 @@ func StartVersityIAM(t *testing.T, bin string) IAMTarget {
 	sock := filepath.Join(sockDir, "private.sock")
 	root := t.TempDir()
 	store, data := filepath.Join(root, "iam"), filepath.Join(root, "data")
-	for _, d := range []string{store, data} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mkdirs(t, 0o700, store, data)
 	iamAddr, s3Addr := freeAddr(t), freeAddr(t)
 	iamEP, s3EP := "http://"+iamAddr, "http://"+s3Addr
 	start(t, "versitygw iam", bin,
 		[]string{"--access", versityAccessKey, "--secret", versitySecretKey, "--port", iamAddr, "--quiet",
 			"iam", "--dir", store, "--private-ports", sock},
 		func(ctx context.Context) error { return iamReady(ctx, iamEP) })
-	p := abi.ProviderConfig{
-		Name:        "versitygw",
-		Endpoint:    s3EP,
-		IAMEndpoint: iamEP,
-		Region:      "us-east-1",
-		PathStyle:   true,
-		Credentials: abi.Credentials{AccessKeyID: versityAccessKey, SecretAccessKey: versitySecretKey},
-	}
-	c := Client(p)
+	p := versityProvider(s3EP, iamEP)
 	start(t, "versitygw s3", bin,
 		[]string{"--access", versityAccessKey, "--secret", versitySecretKey, "--port", s3Addr, "--quiet",
 			"--iam-standalone-endpoint", sock, "posix", data},
-		func(ctx context.Context) error { _, err := c.ListBuckets(ctx, &s3.ListBucketsInput{}); return err })
+		listBuckets(p))
 	return IAMTarget{
 		Server:         "versitygw",
 		Provider:       p,

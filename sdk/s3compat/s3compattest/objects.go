@@ -32,6 +32,16 @@ func (Objects) PutObject(ctx context.Context, p abi.ProviderConfig, bucket, key,
 	return nil
 }
 
+// DeleteObject deletes key in bucket with a plain DELETE: in a versioned
+// bucket, a delete marker.
+func (Objects) DeleteObject(ctx context.Context, p abi.ProviderConfig, bucket, key string) error {
+	_, err := Client(p).DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return fmt.Errorf("delete %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
 // EmptyBucket deletes every object version and delete marker of bucket,
 // then every object a plain listing still shows: a server that cannot list
 // versions still has its unversioned objects removed.

@@ -1,10 +1,10 @@
-// Package s3compattest is the integration suite every sdk/s3compat driver
-// runs against a real S3 server, and the helpers that find that server: an
-// endpoint named by the environment, or a versitygw started for the test.
+// Package s3compattest finds the real S3 and IAM servers the conformance
+// suite (sdk/drivertest) runs an sdk/s3compat driver against (an endpoint
+// named by the environment, or a versitygw started for the test) and brings
+// the suite the aws-sdk-go-v2 object client it needs (Objects). The checks
+// themselves are drivertest's alone.
 //
-//	func TestIntegration(t *testing.T) {
-//		s3compattest.Run(t, driver.New(http.DefaultTransport), s3compattest.TargetForTest(t))
-//	}
+//	func TestConformance(t *testing.T) { s3compattest.RunConformance(t, driver.New) }
 //
 // PAIL_S3_ENDPOINT, PAIL_S3_ACCESS_KEY, PAIL_S3_SECRET_KEY and
 // PAIL_S3_REGION (default us-east-1) select an existing endpoint; set
@@ -58,12 +58,9 @@ type Target struct {
 	Server string
 	// Provider is how the driver reaches it, with working credentials.
 	Provider abi.ProviderConfig
-	// Unsupported, when not nil, lists the sub-resources the server does not
-	// implement; the suite then checks the driver reports exactly these. nil
-	// (an external endpoint) accepts and logs whatever the server says.
+	// Unsupported lists the sub-resources the server does not implement
+	// (drivertest.Target.Unsupported); none for an external endpoint.
 	Unsupported []string
-	// Versioning is false when the server cannot version buckets.
-	Versioning bool
 }
 
 // TargetForTest returns the endpoint named by the environment, or starts a
@@ -71,13 +68,31 @@ type Target struct {
 // there is neither.
 func TargetForTest(t *testing.T) Target {
 	t.Helper()
+	return forTest(t, TargetFromEnv, StartVersityGW)
+}
+
+// forTest returns the target fromEnv reads, or the one start starts with
+// the versitygw binary; it skips t in -short mode and when there is neither.
+func forTest[T any](t *testing.T, fromEnv func() (T, bool), start func(*testing.T, string) T) T {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: skipped in -short mode")
 	}
-	if tgt, ok := TargetFromEnv(); ok {
+	if tgt, ok := fromEnv(); ok {
 		return tgt
 	}
-	return StartVersityGW(t, VersityGWBinary(t))
+	return start(t, VersityGWBinary(t))
+}
+
+// envRegion is PAIL_S3_REGION, by default us-east-1.
+func envRegion() string { return orDefaultRegion(os.Getenv(EnvRegion)) }
+
+// orDefaultRegion is region, or us-east-1 when it is "".
+func orDefaultRegion(region string) string {
+	if region == "" {
+		return "us-east-1"
+	}
+	return region
 }
 
 // TargetFromEnv reads PAIL_S3_*; ok is false when PAIL_S3_ENDPOINT is unset.
@@ -86,23 +101,18 @@ func TargetFromEnv() (Target, bool) {
 	if ep == "" {
 		return Target{}, false
 	}
-	region := os.Getenv(EnvRegion)
-	if region == "" {
-		region = "us-east-1"
-	}
 	return Target{
 		Server: ep,
 		Provider: abi.ProviderConfig{
 			Name:      "external",
 			Endpoint:  ep,
-			Region:    region,
+			Region:    envRegion(),
 			PathStyle: os.Getenv(EnvPathStyle) != "false",
 			Credentials: abi.Credentials{
 				AccessKeyID:     os.Getenv(EnvAccessKey),
 				SecretAccessKey: os.Getenv(EnvSecretKey),
 			},
 		},
-		Versioning: true,
 	}, true
 }
 
@@ -172,64 +182,51 @@ func StartVersityGW(t *testing.T, bin string) Target {
 	t.Helper()
 	root := t.TempDir()
 	data, versions, iam := filepath.Join(root, "data"), filepath.Join(root, "versions"), filepath.Join(root, "iam")
-	for _, d := range []string{data, versions, iam} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mkdirs(t, 0o755, data, versions, iam)
 	addr := freeAddr(t)
-	cmd := exec.Command(bin,
+	tgt := Target{
+		Server:      "versitygw",
+		Provider:    versityProvider("http://"+addr, ""),
+		Unsupported: VersityGWUnsupported,
+	}
+	start(t, "versitygw", bin, []string{
 		"--access", versityAccessKey, "--secret", versitySecretKey,
 		"--port", addr, "--quiet",
 		// With an IAM store an unknown access key is InvalidAccessKeyId, as
 		// on AWS; single-account mode answers XAdminUserNotFound (404).
 		"--iam-dir", iam,
-		"posix", "--versioning-dir", versions, data)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start versitygw: %v", err)
+		"posix", "--versioning-dir", versions, data,
+	}, listBuckets(tgt.Provider))
+	return tgt
+}
+
+// versityProvider reaches a versitygw started here, as its root account.
+func versityProvider(endpoint, iamEndpoint string) abi.ProviderConfig {
+	return abi.ProviderConfig{
+		Name:        "versitygw",
+		Endpoint:    endpoint,
+		IAMEndpoint: iamEndpoint,
+		Region:      "us-east-1",
+		PathStyle:   true,
+		Credentials: abi.Credentials{AccessKeyID: versityAccessKey, SecretAccessKey: versitySecretKey},
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		werr := <-exited
-		if t.Failed() {
-			t.Logf("versitygw (%v) output:\n%s", werr, out.String())
-		}
-	})
-	tgt := Target{
-		Server: "versitygw",
-		Provider: abi.ProviderConfig{
-			Name:        "versitygw",
-			Endpoint:    "http://" + addr,
-			Region:      "us-east-1",
-			PathStyle:   true,
-			Credentials: abi.Credentials{AccessKeyID: versityAccessKey, SecretAccessKey: versitySecretKey},
-		},
-		Unsupported: VersityGWUnsupported,
-		Versioning:  true,
-	}
-	c := Client(tgt.Provider)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("versitygw exited before it was ready: %v\n%s", err, out.String())
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+}
+
+// listBuckets is a readiness check: a signed ListBuckets succeeds.
+func listBuckets(p abi.ProviderConfig) func(ctx context.Context) error {
+	c := Client(p)
+	return func(ctx context.Context) error {
 		_, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
-		cancel()
-		if err == nil {
-			return tgt
+		return err
+	}
+}
+
+func mkdirs(t *testing.T, perm os.FileMode, dirs ...string) {
+	t.Helper()
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, perm); err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw: ListBuckets still failing after 60s: %v\n%s", err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -237,12 +234,8 @@ func StartVersityGW(t *testing.T, bin string) Target {
 // (objects, independent reads). Like the driver, it never reads the
 // environment.
 func Client(p abi.ProviderConfig) *s3.Client {
-	region := p.Region
-	if region == "" {
-		region = "us-east-1"
-	}
 	return s3.New(s3.Options{
-		Region:                     region,
+		Region:                     orDefaultRegion(p.Region),
 		Credentials:                credentials.NewStaticCredentialsProvider(p.Credentials.AccessKeyID, p.Credentials.SecretAccessKey, p.Credentials.SessionToken),
 		BaseEndpoint:               aws.String(p.Endpoint),
 		UsePathStyle:               p.PathStyle,
