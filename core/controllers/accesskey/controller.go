@@ -82,10 +82,7 @@ func (r *Reconciler) setup() {
 	if r.MaxConcurrentReconciles == 0 {
 		r.MaxConcurrentReconciles = 4
 	}
-	if r.SlowRetry == nil {
-		r.SlowRetry = &managed.SlowRetry{}
-	}
-	r.skeleton = &managed.Reconciler[*pailv1.AccessKey, state]{Client: r.Client, Recorder: r.Recorder, Kind: r.kind(), Retry: r.SlowRetry}
+	r.skeleton = managed.New(r.Client, r.Recorder, r.kind(), r.SlowRetry)
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=accesskeys,verbs=get;list;watch;update;patch
@@ -96,16 +93,16 @@ func (r *Reconciler) setup() {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setup()
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexProvider, func(o client.Object) []string {
-		return []string{o.(*pailv1.AccessKey).Spec.ProviderRef.Name}
+	if err := managed.Index(mgr, &pailv1.AccessKey{}, indexProvider, func(ak *pailv1.AccessKey) []string {
+		return []string{ak.Spec.ProviderRef.Name}
 	}); err != nil {
 		return err
 	}
 	// Cluster-wide by user name alone: whether two AccessKeys reach the same
 	// user also depends on where their Providers point, which an index
 	// function cannot see; userOwner compares the locations.
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexUser, func(o client.Object) []string {
-		return []string{UserName(o.(*pailv1.AccessKey))}
+	if err := managed.Index(mgr, &pailv1.AccessKey{}, indexUser, func(ak *pailv1.AccessKey) []string {
+		return []string{UserName(ak)}
 	}); err != nil {
 		return err
 	}

@@ -22,9 +22,9 @@ const indexBucket = "pail.dev/accesskey-bucket"
 
 // indexInputs registers the index forBucket reads.
 func indexInputs(mgr ctrl.Manager) error {
-	return mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexBucket, func(o client.Object) []string {
+	return managed.Index(mgr, &pailv1.AccessKey{}, indexBucket, func(ak *pailv1.AccessKey) []string {
 		var out []string
-		for _, ba := range o.(*pailv1.AccessKey).Spec.Buckets {
+		for _, ba := range ak.Spec.Buckets {
 			out = append(out, ba.BucketRef.Name)
 		}
 		return out

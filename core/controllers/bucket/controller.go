@@ -76,10 +76,7 @@ func (r *Reconciler) setup() {
 			return status.PatchMetadata(ctx, r.Client, b, mutate)
 		}
 	}
-	if r.SlowRetry == nil {
-		r.SlowRetry = &managed.SlowRetry{}
-	}
-	r.skeleton = &managed.Reconciler[*pailv1.Bucket, state]{Client: r.Client, Recorder: r.Recorder, Kind: r.kind(), Retry: r.SlowRetry}
+	r.skeleton = managed.New(r.Client, r.Recorder, r.kind(), r.SlowRetry)
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets,verbs=get;list;watch;update;patch
@@ -91,14 +88,12 @@ func (r *Reconciler) setup() {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setup()
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexProvider, func(o client.Object) []string {
-		return []string{o.(*pailv1.Bucket).Spec.ProviderRef.Name}
+	if err := managed.Index(mgr, &pailv1.Bucket{}, indexProvider, func(b *pailv1.Bucket) []string {
+		return []string{b.Spec.ProviderRef.Name}
 	}); err != nil {
 		return err
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexLocation, func(o client.Object) []string {
-		return indexByLocation(o.(*pailv1.Bucket))
-	}); err != nil {
+	if err := managed.Index(mgr, &pailv1.Bucket{}, indexLocation, indexByLocation); err != nil {
 		return err
 	}
 	if err := indexInputs(mgr); err != nil {

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
@@ -82,9 +81,7 @@ func reconcileOnce(t *testing.T, b *pailv1.Bucket, f *backend) outcome {
 	if f.terminating {
 		ns.Status.Phase = corev1.NamespaceTerminating
 	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ns).WithIndex(&pailv1.Bucket{}, indexLocation, func(o client.Object) []string {
-		return indexByLocation(o.(*pailv1.Bucket))
-	}).Build()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ns).WithIndex(&pailv1.Bucket{}, indexLocation, managed.IndexFunc(indexByLocation)).Build()
 	r := &Reconciler{
 		Client:    c,
 		Reader:    c,

@@ -53,10 +53,7 @@ func (r *Reconciler) setup() {
 	if r.ResyncPeriod == 0 {
 		r.ResyncPeriod = 10 * time.Minute
 	}
-	if r.SlowRetry == nil {
-		r.SlowRetry = &managed.SlowRetry{}
-	}
-	r.skeleton = &managed.Reconciler[*pailv1.BucketPolicy, state]{Client: r.Client, Recorder: r.Recorder, Kind: r.kind(), Retry: r.SlowRetry}
+	r.skeleton = managed.New(r.Client, r.Recorder, r.kind(), r.SlowRetry)
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=bucketpolicies,verbs=get;list;watch;update;patch
@@ -67,7 +64,7 @@ func (r *Reconciler) setup() {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setup()
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.BucketPolicy{}, indexBucket, bucketOf); err != nil {
+	if err := managed.Index(mgr, &pailv1.BucketPolicy{}, indexBucket, bucketOf); err != nil {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
@@ -82,8 +79,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // bucketOf indexes a BucketPolicy by the Bucket it names.
-func bucketOf(o client.Object) []string {
-	return []string{o.(*pailv1.BucketPolicy).Spec.BucketRef.Name}
+func bucketOf(bp *pailv1.BucketPolicy) []string {
+	return []string{bp.Spec.BucketRef.Name}
 }
 
 func (r *Reconciler) policiesFor(ctx context.Context, ns, bucket string) []reconcile.Request {

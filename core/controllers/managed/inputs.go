@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -41,4 +42,22 @@ func Requests(ctx context.Context, c client.Reader, list client.ObjectList, ns, 
 		}
 	}
 	return out
+}
+
+// Index registers the field index name on obj's kind, from a typed
+// function: every index a controller reads is declared with it.
+func Index[T client.Object](mgr ctrl.Manager, obj T, name string, fn func(T) []string) error {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), obj, name, IndexFunc(fn))
+}
+
+// IndexFunc adapts a typed index function to the untyped one the cache
+// (and controller-runtime's fake client, in decision tests) takes.
+func IndexFunc[T client.Object](fn func(T) []string) client.IndexerFunc {
+	return func(o client.Object) []string {
+		t, ok := o.(T)
+		if !ok {
+			return nil
+		}
+		return fn(t)
+	}
 }

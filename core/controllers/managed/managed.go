@@ -198,3 +198,12 @@ func (r *Reconciler[T, S]) result(ctx context.Context, key types.NamespacedName,
 	r.Retry.Forget(key)
 	return step.Result, nil
 }
+
+// New builds the skeleton that runs kind; a nil retry gets the default
+// slow schedule.
+func New[T Object, S any](c client.Client, rec events.EventRecorder, kind Kind[T, S], retry *SlowRetry) *Reconciler[T, S] {
+	if retry == nil {
+		retry = &SlowRetry{}
+	}
+	return &Reconciler[T, S]{Client: c, Recorder: rec, Kind: kind, Retry: retry}
+}

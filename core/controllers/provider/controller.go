@@ -83,8 +83,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Provider{}, indexSecret, func(o client.Object) []string {
-		return connect.SecretNames(o.(*pailv1.Provider))
+	if err := managed.Index(mgr, &pailv1.Provider{}, indexSecret, func(p *pailv1.Provider) []string {
+		return connect.SecretNames(p)
 	}); err != nil {
 		return err
 	}
