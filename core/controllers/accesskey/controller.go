@@ -12,7 +12,6 @@
 package accesskey
 
 import (
-	"context"
 	"strings"
 	"time"
 
@@ -64,7 +63,8 @@ type Reconciler struct {
 	// (AccessDenied); nil uses the skeleton's defaults.
 	SlowRetry *managed.SlowRetry
 
-	skeleton *managed.Reconciler[*pailv1.AccessKey, state]
+	// The skeleton runs the kind (and serves Reconcile).
+	*managed.Reconciler[*pailv1.AccessKey, state]
 
 	// Repack receives an event per AccessKey when the policy packs change.
 	Repack chan event.GenericEvent
@@ -73,16 +73,12 @@ type Reconciler struct {
 // setup fills the defaults and builds the skeleton; SetupWithManager and
 // the decision tests call it.
 func (r *Reconciler) setup() {
-	if r.ResyncPeriod == 0 {
-		r.ResyncPeriod = 10 * time.Minute
-	}
+	managed.Default(&r.ResyncPeriod, 10*time.Minute)
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	if r.MaxConcurrentReconciles == 0 {
-		r.MaxConcurrentReconciles = 4
-	}
-	r.skeleton = managed.New(r.Client, r.Recorder, r.kind(), r.SlowRetry)
+	managed.Default(&r.MaxConcurrentReconciles, 4)
+	r.Reconciler = managed.New(r.Client, r.Recorder, r.kind(), r.SlowRetry)
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=accesskeys,verbs=get;list;watch;update;patch
@@ -117,11 +113,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 2*time.Minute),
 		}).
 		Complete(r)
-}
-
-// Reconcile drives one AccessKey through the managed skeleton.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return r.skeleton.Reconcile(ctx, req)
 }
 
 // kind describes AccessKeys to the managed skeleton.

@@ -50,7 +50,8 @@ type Reconciler struct {
 	// (AccessDenied); nil uses the skeleton's defaults.
 	SlowRetry *managed.SlowRetry
 
-	skeleton *managed.Reconciler[*pailv1.Bucket, state]
+	// The skeleton runs the kind (and serves Reconcile).
+	*managed.Reconciler[*pailv1.Bucket, state]
 	// patchMeta patches the Bucket's metadata, keeping the status being
 	// built; decision tests replace it to run without an apiserver.
 	patchMeta func(ctx context.Context, b *pailv1.Bucket, mutate func(*pailv1.Bucket)) error
@@ -59,24 +60,16 @@ type Reconciler struct {
 // setup fills the defaults and builds the skeleton; SetupWithManager and
 // the decision tests call it.
 func (r *Reconciler) setup() {
-	if r.ResyncPeriod == 0 {
-		r.ResyncPeriod = 10 * time.Minute
-	}
-	if r.NotEmptyRetry == 0 {
-		r.NotEmptyRetry = 30 * time.Second
-	}
-	if r.RetryBase == 0 {
-		r.RetryBase = 500 * time.Millisecond
-	}
-	if r.RetryMax == 0 {
-		r.RetryMax = 2 * time.Minute
-	}
+	managed.Default(&r.ResyncPeriod, 10*time.Minute)
+	managed.Default(&r.NotEmptyRetry, 30*time.Second)
+	managed.Default(&r.RetryBase, 500*time.Millisecond)
+	managed.Default(&r.RetryMax, 2*time.Minute)
 	if r.patchMeta == nil {
 		r.patchMeta = func(ctx context.Context, b *pailv1.Bucket, mutate func(*pailv1.Bucket)) error {
 			return status.PatchMetadata(ctx, r.Client, b, mutate)
 		}
 	}
-	r.skeleton = managed.New(r.Client, r.Recorder, r.kind(), r.SlowRetry)
+	r.Reconciler = managed.New(r.Client, r.Recorder, r.kind(), r.SlowRetry)
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets,verbs=get;list;watch;update;patch
@@ -110,11 +103,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](r.RetryBase, r.RetryMax),
 		}).
 		Complete(r)
-}
-
-// Reconcile drives one Bucket through the managed skeleton.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return r.skeleton.Reconcile(ctx, req)
 }
 
 // kind describes Buckets to the managed skeleton.

@@ -44,16 +44,15 @@ type Reconciler struct {
 	SlowRetry *managed.SlowRetry
 
 	refusals refusals
-	skeleton *managed.Reconciler[*pailv1.BucketPolicy, state]
+	// The skeleton runs the kind (and serves Reconcile).
+	*managed.Reconciler[*pailv1.BucketPolicy, state]
 }
 
 // setup fills the defaults and builds the skeleton; SetupWithManager and
 // the decision tests call it.
 func (r *Reconciler) setup() {
-	if r.ResyncPeriod == 0 {
-		r.ResyncPeriod = 10 * time.Minute
-	}
-	r.skeleton = managed.New(r.Client, r.Recorder, r.kind(), r.SlowRetry)
+	managed.Default(&r.ResyncPeriod, 10*time.Minute)
+	r.Reconciler = managed.New(r.Client, r.Recorder, r.kind(), r.SlowRetry)
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=bucketpolicies,verbs=get;list;watch;update;patch
@@ -97,11 +96,6 @@ func (r *Reconciler) siblings(ctx context.Context, o client.Object) []reconcile.
 
 func (r *Reconciler) forBucket(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.policiesFor(ctx, o.GetNamespace(), o.GetName())
-}
-
-// Reconcile drives one BucketPolicy through the managed skeleton.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return r.skeleton.Reconcile(ctx, req)
 }
 
 // kind describes BucketPolicies to the managed skeleton.

@@ -207,3 +207,12 @@ func New[T Object, S any](c client.Client, rec events.EventRecorder, kind Kind[T
 	}
 	return &Reconciler[T, S]{Client: c, Recorder: rec, Kind: kind, Retry: retry}
 }
+
+// Default sets *p to v when it holds the zero value: how every controller
+// fills the options left unset.
+func Default[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}

@@ -68,18 +68,10 @@ type Reconciler struct {
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.RecheckInterval == 0 {
-		r.RecheckInterval = 5 * time.Minute
-	}
-	if r.RetryBase == 0 {
-		r.RetryBase = 2 * time.Second
-	}
-	if r.RetryMax == 0 {
-		r.RetryMax = 5 * time.Minute
-	}
-	if r.DriverPoll == 0 {
-		r.DriverPoll = connect.DriverPoll
-	}
+	managed.Default(&r.RecheckInterval, 5*time.Minute)
+	managed.Default(&r.RetryBase, 2*time.Second)
+	managed.Default(&r.RetryMax, 5*time.Minute)
+	managed.Default(&r.DriverPoll, connect.DriverPoll)
 	if r.Now == nil {
 		r.Now = time.Now
 	}
