@@ -133,6 +133,19 @@ func (p *Policy) WithRateLimit(perSecond float64, burst int) *Policy {
 	return &c
 }
 
+// SharingLimiter returns p with old's token bucket when both limit at the
+// same rate and burst: a connection rebuilt for another reason (a Secret
+// that changed) must not start its Provider with a fresh burst.
+func (p *Policy) SharingLimiter(old *Policy) *Policy {
+	if p == nil || old == nil || p.limiter == nil || old.limiter == nil ||
+		p.limiter.Limit() != old.limiter.Limit() || p.limiter.Burst() != old.limiter.Burst() {
+		return p
+	}
+	c := *p
+	c.limiter = old.limiter
+	return &c
+}
+
 // Close releases idle connections.
 func (p *Policy) Close() { p.transport.CloseIdleConnections() }
 

@@ -693,3 +693,24 @@ func TestDoRateLimitIsShared(t *testing.T) {
 		require.NoError(t, err, "no rate limit: nothing waits")
 	}
 }
+
+// TestSharingLimiter: a connection rebuilt with the same rate limit keeps
+// drawing from the old token bucket (no fresh burst); another limit starts
+// its own.
+func TestSharingLimiter(t *testing.T) {
+	srv := newServer(t, text("ok"))
+	base := newPolicy(t, []string{srv.URL}, hosthttp.TLSOptions{})
+	old := base.WithRateLimit(0.001, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, _, err := old.NewOp(nil).Do(ctx, get(t, srv.URL))
+	require.NoError(t, err, "the burst of one")
+
+	same := base.WithRateLimit(0.001, 1).SharingLimiter(old)
+	_, _, err = same.NewOp(nil).Do(ctx, get(t, srv.URL))
+	require.ErrorIs(t, err, hosthttp.ErrLimit, "the same limit shares the spent bucket")
+
+	other := base.WithRateLimit(0.001, 2).SharingLimiter(old)
+	_, _, err = other.NewOp(nil).Do(ctx, get(t, srv.URL))
+	require.NoError(t, err, "another limit has a bucket of its own")
+}

@@ -319,6 +319,7 @@ func (c *Connector) store(conn *Connection) {
 		c.conns = map[types.NamespacedName]*Connection{}
 	}
 	if old := c.conns[conn.key]; old != nil {
+		conn.Policy = conn.Policy.SharingLimiter(old.Policy)
 		old.Policy.Close()
 	}
 	c.conns[conn.key] = conn
