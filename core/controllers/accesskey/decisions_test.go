@@ -2,6 +2,7 @@ package accesskey
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -383,7 +384,7 @@ func TestPolicyFinding(t *testing.T) {
 		reason string
 		stops  bool
 	}{
-		{err: fmt.Errorf("pack missing"), status: metav1.ConditionFalse, reason: pailv1.ReasonPacksUnavailable, stops: true},
+		{err: errors.New("pack missing"), status: metav1.ConditionFalse, reason: pailv1.ReasonPacksUnavailable, stops: true},
 		{res: policy.Result{Deny: []string{"no"}, Warn: []string{"hm"}}, status: metav1.ConditionFalse, reason: pailv1.ReasonPolicyDenied, stops: true},
 		{res: policy.Result{Warn: []string{"hm"}}, status: metav1.ConditionTrue, reason: pailv1.ReasonPolicyWarnings},
 		{status: metav1.ConditionTrue, reason: pailv1.ReasonPolicyAllowed},

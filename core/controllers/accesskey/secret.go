@@ -2,6 +2,7 @@ package accesskey
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"time"
 
@@ -113,16 +114,12 @@ func render(ak *pailv1.AccessKey, s *corev1.Secret, rec keyRecord, c secretConte
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}
-	for k, v := range spec.Labels {
-		s.Labels[k] = v
-	}
+	maps.Copy(s.Labels, spec.Labels)
 	s.Labels[pailv1.LabelAccessKey] = ak.Name
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
 	}
-	for k, v := range spec.Annotations {
-		s.Annotations[k] = v
-	}
+	maps.Copy(s.Annotations, spec.Annotations)
 	s.Annotations[pailv1.AnnotationUser] = c.User
 	setOrDelete(s.Annotations, pailv1.AnnotationKeyCreated, timeString(rec.Created))
 	setOrDelete(s.Annotations, pailv1.AnnotationRotationTrigger, rec.Trigger)

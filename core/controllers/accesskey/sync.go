@@ -118,8 +118,7 @@ func checkDriver(_ context.Context, _ *pailv1.AccessKey, s *state) (managed.Step
 // anything is created.
 func (r *Reconciler) checkPolicy(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
 	buckets, err := bucketNames(ctx, r.Client, ak)
-	var refErr *BucketRefError
-	if errors.As(err, &refErr) {
+	if refErr, ok := errors.AsType[*BucketRefError](err); ok {
 		s.verdict = managed.NotReady(pailv1.ReasonBucketRefNotFound, refErr.Error()+"; the AccessKey proceeds once it does.")
 		return managed.Stop(bucketRefRetry), nil
 	}

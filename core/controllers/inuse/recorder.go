@@ -33,7 +33,7 @@ type namespaceRecorder struct {
 	scheme *runtime.Scheme
 }
 
-func (r *namespaceRecorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...interface{}) {
+func (r *namespaceRecorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
 	if ns := r.terminating(regarding); ns != nil {
 		o := regarding.(client.Object)
 		kind := fmt.Sprintf("%T", o)

@@ -335,8 +335,7 @@ func driverMessage(err error) string { return hosthttp.RedactUserinfo(abi.Messag
 
 // providerCode is the provider code of the *abi.Error in err's chain.
 func providerCode(err error) string {
-	var e *abi.Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*abi.Error](err); ok {
 		return e.ProviderCode
 	}
 	return ""
