@@ -96,17 +96,17 @@ func (r *Reconciler) setup() {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setup()
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexProvider, func(o client.Object) []string {
-		return []string{o.(*pailv1.AccessKey).Spec.ProviderRef.Name}
-	}); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexProvider, managed.Index(func(ak *pailv1.AccessKey) []string {
+		return []string{ak.Spec.ProviderRef.Name}
+	})); err != nil {
 		return err
 	}
 	// Cluster-wide by user name alone: whether two AccessKeys reach the same
 	// user also depends on where their Providers point, which an index
 	// function cannot see; userOwner compares the locations.
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexUser, func(o client.Object) []string {
-		return []string{UserName(o.(*pailv1.AccessKey))}
-	}); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexUser, managed.Index(func(ak *pailv1.AccessKey) []string {
+		return []string{UserName(ak)}
+	})); err != nil {
 		return err
 	}
 	if err := indexInputs(mgr); err != nil {

@@ -113,7 +113,7 @@ var all = []string{abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags}
 var (
 	engineOnce sync.Once
 	engine     *policy.Engine
-	engineErr  error
+	errEngine  error
 )
 
 // identityEngine is a real policy Engine with the embedded identity pack.
@@ -122,13 +122,13 @@ func identityEngine(t *testing.T) *policy.Engine {
 	engineOnce.Do(func() {
 		src, err := os.ReadFile("../../../policies/identity/identity.rego")
 		if err != nil {
-			engineErr = err
+			errEngine = err
 			return
 		}
 		engine = policy.NewEngine()
-		engineErr = engine.SetPack(context.Background(), IdentityPack, map[string]string{"identity.rego": string(src)})
+		errEngine = engine.SetPack(context.Background(), IdentityPack, map[string]string{"identity.rego": string(src)})
 	})
-	require.NoError(t, engineErr)
+	require.NoError(t, errEngine)
 	return engine
 }
 

@@ -22,13 +22,13 @@ const indexBucket = "pail.dev/accesskey-bucket"
 
 // indexInputs registers the index forBucket reads.
 func indexInputs(mgr ctrl.Manager) error {
-	return mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexBucket, func(o client.Object) []string {
-		var out []string
-		for _, ba := range o.(*pailv1.AccessKey).Spec.Buckets {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.AccessKey{}, indexBucket, managed.Index(func(ak *pailv1.AccessKey) []string {
+		out := make([]string, 0, len(ak.Spec.Buckets))
+		for _, ba := range ak.Spec.Buckets {
 			out = append(out, ba.BucketRef.Name)
 		}
 		return out
-	})
+	}))
 }
 
 // watchInputs adds the watches on what an AccessKey reads besides its

@@ -91,14 +91,12 @@ func (r *Reconciler) setup() {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setup()
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexProvider, func(o client.Object) []string {
-		return []string{o.(*pailv1.Bucket).Spec.ProviderRef.Name}
-	}); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexProvider, managed.Index(func(b *pailv1.Bucket) []string {
+		return []string{b.Spec.ProviderRef.Name}
+	})); err != nil {
 		return err
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexLocation, func(o client.Object) []string {
-		return indexByLocation(o.(*pailv1.Bucket))
-	}); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexLocation, managed.Index(indexByLocation)); err != nil {
 		return err
 	}
 	if err := indexInputs(mgr); err != nil {

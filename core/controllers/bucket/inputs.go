@@ -26,12 +26,12 @@ func mfaSecret(b *pailv1.Bucket) string {
 
 // indexInputs registers the indexes bucketsForSecret reads.
 func indexInputs(mgr ctrl.Manager) error {
-	return mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexMFASecret, func(o client.Object) []string {
-		if s := mfaSecret(o.(*pailv1.Bucket)); s != "" {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Bucket{}, indexMFASecret, managed.Index(func(b *pailv1.Bucket) []string {
+		if s := mfaSecret(b); s != "" {
 			return []string{s}
 		}
 		return nil
-	})
+	}))
 }
 
 // bucketsForSecret queues the Buckets that read Secret o, directly (their

@@ -103,7 +103,7 @@ func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *s
 	doc, res, err := check(ctx, r.Engine, bp, s.b, s.p)
 	s.doc = doc
 	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
-	if notJSON, ok := errors.AsType[*ErrNotJSON](err); ok {
+	if notJSON, ok := errors.AsType[*NotJSONError](err); ok {
 		msg := notJSON.Error() + "."
 		s.invalid(pailv1.ReasonPolicyNotJSON, msg)
 		return managed.Stop(0), managed.Spec(errors.New(msg))

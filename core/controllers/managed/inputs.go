@@ -42,3 +42,16 @@ func Requests(ctx context.Context, c client.Reader, list client.ObjectList, ns, 
 	}
 	return out
 }
+
+// Index turns f, which reads the fields of one kind, into a field index
+// function. The indexer registered for T passes only T; an object of
+// another kind indexes nothing rather than panicking the cache.
+func Index[T client.Object](f func(T) []string) client.IndexerFunc {
+	return func(o client.Object) []string {
+		t, ok := o.(T)
+		if !ok {
+			return nil
+		}
+		return f(t)
+	}
+}

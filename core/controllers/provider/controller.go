@@ -83,9 +83,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Provider{}, indexSecret, func(o client.Object) []string {
-		return connect.SecretNames(o.(*pailv1.Provider))
-	}); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.Provider{}, indexSecret, managed.Index(connect.SecretNames)); err != nil {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
