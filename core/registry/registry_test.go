@@ -394,7 +394,7 @@ func TestInstrumentMetrics(t *testing.T) {
 			_, _ = d.ObserveBucket(ctx, abi.ProviderConfig{Region: tt.region}, abi.BucketArgs{Name: tt.bucket})
 			assert.InDelta(t, 1, counter(t, m.DriverOperations.WithLabelValues("double", abi.OpObserveBucket, tt.result)), 0)
 			for code, want := range tt.reqs {
-				assert.Equal(t, want, counter(t, m.DriverRequests.WithLabelValues("double", abi.OpObserveBucket, http.MethodGet, code)), "code %s", code)
+				assert.InDelta(t, want, counter(t, m.DriverRequests.WithLabelValues("double", abi.OpObserveBucket, http.MethodGet, code)), 0, "code %s", code)
 			}
 		})
 	}

@@ -67,7 +67,7 @@ func (r *Reconciler) setup() {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setup()
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.BucketPolicy{}, indexBucket, bucketOf); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pailv1.BucketPolicy{}, indexBucket, managed.Index(bucketOf)); err != nil {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
@@ -82,8 +82,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // bucketOf indexes a BucketPolicy by the Bucket it names.
-func bucketOf(o client.Object) []string {
-	return []string{o.(*pailv1.BucketPolicy).Spec.BucketRef.Name}
+func bucketOf(bp *pailv1.BucketPolicy) []string {
+	return []string{bp.Spec.BucketRef.Name}
 }
 
 func (r *Reconciler) policiesFor(ctx context.Context, ns, bucket string) []reconcile.Request {

@@ -121,7 +121,7 @@ func harness(t *testing.T, w world, f *backend) (*Reconciler, client.Client, *ev
 	}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
 		WithStatusSubresource(&pailv1.BucketPolicy{}).
-		WithIndex(&pailv1.BucketPolicy{}, indexBucket, bucketOf).Build()
+		WithIndex(&pailv1.BucketPolicy{}, indexBucket, managed.Index(bucketOf)).Build()
 	reg := registry.New(context.Background(), nil, "", nil, nil)
 	reg.RegisterNative("mem", f.driver())
 	e, err := engine()

@@ -223,7 +223,7 @@ func supportsPolicy(_ context.Context, _ *pailv1.BucketPolicy, s *state) (manage
 }
 
 // observe reads the document the bucket holds.
-func (r *Reconciler) observe(ctx context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
+func (r *Reconciler) observe(ctx context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	args := abi.BucketArgs{Name: s.b.Spec.BucketName, Region: s.b.Status.Region, Observe: []string{abi.SubPolicy}}
 	obs, err := s.conn.Driver.ObserveBucket(callContext(ctx, s), s.conn.Config, args)
 	if err != nil {
@@ -237,7 +237,7 @@ func (r *Reconciler) observe(ctx context.Context, bp *pailv1.BucketPolicy, s *st
 }
 
 // planSync decides what to write.
-func planSync(_ context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
+func planSync(_ context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	s.plan = decide(s.doc, s.have)
 	return managed.Next, nil
 }

@@ -49,10 +49,7 @@ func check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pa
 	if err != nil {
 		return nil, policy.Result{}, fmt.Errorf("policy input: %w", err)
 	}
-	obj, ok := value.(ast.Object)
-	if !ok { // a map always converts to an Object; this guards a change in ast
-		return nil, policy.Result{}, fmt.Errorf("policy input is a Rego %T, not an object", value)
-	}
-	res, err := e.Evaluate(ctx, bp.Spec.Packs, obj)
+	// Evaluate takes the Rego value as it is: no second conversion.
+	res, err := e.Evaluate(ctx, bp.Spec.Packs, value)
 	return doc, res, err
 }

@@ -34,7 +34,7 @@ import (
 
 // Index names.
 const (
-	indexSecret = "pail.dev/provider-secret"
+	indexSecret = "pail.dev/provider-secret" //nolint:gosec // an index name, not a credential
 )
 
 // Reconciler checks Providers.
