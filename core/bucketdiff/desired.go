@@ -134,7 +134,7 @@ func Only(cfg abi.BucketConfig, subs []string) abi.BucketConfig {
 // those its values need besides (SSE-KMS, MFA delete), as abi.SubResources
 // says.
 func Required(cfg abi.BucketConfig) []string {
-	var out []string
+	out := make([]string, 0, len(abi.SubResources))
 	for _, s := range abi.SubResources {
 		out = append(out, s.Needs(cfg)...)
 	}

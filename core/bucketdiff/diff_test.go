@@ -148,7 +148,7 @@ func TestDesired(t *testing.T) {
 	assert.Equal(t, []string{abi.SubTagging}, Managed(only))
 
 	_, err = Desired(&pailv1.BucketSpec{Policy: &runtime.RawExtension{Raw: []byte(`[1,2]`)}})
-	assert.ErrorContains(t, err, "JSON object")
+	require.ErrorContains(t, err, "JSON object")
 	empty, err := Desired(&pailv1.BucketSpec{})
 	require.NoError(t, err)
 	assert.Empty(t, Managed(empty), "an empty spec manages nothing")

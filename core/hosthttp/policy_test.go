@@ -120,7 +120,7 @@ func TestDoSendsHeadersAndBodyAsGiven(t *testing.T) {
 		contentLength                      int64
 	}
 	got := make(chan seen, 1)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(t, func(_ http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got <- seen{r.Header.Get("Accept-Encoding"), r.Header.Get("X-Amz-Content-Sha256"), r.Host, string(b), r.ContentLength}
 	})
@@ -293,7 +293,7 @@ func TestWithLimitsReturnsCopy(t *testing.T) {
 
 func TestDoRequestTimeout(t *testing.T) {
 	release := make(chan struct{})
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(t, func(_ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-release:
@@ -303,14 +303,15 @@ func TestDoRequestTimeout(t *testing.T) {
 	op := newPolicy(t, []string{srv.URL}, hosthttp.TLSOptions{}).WithLimits(0, 0, 200*time.Millisecond).NewOp(nil)
 
 	done := make(chan error, 1)
+	req := get(t, srv.URL) // built here: require may only stop the test goroutine
 	go func() {
-		_, _, err := op.Do(context.Background(), get(t, srv.URL))
+		_, _, err := op.Do(context.Background(), req)
 		done <- err
 	}()
 	select {
 	case err := <-done:
 		require.Error(t, err)
-		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.False(t, hosthttp.IsRefused(err), "a timeout is a network failure, not a policy refusal")
 	case <-time.After(20 * time.Second):
 		t.Fatal("a 200 ms request timeout did not fire within 20 s")
@@ -382,7 +383,7 @@ func TestObserverSeesNetworkFailure(t *testing.T) {
 	got := obs.all()
 	require.Len(t, got, 1)
 	assert.Zero(t, got[0].status)
-	assert.Error(t, got[0].err)
+	require.Error(t, got[0].err)
 	assert.EqualValues(t, 1, op.Calls(), "an allowed request counts even when it fails")
 }
 

@@ -43,6 +43,12 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	if reg == nil {
 		reg = crmetrics.Registry
 	}
+	m := newCollectors()
+	return m, m.register(reg)
+}
+
+// newCollectors creates every collector, unregistered.
+func newCollectors() *Metrics {
 	m := &Metrics{
 		DriverRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pail_driver_http_requests_total",
@@ -104,6 +110,12 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		Name: "pail_bucket_drift_loop_paused",
 		Help: "1 while the drift-loop breaker pauses writes to a Bucket that another writer keeps changing.",
 	}, []string{"namespace", "bucket"})
+	return m
+}
+
+// register registers m's collectors with reg, in a fixed order, stopping
+// at the first error; a collector reg has already is replaced by that one.
+func (m *Metrics) register(reg prometheus.Registerer) error {
 	var err error
 	m.DriverRequests, err = register(reg, m.DriverRequests)
 	if err == nil {
@@ -145,7 +157,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	if err == nil {
 		m.DriverInstantiateSeconds, err = register(reg, m.DriverInstantiateSeconds)
 	}
-	return m, err
+	return err
 }
 
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {

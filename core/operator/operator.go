@@ -148,7 +148,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
-	recorder, err := inUse(mgr)
+	recorder, err := inUse(mgr) //nolint:contextcheck // field indexes are registered with context.Background(), the controller-runtime convention
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		repack:     make(chan event.GenericEvent, 64),
 		repackKeys: make(chan event.GenericEvent, 64),
 	}
-	if err := w.storageControllers(o); err != nil {
+	if err := w.storageControllers(o); err != nil { //nolint:contextcheck // as inUse: SetupWithManager takes no context
 		return nil, err
 	}
 	if err := w.extensionControllers(o); err != nil {

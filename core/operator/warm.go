@@ -101,7 +101,7 @@ func copyFile(src, dst string) error {
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the copy's error is the one to report
 		return err
 	}
 	if err := tmp.Close(); err != nil {

@@ -179,7 +179,7 @@ func roundTrip(ctx context.Context, inst *instance, fn api.Function, in []byte) 
 	if len(res) != 1 {
 		return nil, errors.New("protocol: alloc returned no pointer")
 	}
-	ptr := uint32(res[0])
+	ptr := api.DecodeU32(res[0]) // an i32 result: the low 32 bits
 	if !mem.Write(ptr, in) {
 		return nil, fmt.Errorf("protocol: alloc returned %d, outside memory", ptr)
 	}
@@ -206,7 +206,10 @@ func roundTrip(ctx context.Context, inst *instance, fn api.Function, in []byte) 
 }
 
 func (d *Driver) describe(ctx context.Context, inst *instance) (abi.DriverInfo, error) {
-	in, _ := json.Marshal(abi.HostInfo{ABI: abi.Version, Host: "pail"})
+	in, err := json.Marshal(abi.HostInfo{ABI: abi.Version, Host: "pail"})
+	if err != nil {
+		return abi.DriverInfo{}, fmt.Errorf("encode host info: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.callTimeout)
 	defer cancel()
 	out, err := roundTrip(ctx, inst, inst.desc, in)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 
 	"github.com/hashicorp/go-hclog"
@@ -35,7 +36,7 @@ func stateFrom(ctx context.Context) *callState { s, _ := ctx.Value(stateKey{}).(
 func (d *Driver) hostHTTPRequest(ctx context.Context, m api.Module, ptr, size uint32) uint64 {
 	st := stateFrom(ctx)
 	respond := func(head abi.HTTPResponseHead, body []byte) uint64 {
-		hb, _ := json.Marshal(head)
+		hb, _ := json.Marshal(head) //nolint:errchkjson // ints, strings and bools always encode
 		frame := abi.EncodeFrame(hb, body)
 		if st != nil {
 			st.pending = frame
@@ -103,12 +104,15 @@ func (d *Driver) hostHTTPResponseRead(ctx context.Context, m api.Module, ptr, si
 	if st == nil || st.pending == nil || int(size) < len(st.pending) {
 		return -1
 	}
+	n := len(st.pending)
+	if n > math.MaxInt32 { // the result is an i32
+		return -1
+	}
 	if !m.Memory().Write(ptr, st.pending) {
 		return -1
 	}
-	n := int32(len(st.pending))
 	st.pending = nil
-	return n
+	return int32(n)
 }
 
 // redactValue redacts secrets at any depth of a decoded JSON value.

@@ -59,12 +59,12 @@ func TestDocument(t *testing.T) {
 				return
 			}
 			var doc struct {
-				Version   string
+				Version   string `json:"Version"`
 				Statement []struct {
-					Sid      string
-					Action   any
-					Resource string
-				}
+					Sid      string `json:"Sid"`
+					Action   any    `json:"Action"`
+					Resource string `json:"Resource"`
+				} `json:"Statement"`
 			}
 			require.NoError(t, json.Unmarshal([]byte(got), &doc))
 			assert.Equal(t, "2012-10-17", doc.Version)

@@ -58,10 +58,10 @@ func (r *Reconciler) createKey(ctx context.Context, ak *pailv1.AccessKey, s *sta
 	log.FromContext(ctx).Info("stored access key", "user", user, "key", nk.ID, "secret", s.secret.obj.Name)
 	s.at[nk.ID] = abi.AccessKeyInfo{ID: nk.ID, Status: abi.KeyActive, Created: created}
 	if due == dueCreate {
-		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyCreated, "Create", "Created key %s for user %s and stored it in Secret %s", nk.ID, user, s.secret.obj.Name)
+		r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonKeyCreated, "Create", "Created key %s for user %s and stored it in Secret %s", nk.ID, user, s.secret.obj.Name)
 		r.countRotation("created")
 	} else {
-		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyRotated, "Rotate", "Rotated user %s to key %s (%s); previous key %s stays valid until %s", user, nk.ID, due, rec.Current.ID, timeString(next.PreviousExpires))
+		r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonKeyRotated, "Rotate", "Rotated user %s to key %s (%s); previous key %s stays valid until %s", user, nk.ID, due, rec.Current.ID, timeString(next.PreviousExpires))
 		ak.Status.LastRotatedAt = metaTime(now)
 		r.countRotation("rotated")
 	}

@@ -155,13 +155,13 @@ func UserName(ak *pailv1.AccessKey) string {
 		uid = uid[:8]
 	}
 	base := clean("pail-" + ak.Namespace + "-" + ak.Name)
-	if max := 64 - len(uid) - 1; len(base) > max {
-		base = base[:max]
+	if limit := 64 - len(uid) - 1; len(base) > limit {
+		base = base[:limit]
 	}
 	return base + "-" + uid
 }
 
-// event records a Kubernetes event; messages carry key ids, never secrets.
-func (r *Reconciler) event(ak *pailv1.AccessKey, typ, reason, action, format string, a ...any) {
+// eventf records a Kubernetes event; messages carry key ids, never secrets.
+func (r *Reconciler) eventf(ak *pailv1.AccessKey, typ, reason, action, format string, a ...any) {
 	r.Recorder.Eventf(ak, nil, typ, reason, action, format, a...)
 }

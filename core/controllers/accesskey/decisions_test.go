@@ -2,6 +2,7 @@ package accesskey
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -112,7 +113,7 @@ var all = []string{abi.CapAccessKeys, abi.CapInlinePolicy, abi.CapUserTags}
 var (
 	engineOnce sync.Once
 	engine     *policy.Engine
-	engineErr  error
+	errEngine  error
 )
 
 // identityEngine is a real policy Engine with the embedded identity pack.
@@ -121,13 +122,13 @@ func identityEngine(t *testing.T) *policy.Engine {
 	engineOnce.Do(func() {
 		src, err := os.ReadFile("../../../policies/identity/identity.rego")
 		if err != nil {
-			engineErr = err
+			errEngine = err
 			return
 		}
 		engine = policy.NewEngine()
-		engineErr = engine.SetPack(context.Background(), IdentityPack, map[string]string{"identity.rego": string(src)})
+		errEngine = engine.SetPack(context.Background(), IdentityPack, map[string]string{"identity.rego": string(src)})
 	})
-	require.NoError(t, engineErr)
+	require.NoError(t, errEngine)
 	return engine
 }
 
@@ -383,7 +384,7 @@ func TestPolicyFinding(t *testing.T) {
 		reason string
 		stops  bool
 	}{
-		{err: fmt.Errorf("pack missing"), status: metav1.ConditionFalse, reason: pailv1.ReasonPacksUnavailable, stops: true},
+		{err: errors.New("pack missing"), status: metav1.ConditionFalse, reason: pailv1.ReasonPacksUnavailable, stops: true},
 		{res: policy.Result{Deny: []string{"no"}, Warn: []string{"hm"}}, status: metav1.ConditionFalse, reason: pailv1.ReasonPolicyDenied, stops: true},
 		{res: policy.Result{Warn: []string{"hm"}}, status: metav1.ConditionTrue, reason: pailv1.ReasonPolicyWarnings},
 		{status: metav1.ConditionTrue, reason: pailv1.ReasonPolicyAllowed},

@@ -49,7 +49,7 @@ func (r *Reconciler) releaseUnestablished(_ context.Context, ak *pailv1.AccessKe
 	if established(ak) {
 		return managed.Next, nil
 	}
-	r.event(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s alone: this AccessKey never created or took it", s.user)
+	r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s alone: this AccessKey never created or took it", s.user)
 	return release(s)
 }
 
@@ -62,7 +62,7 @@ func (r *Reconciler) retainUnlessDelete(ctx context.Context, ak *pailv1.AccessKe
 	if err := r.orphanSecret(ctx, ak); err != nil {
 		return managed.Stop(0), err
 	}
-	r.event(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s, its keys and Secret %s in place (deletionPolicy Retain)", s.user, secretName(ak))
+	r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s, its keys and Secret %s in place (deletionPolicy Retain)", s.user, secretName(ak))
 	return release(s)
 }
 
@@ -73,7 +73,7 @@ func (r *Reconciler) deleteProvider(ctx context.Context, ak *pailv1.AccessKey, s
 	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef.Name, "AccessKey")
 	switch {
 	case nr != nil && nr.Reason == pailv1.ReasonProviderNotFound:
-		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonProviderNotFound, "Delete", "Provider %s is gone, so user %s and its keys could not be deleted; delete them at the provider", ak.Spec.ProviderRef.Name, s.user)
+		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonProviderNotFound, "Delete", "Provider %s is gone, so user %s and its keys could not be deleted; delete them at the provider", ak.Spec.ProviderRef.Name, s.user)
 		return release(s)
 	case nr != nil:
 		s.verdict = managed.NotReady(pailv1.ReasonDeleting, "Cannot delete the user while its Provider is not Ready: "+nr.Message)
@@ -92,7 +92,7 @@ func (r *Reconciler) releaseOthers(ctx context.Context, ak *pailv1.AccessKey, s 
 	if err != nil || other == "" {
 		return managed.Next, err
 	}
-	r.event(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s alone: AccessKey %s manages it", s.user, other)
+	r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left user %s alone: AccessKey %s manages it", s.user, other)
 	return release(s)
 }
 
@@ -125,13 +125,13 @@ func (r *Reconciler) deleteUser(ctx context.Context, ak *pailv1.AccessKey, s *st
 	case wait > 0:
 		return managed.Stop(wait), nil
 	case len(foreign) > 0:
-		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonRetained, "Delete", "Left user %s in place: it holds key(s) %s that Pail did not record creating for this AccessKey; delete them and the user at the provider if no one uses them", user, strings.Join(foreign, ", "))
+		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonRetained, "Delete", "Left user %s in place: it holds key(s) %s that Pail did not record creating for this AccessKey; delete them and the user at the provider if no one uses them", user, strings.Join(foreign, ", "))
 		return managed.Next, nil
 	}
 	if err := s.ud.DeleteUser(cctx, s.conn.Config, abi.UserArgs{Name: user, Policy: &abi.UserPolicyDoc{Name: user}}); err != nil {
 		return managed.Stop(0), r.backendError(ak, s, "delete user "+user, err)
 	}
-	r.event(ak, corev1.EventTypeNormal, pailv1.ReasonUserDeleted, "Delete", "Deleted user %s", user)
+	r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonUserDeleted, "Delete", "Deleted user %s", user)
 	return managed.Next, nil
 }
 

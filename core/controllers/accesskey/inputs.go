@@ -23,7 +23,7 @@ const indexBucket = "pail.dev/accesskey-bucket"
 // indexInputs registers the index forBucket reads.
 func indexInputs(mgr ctrl.Manager) error {
 	return managed.Index(mgr, &pailv1.AccessKey{}, indexBucket, func(ak *pailv1.AccessKey) []string {
-		var out []string
+		out := make([]string, 0, len(ak.Spec.Buckets))
 		for _, ba := range ak.Spec.Buckets {
 			out = append(out, ba.BucketRef.Name)
 		}

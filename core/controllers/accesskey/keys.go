@@ -101,13 +101,13 @@ func (r *Reconciler) cleanupKeys(ctx context.Context, ak *pailv1.AccessKey, s *s
 		}
 		delete(s.at, d.ID)
 		if d.Why == whyRetired {
-			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted retired key %s of user %s", d.ID, s.user)
+			r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted retired key %s of user %s", d.ID, s.user)
 		} else {
-			r.event(ak, corev1.EventTypeWarning, pailv1.ReasonLeakedKeyRemoved, "Cleanup", "Deleted key %s of user %s: an interrupted create left it, and no Secret holds its secret", d.ID, s.user)
+			r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonLeakedKeyRemoved, "Cleanup", "Deleted key %s of user %s: an interrupted create left it, and no Secret holds its secret", d.ID, s.user)
 		}
 	}
 	for _, id := range newlyForeign(s.rec.Warned, s.plan.Foreign) {
-		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonForeignKey, "Observe",
+		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonForeignKey, "Observe",
 			"Left key %s of user %s alone: Pail did not record creating it for this AccessKey, so it may be someone else's working key; delete it at the provider if no one uses it", id, s.user)
 	}
 	// A lost current key stays in the record for recordLoss to name.
@@ -128,7 +128,7 @@ func (r *Reconciler) retirePrevious(ctx context.Context, ak *pailv1.AccessKey, s
 		if err := s.ud.UpdateAccessKey(cctx, pc, abi.AccessKeyArgs{User: s.user, ID: old, Status: abi.KeyInactive}); err != nil {
 			return r.keysError(ak, s, err)
 		}
-		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeactivated, "Retire", "Deactivated previous key %s of user %s: its retention ended", old, s.user)
+		r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeactivated, "Retire", "Deactivated previous key %s of user %s: its retention ended", old, s.user)
 	}
 	rec.Previous = keyPair{}
 	rec.Retired = append(rec.Retired, old)
@@ -140,7 +140,7 @@ func (r *Reconciler) retirePrevious(ctx context.Context, ak *pailv1.AccessKey, s
 	}
 	delete(s.at, old)
 	rec.Retired = slices.DeleteFunc(slices.Clone(rec.Retired), func(id string) bool { return id == old })
-	r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted previous key %s of user %s", old, s.user)
+	r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Retire", "Deleted previous key %s of user %s", old, s.user)
 	r.countRotation("retired")
 	return managed.Next, nil
 }

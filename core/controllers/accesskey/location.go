@@ -43,7 +43,7 @@ func (r *Reconciler) checkLocation(_ context.Context, ak *pailv1.AccessKey, s *s
 	s.loc = *rec
 	msg := fmt.Sprintf("Provider %s no longer points where user %s was created: %s. Pail writes to and deletes no user elsewhere; point the Provider back at %s, or create a new AccessKey for the new location (to delete this one without touching either, set its spec.deletionPolicy to Retain).", s.p.Name, s.user, what, rec.Endpoint)
 	if managed.Transition(ak.Status.Conditions, pailv1.ConditionReady, pailv1.ReasonLocationChanged, msg) {
-		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonLocationChanged, "Validate", "%s", msg)
+		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonLocationChanged, "Validate", "%s", msg)
 	}
 	s.verdict = managed.NotSynced(pailv1.ReasonLocationChanged, msg)
 	return managed.Stop(r.ResyncPeriod), nil

@@ -42,10 +42,10 @@ func (r *Reconciler) recordLoss(ctx context.Context, ak *pailv1.AccessKey, s *st
 		if err := s.ud.DeleteAccessKey(r.callContext(ctx, s), s.conn.Config, abi.AccessKeyArgs{User: s.user, ID: id}); err != nil {
 			return r.keysError(ak, s, err)
 		}
-		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Cleanup", "Deleted deactivated key %s of user %s", id, s.user)
+		r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Cleanup", "Deleted deactivated key %s of user %s", id, s.user)
 	}
 	msg := fmt.Sprintf("Key %s in Secret %s was %s at the provider by someone other than Pail, so apps using it are refused; Pail is issuing a new key into the Secret.", id, s.secret.obj.Name, how)
-	r.event(ak, corev1.EventTypeWarning, pailv1.ReasonKeyLost, "Observe", "%s", msg)
+	r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonKeyLost, "Observe", "%s", msg)
 	s.verdict = managed.NotReady(pailv1.ReasonKeyLost, msg)
 	ak.Status.AccessKeyID = ""
 	return managed.Stop(lostRequeue), nil
@@ -102,7 +102,7 @@ func (r *Reconciler) deleteOwnKeys(ctx context.Context, ak *pailv1.AccessKey, s 
 		if err := s.ud.DeleteAccessKey(ctx, s.conn.Config, abi.AccessKeyArgs{User: s.user, ID: d.ID}); err != nil {
 			return nil, 0, fmt.Errorf("delete key %s: %w", d.ID, err)
 		}
-		r.event(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Delete", "Deleted key %s of user %s", d.ID, s.user)
+		r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonKeyDeleted, "Delete", "Deleted key %s of user %s", d.ID, s.user)
 	}
 	return plan.Foreign, 0, nil
 }

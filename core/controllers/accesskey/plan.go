@@ -176,7 +176,7 @@ func policyFinding(res policy.Result, err error) *cond {
 	case len(res.Deny) > 0:
 		return no(pailv1.ReasonPolicyDenied, fmt.Sprintf("The policy packs deny the identity policy, so nothing is applied: %s.", status.Summarize(res.Deny, "")))
 	case len(res.Warn) > 0:
-		return yes(pailv1.ReasonPolicyWarnings, status.Sentence(fmt.Sprintf("The policy packs allow the identity policy, with warnings: %s", status.Summarize(res.Warn, ""))))
+		return yes(pailv1.ReasonPolicyWarnings, status.Sentence("The policy packs allow the identity policy, with warnings: "+status.Summarize(res.Warn, "")))
 	}
 	return yes(pailv1.ReasonPolicyAllowed, "Every selected policy pack allows the identity policy.")
 }

@@ -132,5 +132,5 @@ func Check(ctx context.Context, e *policy.Engine, ak *pailv1.AccessKey, user str
 	if err != nil {
 		return policy.Result{}, fmt.Errorf("policy input: %w", err)
 	}
-	return e.Evaluate(ctx, packs, value.(ast.Object))
+	return e.Evaluate(ctx, packs, value) // a Rego value is taken as it is
 }

@@ -2,6 +2,7 @@ package accesskey
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"time"
 
@@ -49,17 +50,13 @@ type keyRecord struct {
 	Warned []string
 }
 
-func (r *keyRecord) knows(id string) bool {
-	return id != "" && (id == r.Current.ID || id == r.Previous.ID)
-}
-
 func secretKeys(ak *pailv1.AccessKey) (idKey, secretKey string) {
 	idKey, secretKey = ak.Spec.Secret.AccessKeyIDKey, ak.Spec.Secret.SecretAccessKeyKey
 	if idKey == "" {
 		idKey = "AWS_ACCESS_KEY_ID"
 	}
 	if secretKey == "" {
-		secretKey = "AWS_SECRET_ACCESS_KEY"
+		secretKey = "AWS_SECRET_ACCESS_KEY" //nolint:gosec // the name of a key in the Secret, not a credential
 	}
 	return idKey, secretKey
 }
@@ -113,16 +110,12 @@ func render(ak *pailv1.AccessKey, s *corev1.Secret, rec keyRecord, c secretConte
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}
-	for k, v := range spec.Labels {
-		s.Labels[k] = v
-	}
+	maps.Copy(s.Labels, spec.Labels)
 	s.Labels[pailv1.LabelAccessKey] = ak.Name
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
 	}
-	for k, v := range spec.Annotations {
-		s.Annotations[k] = v
-	}
+	maps.Copy(s.Annotations, spec.Annotations)
 	s.Annotations[pailv1.AnnotationUser] = c.User
 	setOrDelete(s.Annotations, pailv1.AnnotationKeyCreated, timeString(rec.Created))
 	setOrDelete(s.Annotations, pailv1.AnnotationRotationTrigger, rec.Trigger)
@@ -133,7 +126,7 @@ func render(ak *pailv1.AccessKey, s *corev1.Secret, rec keyRecord, c secretConte
 	setOrDelete(s.Annotations, pailv1.AnnotationPreviousExpires, prevExpires)
 	pending := ""
 	if rec.Pending != nil {
-		b, _ := json.Marshal(rec.Pending)
+		b, _ := json.Marshal(rec.Pending) //nolint:errchkjson // Since is a clock reading (years 0-9999) and Before strings: it always encodes
 		pending = string(b)
 	}
 	setOrDelete(s.Annotations, pailv1.AnnotationPendingKey, pending)

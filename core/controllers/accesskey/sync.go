@@ -62,7 +62,7 @@ func (r *Reconciler) readSpec(_ context.Context, ak *pailv1.AccessKey, s *state)
 		return managed.Next, nil
 	}
 	if managed.Transition(ak.Status.Conditions, pailv1.ConditionReady, pailv1.ReasonInvalidSpec, msg) {
-		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonInvalidSpec, "Validate", "%s", msg)
+		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonInvalidSpec, "Validate", "%s", msg)
 	}
 	s.verdict = managed.NotReady(pailv1.ReasonInvalidSpec, msg)
 	return managed.Stop(0), nil
@@ -94,7 +94,7 @@ func (r *Reconciler) checkOwner(ctx context.Context, ak *pailv1.AccessKey, s *st
 	}
 	msg := fmt.Sprintf("AccessKey %s already manages user %s at %s; this one changes and deletes nothing there while it does. Give this AccessKey another spec.userName.", other, s.user, s.loc.Endpoint)
 	if managed.Transition(ak.Status.Conditions, pailv1.ConditionConflict, pailv1.ReasonUserConflict, msg) {
-		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonUserConflict, "Validate", "%s", msg)
+		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonUserConflict, "Validate", "%s", msg)
 	}
 	s.verdict = managed.Conflict(pailv1.ReasonUserConflict, msg)
 	return managed.Stop(userConflictRetry), nil
@@ -118,8 +118,7 @@ func checkDriver(_ context.Context, _ *pailv1.AccessKey, s *state) (managed.Step
 // anything is created.
 func (r *Reconciler) checkPolicy(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
 	buckets, err := bucketNames(ctx, r.Client, ak)
-	var refErr *BucketRefError
-	if errors.As(err, &refErr) {
+	if refErr, ok := errors.AsType[*BucketRefError](err); ok {
 		s.verdict = managed.NotReady(pailv1.ReasonBucketRefNotFound, refErr.Error()+"; the AccessKey proceeds once it does.")
 		return managed.Stop(bucketRefRetry), nil
 	}
@@ -159,7 +158,7 @@ func (r *Reconciler) judgePolicy(ak *pailv1.AccessKey, s *state) (managed.Step, 
 	switch c.reason {
 	case pailv1.ReasonPolicyDenied, pailv1.ReasonPolicyWarnings:
 		if managed.Transition(ak.Status.Conditions, pailv1.ConditionPolicyValid, c.reason, c.msg) {
-			r.event(ak, corev1.EventTypeWarning, c.reason, "Validate", "%s", c.msg)
+			r.eventf(ak, corev1.EventTypeWarning, c.reason, "Validate", "%s", c.msg)
 		}
 	}
 	switch c.reason {
@@ -216,11 +215,11 @@ func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, s *stat
 			return managed.Stop(0), r.backendError(ak, s, "manage user "+s.user, err)
 		}
 		if args.Create {
-			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonUserCreated, "Create", "Created user %s", s.user)
+			r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonUserCreated, "Create", "Created user %s", s.user)
 			obs.Exists, obs.Keys = true, nil
 		}
 		if len(what) > 0 {
-			r.event(ak, corev1.EventTypeNormal, pailv1.ReasonApplied, "Apply", "Applied the %s of user %s", strings.Join(what, " and "), s.user)
+			r.eventf(ak, corev1.EventTypeNormal, pailv1.ReasonApplied, "Apply", "Applied the %s of user %s", strings.Join(what, " and "), s.user)
 		}
 	}
 	s.obs = obs
@@ -249,7 +248,7 @@ func (r *Reconciler) backendError(ak *pailv1.AccessKey, s *state, what string, e
 	msg := fmt.Sprintf("Could not %s: %v", what, err)
 	if managed.Transition(ak.Status.Conditions, pailv1.ConditionReady, pailv1.ReasonBackendError, "") {
 		// Once per transition: the retries that follow only back off.
-		r.event(ak, corev1.EventTypeWarning, pailv1.ReasonBackendError, "Sync", "%s", msg)
+		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonBackendError, "Sync", "%s", msg)
 	}
 	s.backend = &backendFailure{msg: msg}
 	return managed.Backend(fmt.Errorf("%s: %w", what, err))

@@ -58,7 +58,7 @@ func (r *Reconciler) claim(ctx context.Context, b *pailv1.Bucket, s *state) erro
 	switch {
 	case s.plan.adopt:
 		b.Status.Ownership = pailv1.OwnershipAdopted
-		b.Status.Location = locationPtr(s.cur)
+		b.Status.Location = new(s.cur)
 		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonAdopted, "Adopt", "Adopted existing bucket %s at %s (spec.adopt)", b.Spec.BucketName, s.p.Spec.Endpoint)
 	case b.Status.Ownership == "":
 		b.Status.Ownership = pailv1.OwnershipCreated
@@ -86,7 +86,7 @@ func (r *Reconciler) create(ctx context.Context, b *pailv1.Bucket, s *state) (ma
 		return managed.Stop(0), r.backendError(b, s, "create", err)
 	}
 	b.Status.Ownership = pailv1.OwnershipCreated
-	b.Status.Location = locationPtr(connect.Backfill(s.rec, s.cur))
+	b.Status.Location = new(connect.Backfill(s.rec, s.cur))
 	b.Status.Drift = nil
 	r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonCreated, "Create", "Created bucket %s at %s", b.Spec.BucketName, s.p.Spec.Endpoint)
 	return managed.Next, nil

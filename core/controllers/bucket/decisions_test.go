@@ -38,7 +38,7 @@ type backend struct {
 func (f *backend) driver() driver.Funcs {
 	return driver.Funcs{
 		Info: abi.DriverInfo{Name: "mem", Capabilities: append([]string{abi.CapBuckets}, f.caps...)},
-		ObserveFn: func(_ context.Context, _ abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
+		ObserveFn: func(_ context.Context, _ abi.ProviderConfig, _ abi.BucketArgs) (abi.BucketObservation, error) {
 			return abi.BucketObservation{Exists: f.exists, Config: f.cfg}, nil
 		},
 		ApplyFn: func(_ context.Context, _ abi.ProviderConfig, b abi.BucketArgs) error {
@@ -123,14 +123,11 @@ func newTestBucket(mut func(*pailv1.Bucket)) *pailv1.Bucket {
 }
 
 // ownedBucket is a Bucket Pail created, last reported in sync.
-func ownedBucket(mut func(*pailv1.Bucket)) *pailv1.Bucket {
+func ownedBucket() *pailv1.Bucket {
 	return newTestBucket(func(b *pailv1.Bucket) {
 		b.Status.Ownership = pailv1.OwnershipCreated
 		b.Finalizers = []string{pailv1.BucketFinalizer}
 		b.Status.Conditions = []metav1.Condition{{Type: pailv1.ConditionSynced, Status: metav1.ConditionTrue, Reason: pailv1.ReasonInSync, ObservedGeneration: 1}}
-		if mut != nil {
-			mut(b)
-		}
 	})
 }
 
@@ -158,12 +155,12 @@ func TestBucketDecisions(t *testing.T) {
 				assert.Equal(t, pailv1.OwnershipCreated, b.Status.Ownership)
 				assert.NotEmpty(t, b.Annotations[pailv1.AnnotationCreateIntent], "the intent is recorded before the create")
 			}},
-		{name: "in sync writes nothing", bucket: ownedBucket(nil), backend: &backend{caps: []string{abi.SubVersioning}, exists: true, cfg: enabled()},
+		{name: "in sync writes nothing", bucket: ownedBucket(), backend: &backend{caps: []string{abi.SubVersioning}, exists: true, cfg: enabled()},
 			ready: pailv1.ReasonAvailable},
-		{name: "drift is corrected", bucket: ownedBucket(nil),
+		{name: "drift is corrected", bucket: ownedBucket(),
 			backend: &backend{caps: []string{abi.SubVersioning}, exists: true, cfg: abi.BucketConfig{Versioning: &abi.Versioning{Status: "Suspended"}}},
 			ready:   pailv1.ReasonAvailable, writes: 1,
-			check: func(t *testing.T, b *pailv1.Bucket, f *backend) {
+			check: func(t *testing.T, _ *pailv1.Bucket, f *backend) {
 				assert.False(t, f.applied[0].Create)
 				assert.Equal(t, "Enabled", f.applied[0].Config.Versioning.Status)
 				assert.Nil(t, f.applied[0].Config.Tagging, "only what differs is written")
@@ -188,13 +185,13 @@ func TestBucketDecisions(t *testing.T) {
 		{name: "invalid argument: terminal until the spec changes", bucket: newTestBucket(nil),
 			backend: &backend{caps: []string{abi.SubVersioning}, applyErr: abi.Errorf(abi.CodeInvalidArgument, "bad")},
 			ready:   pailv1.ReasonBackendError, writes: 1, class: managed.SpecError},
-		{name: "delete with Retain keeps the bucket", bucket: deleting(ownedBucket(nil), pailv1.DeletionRetain),
+		{name: "delete with Retain keeps the bucket", bucket: deleting(ownedBucket(), pailv1.DeletionRetain),
 			backend: &backend{exists: true}, released: true},
-		{name: "delete with Delete deletes it", bucket: deleting(ownedBucket(nil), pailv1.DeletionDelete),
+		{name: "delete with Delete deletes it", bucket: deleting(ownedBucket(), pailv1.DeletionDelete),
 			backend: &backend{exists: true}, deletes: 1, released: true},
-		{name: "delete of a bucket holding data waits", bucket: deleting(ownedBucket(nil), pailv1.DeletionDelete),
+		{name: "delete of a bucket holding data waits", bucket: deleting(ownedBucket(), pailv1.DeletionDelete),
 			backend: &backend{exists: true, delErr: abi.Errorf(abi.CodeConflict, "not empty")}, deletes: 1, ready: pailv1.ReasonBucketNotEmpty},
-		{name: "delete of a bucket holding data in a namespace being deleted releases it", bucket: deleting(ownedBucket(nil), pailv1.DeletionDelete),
+		{name: "delete of a bucket holding data in a namespace being deleted releases it", bucket: deleting(ownedBucket(), pailv1.DeletionDelete),
 			backend: &backend{exists: true, terminating: true, delErr: abi.Errorf(abi.CodeConflict, "not empty")}, deletes: 1, released: true},
 		{name: "delete of a bucket Pail does not own releases it", bucket: deleting(newTestBucket(nil), pailv1.DeletionDelete),
 			backend: &backend{exists: true}, released: true},
@@ -226,7 +223,7 @@ func TestBucketConditionsStable(t *testing.T) {
 		{caps: []string{abi.SubVersioning}, exists: true},
 		{caps: []string{abi.SubVersioning}, applyErr: abi.Errorf(abi.CodeUnavailable, "down")},
 	} {
-		b := ownedBucket(nil)
+		b := ownedBucket()
 		reconcileOnce(t, b, f)
 		first := append([]metav1.Condition(nil), b.Status.Conditions...)
 		second := reconcileOnce(t, b, f)

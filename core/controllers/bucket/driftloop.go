@@ -66,9 +66,9 @@ func (d *DriftLoop) Corrected(key types.NamespacedName, gen int64, now time.Time
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r := d.recent(key, gen, now)
+	d.recent(key, gen, now) // prunes d.log[key] to the window
 	l := d.log[key]
-	l.times = append(r, now)
+	l.times = append(l.times, now)
 	d.log[key] = l
 }
 

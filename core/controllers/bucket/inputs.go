@@ -14,7 +14,7 @@ import (
 )
 
 // indexMFASecret indexes Buckets by the MFA Secret their spec names.
-const indexMFASecret = "pail.dev/bucket-mfa-secret"
+const indexMFASecret = "pail.dev/bucket-mfa-secret" //nolint:gosec // an index name, not a credential
 
 // mfaSecret is the Secret spec.versioning.mfaDelete.secretRef names, or "".
 func mfaSecret(b *pailv1.Bucket) string {

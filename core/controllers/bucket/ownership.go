@@ -28,7 +28,8 @@ type intent struct {
 
 // intentValue is the annotation value for an intent to create at loc.
 func intentValue(now time.Time, loc pailv1.Location) string {
-	v, _ := json.Marshal(intent{At: now.UTC().Format(time.RFC3339), Endpoint: loc.Endpoint, Account: loc.Account})
+	v, _ := json.Marshal(intent{ //nolint:errchkjson // three strings always encode
+		At: now.UTC().Format(time.RFC3339), Endpoint: loc.Endpoint, Account: loc.Account})
 	return string(v)
 }
 

@@ -73,7 +73,7 @@ func unsupportedNames(unsupported map[string]string) []string {
 
 // unsupportedMessage names what could not be done, and says the rest is applied.
 func unsupportedMessage(unsupported map[string]string) string {
-	var parts []string
+	parts := make([]string, 0, len(unsupported))
 	for _, n := range unsupportedNames(unsupported) {
 		parts = append(parts, fmt.Sprintf("%s (%s)", n, unsupported[n]))
 	}

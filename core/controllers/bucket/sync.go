@@ -18,8 +18,6 @@ import (
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
-func locationPtr(l pailv1.Location) *pailv1.Location { return &l }
-
 // owned reports whether Pail created or adopted the bucket.
 func owned(b *pailv1.Bucket) bool {
 	return b.Status.Ownership != "" || b.Annotations[pailv1.AnnotationCreateIntent] != ""
@@ -114,7 +112,7 @@ func (r *Reconciler) observe(ctx context.Context, b *pailv1.Bucket, s *state) (m
 	if owned(b) {
 		// The record made with the ownership (or, after an upgrade, the
 		// endpoint last synced at), with an account learnt since.
-		b.Status.Location = locationPtr(connect.Backfill(s.rec, s.cur))
+		b.Status.Location = new(connect.Backfill(s.rec, s.cur))
 	}
 	return managed.Next, nil
 }

@@ -216,7 +216,7 @@ type decision struct {
 	check  func(t *testing.T, out outcome, f *backend)
 }
 
-var accessDenied = abi.Errorf(abi.CodeAccessDenied, "access denied")
+var errAccessDenied = abi.Errorf(abi.CodeAccessDenied, "access denied")
 
 // syncDecisions: writes, non-writes, and what the packs say.
 func syncDecisions() []decision {
@@ -318,14 +318,14 @@ func gateDecisions() []decision {
 func errorDecisions() []decision {
 	return []decision{
 		{name: "access denied on the write: retried slowly", world: world{bp: newPolicy(goodDoc), bucket: readyBucket()},
-			backend: &backend{applyErr: accessDenied}, ready: pailv1.ReasonBackendError, writes: []string{goodDoc}, class: managed.StateError,
+			backend: &backend{applyErr: errAccessDenied}, ready: pailv1.ReasonBackendError, writes: []string{goodDoc}, class: managed.StateError,
 			check: func(t *testing.T, out outcome, _ *backend) {
 				assert.Equal(t, pailv1.ReasonBackendError, condOf(out.bp, pailv1.ConditionSynced).Reason)
 				assert.Contains(t, condOf(out.bp, pailv1.ConditionReady).Message, "Could not write the policy to bucket "+bucketName)
 				assert.Empty(t, out.bp.Status.AppliedHash)
 			}},
 		{name: "access denied on the read: retried slowly", world: world{bp: newPolicy(goodDoc), bucket: readyBucket()},
-			backend: &backend{observeErr: accessDenied}, ready: pailv1.ReasonBackendError, class: managed.StateError},
+			backend: &backend{observeErr: errAccessDenied}, ready: pailv1.ReasonBackendError, class: managed.StateError},
 		{name: "unavailable: retried with backoff", world: world{bp: newPolicy(goodDoc), bucket: readyBucket()},
 			backend: &backend{applyErr: abi.Errorf(abi.CodeUnavailable, "down")}, ready: pailv1.ReasonBackendError, writes: []string{goodDoc}, class: managed.Retryable},
 		{name: "invalid argument: the backend refused the document, terminal", world: world{bp: newPolicy(goodDoc), bucket: readyBucket()},
@@ -355,7 +355,7 @@ func deleteDecisions() []decision {
 			b.DeletionTimestamp, b.Finalizers = &now, []string{pailv1.BucketFinalizer}
 		})}, backend: &backend{doc: goodDoc}, gone: true},
 		{name: "delete denied by the backend waits, retried slowly", world: world{bp: newPolicy(goodDoc, applied, deleted), bucket: readyBucket()},
-			backend: &backend{doc: goodDoc, applyErr: accessDenied}, writes: []string{""}, ready: pailv1.ReasonBackendError, class: managed.StateError,
+			backend: &backend{doc: goodDoc, applyErr: errAccessDenied}, writes: []string{""}, ready: pailv1.ReasonBackendError, class: managed.StateError,
 			check: func(t *testing.T, out outcome, _ *backend) {
 				assert.Contains(t, out.bp.Finalizers, pailv1.BucketPolicyFinalizer, "the finalizer stays until the policy is removed")
 				assert.Contains(t, condOf(out.bp, pailv1.ConditionReady).Message, "Could not remove the policy from bucket "+bucketName)

@@ -26,7 +26,7 @@ func decide(want *policydoc.Document, have string) plan {
 	p := plan{write: haveDoc == nil || !want.Equal(haveDoc), doc: want.Text(), hash: want.Hash()}
 	if p.write {
 		added, removed := bucketdiff.StatementDiff(want, haveDoc)
-		p.diff = append(added, removed...)
+		p.diff = append(added, removed...) //nolint:gocritic // added is StatementDiff's own slice, free to grow
 	}
 	return p
 }

@@ -103,8 +103,7 @@ func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *s
 	doc, res, err := check(ctx, r.Engine, bp, s.b, s.p)
 	s.doc = doc
 	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
-	var notJSON *ErrNotJSON
-	if errors.As(err, &notJSON) {
+	if notJSON, ok := errors.AsType[*NotJSONError](err); ok {
 		msg := notJSON.Error() + "."
 		s.invalid(pailv1.ReasonPolicyNotJSON, msg)
 		return managed.Stop(0), managed.Spec(errors.New(msg))
@@ -224,7 +223,7 @@ func supportsPolicy(_ context.Context, _ *pailv1.BucketPolicy, s *state) (manage
 }
 
 // observe reads the document the bucket holds.
-func (r *Reconciler) observe(ctx context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
+func (r *Reconciler) observe(ctx context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	args := abi.BucketArgs{Name: s.b.Spec.BucketName, Region: s.b.Status.Region, Observe: []string{abi.SubPolicy}}
 	obs, err := s.conn.Driver.ObserveBucket(callContext(ctx, s), s.conn.Config, args)
 	if err != nil {
@@ -238,7 +237,7 @@ func (r *Reconciler) observe(ctx context.Context, bp *pailv1.BucketPolicy, s *st
 }
 
 // planSync decides what to write.
-func planSync(_ context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
+func planSync(_ context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	s.plan = decide(s.doc, s.have)
 	return managed.Next, nil
 }

@@ -11,13 +11,13 @@ import (
 	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
-// ErrNotJSON reports a spec.policy that is not a JSON object.
-type ErrNotJSON struct{ Err error }
+// NotJSONError reports a spec.policy that is not a JSON object.
+type NotJSONError struct{ Err error }
 
-func (e *ErrNotJSON) Error() string {
+func (e *NotJSONError) Error() string {
 	return fmt.Sprintf("spec.policy is not a JSON object: %v", e.Err)
 }
-func (e *ErrNotJSON) Unwrap() error { return e.Err }
+func (e *NotJSONError) Unwrap() error { return e.Err }
 
 // Check evaluates bp's document against its packs, with the Bucket's and the
 // Provider's metadata as input. The controller and the admission webhook
@@ -33,7 +33,7 @@ func Check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pa
 func check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (*policydoc.Document, policy.Result, error) {
 	doc, err := policydoc.Parse(bp.Spec.Policy.Raw)
 	if err != nil {
-		return nil, policy.Result{}, &ErrNotJSON{Err: err}
+		return nil, policy.Result{}, &NotJSONError{Err: err}
 	}
 	prov := map[string]any{"name": "", "driver": ""}
 	if p != nil {
@@ -49,6 +49,7 @@ func check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pa
 	if err != nil {
 		return nil, policy.Result{}, fmt.Errorf("policy input: %w", err)
 	}
-	res, err := e.Evaluate(ctx, bp.Spec.Packs, value.(ast.Object))
+	// Evaluate takes the Rego value as it is: no second conversion.
+	res, err := e.Evaluate(ctx, bp.Spec.Packs, value)
 	return doc, res, err
 }

@@ -76,7 +76,7 @@ func (v *Validator) validate(ctx context.Context, bp *pailv1.BucketPolicy) (admi
 		prov = nil
 	}
 	res, err := Check(ctx, v.Engine, bp, &b, prov)
-	var notJSON *ErrNotJSON
+	var notJSON *NotJSONError
 	switch {
 	case errors.As(err, &notJSON):
 		return nil, apierrors.NewInvalid(pailv1.GroupVersion.WithKind("BucketPolicy").GroupKind(), bp.Name, field.ErrorList{field.Invalid(path, "", notJSON.Error())})

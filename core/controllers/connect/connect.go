@@ -119,7 +119,11 @@ func (c *Connector) Get(ctx context.Context, p *pailv1.Provider) (*Connection, e
 	if err != nil {
 		return nil, err
 	}
-	return v.(*Connection), nil
+	conn, ok := v.(*Connection)
+	if !ok { // the flight above returns only connections
+		return nil, fmt.Errorf("resolve Provider %s/%s: got %T, not a connection", p.Namespace, p.Name, v)
+	}
+	return conn, nil
 }
 
 // cached returns the connection resolved from p's current spec, Secrets and
@@ -216,7 +220,7 @@ func (c *Connector) credentials(ctx context.Context, p *pailv1.Provider, version
 		idKey = "AWS_ACCESS_KEY_ID"
 	}
 	if secretKey == "" {
-		secretKey = "AWS_SECRET_ACCESS_KEY"
+		secretKey = "AWS_SECRET_ACCESS_KEY" //nolint:gosec // the name of a key in the Secret, not a credential
 	}
 	var sec corev1.Secret
 	if err := c.Reader.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: ref.Name}, &sec); err != nil {

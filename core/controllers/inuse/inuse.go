@@ -59,7 +59,10 @@ func apply(ctx context.Context, c client.Client, obj client.Object, a action) er
 	if a == keep {
 		return nil
 	}
-	before := obj.DeepCopyObject().(client.Object)
+	before, ok := obj.DeepCopyObject().(client.Object)
+	if !ok { // a client.Object's deep copy is one of its kind
+		return fmt.Errorf("update finalizer %s of %s: copy of %T is no client.Object", Finalizer, obj.GetName(), obj)
+	}
 	if a == add {
 		controllerutil.AddFinalizer(obj, Finalizer)
 	} else {
@@ -100,14 +103,24 @@ var referrers = []referrer{
 		object:    func() client.Object { return &pailv1.Bucket{} },
 		list:      func() client.ObjectList { return &pailv1.BucketList{} },
 		finalizer: pailv1.BucketFinalizer,
-		provider:  func(o client.Object) string { return o.(*pailv1.Bucket).Spec.ProviderRef.Name },
+		provider: func(o client.Object) string {
+			if b, ok := o.(*pailv1.Bucket); ok {
+				return b.Spec.ProviderRef.Name
+			}
+			return ""
+		},
 	},
 	{
 		kind:      "AccessKey",
 		object:    func() client.Object { return &pailv1.AccessKey{} },
 		list:      func() client.ObjectList { return &pailv1.AccessKeyList{} },
 		finalizer: pailv1.AccessKeyFinalizer,
-		provider:  func(o client.Object) string { return o.(*pailv1.AccessKey).Spec.ProviderRef.Name },
+		provider: func(o client.Object) string {
+			if ak, ok := o.(*pailv1.AccessKey); ok {
+				return ak.Spec.ProviderRef.Name
+			}
+			return ""
+		},
 	},
 }
 

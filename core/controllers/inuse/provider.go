@@ -70,7 +70,7 @@ func (r *ProviderReconciler) users(ctx context.Context, ns, name string) ([]stri
 			return nil, fmt.Errorf("list %ss of Provider %s: %w", ref.kind, name, err)
 		}
 		if err := apimeta.EachListItem(list, func(o runtime.Object) error {
-			if obj := o.(client.Object); ref.needs(obj) {
+			if obj, ok := o.(client.Object); ok && ref.needs(obj) { // list items are objects
 				out = append(out, ref.kind+" "+obj.GetName())
 			}
 			return nil

@@ -33,15 +33,17 @@ type namespaceRecorder struct {
 	scheme *runtime.Scheme
 }
 
-func (r *namespaceRecorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...interface{}) {
-	if ns := r.terminating(regarding); ns != nil {
-		o := regarding.(client.Object)
-		kind := fmt.Sprintf("%T", o)
-		if gvk, err := apiutil.GVKForObject(o, r.scheme); err == nil {
-			kind = gvk.Kind
+func (r *namespaceRecorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
+	// Only an object with metadata (a client.Object) has a namespace.
+	if o, ok := regarding.(client.Object); ok {
+		if ns := r.terminating(o); ns != nil {
+			kind := fmt.Sprintf("%T", o)
+			if gvk, err := apiutil.GVKForObject(o, r.scheme); err == nil {
+				kind = gvk.Kind
+			}
+			r.rec.Eventf(ns, regarding, eventtype, reason, action, "%s %s/%s: %s", kind, o.GetNamespace(), o.GetName(), fmt.Sprintf(note, args...))
+			return
 		}
-		r.rec.Eventf(ns, regarding, eventtype, reason, action, "%s %s/%s: %s", kind, o.GetNamespace(), o.GetName(), fmt.Sprintf(note, args...))
-		return
 	}
 	r.rec.Eventf(regarding, related, eventtype, reason, action, note, args...)
 }

@@ -78,8 +78,9 @@ func secretsOf(o client.Object) []string {
 // update, so a Secret it stopped reading loses the Finalizer too.
 func secretsHandler() handler.EventHandler {
 	return oldAndNew(func(o client.Object) []types.NamespacedName {
-		var out []types.NamespacedName
-		for _, name := range secretsOf(o) {
+		names := secretsOf(o)
+		out := make([]types.NamespacedName, 0, len(names))
+		for _, name := range names {
 			out = append(out, types.NamespacedName{Namespace: o.GetNamespace(), Name: name})
 		}
 		return out

@@ -189,3 +189,11 @@ func TestClassOf(t *testing.T) {
 	assert.Equal(t, StateError, ClassOf(Backend(abi.Errorf(abi.CodeAccessDenied, "no"))))
 	assert.Equal(t, SpecError, ClassOf(reconcile.TerminalError(errors.New("x"))))
 }
+
+func TestIndexFunc(t *testing.T) {
+	byProvider := IndexFunc(func(b *pailv1.Bucket) []string { return []string{b.Spec.ProviderRef.Name} })
+	b := bucketObj(false)
+	b.Spec.ProviderRef.Name = "p"
+	assert.Equal(t, []string{"p"}, byProvider(b))
+	assert.Nil(t, byProvider(&pailv1.Provider{}), "another kind indexes nothing")
+}

@@ -77,7 +77,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 		if name := r.installed[req.NamespacedName]; name != "" {
-			r.Registry.Uninstall(name)
+			r.Registry.Uninstall(name) //nolint:contextcheck // the registry closes a retired driver minutes later, after this reconcile
 			delete(r.installed, req.NamespacedName)
 			delete(r.announced, req.NamespacedName)
 			delete(r.requested, req.NamespacedName)
@@ -92,7 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	if prev := r.installed[req.NamespacedName]; prev != "" && prev != p.Name {
-		r.Registry.Uninstall(prev)
+		r.Registry.Uninstall(prev) //nolint:contextcheck // the registry closes a retired driver minutes later, after this reconcile
 		r.recheck(ctx, prev)
 	}
 	r.installed[req.NamespacedName] = p.Name
@@ -100,7 +100,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return r.report(ctx, &cm, p), nil
 	}
 	delete(r.requested, req.NamespacedName)
-	if err := r.Registry.Install(p); err != nil {
+	if err := r.Registry.Install(p); err != nil { //nolint:contextcheck // compiling runs in the background on the registry's own context
 		msg := fmt.Sprintf("Refused driver plugin %s %s, so the serving version (if any) is unchanged: %v", p.Name, p.Version, err)
 		if errors.Is(err, registry.ErrSHA256Mismatch) {
 			msg += ". Fix data.sha256 or the module."

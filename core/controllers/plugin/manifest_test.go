@@ -3,6 +3,7 @@ package plugin
 import (
 	"bytes"
 	"compress/gzip"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -29,9 +30,7 @@ func TestParse(t *testing.T) {
 	base := map[string]string{KeyName: "custom", KeyVersion: "1.2.3", KeySHA256: strings.ToUpper(sum), KeyPath: "/plugins/custom.wasm"}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{}
-		for a, b := range base {
-			m[a] = b
-		}
+		maps.Copy(m, base)
 		if v == "-" {
 			delete(m, k)
 		} else {

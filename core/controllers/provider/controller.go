@@ -34,7 +34,7 @@ import (
 
 // Index names.
 const (
-	indexSecret = "pail.dev/provider-secret"
+	indexSecret = "pail.dev/provider-secret" //nolint:gosec // an index name, not a credential
 )
 
 // Reconciler checks Providers.
@@ -75,9 +75,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	if err := managed.Index(mgr, &pailv1.Provider{}, indexSecret, func(p *pailv1.Provider) []string {
-		return connect.SecretNames(p)
-	}); err != nil {
+	if err := managed.Index(mgr, &pailv1.Provider{}, indexSecret, connect.SecretNames); err != nil {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
@@ -327,8 +325,7 @@ func driverMessage(err error) string { return hosthttp.RedactUserinfo(abi.Messag
 
 // providerCode is the provider code of the *abi.Error in err's chain.
 func providerCode(err error) string {
-	var e *abi.Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*abi.Error](err); ok {
 		return e.ProviderCode
 	}
 	return ""

@@ -3,6 +3,7 @@
 package testwasm
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,7 +15,8 @@ import (
 // repoRoot is relative to the calling test's directory.
 func Build(repoRoot, dir, pkg string) ([]byte, error) {
 	out := filepath.Join(dir, filepath.Base(pkg)+".wasm")
-	cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, pkg)
+	// A build runs to completion: TestMain, the usual caller, has no context.
+	cmd := exec.CommandContext(context.Background(), "go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, pkg)
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
