@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -235,10 +236,8 @@ func apiserverPID(port string) int {
 		if len(args) == 0 || filepath.Base(args[0]) != "kube-apiserver" {
 			continue
 		}
-		for _, a := range args {
-			if a == "--secure-port="+port {
-				return pid
-			}
+		if slices.Contains(args, "--secure-port="+port) {
+			return pid
 		}
 	}
 	return 0

@@ -128,7 +128,7 @@ func StartMinIO(ctx context.Context, opts MinIOOptions) (_ *MinIO, retErr error)
 	if opts.Port == 0 {
 		attempts = 3
 	}
-	for i := 0; i < attempts; i++ {
+	for range attempts {
 		port := opts.Port
 		if port == 0 {
 			if port, err = FreePort(); err != nil {

@@ -370,7 +370,7 @@ func (s *server) startOnPort(ctx context.Context, port int) error {
 		attempts = 3
 	}
 	var err error
-	for i := 0; i < attempts; i++ {
+	for range attempts {
 		p := port
 		if p == 0 {
 			if p, err = FreePort(); err != nil {

@@ -24,9 +24,7 @@ func createBuckets(t *testing.T, ns, provider, prefix string, n int) []*pailv1.B
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; i < n; i += 8 {
 				b := newBucket(ns, fmt.Sprintf("%s-%03d", prefix, i), provider, fmt.Sprintf("%s-%s-%03d", prefix, ns, i), "")
 				if err := suite.k8s.Create(context.Background(), b); err != nil {
@@ -35,7 +33,7 @@ func createBuckets(t *testing.T, ns, provider, prefix string, n int) []*pailv1.B
 				}
 				out[i] = b
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -130,7 +128,7 @@ func TestManyBucketsOnSeveralProvidersInParallel(t *testing.T) {
 	time.Sleep(2 * resyncPeriod) // a couple of resyncs on top
 	logs := suite.logs.String()
 	assert.NotContains(t, logs, "the object has been modified", "no update conflicts in the logs")
-	for _, line := range strings.Split(logs, "\n") {
+	for line := range strings.SplitSeq(logs, "\n") {
 		if strings.Contains(line, `"@level":"error"`) && strings.Contains(line, ns) {
 			t.Errorf("error logged for this test's namespace: %s", line)
 		}

@@ -65,7 +65,7 @@ func TestHostileDriversAreContained(t *testing.T) {
 	defer redirector.Close()
 	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		chunk := make([]byte, 1<<20)
-		for i := 0; i < 1024; i++ { // 1 GiB, unless the reader gives up
+		for range 1024 { // 1 GiB, unless the reader gives up
 			if _, err := w.Write(chunk); err != nil {
 				return
 			}

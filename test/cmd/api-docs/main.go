@@ -218,10 +218,10 @@ func typeOf(s apiextv1.JSONSchemaProps, required bool) string {
 		parts = append(parts, fmt.Sprintf("maxLength %d", *s.MaxLength))
 	}
 	if s.Minimum != nil {
-		parts = append(parts, fmt.Sprintf("minimum %s", num(*s.Minimum)))
+		parts = append(parts, "minimum "+num(*s.Minimum))
 	}
 	if s.Maximum != nil {
-		parts = append(parts, fmt.Sprintf("maximum %s", num(*s.Maximum)))
+		parts = append(parts, "maximum "+num(*s.Maximum))
 	}
 	if s.MinItems != nil {
 		parts = append(parts, fmt.Sprintf("minItems %d", *s.MinItems))

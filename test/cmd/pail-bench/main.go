@@ -134,7 +134,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 // duplicates and refuses names outside allowed.
 func parseList(s string, allowed ...string) ([]string, error) {
 	var out []string
-	for _, f := range strings.Split(s, ",") {
+	for f := range strings.SplitSeq(s, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue

@@ -194,8 +194,8 @@ func signalName(sig syscall.Signal) string {
 }
 
 func (d *demo) cleanup() {
-	for i := len(d.cleanups) - 1; i >= 0; i-- {
-		d.cleanups[i]()
+	for _, stop := range slices.Backward(d.cleanups) {
+		stop()
 	}
 	d.cleanups = nil
 }
