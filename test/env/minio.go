@@ -100,7 +100,7 @@ func StartMinIO(ctx context.Context, opts MinIOOptions) (_ *MinIO, retErr error)
 			return nil, err
 		}
 		m.ownDir = true
-	} else if err := os.MkdirAll(m.Dir, 0o755); err != nil {
+	} else if err := os.MkdirAll(m.Dir, 0o750); err != nil {
 		return nil, err
 	}
 	// A private certs dir keeps MinIO from picking up ~/.minio/certs (which
@@ -198,7 +198,7 @@ func (m *MinIO) waitLive(ctx context.Context, proc *Process) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := hc.Do(req); err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}

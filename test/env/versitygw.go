@@ -25,7 +25,7 @@ import (
 // Default versitygw root credentials used when the options leave them empty.
 const (
 	DefaultVersityGWAccessKey = "pail-test-vgw"
-	DefaultVersityGWSecretKey = "pail-test-vgw-secret"
+	DefaultVersityGWSecretKey = "pail-test-vgw-secret" //nolint:gosec // G101: a throwaway key for a local test server
 )
 
 // VersityGWReadyTimeout bounds how long StartVersityGW, StartVersityIAM and
@@ -109,7 +109,7 @@ func StartVersityGW(ctx context.Context, opts VersityGWOptions) (_ *VersityGW, r
 			return nil, err
 		}
 		g.ownDir = true
-	} else if err := os.MkdirAll(g.Dir, 0o755); err != nil {
+	} else if err := os.MkdirAll(g.Dir, 0o750); err != nil {
 		return nil, err
 	}
 	g.cleanup = func() error {
@@ -124,7 +124,7 @@ func StartVersityGW(ctx context.Context, opts VersityGWOptions) (_ *VersityGW, r
 	}
 	if opts.Versioning {
 		g.VersioningDir = filepath.Join(g.stateDir, "versions")
-		if err := os.MkdirAll(g.VersioningDir, 0o755); err != nil {
+		if err := os.MkdirAll(g.VersioningDir, 0o750); err != nil {
 			return nil, err
 		}
 	}

@@ -728,7 +728,7 @@ func helm(t *testing.T, root string) string { return env.HelmForTest(t, root) }
 // operator's Deployment and its one container.
 func chartDeployment(t *testing.T, root string) (*appsv1.Deployment, corev1.Container) {
 	t.Helper()
-	manifest, err := env.HelmTemplate(helm(t, root), "pail", filepath.Join(root, "charts", "pail"), "--namespace", "pail-system")
+	manifest, err := env.HelmTemplate(t.Context(), helm(t, root), "pail", filepath.Join(root, "charts", "pail"), "--namespace", "pail-system")
 	require.NoError(t, err)
 	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(manifest), 4096)
 	var deps []*appsv1.Deployment

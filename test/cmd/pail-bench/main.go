@@ -74,13 +74,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pail-bench:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, os.Args[1:]); err != nil {
+	if err := runUntilSignalled(o); err != nil {
 		fmt.Fprintln(os.Stderr, "pail-bench:", err)
-		stop()
 		os.Exit(1)
 	}
+}
+
+// runUntilSignalled runs the benchmark; SIGINT or SIGTERM cancels it.
+func runUntilSignalled(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, o, os.Args[1:])
 }
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
@@ -209,7 +213,7 @@ func run(ctx context.Context, o options, args []string) (retErr error) {
 	}()
 
 	load := loadAverage()
-	progress("starting kube-apiserver + etcd and MinIO")
+	progressf("starting kube-apiserver + etcd and MinIO")
 	kube, err := env.StartKube(ctx, env.KubeOptions{CRDDirs: []string{o.crds}})
 	if err != nil {
 		return err
@@ -259,7 +263,7 @@ runs:
 				}
 				res.Err = err.Error()
 				failures = append(failures, fmt.Errorf("%s/%s: %w", mode, variant, err))
-				progress("%s/%s: FAILED: %v", mode, variant, err)
+				progressf("%s/%s: FAILED: %v", mode, variant, err)
 			}
 			results = append(results, res)
 			if ctx.Err() != nil {
@@ -273,7 +277,7 @@ runs:
 		args:      args,
 		results:   results,
 		date:      started,
-		goVersion: goVersion(),
+		goVersion: goVersion(ctx),
 		cpu:       cpuModel(),
 		loadAvg:   load,
 	})
@@ -289,10 +293,10 @@ runs:
 				report = strings.TrimRight(report, "\n") + "\n\n" + string(old[i:])
 			}
 		}
-		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
+		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil { //nolint:gosec // G306: a checked-in report, readable like the rest of the repository
 			return err
 		}
-		progress("report written to %s", o.out)
+		progressf("report written to %s", o.out)
 	}
 	if len(failures) > 0 {
 		return fmt.Errorf("%d of %d runs failed: %w", len(failures), len(results), errors.Join(failures...))
@@ -300,7 +304,7 @@ runs:
 	return nil
 }
 
-// progress prints one line to stderr.
-func progress(format string, args ...any) {
+// progressf prints one line to stderr.
+func progressf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }

@@ -105,7 +105,7 @@ func (b *bench) run(ctx context.Context, mode, variant string) (res *result, ret
 	}
 	res.Managed = bucketdiff.Managed(desired)
 
-	progress("%s: starting the operator", st.label)
+	progressf("%s: starting the operator", st.label)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "bench-" + mode + "-" + variant + "-"}}
 	if err := b.k8s.Create(ctx, ns); err != nil {
 		return nil, fmt.Errorf("create namespace: %w", err)
@@ -142,20 +142,20 @@ func (b *bench) run(ctx context.Context, mode, variant string) (res *result, ret
 	}
 
 	// Create N Buckets as fast as a few clients can, then time until all are Ready.
-	progress("%s: creating %d Buckets", st.label, b.o.n)
+	progressf("%s: creating %d Buckets", st.label, b.o.n)
 	applyStart := time.Now()
 	if err := b.createBuckets(ctx, st, variant); err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
 	res.ApplySeconds = t0.Sub(applyStart).Seconds()
-	progress("%s: %d Buckets applied in %.2fs", st.label, b.o.n, res.ApplySeconds)
+	progressf("%s: %d Buckets applied in %.2fs", st.label, b.o.n, res.ApplySeconds)
 	ready, err := b.waitReady(ctx, st, t0)
 	if err != nil {
 		return nil, err
 	}
 	res.ReadySeconds = ready.Seconds()
-	progress("%s: all %d Ready %.2fs after the apply (%.0f Buckets/s)", st.label, b.o.n, res.ReadySeconds, res.bucketsPerSecond())
+	progressf("%s: all %d Ready %.2fs after the apply (%.0f Buckets/s)", st.label, b.o.n, res.ReadySeconds, res.bucketsPerSecond())
 
 	// In-sync resyncs: each fresh operator observes every Bucket once at start.
 	if b.o.resyncs > 0 {
@@ -193,7 +193,7 @@ func (b *bench) run(ctx context.Context, mode, variant string) (res *result, ret
 				res.ReadsByOp[op] = d
 			}
 		}
-		progress("%s: %d in-sync resyncs: %.0f observations, %.0f writes, %.2f reads per Bucket per resync",
+		progressf("%s: %d in-sync resyncs: %.0f observations, %.0f writes, %.2f reads per Bucket per resync",
 			st.label, b.o.resyncs, res.Observations, res.Writes, res.readsPerBucket())
 	}
 	if res.RSSMiB, err = rssMiB(); err != nil {
@@ -356,7 +356,7 @@ func (b *bench) waitReady(ctx context.Context, st *runState, t0 time.Time) (time
 			return 0, fmt.Errorf("%d/%d Buckets Ready and %d can never become Ready as specified: %s", ready, b.o.n, stuck, why)
 		}
 		if time.Since(lastPrint) >= time.Second {
-			progress("%s: %d/%d Ready", st.label, ready, b.o.n)
+			progressf("%s: %d/%d Ready", st.label, ready, b.o.n)
 			lastPrint = time.Now()
 		}
 		if elapsed > b.o.timeout {
@@ -381,11 +381,11 @@ func (b *bench) waitObserved(ctx context.Context, st *runState, resync int, want
 		}
 		done := c.observeOK - (want - float64(b.o.n))
 		if c.observeOK >= want {
-			progress("%s: resync %d/%d: %d/%d observed", st.label, resync, b.o.resyncs, b.o.n, b.o.n)
+			progressf("%s: resync %d/%d: %d/%d observed", st.label, resync, b.o.resyncs, b.o.n, b.o.n)
 			return nil
 		}
 		if time.Since(lastPrint) >= time.Second {
-			progress("%s: resync %d/%d: %.0f/%d observed", st.label, resync, b.o.resyncs, done, b.o.n)
+			progressf("%s: resync %d/%d: %.0f/%d observed", st.label, resync, b.o.resyncs, done, b.o.n)
 			lastPrint = time.Now()
 		}
 		if time.Since(start) > b.o.timeout {
@@ -450,10 +450,10 @@ func (b *bench) deleteBuckets(ctx context.Context, st *runState) error {
 	if err != nil || len(items) == 0 {
 		return err
 	}
-	progress("%s: cleanup: deleting %d Buckets", st.label, len(items))
+	progressf("%s: cleanup: deleting %d Buckets", st.label, len(items))
 	if !st.op.running() && st.provider != "" {
 		if st.op, err = b.startOperator(ctx, st.mode); err != nil {
-			progress("%s: cleanup: no operator (%v); removing finalizers instead", st.label, err)
+			progressf("%s: cleanup: no operator (%v); removing finalizers instead", st.label, err)
 		}
 	}
 	if err := b.k8s.DeleteAllOf(ctx, &pailv1.Bucket{}, client.InNamespace(st.ns)); err != nil {
@@ -466,7 +466,7 @@ func (b *bench) deleteBuckets(ctx context.Context, st *runState) error {
 				return nil
 			}
 			if time.Since(lastPrint) >= time.Second {
-				progress("%s: cleanup: %d Buckets left", st.label, len(items))
+				progressf("%s: cleanup: %d Buckets left", st.label, len(items))
 				lastPrint = time.Now()
 			}
 			_ = sleep(ctx, 100*time.Millisecond)
@@ -481,7 +481,7 @@ func (b *bench) deleteBuckets(ctx context.Context, st *runState) error {
 	if err := b.k8s.List(fctx, &l, client.InNamespace(st.ns)); err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	progress("%s: cleanup: removing the finalizers of %d Buckets", st.label, len(l.Items))
+	progressf("%s: cleanup: removing the finalizers of %d Buckets", st.label, len(l.Items))
 	for i := range l.Items {
 		bk := &l.Items[i]
 		patch := client.MergeFrom(bk.DeepCopy())

@@ -150,7 +150,7 @@ func run(o options) int {
 			fmt.Printf("\nThe operator %s: something outside the demo stopped it. Stopping everything.\n", how)
 			return 0
 		}
-		fmt.Fprintf(os.Stderr, "\npail-demo: the operator %s; stopping everything. Tail of %s:\n%s\n", how, d.opLog, tailFile(d.opLog, 40))
+		fmt.Fprintf(os.Stderr, "\npail-demo: the operator %s; stopping everything. Tail of %s:\n%s\n", how, d.opLog, tailFile(d.opLog))
 		return 1
 	}
 }
@@ -202,7 +202,7 @@ func (d *demo) cleanup() {
 
 func (d *demo) onStop(f func()) { d.cleanups = append(d.cleanups, f) }
 
-func (d *demo) step(format string, args ...any) {
+func (d *demo) stepf(format string, args ...any) {
 	d.steps++
 	fmt.Printf("\n==> [%d/%d] %s\n", d.steps, d.stepsTotal, fmt.Sprintf(format, args...))
 }
@@ -248,12 +248,12 @@ func (d *demo) start(ctx context.Context) error {
 		return err
 	}
 	for _, dir := range []string{o.stateDir, o.cacheDir} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return err
 		}
 	}
 
-	d.step("Building missing servers (etcd, kube-apiserver, minio); cold builds take minutes, later runs use the cache")
+	d.stepf("Building missing servers (etcd, kube-apiserver, minio); cold builds take minutes, later runs use the cache")
 	if _, err := tools.Ensure(os.Stdout, tools.Etcd, tools.KubeAPIServer, tools.MinIO); err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (d *demo) start(ctx context.Context) error {
 		return err
 	}
 
-	d.step("Starting kube-apiserver + etcd and MinIO on 127.0.0.1")
+	d.stepf("Starting kube-apiserver + etcd and MinIO on 127.0.0.1")
 	kubeLog, err := d.createLog("kube.log")
 	if err != nil {
 		return err
@@ -296,7 +296,7 @@ func (d *demo) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(d.kubecfg, kc, 0o600); err != nil {
+	if err := os.WriteFile(d.kubecfg, kc, 0o600); err != nil { //nolint:gosec // G703: the state directory is the user's to choose
 		return err
 	}
 
@@ -344,7 +344,7 @@ func (d *demo) start(ctx context.Context) error {
 // the webhooks StartKube installed.
 func (d *demo) startOperator() error {
 	o := &d.o
-	d.step("Starting the operator %s", o.operator)
+	d.stepf("Starting the operator %s", o.operator)
 	d.opLog = filepath.Join(o.stateDir, "operator.log")
 	opOut, err := d.createLog("operator.log")
 	if err != nil {
@@ -381,7 +381,7 @@ func (d *demo) startOperator() error {
 func (d *demo) applyAndCheck(ctx context.Context, manifests []string) error {
 	o := &d.o
 	var err error
-	d.step("Applying %s", o.examples)
+	d.stepf("Applying %s", o.examples)
 	if d.minio.Endpoint != quickstartEndpoint {
 		rewritten := filepath.Join(o.stateDir, "quickstart")
 		fmt.Printf("  rewriting %s to %s in copies under %s\n", quickstartEndpoint, d.minio.Endpoint, rewritten)
@@ -397,13 +397,13 @@ func (d *demo) applyAndCheck(ctx context.Context, manifests []string) error {
 		fmt.Print(indent(out))
 	}
 
-	d.step("Waiting up to %s for every Provider and Bucket to become Ready", o.timeout)
+	d.stepf("Waiting up to %s for every Provider and Bucket to become Ready", o.timeout)
 	buckets, err := d.waitReady(ctx)
 	if err != nil {
 		return err
 	}
 
-	d.step("Checking the result")
+	d.stepf("Checking the result")
 	out, err := d.kubectlOut(ctx, "get", "providers,buckets", "-A")
 	if err != nil {
 		return fmt.Errorf("kubectl get providers,buckets -A: %w", err)
@@ -417,7 +417,7 @@ func (d *demo) createLog(name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.onStop(func() { f.Close() })
+	d.onStop(func() { _ = f.Close() })
 	return f, nil
 }
 
@@ -447,7 +447,8 @@ func (d *demo) waitReady(ctx context.Context) ([]unstructured.Unstructured, erro
 		var providers, buckets unstructured.UnstructuredList
 		providers.SetGroupVersionKind(providerListGVK)
 		buckets.SetGroupVersionKind(bucketListGVK)
-		line, ready := "", false
+		var line string
+		var ready bool
 		listCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := c.List(listCtx, &providers); err != nil {
 			line = "  listing providers: " + err.Error()
@@ -465,14 +466,14 @@ func (d *demo) waitReady(ctx context.Context) ([]unstructured.Unstructured, erro
 			return buckets.Items, nil
 		}
 		if exited, werr := d.operator.Exited(); exited {
-			return nil, fmt.Errorf("the operator exited (%w); tail of %s:\n%s", werr, d.opLog, tailFile(d.opLog, 40))
+			return nil, fmt.Errorf("the operator exited (%w); tail of %s:\n%s", werr, d.opLog, tailFile(d.opLog))
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-deadline.C:
 			return nil, fmt.Errorf("not everything was Ready after %s (last: %s); tail of %s:\n%s",
-				d.o.timeout, strings.TrimSpace(last), d.opLog, tailFile(d.opLog, 40))
+				d.o.timeout, strings.TrimSpace(last), d.opLog, tailFile(d.opLog))
 		case <-tick.C:
 		}
 	}
@@ -569,7 +570,7 @@ func (d *demo) checkMinIO(ctx context.Context, buckets []unstructured.Unstructur
 }
 
 func (d *demo) printInfo() {
-	d.step("Pail is running")
+	d.stepf("Pail is running")
 	fmt.Printf("  kubeconfig:    %s (valid while the demo runs)\n", d.kubecfg)
 	fmt.Printf("                 export KUBECONFIG=%s\n", d.kubecfg)
 	fmt.Printf("                 kubectl get providers,buckets -A\n")
@@ -609,7 +610,7 @@ func yamlFiles(dir string) ([]string, error) {
 // rewriteEndpoint copies files into dir with every occurrence of from
 // replaced by to, and returns the paths of the copies.
 func rewriteEndpoint(files []string, dir, from, to string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
 	var out []string
@@ -619,7 +620,7 @@ func rewriteEndpoint(files []string, dir, from, to string) ([]string, error) {
 			return nil, err
 		}
 		dst := filepath.Join(dir, filepath.Base(f))
-		if err := os.WriteFile(dst, bytes.ReplaceAll(b, []byte(from), []byte(to)), 0o644); err != nil {
+		if err := os.WriteFile(dst, bytes.ReplaceAll(b, []byte(from), []byte(to)), 0o600); err != nil {
 			return nil, err
 		}
 		out = append(out, dst)
@@ -641,21 +642,24 @@ func indent(s string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// tailFile returns the last n lines of the file at path.
-func tailFile(path string, n int) string {
+// tailLines is how much of a log the demo shows when something fails.
+const tailLines = 40
+
+// tailFile returns the last tailLines lines of the file at path.
+func tailFile(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Sprintf("(cannot read %s: %v)", path, err)
 	}
 	defer f.Close()
-	const max = 64 << 10
-	if st, err := f.Stat(); err == nil && st.Size() > max {
-		_, _ = f.Seek(st.Size()-max, io.SeekStart)
+	const maxBytes = 64 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > maxBytes {
+		_, _ = f.Seek(st.Size()-maxBytes, io.SeekStart)
 	}
 	b, _ := io.ReadAll(f)
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	if len(lines) > tailLines {
+		lines = lines[len(lines)-tailLines:]
 	}
 	return strings.Join(lines, "\n")
 }
