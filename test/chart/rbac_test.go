@@ -359,7 +359,7 @@ func TestOperatorWithChartRBAC(t *testing.T) {
 				}
 			}
 		}
-		assert.Equal(t, 1.0, got[metrics.ProviderReadyName], "pail_provider_ready for the Ready Provider")
+		assert.Equal(t, 1.0, got[metrics.ProviderReadyName], "pail_provider_ready for the Ready Provider") //nolint:testifylint // a gauge: the exact value is the point
 
 		// A change behind Pail's back is corrected, and counted for the drift-loop alert.
 		drift := func() float64 {

@@ -224,8 +224,8 @@ func TestNewcomerWalkthrough(t *testing.T) {
 	assert.ErrorIs(t, syscall.Kill(opPid, 0), syscall.ESRCH, "the operator process %d is gone", opPid)
 }
 
-func eq(want float64) func(float64) bool     { return func(v float64) bool { return v == want } }
-func atLeast(min float64) func(float64) bool { return func(v float64) bool { return v >= min } }
+func eq(want float64) func(float64) bool    { return func(v float64) bool { return v == want } }
+func atLeast(lo float64) func(float64) bool { return func(v float64) bool { return v >= lo } }
 
 func submatch(t *testing.T, re *regexp.Regexp, s string) string {
 	t.Helper()

@@ -68,7 +68,7 @@ func StartControllerManager(ctx context.Context, kube *Kube, opts ControllerMana
 	if cm.Port, err = FreePort(); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(paths[tools.KubeControllerManager],
+	cmd := exec.Command(paths[tools.KubeControllerManager], //nolint:noctx // the server outlives ctx, which bounds only its start; Stop ends it
 		"--kubeconfig="+kube.Kubeconfig,
 		"--controllers="+strings.Join(controllers, ","),
 		"--leader-elect=false",

@@ -164,7 +164,7 @@ func (m *MinIO) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(m.bin, "server", m.Dir,
+	cmd := exec.Command(m.bin, "server", m.Dir, //nolint:noctx // the server outlives ctx, which bounds only its start; Stop ends it
 		"--address", m.Host,
 		"--console-address", "127.0.0.1:"+strconv.Itoa(consolePort),
 		"--certs-dir", m.certsDir,

@@ -1,7 +1,6 @@
 package env
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +19,7 @@ import (
 // it before the caller binds it; callers that start servers on it should
 // treat a bind failure as retryable.
 func FreePort() (int, error) {
-	var lc net.ListenConfig
-	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0") //nolint:noctx // a bind probe, closed at once
 	if err != nil {
 		return 0, fmt.Errorf("find free port: %w", err)
 	}
@@ -35,8 +33,7 @@ func FreePort() (int, error) {
 
 // PortFree reports whether 127.0.0.1:port can be bound right now.
 func PortFree(port int) bool {
-	var lc net.ListenConfig
-	l, err := lc.Listen(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)) //nolint:noctx // a bind probe, closed at once
 	if err != nil {
 		return false
 	}

@@ -396,7 +396,7 @@ func (s *server) start(ctx context.Context) error {
 	if !PortFree(s.port) {
 		return fmt.Errorf("%s: %s is already in use", s.name, s.host)
 	}
-	cmd := exec.Command(s.bin, s.args(s.host)...)
+	cmd := exec.Command(s.bin, s.args(s.host)...) //nolint:noctx // the server outlives ctx, which bounds only its start; Stop ends it
 	// Only what the server needs: VGW_* and ROOT_* variables from the
 	// caller's environment would silently change its flags.
 	cmd.Env = []string{}

@@ -703,7 +703,7 @@ func fileHashes(t *testing.T, dir string) map[string]string {
 func snapshot(t *testing.T, root, skip string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	require.NoError(t, filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

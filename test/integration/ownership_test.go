@@ -79,7 +79,7 @@ func TestProviderEndpointChangeTouchesNoForeignBucket(t *testing.T) {
 	require.NotNil(t, got.Status.Location, "status.location is recorded with the ownership")
 	assert.Equal(t, connect.NormalizeEndpoint(suite.minio.Endpoint), got.Status.Location.Endpoint)
 	acct := waitProviderAccount(t, client.ObjectKeyFromObject(p))
-	got = waitBucketAccount(t, key, acct)
+	waitBucketAccount(t, key, acct)
 	ownObjs := []string{"mine.txt"}
 	_, err = suite.s3.PutObject(ctx, name, ownObjs[0], bytesReader("mine"), 4, minio.PutObjectOptions{})
 	require.NoError(t, err)

@@ -150,7 +150,7 @@ func (d *demo) runDeployment(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(o.operator, append(args, "--kubeconfig", d.opKubecfg)...)
+	cmd := exec.Command(o.operator, append(args, "--kubeconfig", d.opKubecfg)...) //nolint:noctx // the operator outlives ctx, which bounds only the start; cleanup stops it
 	// Only what a container would see: its own variables, not the user's
 	// shell (whose PAIL_* and KUBECONFIG would change the defaults).
 	cmd.Env = append(baseEnv(), vars...)

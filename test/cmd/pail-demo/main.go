@@ -355,7 +355,7 @@ func (d *demo) startOperator() error {
 		return err
 	}
 	d.metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
-	cmd := exec.Command(o.operator,
+	cmd := exec.Command(o.operator, //nolint:noctx // the operator outlives ctx, which bounds only the start; cleanup stops it
 		"--kubeconfig", d.kubecfg,
 		"--driver-dir", o.driverDir,
 		"--cache-dir", o.cacheDir,
@@ -620,7 +620,7 @@ func rewriteEndpoint(files []string, dir, from, to string) ([]string, error) {
 			return nil, err
 		}
 		dst := filepath.Join(dir, filepath.Base(f))
-		if err := os.WriteFile(dst, bytes.ReplaceAll(b, []byte(from), []byte(to)), 0o600); err != nil {
+		if err := os.WriteFile(dst, bytes.ReplaceAll(b, []byte(from), []byte(to)), 0o600); err != nil { //nolint:gosec // G703: the state directory is the user's to choose
 			return nil, err
 		}
 		out = append(out, dst)
