@@ -219,7 +219,7 @@ func waitProviderAccount(t *testing.T, key client.ObjectKey) string {
 }
 
 // waitBucketAccount waits for the Bucket's recorded location to carry acct.
-func waitBucketAccount(t *testing.T, key client.ObjectKey, acct string) *pailv1.Bucket {
+func waitBucketAccount(t *testing.T, key client.ObjectKey, acct string) {
 	t.Helper()
 	var b pailv1.Bucket
 	waitFor(t, 30*time.Second, "Bucket "+key.String()+" to record account "+acct, func() (bool, string) {
@@ -228,7 +228,6 @@ func waitBucketAccount(t *testing.T, key client.ObjectKey, acct string) *pailv1.
 		}
 		return b.Status.Location != nil && b.Status.Location.Account == acct, fmt.Sprintf("location %+v", b.Status.Location)
 	})
-	return &b
 }
 
 // TestAccountChangeTouchesNoForeignBucket: the MinIO deployment behind a

@@ -115,29 +115,7 @@ func (b *bench) run(ctx context.Context, mode, variant string) (res *result, ret
 		return nil, err
 	}
 
-	// Provider and its credentials.
-	st.secret, st.provider = "minio-creds", "minio"
-	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: st.ns, Name: st.secret},
-		StringData: map[string]string{"AWS_ACCESS_KEY_ID": b.minio.AccessKey, "AWS_SECRET_ACCESS_KEY": b.minio.SecretKey},
-	}
-	if err := b.k8s.Create(ctx, sec); err != nil {
-		return nil, fmt.Errorf("create Secret: %w", err)
-	}
-	p := &pailv1.Provider{
-		ObjectMeta: metav1.ObjectMeta{Namespace: st.ns, Name: st.provider},
-		Spec: pailv1.ProviderSpec{
-			Driver:               driverName,
-			Endpoint:             b.minio.Endpoint,
-			Region:               "us-east-1",
-			PathStyle:            true,
-			CredentialsSecretRef: pailv1.CredentialsSecretRef{Name: st.secret},
-		},
-	}
-	if err := b.k8s.Create(ctx, p); err != nil {
-		return nil, fmt.Errorf("create Provider: %w", err)
-	}
-	if err := b.waitProviderReady(ctx, st); err != nil {
+	if err := b.createProvider(ctx, st); err != nil {
 		return nil, err
 	}
 
@@ -157,49 +135,85 @@ func (b *bench) run(ctx context.Context, mode, variant string) (res *result, ret
 	res.ReadySeconds = ready.Seconds()
 	progressf("%s: all %d Ready %.2fs after the apply (%.0f Buckets/s)", st.label, b.o.n, res.ReadySeconds, res.bucketsPerSecond())
 
-	// In-sync resyncs: each fresh operator observes every Bucket once at start.
 	if b.o.resyncs > 0 {
-		if err := st.op.stop(); err != nil {
+		if err := b.measureResyncs(ctx, st, res); err != nil {
 			return nil, err
 		}
-		before, err := gatherCounters()
-		if err != nil {
-			return nil, err
-		}
-		for i := 1; i <= b.o.resyncs; i++ {
-			if i > 1 {
-				if err := st.op.stop(); err != nil {
-					return nil, err
-				}
-			}
-			if st.op, err = b.startOperator(ctx, mode); err != nil {
-				return nil, err
-			}
-			if err := b.waitObserved(ctx, st, i, before.observeOK+float64(i*b.o.n)); err != nil {
-				return nil, err
-			}
-		}
-		after, err := gatherCounters()
-		if err != nil {
-			return nil, err
-		}
-		res.Observations = after.observeOK - before.observeOK
-		res.Writes = after.writes - before.writes
-		res.Reads = after.reads - before.reads
-		res.Failed = after.failed - before.failed
-		res.ReadsByOp = map[string]float64{}
-		for op, v := range after.readsByOp {
-			if d := v - before.readsByOp[op]; d != 0 {
-				res.ReadsByOp[op] = d
-			}
-		}
-		progressf("%s: %d in-sync resyncs: %.0f observations, %.0f writes, %.2f reads per Bucket per resync",
-			st.label, b.o.resyncs, res.Observations, res.Writes, res.readsPerBucket())
 	}
 	if res.RSSMiB, err = rssMiB(); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// createProvider creates the run's Provider and its credentials and waits
+// for it to be Ready.
+func (b *bench) createProvider(ctx context.Context, st *runState) error {
+	st.secret, st.provider = "minio-creds", "minio"
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: st.ns, Name: st.secret},
+		StringData: map[string]string{"AWS_ACCESS_KEY_ID": b.minio.AccessKey, "AWS_SECRET_ACCESS_KEY": b.minio.SecretKey},
+	}
+	if err := b.k8s.Create(ctx, sec); err != nil {
+		return fmt.Errorf("create Secret: %w", err)
+	}
+	p := &pailv1.Provider{
+		ObjectMeta: metav1.ObjectMeta{Namespace: st.ns, Name: st.provider},
+		Spec: pailv1.ProviderSpec{
+			Driver:               driverName,
+			Endpoint:             b.minio.Endpoint,
+			Region:               "us-east-1",
+			PathStyle:            true,
+			CredentialsSecretRef: pailv1.CredentialsSecretRef{Name: st.secret},
+		},
+	}
+	if err := b.k8s.Create(ctx, p); err != nil {
+		return fmt.Errorf("create Provider: %w", err)
+	}
+	return b.waitProviderReady(ctx, st)
+}
+
+// measureResyncs restarts the operator b.o.resyncs times on the in-sync
+// Buckets (each fresh operator observes every Bucket once at start) and
+// records what the resyncs cost in res.
+func (b *bench) measureResyncs(ctx context.Context, st *runState, res *result) error {
+	if err := st.op.stop(); err != nil {
+		return err
+	}
+	before, err := gatherCounters()
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= b.o.resyncs; i++ {
+		if i > 1 {
+			if err := st.op.stop(); err != nil {
+				return err
+			}
+		}
+		if st.op, err = b.startOperator(ctx, st.mode); err != nil {
+			return err
+		}
+		if err := b.waitObserved(ctx, st, i, before.observeOK+float64(i*b.o.n)); err != nil {
+			return err
+		}
+	}
+	after, err := gatherCounters()
+	if err != nil {
+		return err
+	}
+	res.Observations = after.observeOK - before.observeOK
+	res.Writes = after.writes - before.writes
+	res.Reads = after.reads - before.reads
+	res.Failed = after.failed - before.failed
+	res.ReadsByOp = map[string]float64{}
+	for op, v := range after.readsByOp {
+		if d := v - before.readsByOp[op]; d != 0 {
+			res.ReadsByOp[op] = d
+		}
+	}
+	progressf("%s: %d in-sync resyncs: %.0f observations, %.0f writes, %.2f reads per Bucket per resync",
+		st.label, b.o.resyncs, res.Observations, res.Writes, res.readsPerBucket())
+	return nil
 }
 
 // bucket returns Bucket number name of the variant. The full variant is the
