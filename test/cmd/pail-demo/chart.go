@@ -119,31 +119,9 @@ func (d *demo) runDeployment(ctx context.Context) error {
 		fmt.Printf("    env %s\n", s)
 	}
 
-	sa := dep.Spec.Template.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
-	saDir := filepath.Join(o.stateDir, "serviceaccount")
-	if err := os.MkdirAll(saDir, 0o700); err != nil {
+	if err := d.serviceAccountKubeconfig(ctx, cs, dep.Spec.Template.Spec.ServiceAccountName); err != nil {
 		return err
 	}
-	tokenFile := filepath.Join(saDir, "token")
-	if err := writeToken(ctx, cs, sa, tokenFile); err != nil {
-		return err
-	}
-	d.opKubecfg = filepath.Join(saDir, "kubeconfig")
-	if err := writeTokenKubeconfig(d.kube.Kubeconfig, tokenFile, d.opKubecfg); err != nil {
-		return err
-	}
-	if d.opUser, err = whoAmI(ctx, d.opKubecfg); err != nil {
-		return fmt.Errorf("authenticate with the ServiceAccount token: %w", err)
-	}
-	fmt.Printf("  ServiceAccount token from the TokenRequest API in %s, renewed every %s\n", tokenFile, tokenTTL/2)
-	fmt.Printf("  the apiserver authenticates it as %s: the operator has exactly the chart's RBAC\n", d.opUser)
-	// The refresh lasts until the demo's cleanup, not until ctx ends.
-	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
-	d.onStop(stopRefresh)
-	go refreshToken(refreshCtx, cs, sa, tokenFile)
 
 	d.opLog = filepath.Join(o.stateDir, "operator.log")
 	opOut, err := d.createLog("operator.log")
@@ -169,6 +147,39 @@ func (d *demo) runDeployment(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("  %s answers 200; deployment %s marked 1/1 ready (kubectl get deployment -n %s)\n", readyz, d.chartDep, chartNamespace)
+	return nil
+}
+
+// serviceAccountKubeconfig gets a token for the Deployment's ServiceAccount
+// sa, as the kubelet would, keeps it renewed until the demo's cleanup and
+// writes the operator's kubeconfig that uses it.
+func (d *demo) serviceAccountKubeconfig(ctx context.Context, cs kubernetes.Interface, sa string) error {
+	o := &d.o
+	if sa == "" {
+		sa = "default"
+	}
+	saDir := filepath.Join(o.stateDir, "serviceaccount")
+	if err := os.MkdirAll(saDir, 0o700); err != nil {
+		return err
+	}
+	tokenFile := filepath.Join(saDir, "token")
+	if err := writeToken(ctx, cs, sa, tokenFile); err != nil {
+		return err
+	}
+	d.opKubecfg = filepath.Join(saDir, "kubeconfig")
+	if err := writeTokenKubeconfig(d.kube.Kubeconfig, tokenFile, d.opKubecfg); err != nil {
+		return err
+	}
+	var err error
+	if d.opUser, err = whoAmI(ctx, d.opKubecfg); err != nil {
+		return fmt.Errorf("authenticate with the ServiceAccount token: %w", err)
+	}
+	fmt.Printf("  ServiceAccount token from the TokenRequest API in %s, renewed every %s\n", tokenFile, tokenTTL/2)
+	fmt.Printf("  the apiserver authenticates it as %s: the operator has exactly the chart's RBAC\n", d.opUser)
+	// The refresh lasts until the demo's cleanup, not until ctx ends.
+	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
+	d.onStop(stopRefresh)
+	go refreshToken(refreshCtx, cs, sa, tokenFile)
 	return nil
 }
 

@@ -208,6 +208,44 @@ func (d *demo) stepf(format string, args ...any) {
 }
 
 func (d *demo) start(ctx context.Context) error {
+	manifests, err := d.prepare()
+	if err != nil {
+		return err
+	}
+
+	d.stepf("Building missing servers (etcd, kube-apiserver, minio); cold builds take minutes, later runs use the cache")
+	if _, err := tools.Ensure(os.Stdout, tools.Etcd, tools.KubeAPIServer, tools.MinIO); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	d.stepf("Starting kube-apiserver + etcd and MinIO on 127.0.0.1")
+	if err := d.startKube(ctx); err != nil {
+		return err
+	}
+	if err := d.startMinIO(ctx); err != nil {
+		return err
+	}
+
+	o := &d.o
+	if o.chart != "" {
+		if err := d.installChart(ctx); err != nil {
+			return err
+		}
+		if err := d.runDeployment(ctx); err != nil {
+			return err
+		}
+	} else if err := d.startOperator(); err != nil {
+		return err
+	}
+	return d.applyAndCheck(ctx, manifests)
+}
+
+// prepare resolves the demo's paths, checks the cheap prerequisites before
+// the slow builds and returns the example manifests.
+func (d *demo) prepare() ([]string, error) {
 	o := &d.o
 	paths := []*string{&o.operator, &o.driverDir, &o.stateDir, &o.examples, &o.crds}
 	if o.chart != "" {
@@ -216,7 +254,7 @@ func (d *demo) start(ctx context.Context) error {
 	for _, p := range paths {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		*p = abs
 	}
@@ -229,39 +267,36 @@ func (d *demo) start(ctx context.Context) error {
 
 	// Check the cheap prerequisites before the slow builds.
 	if st, err := os.Stat(o.operator); err != nil || st.IsDir() {
-		return fmt.Errorf("operator binary %s not found: build it with `make build` (or run `make demo`, which builds it first)", o.operator)
+		return nil, fmt.Errorf("operator binary %s not found: build it with `make build` (or run `make demo`, which builds it first)", o.operator)
 	}
 	if _, err := os.Stat(o.driverDir); err != nil {
-		return fmt.Errorf("driver directory %s not found: build the drivers with `make plugins` (or run `make demo`)", o.driverDir)
+		return nil, fmt.Errorf("driver directory %s not found: build the drivers with `make plugins` (or run `make demo`)", o.driverDir)
 	}
 	if o.chart != "" {
 		if err := d.checkChartPrereqs(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var err error
 	if d.kubectl, err = exec.LookPath("kubectl"); err != nil {
-		return errors.New("kubectl not found in PATH; install it: https://kubernetes.io/docs/tasks/tools/#kubectl")
+		return nil, errors.New("kubectl not found in PATH; install it: https://kubernetes.io/docs/tasks/tools/#kubectl")
 	}
 	manifests, err := yamlFiles(o.examples)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, dir := range []string{o.stateDir, o.cacheDir} {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return manifests, nil
+}
 
-	d.stepf("Building missing servers (etcd, kube-apiserver, minio); cold builds take minutes, later runs use the cache")
-	if _, err := tools.Ensure(os.Stdout, tools.Etcd, tools.KubeAPIServer, tools.MinIO); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-
-	d.stepf("Starting kube-apiserver + etcd and MinIO on 127.0.0.1")
+// startKube starts kube-apiserver and etcd and writes the admin kubeconfig
+// into the state directory.
+func (d *demo) startKube(ctx context.Context) error {
+	o := &d.o
 	kubeLog, err := d.createLog("kube.log")
 	if err != nil {
 		return err
@@ -299,7 +334,12 @@ func (d *demo) start(ctx context.Context) error {
 	if err := os.WriteFile(d.kubecfg, kc, 0o600); err != nil { //nolint:gosec // G703: the state directory is the user's to choose
 		return err
 	}
+	return nil
+}
 
+// startMinIO starts MinIO on empty storage, on the quickstart port when free.
+func (d *demo) startMinIO(ctx context.Context) error {
+	o := &d.o
 	minioLog, err := d.createLog("minio.log")
 	if err != nil {
 		return err
@@ -326,18 +366,7 @@ func (d *demo) start(ctx context.Context) error {
 		}
 	})
 	fmt.Printf("  MinIO ready at %s (data in %s)\n", d.minio.Endpoint, d.minio.Dir)
-
-	if o.chart != "" {
-		if err := d.installChart(ctx); err != nil {
-			return err
-		}
-		if err := d.runDeployment(ctx); err != nil {
-			return err
-		}
-	} else if err := d.startOperator(); err != nil {
-		return err
-	}
-	return d.applyAndCheck(ctx, manifests)
+	return nil
 }
 
 // startOperator runs the operator with the demo's admin kubeconfig, serving
