@@ -74,7 +74,7 @@ func DriverDirForTest(t testing.TB, root string) string {
 	if dir == "" {
 		dir = filepath.Join(root, "bin", "drivers")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "minio.wasm")); err != nil { //nolint:gosec // G703: the directory is the caller's to choose
+	if _, err := os.Stat(filepath.Join(dir, "minio.wasm")); err != nil {
 		t.Fatalf("the minio driver is needed (run make plugins): %v", err)
 	}
 	return dir
@@ -94,7 +94,7 @@ func HelmForTest(t testing.TB, root string) string {
 	t.Helper()
 	helm.once.Do(func() {
 		if p := os.Getenv("PAIL_HELM"); p != "" {
-			if _, err := os.Stat(p); err == nil { //nolint:gosec // G703: $PAIL_HELM names the binary to use
+			if _, err := os.Stat(p); err == nil {
 				helm.path = p
 				return
 			}

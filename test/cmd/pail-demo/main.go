@@ -331,7 +331,7 @@ func (d *demo) startKube(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(d.kubecfg, kc, 0o600); err != nil { //nolint:gosec // G703: the state directory is the user's to choose
+	if err := os.WriteFile(d.kubecfg, kc, 0o600); err != nil {
 		return err
 	}
 	return nil
@@ -649,7 +649,7 @@ func rewriteEndpoint(files []string, dir, from, to string) ([]string, error) {
 			return nil, err
 		}
 		dst := filepath.Join(dir, filepath.Base(f))
-		if err := os.WriteFile(dst, bytes.ReplaceAll(b, []byte(from), []byte(to)), 0o600); err != nil { //nolint:gosec // G703: the state directory is the user's to choose
+		if err := os.WriteFile(dst, bytes.ReplaceAll(b, []byte(from), []byte(to)), 0o600); err != nil {
 			return nil, err
 		}
 		out = append(out, dst)
