@@ -50,8 +50,8 @@ func pailMetricNames(t *testing.T) []string {
 	require.NoError(t, err)
 	var cs []prometheus.Collector
 	v := reflect.ValueOf(m).Elem()
-	for i := range v.NumField() {
-		if c, ok := v.Field(i).Interface().(prometheus.Collector); ok {
+	for _, field := range v.Fields() {
+		if c, ok := reflect.TypeAssert[prometheus.Collector](field); ok {
 			cs = append(cs, c)
 		}
 	}

@@ -20,7 +20,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -204,7 +203,7 @@ func controllerRuntimeSeries(t *testing.T) []string {
 	crOnce.Do(func() {
 		done := make(chan struct{})
 		c, err := controller.NewTypedUnmanaged("dashboardtest", controller.TypedOptions[reconcile.Request]{
-			SkipNameValidation: ptr.To(true),
+			SkipNameValidation: new(true),
 			Reconciler: reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) {
 				close(done)
 				return reconcile.Result{}, nil

@@ -37,7 +37,7 @@ func helm(t *testing.T) string { return env.HelmForTest(t, repoRoot()) }
 // (-f FILE, --set K=V) and returns its output, or helm's error text.
 func render(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	return env.HelmTemplate(helm(t), append([]string{releaseName, chartDir(), "--namespace", releaseNS}, args...)...)
+	return env.HelmTemplate(t.Context(), helm(t), append([]string{releaseName, chartDir(), "--namespace", releaseNS}, args...)...)
 }
 
 // objects parses a multi-document manifest; every document must parse.

@@ -52,7 +52,7 @@ func TestHelmInstallAndUpgrade(t *testing.T) {
 
 	for _, crd := range []string{"providers.pail.dev", "buckets.pail.dev", "bucketpolicies.pail.dev"} {
 		var c apiextensionsv1.CustomResourceDefinition
-		assert.NoError(t, k8s.Get(ctx, client.ObjectKey{Name: crd}, &c), "helm installed CRD %s from crds/", crd)
+		require.NoError(t, k8s.Get(ctx, client.ObjectKey{Name: crd}, &c), "helm installed CRD %s from crds/", crd)
 	}
 
 	certs := func() (secret map[string][]byte, caBundle []byte) {

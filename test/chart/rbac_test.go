@@ -252,10 +252,8 @@ func TestOperatorWithChartRBAC(t *testing.T) {
 		require.True(t, apierrors.IsForbidden(err), "list Providers as the ServiceAccount: %v", err)
 
 		waitFor(t, 60*time.Second, "the apiserver to refuse the operator's list of Buckets", func() (bool, string) {
-			for _, u := range refused.list() {
-				if u == "GET /apis/pail.dev/v1alpha1/buckets" {
-					return true, ""
-				}
+			if slices.Contains(refused.list(), "GET /apis/pail.dev/v1alpha1/buckets") {
+				return true, ""
 			}
 			return false, fmt.Sprintf("refused so far: %v", refused.list())
 		})
@@ -361,7 +359,7 @@ func TestOperatorWithChartRBAC(t *testing.T) {
 				}
 			}
 		}
-		assert.Equal(t, 1.0, got[metrics.ProviderReadyName], "pail_provider_ready for the Ready Provider")
+		assert.Equal(t, 1.0, got[metrics.ProviderReadyName], "pail_provider_ready for the Ready Provider") //nolint:testifylint // a gauge: the exact value is the point
 
 		// A change behind Pail's back is corrected, and counted for the drift-loop alert.
 		drift := func() float64 {

@@ -16,12 +16,12 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/pail-dev/pail/core/controllers/plugin"
-	"github.com/pail-dev/pail/core/registry"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/pail-dev/pail/core/controllers/plugin"
+	"github.com/pail-dev/pail/core/registry"
 )
 
 // operatorRules are the rules controller-gen wrote from the kubebuilder
@@ -31,7 +31,7 @@ func operatorRules(t *testing.T) []rbacv1.PolicyRule {
 	b, err := os.ReadFile(filepath.Join(chartDir(), "files", "role.yaml"))
 	require.NoError(t, err)
 	var rules []rbacv1.PolicyRule
-	for _, doc := range strings.Split(string(b), "\n---") {
+	for doc := range strings.SplitSeq(string(b), "\n---") {
 		var cr rbacv1.ClusterRole
 		require.NoError(t, yaml.UnmarshalStrict([]byte(doc), &cr))
 		if cr.Kind == "ClusterRole" {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -146,7 +145,7 @@ func TestNewcomerWalkthrough(t *testing.T) {
 	}
 	require.NoError(t, put("pail-demo-photos"), "the app key writes to its bucket")
 	var denied minio.ErrorResponse
-	require.True(t, errors.As(put("pail-demo-scratch"), &denied), "the app key cannot write to another bucket")
+	require.ErrorAs(t, put("pail-demo-scratch"), &denied, "the app key cannot write to another bucket")
 	assert.Equal(t, "AccessDenied", denied.Code)
 
 	// The metrics of the chart-run operator show each kind's controller and
@@ -225,8 +224,8 @@ func TestNewcomerWalkthrough(t *testing.T) {
 	assert.ErrorIs(t, syscall.Kill(opPid, 0), syscall.ESRCH, "the operator process %d is gone", opPid)
 }
 
-func eq(want float64) func(float64) bool     { return func(v float64) bool { return v == want } }
-func atLeast(min float64) func(float64) bool { return func(v float64) bool { return v >= min } }
+func eq(want float64) func(float64) bool    { return func(v float64) bool { return v == want } }
+func atLeast(lo float64) func(float64) bool { return func(v float64) bool { return v >= lo } }
 
 func submatch(t *testing.T, re *regexp.Regexp, s string) string {
 	t.Helper()

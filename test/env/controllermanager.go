@@ -68,7 +68,7 @@ func StartControllerManager(ctx context.Context, kube *Kube, opts ControllerMana
 	if cm.Port, err = FreePort(); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(paths[tools.KubeControllerManager],
+	cmd := exec.Command(paths[tools.KubeControllerManager], //nolint:noctx // the server outlives ctx, which bounds only its start; Stop ends it
 		"--kubeconfig="+kube.Kubeconfig,
 		"--controllers="+strings.Join(controllers, ","),
 		"--leader-elect=false",
@@ -108,7 +108,7 @@ func (cm *ControllerManager) waitHealthy(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := hc.Do(req); err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}

@@ -58,7 +58,7 @@ func KubeForTest(t testing.TB, opts KubeOptions) *Kube {
 func OperatorForTest(t testing.TB, root string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "pail")
-	cmd := exec.Command("go", "build", "-o", bin, "./core/cmd/pail")
+	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./core/cmd/pail")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./core/cmd/pail: %v\n%s", err, out)
@@ -80,48 +80,49 @@ func DriverDirForTest(t testing.TB, root string) string {
 	return dir
 }
 
-var (
-	helmOnce sync.Once
-	helmPath string
-	helmErr  error
-)
+// helm is HelmForTest's answer, found once per test binary.
+var helm struct {
+	once sync.Once
+	path string
+	err  error
+}
 
 // HelmForTest returns the helm binary the chart tests use: $PAIL_HELM
 // (which the Makefile exports) when it exists, else the one `make helm`
 // puts in the tool cache of the repository at root.
 func HelmForTest(t testing.TB, root string) string {
 	t.Helper()
-	helmOnce.Do(func() {
+	helm.once.Do(func() {
 		if p := os.Getenv("PAIL_HELM"); p != "" {
 			if _, err := os.Stat(p); err == nil {
-				helmPath = p
+				helm.path = p
 				return
 			}
 		}
-		cmd := exec.Command("make", "-s", "helm", "-C", root)
+		cmd := exec.CommandContext(t.Context(), "make", "-s", "helm", "-C", root)
 		cmd.Env = append(os.Environ(), "PAIL_HELM=")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			helmErr = fmt.Errorf("make helm: %w\n%s", err, out)
+			helm.err = fmt.Errorf("make helm: %w\n%s", err, out)
 			return
 		}
-		out, err := exec.Command("make", "-s", "-C", root, "--eval", "print-helm: ; @echo $(HELM)", "print-helm").Output()
+		out, err := exec.CommandContext(t.Context(), "make", "-s", "-C", root, "--eval", "print-helm: ; @echo $(HELM)", "print-helm").Output()
 		if err != nil {
-			helmErr = fmt.Errorf("find helm: %w", err)
+			helm.err = fmt.Errorf("find helm: %w", err)
 			return
 		}
-		helmPath = strings.TrimSpace(string(out))
+		helm.path = strings.TrimSpace(string(out))
 	})
-	if helmErr != nil {
-		t.Fatal(helmErr)
+	if helm.err != nil {
+		t.Fatal(helm.err)
 	}
-	return helmPath
+	return helm.path
 }
 
 // HelmTemplate runs `helm template` with args and returns what it printed,
 // or an error carrying helm's own message.
-func HelmTemplate(helm string, args ...string) (string, error) {
+func HelmTemplate(ctx context.Context, helm string, args ...string) (string, error) {
 	full := append([]string{"template"}, args...)
-	cmd := exec.Command(helm, full...)
+	cmd := exec.CommandContext(ctx, helm, full...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,6 +95,43 @@ func StartKube(ctx context.Context, opts KubeOptions) (_ *Kube, retErr error) {
 	}
 	k := &Kube{tail: newTail(16 << 10), certDir: certDir}
 	out := io.MultiWriter(logWriter(opts.Log), k.tail)
+	te := newEnvtest(opts, binDir, etcdPort, apiPort, certDir, out)
+	k.env = te
+	defer func() {
+		if retErr != nil {
+			_ = k.Stop()
+		}
+	}()
+
+	if k.Config, err = startEnvtest(ctx, te, k.tail); err != nil {
+		return nil, err
+	}
+	if w := te.WebhookInstallOptions; len(opts.WebhookPaths) > 0 {
+		k.Webhook = WebhookServing{Host: w.LocalServingHost, Port: w.LocalServingPort, CertDir: w.LocalServingCertDir}
+	}
+
+	k.Dir, err = os.MkdirTemp("", "pail-kube-")
+	if err != nil {
+		return nil, err
+	}
+	admin, err := te.AddUser(envtest.User{Name: "pail-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("provision admin user: %w", err)
+	}
+	kc, err := admin.KubeConfig()
+	if err != nil {
+		return nil, fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	k.Kubeconfig = filepath.Join(k.Dir, "kubeconfig")
+	if err := os.WriteFile(k.Kubeconfig, kc, 0o600); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// newEnvtest describes the control plane StartKube runs: etcd and
+// kube-apiserver on the given ports, logging to out.
+func newEnvtest(opts KubeOptions, binDir string, etcdPort, apiPort int, certDir string, out io.Writer) *envtest.Environment {
 	te := &envtest.Environment{
 		BinaryAssetsDirectory: binDir,
 		CRDDirectoryPaths:     opts.CRDDirs,
@@ -123,15 +161,13 @@ func StartKube(ctx context.Context, opts KubeOptions) (_ *Kube, retErr error) {
 	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {
 		te.ControlPlaneStartTimeout = KubeStartTimeout
 	}
-	k.env = te
-	defer func() {
-		if retErr != nil {
-			_ = k.Stop()
-		}
-	}()
+	return te
+}
 
-	// envtest's Start takes no context; run it aside so a cancelled ctx
-	// returns promptly (the deferred Stop then waits for it and cleans up).
+// startEnvtest starts te; a failure carries the tail of its log. envtest's
+// Start takes no context; it runs aside so a cancelled ctx returns promptly
+// (StartKube's deferred Stop then cleans up).
+func startEnvtest(ctx context.Context, te *envtest.Environment, log *tail) (*rest.Config, error) {
 	type result struct {
 		cfg *rest.Config
 		err error
@@ -141,38 +177,16 @@ func StartKube(ctx context.Context, opts KubeOptions) (_ *Kube, retErr error) {
 		cfg, err := te.Start()
 		ch <- result{cfg, err}
 	}()
-	var r result
 	select {
-	case r = <-ch:
+	case r := <-ch:
+		if r.err != nil {
+			return nil, fmt.Errorf("start kube-apiserver: %w\n--- etcd/kube-apiserver log (tail) ---\n%s", r.err, log.String())
+		}
+		return r.cfg, nil
 	case <-ctx.Done():
 		<-ch
 		return nil, ctx.Err()
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("start kube-apiserver: %w\n--- etcd/kube-apiserver log (tail) ---\n%s", r.err, k.tail.String())
-	}
-	k.Config = r.cfg
-	if w := te.WebhookInstallOptions; len(opts.WebhookPaths) > 0 {
-		k.Webhook = WebhookServing{Host: w.LocalServingHost, Port: w.LocalServingPort, CertDir: w.LocalServingCertDir}
-	}
-
-	k.Dir, err = os.MkdirTemp("", "pail-kube-")
-	if err != nil {
-		return nil, err
-	}
-	admin, err := te.AddUser(envtest.User{Name: "pail-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("provision admin user: %w", err)
-	}
-	kc, err := admin.KubeConfig()
-	if err != nil {
-		return nil, fmt.Errorf("admin kubeconfig: %w", err)
-	}
-	k.Kubeconfig = filepath.Join(k.Dir, "kubeconfig")
-	if err := os.WriteFile(k.Kubeconfig, kc, 0o600); err != nil {
-		return nil, err
-	}
-	return k, nil
 }
 
 // Stop stops kube-apiserver and etcd and removes Dir. It is idempotent.
@@ -235,10 +249,8 @@ func apiserverPID(port string) int {
 		if len(args) == 0 || filepath.Base(args[0]) != "kube-apiserver" {
 			continue
 		}
-		for _, a := range args {
-			if a == "--secure-port="+port {
-				return pid
-			}
+		if slices.Contains(args, "--secure-port="+port) {
+			return pid
 		}
 	}
 	return 0

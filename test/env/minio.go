@@ -100,7 +100,7 @@ func StartMinIO(ctx context.Context, opts MinIOOptions) (_ *MinIO, retErr error)
 			return nil, err
 		}
 		m.ownDir = true
-	} else if err := os.MkdirAll(m.Dir, 0o755); err != nil {
+	} else if err := os.MkdirAll(m.Dir, 0o750); err != nil {
 		return nil, err
 	}
 	// A private certs dir keeps MinIO from picking up ~/.minio/certs (which
@@ -128,7 +128,7 @@ func StartMinIO(ctx context.Context, opts MinIOOptions) (_ *MinIO, retErr error)
 	if opts.Port == 0 {
 		attempts = 3
 	}
-	for i := 0; i < attempts; i++ {
+	for range attempts {
 		port := opts.Port
 		if port == 0 {
 			if port, err = FreePort(); err != nil {
@@ -164,7 +164,7 @@ func (m *MinIO) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(m.bin, "server", m.Dir,
+	cmd := exec.Command(m.bin, "server", m.Dir, //nolint:noctx // the server outlives ctx, which bounds only its start; Stop ends it
 		"--address", m.Host,
 		"--console-address", "127.0.0.1:"+strconv.Itoa(consolePort),
 		"--certs-dir", m.certsDir,
@@ -198,7 +198,7 @@ func (m *MinIO) waitLive(ctx context.Context, proc *Process) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := hc.Do(req); err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}

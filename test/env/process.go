@@ -19,21 +19,25 @@ import (
 // it before the caller binds it; callers that start servers on it should
 // treat a bind failure as retryable.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0") //nolint:noctx // a bind probe, closed at once
 	if err != nil {
 		return 0, fmt.Errorf("find free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, fmt.Errorf("find free port: %T is not a TCP address", l.Addr())
+	}
+	return addr.Port, nil
 }
 
 // PortFree reports whether 127.0.0.1:port can be bound right now.
 func PortFree(port int) bool {
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)) //nolint:noctx // a bind probe, closed at once
 	if err != nil {
 		return false
 	}
-	l.Close()
+	_ = l.Close() // only the bind was in question
 	return true
 }
 
@@ -131,7 +135,7 @@ type tail struct {
 	buf []byte
 }
 
-func newTail(max int) *tail { return &tail{max: max} }
+func newTail(limit int) *tail { return &tail{max: limit} }
 
 func (t *tail) Write(b []byte) (int, error) {
 	t.mu.Lock()

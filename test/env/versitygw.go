@@ -25,7 +25,7 @@ import (
 // Default versitygw root credentials used when the options leave them empty.
 const (
 	DefaultVersityGWAccessKey = "pail-test-vgw"
-	DefaultVersityGWSecretKey = "pail-test-vgw-secret"
+	DefaultVersityGWSecretKey = "pail-test-vgw-secret" //nolint:gosec // G101: a throwaway key for a local test server
 )
 
 // VersityGWReadyTimeout bounds how long StartVersityGW, StartVersityIAM and
@@ -109,7 +109,7 @@ func StartVersityGW(ctx context.Context, opts VersityGWOptions) (_ *VersityGW, r
 			return nil, err
 		}
 		g.ownDir = true
-	} else if err := os.MkdirAll(g.Dir, 0o755); err != nil {
+	} else if err := os.MkdirAll(g.Dir, 0o750); err != nil {
 		return nil, err
 	}
 	g.cleanup = func() error {
@@ -124,7 +124,7 @@ func StartVersityGW(ctx context.Context, opts VersityGWOptions) (_ *VersityGW, r
 	}
 	if opts.Versioning {
 		g.VersioningDir = filepath.Join(g.stateDir, "versions")
-		if err := os.MkdirAll(g.VersioningDir, 0o755); err != nil {
+		if err := os.MkdirAll(g.VersioningDir, 0o750); err != nil {
 			return nil, err
 		}
 	}
@@ -370,7 +370,7 @@ func (s *server) startOnPort(ctx context.Context, port int) error {
 		attempts = 3
 	}
 	var err error
-	for i := 0; i < attempts; i++ {
+	for range attempts {
 		p := port
 		if p == 0 {
 			if p, err = FreePort(); err != nil {
@@ -396,7 +396,7 @@ func (s *server) start(ctx context.Context) error {
 	if !PortFree(s.port) {
 		return fmt.Errorf("%s: %s is already in use", s.name, s.host)
 	}
-	cmd := exec.Command(s.bin, s.args(s.host)...)
+	cmd := exec.Command(s.bin, s.args(s.host)...) //nolint:noctx // the server outlives ctx, which bounds only its start; Stop ends it
 	// Only what the server needs: VGW_* and ROOT_* variables from the
 	// caller's environment would silently change its flags.
 	cmd.Env = []string{}

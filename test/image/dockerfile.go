@@ -358,7 +358,7 @@ func containsFlag(words []string, name string) bool {
 func parseCopy(in Instruction) (Copy, error) {
 	c := Copy{Instruction: in}
 	var paths []string
-	for _, f := range strings.Fields(in.Args) {
+	for f := range strings.FieldsSeq(in.Args) {
 		switch {
 		case strings.HasPrefix(f, "--from="):
 			c.From = strings.TrimPrefix(f, "--from=")

@@ -3,7 +3,6 @@ package image
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -50,7 +49,7 @@ func TestReadDockerfile(t *testing.T) {
 // A Dockerfile change the test does not model must fail it, naming the line,
 // rather than be silently ignored.
 func TestReadDockerfileRefusesWhatItDoesNotModel(t *testing.T) {
-	real := realDockerfile(t)
+	dockerfile := realDockerfile(t)
 	tests := []struct {
 		name     string
 		old, new string
@@ -69,11 +68,11 @@ func TestReadDockerfileRefusesWhatItDoesNotModel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Contains(t, real, tt.old, "the case no longer applies to the Dockerfile")
-			_, err := Read(strings.Replace(real, tt.old, tt.new, 1))
+			require.Contains(t, dockerfile, tt.old, "the case no longer applies to the Dockerfile")
+			_, err := Read(strings.Replace(dockerfile, tt.old, tt.new, 1))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
-			assert.Regexp(t, regexp.MustCompile(`^Dockerfile:\d+: `), err.Error(), "the error names the line")
+			assert.Regexp(t, `^Dockerfile:\d+: `, err.Error(), "the error names the line")
 		})
 	}
 }

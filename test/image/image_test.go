@@ -277,7 +277,7 @@ func mkdirParents(rootfs, dir string) error {
 		return err
 	}
 	p := rootfs
-	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+	for part := range strings.SplitSeq(rel, string(filepath.Separator)) {
 		if part == "." {
 			continue
 		}
@@ -466,7 +466,7 @@ func checkChartPaths(t *testing.T, im *Image, dep *appsv1.Deployment, ctr corev1
 	require.NotNil(t, sc, "the chart's container has no securityContext")
 	assert.True(t, sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem, "the chart no longer mounts the root filesystem read-only; the pod test assumes it")
 	uid, gid := podIDs(dep, ctr, im)
-	assert.Equal(t, im.User, IDs{UID: uid, GID: gid}, "the chart's runAsUser:runAsGroup and the Dockerfile's %s disagree", im.UserLine)
+	assert.Equal(t, IDs{UID: uid, GID: gid}, im.User, "the chart's runAsUser:runAsGroup and the Dockerfile's %s disagree", im.UserLine)
 }
 
 func within(p, dir string) bool {
@@ -551,7 +551,7 @@ func checkOwnership(t *testing.T, im *Image, rootfs string) {
 		}
 		assert.Equal(t, need, mine&need, "%s (%s, %d:%d) is not readable by the image's user %d:%d; from %s", rel, perm, st.Uid, st.Gid, u.UID, u.GID, origin(rel))
 		if c := chowned(rel); c != nil {
-			assert.Equal(t, *c.Chown, IDs{UID: st.Uid, GID: st.Gid}, "%s is not owned as %s says", rel, c.Instruction)
+			assert.Equal(t, IDs{UID: st.Uid, GID: st.Gid}, *c.Chown, "%s is not owned as %s says", rel, c.Instruction)
 			return nil
 		}
 		assert.Equal(t, IDs{}, IDs{UID: st.Uid, GID: st.Gid}, "%s is not root's; from %s", rel, origin(rel))
@@ -703,7 +703,7 @@ func fileHashes(t *testing.T, dir string) map[string]string {
 func snapshot(t *testing.T, root, skip string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	require.NoError(t, filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -728,7 +728,7 @@ func helm(t *testing.T, root string) string { return env.HelmForTest(t, root) }
 // operator's Deployment and its one container.
 func chartDeployment(t *testing.T, root string) (*appsv1.Deployment, corev1.Container) {
 	t.Helper()
-	manifest, err := env.HelmTemplate(helm(t, root), "pail", filepath.Join(root, "charts", "pail"), "--namespace", "pail-system")
+	manifest, err := env.HelmTemplate(t.Context(), helm(t, root), "pail", filepath.Join(root, "charts", "pail"), "--namespace", "pail-system")
 	require.NoError(t, err)
 	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(manifest), 4096)
 	var deps []*appsv1.Deployment

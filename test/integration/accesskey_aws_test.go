@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"maps"
 	"net/url"
 	"testing"
 	"time"
@@ -101,9 +102,7 @@ func TestAccessKeyOnIAM(t *testing.T) {
 					have[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 				}
 				want := map[string]string{pailv1.TagOwner: ns + "/app/" + string(got.UID)}
-				for k, v := range ak.Spec.Tags {
-					want[k] = v
-				}
+				maps.Copy(want, ak.Spec.Tags)
 				assert.Equal(t, want, have, "spec.tags, and the tag that marks the user as this AccessKey's")
 			}
 

@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,10 +81,8 @@ func waitDenied(t *testing.T, c *minio.Client, bucket string, codes ...string) {
 			return false, "put still works"
 		}
 		code := minio.ToErrorResponse(err).Code
-		for _, want := range codes {
-			if code == want {
-				return true, ""
-			}
+		if slices.Contains(codes, code) {
+			return true, ""
 		}
 		return false, err.Error()
 	})
@@ -269,7 +267,7 @@ func TestAccessKeyRefusals(t *testing.T) {
 		c := condition(a.Status.Conditions, pailv1.ConditionReady)
 		return c != nil && c.Reason == pailv1.ReasonBucketRefNotFound
 	})
-	assert.True(t, strings.Contains(condition(got.Status.Conditions, pailv1.ConditionReady).Message, "nope"))
+	assert.Contains(t, condition(got.Status.Conditions, pailv1.ConditionReady).Message, "nope")
 
 	// A Secret that Pail did not write is never overwritten.
 	require.NoError(t, suite.k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "taken"}, StringData: map[string]string{"x": "y"}}))

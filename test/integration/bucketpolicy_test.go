@@ -91,7 +91,7 @@ func TestBucketPolicyIsAppliedOnceAndRemovedOnDelete(t *testing.T) {
 	// the canonical diff sees through it, so resyncs never write again.
 	before := applies()
 	time.Sleep(3 * resyncPeriod)
-	assert.Equal(t, before, applies(), "no re-apply loop: the policy was written once")
+	assert.Equal(t, before, applies(), "no re-apply loop: the policy was written once") //nolint:testifylint // a counter: the exact value is the point
 
 	require.NoError(t, suite.k8s.Delete(ctx, got))
 	waitGone(t, &pailv1.BucketPolicy{ObjectMeta: bp.ObjectMeta}, 30*time.Second)
@@ -259,7 +259,7 @@ func TestBucketPolicyBackendRefusal(t *testing.T) {
 			require.NoError(t, suite.k8s.Patch(ctx, &cur, patch))
 			time.Sleep(3 * resyncPeriod)
 			attempts := applyAttempts(tc.code) - before
-			assert.Equal(t, 1.0, attempts, "ApplyBucket attempts with %s: one, not a retry loop", tc.code)
+			assert.Equal(t, 1.0, attempts, "ApplyBucket attempts with %s: one, not a retry loop", tc.code) //nolint:testifylint // a counter: the exact value is the point
 			doc, err := suite.s3.GetBucketPolicy(ctx, bn)
 			require.NoError(t, err)
 			assert.Empty(t, doc, "nothing reached the bucket")

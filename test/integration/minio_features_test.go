@@ -287,7 +287,7 @@ func TestObserveOnlyReportsDriftAndNeverWrites(t *testing.T) {
 	got := waitBucket(t, client.ObjectKeyFromObject(b), pailv1.ConditionSynced, metav1.ConditionFalse, pailv1.ReasonDrift, 60*time.Second)
 	assert.Equal(t, []string{"spec.tags[want]"}, got.Status.Drift)
 	_, err := suite.s3.GetBucketTagging(ctx, name)
-	assert.Error(t, err, "ObserveOnly wrote no tags")
+	require.Error(t, err, "ObserveOnly wrote no tags")
 	require.NoError(t, suite.k8s.Delete(ctx, b))
 	waitGone(t, &pailv1.Bucket{ObjectMeta: b.ObjectMeta}, 30*time.Second)
 	assert.True(t, bucketExists(t, name), "an observed bucket is never deleted")
@@ -354,12 +354,12 @@ func TestDriftLoopPausesWrites(t *testing.T) {
 	assert.Contains(t, msg, "corrected this bucket 3 times")
 	assert.Contains(t, msg, "spec.tags[owner]")
 	assertEvent(t, ns, b.Name, pailv1.ReasonDriftLoop, "another writer")
-	assert.Equal(t, 1.0, testutil.ToFloat64(suite.op.Metrics.DriftLoops.WithLabelValues(ns, b.Name)))
+	assert.Equal(t, 1.0, testutil.ToFloat64(suite.op.Metrics.DriftLoops.WithLabelValues(ns, b.Name))) //nolint:testifylint // a counter: the exact value is the point
 
 	// Paused: three resyncs, and not one write to this bucket.
 	corrections := testutil.ToFloat64(suite.op.Metrics.DriftCorrections.WithLabelValues(ns, b.Name))
 	time.Sleep(3 * resyncPeriod)
-	assert.Equal(t, corrections, testutil.ToFloat64(suite.op.Metrics.DriftCorrections.WithLabelValues(ns, b.Name)), "no correction while paused")
+	assert.Equal(t, corrections, testutil.ToFloat64(suite.op.Metrics.DriftCorrections.WithLabelValues(ns, b.Name)), "no correction while paused") //nolint:testifylint // a counter: the exact value is the point
 	tg, err := suite.s3.GetBucketTagging(ctx, b.Spec.BucketName)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"owner": "other-tool"}, tg.ToMap(), "the other writer's value stands while paused")

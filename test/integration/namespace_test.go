@@ -133,10 +133,10 @@ func TestNamespaceDeletionHonoursDeletionPolicy(t *testing.T) {
 	assert.True(t, bucketExists(t, buckets["kept"].Spec.BucketName), "Retain bucket kept")
 	assert.True(t, bucketExists(t, full), "a bucket holding data is never deleted unasked")
 	_, err = suite.s3.StatObject(ctx, full, "keep-me.txt", minio.StatObjectOptions{})
-	assert.NoError(t, err, "its object is still there")
+	require.NoError(t, err, "its object is still there")
 	assert.False(t, userExists(t, adm, user), "the AccessKey's user is deleted")
 	_, err = adm.InfoServiceAccount(ctx, keyID)
-	assert.Error(t, err, "and its key")
+	require.Error(t, err, "and its key")
 
 	waitNamespaceEvent(t, ns, "full", pailv1.ReasonNamespaceDeleted, "still holds objects")
 	waitNamespaceEvent(t, ns, "kept", pailv1.ReasonRetained, "deletionPolicy Retain")

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -20,13 +21,19 @@ import (
 // createBuckets creates n Buckets in parallel and returns them.
 func createBuckets(t *testing.T, ns, provider, prefix string, n int) []*pailv1.Bucket {
 	t.Helper()
+	out, err := tryCreateBuckets(ns, provider, prefix, n)
+	require.NoError(t, err)
+	return out
+}
+
+// tryCreateBuckets is createBuckets for a goroutine other than the test's,
+// where require (t.FailNow) must not be called.
+func tryCreateBuckets(ns, provider, prefix string, n int) ([]*pailv1.Bucket, error) {
 	out := make([]*pailv1.Bucket, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; i < n; i += 8 {
 				b := newBucket(ns, fmt.Sprintf("%s-%03d", prefix, i), provider, fmt.Sprintf("%s-%s-%03d", prefix, ns, i), "")
 				if err := suite.k8s.Create(context.Background(), b); err != nil {
@@ -35,14 +42,15 @@ func createBuckets(t *testing.T, ns, provider, prefix string, n int) []*pailv1.B
 				}
 				out[i] = b
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
+	var all []error
 	for err := range errs {
-		require.NoError(t, err)
+		all = append(all, err)
 	}
-	return out
+	return out, errors.Join(all...)
 }
 
 func waitAllReady(t *testing.T, ns string, n int, timeout time.Duration) {
@@ -82,8 +90,11 @@ func TestBackendOutageDuringCreation(t *testing.T) {
 	waitProviderCondition(t, client.ObjectKeyFromObject(p), pailv1.ConditionReady, metav1.ConditionTrue, 30*time.Second)
 
 	const n = 200
-	done := make(chan []*pailv1.Bucket)
-	go func() { done <- createBuckets(t, ns, p.Name, "out", n) }()
+	done := make(chan error, 1)
+	go func() {
+		_, err := tryCreateBuckets(ns, p.Name, "out", n)
+		done <- err
+	}()
 	// Kill the server once some buckets exist, mid-creation.
 	waitFor(t, 60*time.Second, "the first buckets to be created", func() (bool, string) {
 		bs, err := s3.ListBuckets(ctx)
@@ -97,7 +108,7 @@ func TestBackendOutageDuringCreation(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	require.NoError(t, mio.Restart(ctx))
 	t.Log("MinIO restarted")
-	<-done
+	require.NoError(t, <-done, "create the Buckets")
 
 	waitAllReady(t, ns, n, 3*time.Minute)
 	bs, err := s3.ListBuckets(ctx)
@@ -130,7 +141,7 @@ func TestManyBucketsOnSeveralProvidersInParallel(t *testing.T) {
 	time.Sleep(2 * resyncPeriod) // a couple of resyncs on top
 	logs := suite.logs.String()
 	assert.NotContains(t, logs, "the object has been modified", "no update conflicts in the logs")
-	for _, line := range strings.Split(logs, "\n") {
+	for line := range strings.SplitSeq(logs, "\n") {
 		if strings.Contains(line, `"@level":"error"`) && strings.Contains(line, ns) {
 			t.Errorf("error logged for this test's namespace: %s", line)
 		}

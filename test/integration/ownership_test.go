@@ -79,7 +79,7 @@ func TestProviderEndpointChangeTouchesNoForeignBucket(t *testing.T) {
 	require.NotNil(t, got.Status.Location, "status.location is recorded with the ownership")
 	assert.Equal(t, connect.NormalizeEndpoint(suite.minio.Endpoint), got.Status.Location.Endpoint)
 	acct := waitProviderAccount(t, client.ObjectKeyFromObject(p))
-	got = waitBucketAccount(t, key, acct)
+	waitBucketAccount(t, key, acct)
 	ownObjs := []string{"mine.txt"}
 	_, err = suite.s3.PutObject(ctx, name, ownObjs[0], bytesReader("mine"), 4, minio.PutObjectOptions{})
 	require.NoError(t, err)
@@ -219,7 +219,7 @@ func waitProviderAccount(t *testing.T, key client.ObjectKey) string {
 }
 
 // waitBucketAccount waits for the Bucket's recorded location to carry acct.
-func waitBucketAccount(t *testing.T, key client.ObjectKey, acct string) *pailv1.Bucket {
+func waitBucketAccount(t *testing.T, key client.ObjectKey, acct string) {
 	t.Helper()
 	var b pailv1.Bucket
 	waitFor(t, 30*time.Second, "Bucket "+key.String()+" to record account "+acct, func() (bool, string) {
@@ -228,7 +228,6 @@ func waitBucketAccount(t *testing.T, key client.ObjectKey, acct string) *pailv1.
 		}
 		return b.Status.Location != nil && b.Status.Location.Account == acct, fmt.Sprintf("location %+v", b.Status.Location)
 	})
-	return &b
 }
 
 // TestAccountChangeTouchesNoForeignBucket: the MinIO deployment behind a

@@ -54,7 +54,7 @@ func TestDriverCannotReachOtherHosts(t *testing.T) {
 // another Provider's Buckets.
 func TestHostileDriversAreContained(t *testing.T) {
 	var otherHits, redirects atomic.Int64
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	other := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, _ *http.Request) {
 		otherHits.Add(1)
 	}))
 	defer other.Close()
@@ -63,9 +63,9 @@ func TestHostileDriversAreContained(t *testing.T) {
 		http.Redirect(w, r, other.URL+"/stolen", http.StatusFound)
 	}))
 	defer redirector.Close()
-	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		chunk := make([]byte, 1<<20)
-		for i := 0; i < 1024; i++ { // 1 GiB, unless the reader gives up
+		for range 1024 { // 1 GiB, unless the reader gives up
 			if _, err := w.Write(chunk); err != nil {
 				return
 			}

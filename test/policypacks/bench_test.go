@@ -3,7 +3,7 @@ package policypacks
 import (
 	"context"
 	"encoding/json"
-	"sort"
+	"slices"
 	"testing"
 	"time"
 
@@ -47,7 +47,7 @@ func BenchmarkPacks(b *testing.B) {
 		}
 		durations = append(durations, time.Since(start))
 	}
-	sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
+	slices.Sort(durations)
 	if n := len(durations); n > 0 {
 		b.ReportMetric(float64(durations[n*99/100].Microseconds()), "p99-µs")
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -167,7 +168,7 @@ func createBuckets(t *testing.T, k8s client.Client, stamp int64) int {
 			b.Spec.Versioning = &pailv1.VersioningSpec{Status: "Enabled"}
 		}
 		if i%7 == 0 {
-			b.Spec.Tags = map[string]string{"team": "storage", "index": fmt.Sprint(i)}
+			b.Spec.Tags = map[string]string{"team": "storage", "index": strconv.Itoa(i)}
 		}
 		if i == 2 { // the BucketPolicy's bucket opts into public read
 			b.Annotations = map[string]string{pailv1.AnnotationPublic: "true"}
@@ -180,15 +181,13 @@ func createBuckets(t *testing.T, k8s client.Client, stamp int64) int {
 	var wg sync.WaitGroup
 	errs := make(chan error, nBuckets)
 	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; i < nBuckets; i += 8 {
 				if err := k8s.Create(context.Background(), buckets[i]); err != nil {
 					errs <- err
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -231,7 +230,7 @@ func start(t *testing.T, cfg *rest.Config, drivers string, log *syncWriter) func
 			cancel()
 			select {
 			case err := <-done:
-				assert.NoError(t, err, "operator stopped with an error")
+				assert.NoError(t, err, "operator stopped with an error") //nolint:testifylint // stop also runs as a cleanup; it reports like the timeout beside it
 			case <-time.After(30 * time.Second):
 				t.Errorf("operator did not stop within 30 s")
 			}

@@ -107,7 +107,7 @@ func EnvtestDir(out io.Writer) (string, error) {
 		return "", err
 	}
 	dir := filepath.Join(CacheDir(), "envtest-"+KubernetesVersion+"-"+EtcdVersion)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}
 	links := map[string]string{"kube-apiserver": paths[KubeAPIServer], "etcd": paths[Etcd]}
@@ -146,7 +146,7 @@ func build(out io.Writer, name, dst string) error {
 			"replace go.etcd.io/etcd/client/pkg/v3 => go.etcd.io/etcd/client/pkg/v3 %[1]s\n"+
 			"replace go.etcd.io/etcd/client/v3 => go.etcd.io/etcd/client/v3 %[1]s\n"+
 			"replace go.etcd.io/etcd/pkg/v3 => go.etcd.io/etcd/pkg/v3 %[1]s\n", EtcdVersion)
-		if err := os.WriteFile(filepath.Join(work, "go.mod"), []byte(mod), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(work, "go.mod"), []byte(mod), 0o600); err != nil {
 			return err
 		}
 		if err := gocmd(out, work, "build", "-mod=mod", "-trimpath", "-ldflags=-s -w", "-o", tmpDst, "go.etcd.io/etcd/server/v3"); err != nil {
@@ -161,7 +161,7 @@ func build(out io.Writer, name, dst string) error {
 			return err
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return err
 	}
 	// Rename last so an interrupted build never leaves a half-written binary
@@ -182,14 +182,14 @@ func buildKubernetes(out io.Writer, work, name, dst string) error {
 	for _, r := range replaces {
 		fmt.Fprintf(&mod, "replace %s => %s %s\n", r, r, StagingVersion)
 	}
-	if err := os.WriteFile(filepath.Join(work, "go.mod"), []byte(mod.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(work, "go.mod"), []byte(mod.String()), 0o600); err != nil {
 		return err
 	}
 	return gocmd(out, work, "build", "-mod=mod", "-trimpath", "-ldflags=-s -w", "-o", dst, "k8s.io/kubernetes/cmd/"+name)
 }
 
 func goinstall(out io.Writer, work, pkg string) error {
-	cmd := exec.Command("go", "install", "-trimpath", "-ldflags=-s -w", pkg)
+	cmd := exec.Command("go", "install", "-trimpath", "-ldflags=-s -w", pkg) //nolint:noctx // Ensure takes no context: a build, once per machine, runs to the end
 	cmd.Dir = work
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOBIN="+work, "GOFLAGS=-buildvcs=false")
 	cmd.Stdout, cmd.Stderr = out, out
@@ -197,7 +197,7 @@ func goinstall(out io.Writer, work, pkg string) error {
 }
 
 func gocmd(out io.Writer, dir string, args ...string) error {
-	cmd := exec.Command("go", args...)
+	cmd := exec.Command("go", args...) //nolint:noctx // Ensure takes no context: a build, once per machine, runs to the end
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-buildvcs=false")
 	cmd.Stdout, cmd.Stderr = out, out
@@ -208,7 +208,7 @@ func gocmd(out io.Writer, dir string, args ...string) error {
 // it replaces with a ./staging directory; those paths must be pinned to the
 // published staging version for the module to build outside its repository.
 func kubernetesStaging(out io.Writer) ([]string, error) {
-	cmd := exec.Command("go", "mod", "download", "-json", "k8s.io/kubernetes@"+KubernetesVersion)
+	cmd := exec.Command("go", "mod", "download", "-json", "k8s.io/kubernetes@"+KubernetesVersion) //nolint:noctx // Ensure takes no context: a build, once per machine, runs to the end
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
 	cmd.Dir = os.TempDir()
 	cmd.Stderr = out
@@ -216,7 +216,9 @@ func kubernetesStaging(out io.Writer) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("download k8s.io/kubernetes: %w", err)
 	}
-	var info struct{ GoMod string }
+	var info struct {
+		GoMod string `json:"GoMod"`
+	}
 	if err := json.Unmarshal(raw, &info); err != nil {
 		return nil, err
 	}

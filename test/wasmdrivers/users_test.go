@@ -107,7 +107,7 @@ func rssMB() float64 {
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 			var kb float64
 			_, _ = fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
@@ -274,7 +274,7 @@ func TestAWSUsersThroughWasm(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, abi.CodeUnavailable, ae.Code)
 	assert.False(t, ae.Retryable, "%s", ae.Message)
-	assert.True(t, strings.Contains(ae.Message, strings.TrimPrefix(p.IAMEndpoint, "http://")), ae.Message)
+	assert.Contains(t, ae.Message, strings.TrimPrefix(p.IAMEndpoint, "http://"), ae.Message)
 
 	require.NoError(t, d.DeleteAccessKey(ctx(), p, abi.AccessKeyArgs{User: user, ID: key.ID}))
 	require.NoError(t, d.DeleteUser(ctx(), p, abi.UserArgs{Name: user}))

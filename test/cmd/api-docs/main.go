@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -34,7 +35,7 @@ func main() {
 		_, _ = os.Stdout.Write(doc)
 		return
 	}
-	if err := os.WriteFile(*out, doc, 0o644); err != nil {
+	if err := os.WriteFile(*out, doc, 0o644); err != nil { //nolint:gosec // G306: a checked-in document, readable like the rest of the repository
 		fmt.Fprintln(os.Stderr, "api-docs:", err)
 		os.Exit(1)
 	}
@@ -199,7 +200,7 @@ func typeOf(s apiextv1.JSONSchemaProps, required bool) string {
 		parts = append(parts, "**required**")
 	}
 	if len(s.Enum) > 0 {
-		var vs []string
+		vs := make([]string, 0, len(s.Enum))
 		for _, e := range s.Enum {
 			vs = append(vs, string(e.Raw))
 		}
@@ -218,10 +219,10 @@ func typeOf(s apiextv1.JSONSchemaProps, required bool) string {
 		parts = append(parts, fmt.Sprintf("maxLength %d", *s.MaxLength))
 	}
 	if s.Minimum != nil {
-		parts = append(parts, fmt.Sprintf("minimum %s", num(*s.Minimum)))
+		parts = append(parts, "minimum "+num(*s.Minimum))
 	}
 	if s.Maximum != nil {
-		parts = append(parts, fmt.Sprintf("maximum %s", num(*s.Maximum)))
+		parts = append(parts, "maximum "+num(*s.Maximum))
 	}
 	if s.MinItems != nil {
 		parts = append(parts, fmt.Sprintf("minItems %d", *s.MinItems))
@@ -260,7 +261,10 @@ func itemType(s apiextv1.JSONSchemaProps) string {
 }
 
 func num(f float64) string {
-	raw, _ := json.Marshal(f)
+	raw, err := json.Marshal(f)
+	if err != nil { // NaN and ±Inf, which no JSON schema holds
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
 	return string(raw)
 }
 

@@ -46,7 +46,7 @@ func TestReferenceContent(t *testing.T) {
 	}
 	// A pipe inside a pattern or rule must not split the table: every
 	// field row has exactly its four column separators.
-	for _, line := range strings.Split(string(doc), "\n") {
+	for line := range strings.SplitSeq(string(doc), "\n") {
 		if strings.HasPrefix(line, "| `spec") || strings.HasPrefix(line, "| `status") {
 			assert.Equal(t, 4, strings.Count(strings.ReplaceAll(line, `\|`, ""), "|"), line)
 		}

@@ -74,13 +74,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pail-bench:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, os.Args[1:]); err != nil {
+	if err := runUntilSignalled(o); err != nil {
 		fmt.Fprintln(os.Stderr, "pail-bench:", err)
-		stop()
 		os.Exit(1)
 	}
+}
+
+// runUntilSignalled runs the benchmark; SIGINT or SIGTERM cancels it.
+func runUntilSignalled(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, o, os.Args[1:])
 }
 
 func parseFlags(args []string, errOut io.Writer) (options, error) {
@@ -134,7 +138,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 // duplicates and refuses names outside allowed.
 func parseList(s string, allowed ...string) ([]string, error) {
 	var out []string
-	for _, f := range strings.Split(s, ",") {
+	for f := range strings.SplitSeq(s, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue
@@ -172,7 +176,9 @@ type bench struct {
 	logger hclog.Logger
 }
 
-func run(ctx context.Context, o options, args []string) (retErr error) {
+// resolvePaths makes o's directories absolute and checks that the CRDs and,
+// for the wasm mode, the driver are there.
+func resolvePaths(o *options) error {
 	var err error
 	if o.crds, err = filepath.Abs(o.crds); err != nil {
 		return err
@@ -190,6 +196,13 @@ func run(ctx context.Context, o options, args []string) (retErr error) {
 		if _, err := os.Stat(filepath.Join(o.driverDir, driverName+".wasm")); err != nil {
 			return fmt.Errorf("wasm mode needs %s.wasm in -driver-dir (run `make plugins`): %w", driverName, err)
 		}
+	}
+	return nil
+}
+
+func run(ctx context.Context, o options, args []string) (retErr error) {
+	if err := resolvePaths(&o); err != nil {
+		return err
 	}
 
 	b := &bench{o: o, logs: newRingBuffer(60)}
@@ -209,7 +222,7 @@ func run(ctx context.Context, o options, args []string) (retErr error) {
 	}()
 
 	load := loadAverage()
-	progress("starting kube-apiserver + etcd and MinIO")
+	progressf("starting kube-apiserver + etcd and MinIO")
 	kube, err := env.StartKube(ctx, env.KubeOptions{CRDDirs: []string{o.crds}})
 	if err != nil {
 		return err
@@ -245,35 +258,14 @@ func run(ctx context.Context, o options, args []string) (retErr error) {
 		return err
 	}
 
-	// A failed run is recorded in the report and the others still run.
 	started := time.Now()
-	var results []*result
-	var failures []error
-runs:
-	for _, mode := range o.modes {
-		for _, variant := range o.variants {
-			res, err := b.run(ctx, mode, variant)
-			if err != nil {
-				if res == nil {
-					res = &result{Mode: mode, Variant: variant, N: o.n}
-				}
-				res.Err = err.Error()
-				failures = append(failures, fmt.Errorf("%s/%s: %w", mode, variant, err))
-				progress("%s/%s: FAILED: %v", mode, variant, err)
-			}
-			results = append(results, res)
-			if ctx.Err() != nil {
-				break runs
-			}
-		}
-	}
-
+	results, failures := b.runAll(ctx)
 	report := renderReport(reportInfo{
 		opts:      o,
 		args:      args,
 		results:   results,
 		date:      started,
-		goVersion: goVersion(),
+		goVersion: goVersion(ctx),
 		cpu:       cpuModel(),
 		loadAvg:   load,
 	})
@@ -282,17 +274,10 @@ runs:
 		return fmt.Errorf("interrupted; the report was not written to -out: %w", ctx.Err())
 	}
 	if o.out != "" {
-		// Sections measured by other commands (policy evaluation, driver
-		// loads) live below keepMarker and survive a rewrite.
-		if old, err := os.ReadFile(o.out); err == nil {
-			if i := strings.Index(string(old), keepMarker); i >= 0 {
-				report = strings.TrimRight(report, "\n") + "\n\n" + string(old[i:])
-			}
-		}
-		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
+		if err := writeReport(o.out, report); err != nil {
 			return err
 		}
-		progress("report written to %s", o.out)
+		progressf("report written to %s", o.out)
 	}
 	if len(failures) > 0 {
 		return fmt.Errorf("%d of %d runs failed: %w", len(failures), len(results), errors.Join(failures...))
@@ -300,7 +285,42 @@ runs:
 	return nil
 }
 
-// progress prints one line to stderr.
-func progress(format string, args ...any) {
+// runAll runs every mode and variant. A failed run is recorded in the
+// report and the others still run; an interrupt ends the series.
+func (b *bench) runAll(ctx context.Context) (results []*result, failures []error) {
+	for _, mode := range b.o.modes {
+		for _, variant := range b.o.variants {
+			res, err := b.run(ctx, mode, variant)
+			if err != nil {
+				if res == nil {
+					res = &result{Mode: mode, Variant: variant, N: b.o.n}
+				}
+				res.Err = err.Error()
+				failures = append(failures, fmt.Errorf("%s/%s: %w", mode, variant, err))
+				progressf("%s/%s: FAILED: %v", mode, variant, err)
+			}
+			results = append(results, res)
+			if ctx.Err() != nil {
+				return results, failures
+			}
+		}
+	}
+	return results, failures
+}
+
+// writeReport writes report to path. Sections measured by other commands
+// (policy evaluation, driver loads) live below keepMarker and survive a
+// rewrite.
+func writeReport(path, report string) error {
+	if old, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(old), keepMarker); i >= 0 {
+			report = strings.TrimRight(report, "\n") + "\n\n" + string(old[i:])
+		}
+	}
+	return os.WriteFile(path, []byte(report), 0o644) //nolint:gosec // G306: a checked-in report, readable like the rest of the repository
+}
+
+// progressf prints one line to stderr.
+func progressf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -295,8 +296,8 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func goVersion() string {
-	out, err := exec.Command("go", "version").Output()
+func goVersion(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "go", "version").Output()
 	if err != nil {
 		return runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
 	}

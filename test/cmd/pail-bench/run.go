@@ -105,7 +105,7 @@ func (b *bench) run(ctx context.Context, mode, variant string) (res *result, ret
 	}
 	res.Managed = bucketdiff.Managed(desired)
 
-	progress("%s: starting the operator", st.label)
+	progressf("%s: starting the operator", st.label)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "bench-" + mode + "-" + variant + "-"}}
 	if err := b.k8s.Create(ctx, ns); err != nil {
 		return nil, fmt.Errorf("create namespace: %w", err)
@@ -115,14 +115,47 @@ func (b *bench) run(ctx context.Context, mode, variant string) (res *result, ret
 		return nil, err
 	}
 
-	// Provider and its credentials.
+	if err := b.createProvider(ctx, st); err != nil {
+		return nil, err
+	}
+
+	// Create N Buckets as fast as a few clients can, then time until all are Ready.
+	progressf("%s: creating %d Buckets", st.label, b.o.n)
+	applyStart := time.Now()
+	if err := b.createBuckets(ctx, st, variant); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	res.ApplySeconds = t0.Sub(applyStart).Seconds()
+	progressf("%s: %d Buckets applied in %.2fs", st.label, b.o.n, res.ApplySeconds)
+	ready, err := b.waitReady(ctx, st, t0)
+	if err != nil {
+		return nil, err
+	}
+	res.ReadySeconds = ready.Seconds()
+	progressf("%s: all %d Ready %.2fs after the apply (%.0f Buckets/s)", st.label, b.o.n, res.ReadySeconds, res.bucketsPerSecond())
+
+	if b.o.resyncs > 0 {
+		if err := b.measureResyncs(ctx, st, res); err != nil {
+			return nil, err
+		}
+	}
+	if res.RSSMiB, err = rssMiB(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// createProvider creates the run's Provider and its credentials and waits
+// for it to be Ready.
+func (b *bench) createProvider(ctx context.Context, st *runState) error {
 	st.secret, st.provider = "minio-creds", "minio"
 	sec := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: st.ns, Name: st.secret},
 		StringData: map[string]string{"AWS_ACCESS_KEY_ID": b.minio.AccessKey, "AWS_SECRET_ACCESS_KEY": b.minio.SecretKey},
 	}
 	if err := b.k8s.Create(ctx, sec); err != nil {
-		return nil, fmt.Errorf("create Secret: %w", err)
+		return fmt.Errorf("create Secret: %w", err)
 	}
 	p := &pailv1.Provider{
 		ObjectMeta: metav1.ObjectMeta{Namespace: st.ns, Name: st.provider},
@@ -135,71 +168,52 @@ func (b *bench) run(ctx context.Context, mode, variant string) (res *result, ret
 		},
 	}
 	if err := b.k8s.Create(ctx, p); err != nil {
-		return nil, fmt.Errorf("create Provider: %w", err)
+		return fmt.Errorf("create Provider: %w", err)
 	}
-	if err := b.waitProviderReady(ctx, st); err != nil {
-		return nil, err
-	}
+	return b.waitProviderReady(ctx, st)
+}
 
-	// Create N Buckets as fast as a few clients can, then time until all are Ready.
-	progress("%s: creating %d Buckets", st.label, b.o.n)
-	applyStart := time.Now()
-	if err := b.createBuckets(ctx, st, variant); err != nil {
-		return nil, err
+// measureResyncs restarts the operator b.o.resyncs times on the in-sync
+// Buckets (each fresh operator observes every Bucket once at start) and
+// records what the resyncs cost in res.
+func (b *bench) measureResyncs(ctx context.Context, st *runState, res *result) error {
+	if err := st.op.stop(); err != nil {
+		return err
 	}
-	t0 := time.Now()
-	res.ApplySeconds = t0.Sub(applyStart).Seconds()
-	progress("%s: %d Buckets applied in %.2fs", st.label, b.o.n, res.ApplySeconds)
-	ready, err := b.waitReady(ctx, st, t0)
+	before, err := gatherCounters()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res.ReadySeconds = ready.Seconds()
-	progress("%s: all %d Ready %.2fs after the apply (%.0f Buckets/s)", st.label, b.o.n, res.ReadySeconds, res.bucketsPerSecond())
-
-	// In-sync resyncs: each fresh operator observes every Bucket once at start.
-	if b.o.resyncs > 0 {
-		if err := st.op.stop(); err != nil {
-			return nil, err
-		}
-		before, err := gatherCounters()
-		if err != nil {
-			return nil, err
-		}
-		for i := 1; i <= b.o.resyncs; i++ {
-			if i > 1 {
-				if err := st.op.stop(); err != nil {
-					return nil, err
-				}
-			}
-			if st.op, err = b.startOperator(ctx, mode); err != nil {
-				return nil, err
-			}
-			if err := b.waitObserved(ctx, st, i, before.observeOK+float64(i*b.o.n)); err != nil {
-				return nil, err
+	for i := 1; i <= b.o.resyncs; i++ {
+		if i > 1 {
+			if err := st.op.stop(); err != nil {
+				return err
 			}
 		}
-		after, err := gatherCounters()
-		if err != nil {
-			return nil, err
+		if st.op, err = b.startOperator(ctx, st.mode); err != nil {
+			return err
 		}
-		res.Observations = after.observeOK - before.observeOK
-		res.Writes = after.writes - before.writes
-		res.Reads = after.reads - before.reads
-		res.Failed = after.failed - before.failed
-		res.ReadsByOp = map[string]float64{}
-		for op, v := range after.readsByOp {
-			if d := v - before.readsByOp[op]; d != 0 {
-				res.ReadsByOp[op] = d
-			}
+		if err := b.waitObserved(ctx, st, i, before.observeOK+float64(i*b.o.n)); err != nil {
+			return err
 		}
-		progress("%s: %d in-sync resyncs: %.0f observations, %.0f writes, %.2f reads per Bucket per resync",
-			st.label, b.o.resyncs, res.Observations, res.Writes, res.readsPerBucket())
 	}
-	if res.RSSMiB, err = rssMiB(); err != nil {
-		return nil, err
+	after, err := gatherCounters()
+	if err != nil {
+		return err
 	}
-	return res, nil
+	res.Observations = after.observeOK - before.observeOK
+	res.Writes = after.writes - before.writes
+	res.Reads = after.reads - before.reads
+	res.Failed = after.failed - before.failed
+	res.ReadsByOp = map[string]float64{}
+	for op, v := range after.readsByOp {
+		if d := v - before.readsByOp[op]; d != 0 {
+			res.ReadsByOp[op] = d
+		}
+	}
+	progressf("%s: %d in-sync resyncs: %.0f observations, %.0f writes, %.2f reads per Bucket per resync",
+		st.label, b.o.resyncs, res.Observations, res.Writes, res.readsPerBucket())
+	return nil
 }
 
 // bucket returns Bucket number name of the variant. The full variant is the
@@ -356,7 +370,7 @@ func (b *bench) waitReady(ctx context.Context, st *runState, t0 time.Time) (time
 			return 0, fmt.Errorf("%d/%d Buckets Ready and %d can never become Ready as specified: %s", ready, b.o.n, stuck, why)
 		}
 		if time.Since(lastPrint) >= time.Second {
-			progress("%s: %d/%d Ready", st.label, ready, b.o.n)
+			progressf("%s: %d/%d Ready", st.label, ready, b.o.n)
 			lastPrint = time.Now()
 		}
 		if elapsed > b.o.timeout {
@@ -381,11 +395,11 @@ func (b *bench) waitObserved(ctx context.Context, st *runState, resync int, want
 		}
 		done := c.observeOK - (want - float64(b.o.n))
 		if c.observeOK >= want {
-			progress("%s: resync %d/%d: %d/%d observed", st.label, resync, b.o.resyncs, b.o.n, b.o.n)
+			progressf("%s: resync %d/%d: %d/%d observed", st.label, resync, b.o.resyncs, b.o.n, b.o.n)
 			return nil
 		}
 		if time.Since(lastPrint) >= time.Second {
-			progress("%s: resync %d/%d: %.0f/%d observed", st.label, resync, b.o.resyncs, done, b.o.n)
+			progressf("%s: resync %d/%d: %.0f/%d observed", st.label, resync, b.o.resyncs, done, b.o.n)
 			lastPrint = time.Now()
 		}
 		if time.Since(start) > b.o.timeout {
@@ -450,10 +464,10 @@ func (b *bench) deleteBuckets(ctx context.Context, st *runState) error {
 	if err != nil || len(items) == 0 {
 		return err
 	}
-	progress("%s: cleanup: deleting %d Buckets", st.label, len(items))
+	progressf("%s: cleanup: deleting %d Buckets", st.label, len(items))
 	if !st.op.running() && st.provider != "" {
 		if st.op, err = b.startOperator(ctx, st.mode); err != nil {
-			progress("%s: cleanup: no operator (%v); removing finalizers instead", st.label, err)
+			progressf("%s: cleanup: no operator (%v); removing finalizers instead", st.label, err)
 		}
 	}
 	if err := b.k8s.DeleteAllOf(ctx, &pailv1.Bucket{}, client.InNamespace(st.ns)); err != nil {
@@ -466,7 +480,7 @@ func (b *bench) deleteBuckets(ctx context.Context, st *runState) error {
 				return nil
 			}
 			if time.Since(lastPrint) >= time.Second {
-				progress("%s: cleanup: %d Buckets left", st.label, len(items))
+				progressf("%s: cleanup: %d Buckets left", st.label, len(items))
 				lastPrint = time.Now()
 			}
 			_ = sleep(ctx, 100*time.Millisecond)
@@ -481,7 +495,7 @@ func (b *bench) deleteBuckets(ctx context.Context, st *runState) error {
 	if err := b.k8s.List(fctx, &l, client.InNamespace(st.ns)); err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	progress("%s: cleanup: removing the finalizers of %d Buckets", st.label, len(l.Items))
+	progressf("%s: cleanup: removing the finalizers of %d Buckets", st.label, len(l.Items))
 	for i := range l.Items {
 		bk := &l.Items[i]
 		patch := client.MergeFrom(bk.DeepCopy())

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,8 +61,8 @@ func (d *demo) checkChartPrereqs() error {
 func (d *demo) installChart(ctx context.Context) error {
 	o := &d.o
 	args := []string{"install", chartRelease, o.chart, "--namespace", chartNamespace, "--create-namespace"}
-	d.step("Installing the chart: helm %s", strings.Join(args, " "))
-	cmd := exec.CommandContext(ctx, o.helm, append(args, "--kubeconfig", d.kubecfg)...)
+	d.stepf("Installing the chart: helm %s", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, o.helm, slices.Concat(args, []string{"--kubeconfig", d.kubecfg})...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+d.kubecfg)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -78,7 +79,7 @@ func (d *demo) installChart(ctx context.Context) error {
 // built binary. Only the image's paths and the listen addresses change.
 func (d *demo) runDeployment(ctx context.Context) error {
 	o := &d.o
-	d.step("Acting as the node: running deployment %s/%s as a local process", chartNamespace, chartDeployment)
+	d.stepf("Acting as the node: running deployment %s/%s as a local process", chartNamespace, chartDeployment)
 	cs, err := kubernetes.NewForConfig(d.kube.Config)
 	if err != nil {
 		return err
@@ -118,37 +119,16 @@ func (d *demo) runDeployment(ctx context.Context) error {
 		fmt.Printf("    env %s\n", s)
 	}
 
-	sa := dep.Spec.Template.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
-	saDir := filepath.Join(o.stateDir, "serviceaccount")
-	if err := os.MkdirAll(saDir, 0o700); err != nil {
+	if err := d.serviceAccountKubeconfig(ctx, cs, dep.Spec.Template.Spec.ServiceAccountName); err != nil {
 		return err
 	}
-	tokenFile := filepath.Join(saDir, "token")
-	if err := writeToken(ctx, cs, sa, tokenFile); err != nil {
-		return err
-	}
-	d.opKubecfg = filepath.Join(saDir, "kubeconfig")
-	if err := writeTokenKubeconfig(d.kube.Kubeconfig, tokenFile, d.opKubecfg); err != nil {
-		return err
-	}
-	if d.opUser, err = whoAmI(ctx, d.opKubecfg); err != nil {
-		return fmt.Errorf("authenticate with the ServiceAccount token: %w", err)
-	}
-	fmt.Printf("  ServiceAccount token from the TokenRequest API in %s, renewed every %s\n", tokenFile, tokenTTL/2)
-	fmt.Printf("  the apiserver authenticates it as %s: the operator has exactly the chart's RBAC\n", d.opUser)
-	refreshCtx, stopRefresh := context.WithCancel(context.Background())
-	d.onStop(stopRefresh)
-	go refreshToken(refreshCtx, cs, sa, tokenFile)
 
 	d.opLog = filepath.Join(o.stateDir, "operator.log")
 	opOut, err := d.createLog("operator.log")
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(o.operator, append(args, "--kubeconfig", d.opKubecfg)...)
+	cmd := exec.Command(o.operator, append(args, "--kubeconfig", d.opKubecfg)...) //nolint:noctx // the operator outlives ctx, which bounds only the start; cleanup stops it
 	// Only what a container would see: its own variables, not the user's
 	// shell (whose PAIL_* and KUBECONFIG would change the defaults).
 	cmd.Env = append(baseEnv(), vars...)
@@ -167,6 +147,39 @@ func (d *demo) runDeployment(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("  %s answers 200; deployment %s marked 1/1 ready (kubectl get deployment -n %s)\n", readyz, d.chartDep, chartNamespace)
+	return nil
+}
+
+// serviceAccountKubeconfig gets a token for the Deployment's ServiceAccount
+// sa, as the kubelet would, keeps it renewed until the demo's cleanup and
+// writes the operator's kubeconfig that uses it.
+func (d *demo) serviceAccountKubeconfig(ctx context.Context, cs kubernetes.Interface, sa string) error {
+	o := &d.o
+	if sa == "" {
+		sa = "default"
+	}
+	saDir := filepath.Join(o.stateDir, "serviceaccount")
+	if err := os.MkdirAll(saDir, 0o700); err != nil {
+		return err
+	}
+	tokenFile := filepath.Join(saDir, "token")
+	if err := writeToken(ctx, cs, sa, tokenFile); err != nil {
+		return err
+	}
+	d.opKubecfg = filepath.Join(saDir, "kubeconfig")
+	if err := writeTokenKubeconfig(d.kube.Kubeconfig, tokenFile, d.opKubecfg); err != nil {
+		return err
+	}
+	var err error
+	if d.opUser, err = whoAmI(ctx, d.opKubecfg); err != nil {
+		return fmt.Errorf("authenticate with the ServiceAccount token: %w", err)
+	}
+	fmt.Printf("  ServiceAccount token from the TokenRequest API in %s, renewed every %s\n", tokenFile, tokenTTL/2)
+	fmt.Printf("  the apiserver authenticates it as %s: the operator has exactly the chart's RBAC\n", d.opUser)
+	// The refresh lasts until the demo's cleanup, not until ctx ends.
+	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
+	d.onStop(stopRefresh)
+	go refreshToken(refreshCtx, cs, sa, tokenFile)
 	return nil
 }
 
@@ -404,16 +417,16 @@ func (d *demo) waitReadyz(ctx context.Context, url string, timeout time.Duration
 			return err
 		}
 		if resp, err := hc.Do(req); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
 		}
 		if exited, werr := d.operator.Exited(); exited {
-			return fmt.Errorf("the operator exited (%w); tail of %s:\n%s", werr, d.opLog, tailFile(d.opLog, 40))
+			return fmt.Errorf("the operator exited (%w); tail of %s:\n%s", werr, d.opLog, tailFile(d.opLog))
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer 200 within %s; tail of %s:\n%s", url, timeout, d.opLog, tailFile(d.opLog, 40))
+			return fmt.Errorf("%s did not answer 200 within %s; tail of %s:\n%s", url, timeout, d.opLog, tailFile(d.opLog))
 		}
 		select {
 		case <-ctx.Done():

@@ -150,7 +150,7 @@ func run(o options) int {
 			fmt.Printf("\nThe operator %s: something outside the demo stopped it. Stopping everything.\n", how)
 			return 0
 		}
-		fmt.Fprintf(os.Stderr, "\npail-demo: the operator %s; stopping everything. Tail of %s:\n%s\n", how, d.opLog, tailFile(d.opLog, 40))
+		fmt.Fprintf(os.Stderr, "\npail-demo: the operator %s; stopping everything. Tail of %s:\n%s\n", how, d.opLog, tailFile(d.opLog))
 		return 1
 	}
 }
@@ -194,20 +194,58 @@ func signalName(sig syscall.Signal) string {
 }
 
 func (d *demo) cleanup() {
-	for i := len(d.cleanups) - 1; i >= 0; i-- {
-		d.cleanups[i]()
+	for _, stop := range slices.Backward(d.cleanups) {
+		stop()
 	}
 	d.cleanups = nil
 }
 
 func (d *demo) onStop(f func()) { d.cleanups = append(d.cleanups, f) }
 
-func (d *demo) step(format string, args ...any) {
+func (d *demo) stepf(format string, args ...any) {
 	d.steps++
 	fmt.Printf("\n==> [%d/%d] %s\n", d.steps, d.stepsTotal, fmt.Sprintf(format, args...))
 }
 
 func (d *demo) start(ctx context.Context) error {
+	manifests, err := d.prepare()
+	if err != nil {
+		return err
+	}
+
+	d.stepf("Building missing servers (etcd, kube-apiserver, minio); cold builds take minutes, later runs use the cache")
+	if _, err := tools.Ensure(os.Stdout, tools.Etcd, tools.KubeAPIServer, tools.MinIO); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	d.stepf("Starting kube-apiserver + etcd and MinIO on 127.0.0.1")
+	if err := d.startKube(ctx); err != nil {
+		return err
+	}
+	if err := d.startMinIO(ctx); err != nil {
+		return err
+	}
+
+	o := &d.o
+	if o.chart != "" {
+		if err := d.installChart(ctx); err != nil {
+			return err
+		}
+		if err := d.runDeployment(ctx); err != nil {
+			return err
+		}
+	} else if err := d.startOperator(); err != nil {
+		return err
+	}
+	return d.applyAndCheck(ctx, manifests)
+}
+
+// prepare resolves the demo's paths, checks the cheap prerequisites before
+// the slow builds and returns the example manifests.
+func (d *demo) prepare() ([]string, error) {
 	o := &d.o
 	paths := []*string{&o.operator, &o.driverDir, &o.stateDir, &o.examples, &o.crds}
 	if o.chart != "" {
@@ -216,7 +254,7 @@ func (d *demo) start(ctx context.Context) error {
 	for _, p := range paths {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		*p = abs
 	}
@@ -229,39 +267,36 @@ func (d *demo) start(ctx context.Context) error {
 
 	// Check the cheap prerequisites before the slow builds.
 	if st, err := os.Stat(o.operator); err != nil || st.IsDir() {
-		return fmt.Errorf("operator binary %s not found: build it with `make build` (or run `make demo`, which builds it first)", o.operator)
+		return nil, fmt.Errorf("operator binary %s not found: build it with `make build` (or run `make demo`, which builds it first)", o.operator)
 	}
 	if _, err := os.Stat(o.driverDir); err != nil {
-		return fmt.Errorf("driver directory %s not found: build the drivers with `make plugins` (or run `make demo`)", o.driverDir)
+		return nil, fmt.Errorf("driver directory %s not found: build the drivers with `make plugins` (or run `make demo`)", o.driverDir)
 	}
 	if o.chart != "" {
 		if err := d.checkChartPrereqs(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var err error
 	if d.kubectl, err = exec.LookPath("kubectl"); err != nil {
-		return errors.New("kubectl not found in PATH; install it: https://kubernetes.io/docs/tasks/tools/#kubectl")
+		return nil, errors.New("kubectl not found in PATH; install it: https://kubernetes.io/docs/tasks/tools/#kubectl")
 	}
 	manifests, err := yamlFiles(o.examples)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, dir := range []string{o.stateDir, o.cacheDir} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, err
 		}
 	}
+	return manifests, nil
+}
 
-	d.step("Building missing servers (etcd, kube-apiserver, minio); cold builds take minutes, later runs use the cache")
-	if _, err := tools.Ensure(os.Stdout, tools.Etcd, tools.KubeAPIServer, tools.MinIO); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-
-	d.step("Starting kube-apiserver + etcd and MinIO on 127.0.0.1")
+// startKube starts kube-apiserver and etcd and writes the admin kubeconfig
+// into the state directory.
+func (d *demo) startKube(ctx context.Context) error {
+	o := &d.o
 	kubeLog, err := d.createLog("kube.log")
 	if err != nil {
 		return err
@@ -299,7 +334,12 @@ func (d *demo) start(ctx context.Context) error {
 	if err := os.WriteFile(d.kubecfg, kc, 0o600); err != nil {
 		return err
 	}
+	return nil
+}
 
+// startMinIO starts MinIO on empty storage, on the quickstart port when free.
+func (d *demo) startMinIO(ctx context.Context) error {
+	o := &d.o
 	minioLog, err := d.createLog("minio.log")
 	if err != nil {
 		return err
@@ -326,25 +366,14 @@ func (d *demo) start(ctx context.Context) error {
 		}
 	})
 	fmt.Printf("  MinIO ready at %s (data in %s)\n", d.minio.Endpoint, d.minio.Dir)
-
-	if o.chart != "" {
-		if err := d.installChart(ctx); err != nil {
-			return err
-		}
-		if err := d.runDeployment(ctx); err != nil {
-			return err
-		}
-	} else if err := d.startOperator(); err != nil {
-		return err
-	}
-	return d.applyAndCheck(ctx, manifests)
+	return nil
 }
 
 // startOperator runs the operator with the demo's admin kubeconfig, serving
 // the webhooks StartKube installed.
 func (d *demo) startOperator() error {
 	o := &d.o
-	d.step("Starting the operator %s", o.operator)
+	d.stepf("Starting the operator %s", o.operator)
 	d.opLog = filepath.Join(o.stateDir, "operator.log")
 	opOut, err := d.createLog("operator.log")
 	if err != nil {
@@ -355,7 +384,7 @@ func (d *demo) startOperator() error {
 		return err
 	}
 	d.metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
-	cmd := exec.Command(o.operator,
+	cmd := exec.Command(o.operator, //nolint:noctx // the operator outlives ctx, which bounds only the start; cleanup stops it
 		"--kubeconfig", d.kubecfg,
 		"--driver-dir", o.driverDir,
 		"--cache-dir", o.cacheDir,
@@ -381,7 +410,7 @@ func (d *demo) startOperator() error {
 func (d *demo) applyAndCheck(ctx context.Context, manifests []string) error {
 	o := &d.o
 	var err error
-	d.step("Applying %s", o.examples)
+	d.stepf("Applying %s", o.examples)
 	if d.minio.Endpoint != quickstartEndpoint {
 		rewritten := filepath.Join(o.stateDir, "quickstart")
 		fmt.Printf("  rewriting %s to %s in copies under %s\n", quickstartEndpoint, d.minio.Endpoint, rewritten)
@@ -397,13 +426,13 @@ func (d *demo) applyAndCheck(ctx context.Context, manifests []string) error {
 		fmt.Print(indent(out))
 	}
 
-	d.step("Waiting up to %s for every Provider and Bucket to become Ready", o.timeout)
+	d.stepf("Waiting up to %s for every Provider and Bucket to become Ready", o.timeout)
 	buckets, err := d.waitReady(ctx)
 	if err != nil {
 		return err
 	}
 
-	d.step("Checking the result")
+	d.stepf("Checking the result")
 	out, err := d.kubectlOut(ctx, "get", "providers,buckets", "-A")
 	if err != nil {
 		return fmt.Errorf("kubectl get providers,buckets -A: %w", err)
@@ -417,7 +446,7 @@ func (d *demo) createLog(name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.onStop(func() { f.Close() })
+	d.onStop(func() { _ = f.Close() })
 	return f, nil
 }
 
@@ -447,7 +476,8 @@ func (d *demo) waitReady(ctx context.Context) ([]unstructured.Unstructured, erro
 		var providers, buckets unstructured.UnstructuredList
 		providers.SetGroupVersionKind(providerListGVK)
 		buckets.SetGroupVersionKind(bucketListGVK)
-		line, ready := "", false
+		var line string
+		var ready bool
 		listCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := c.List(listCtx, &providers); err != nil {
 			line = "  listing providers: " + err.Error()
@@ -465,14 +495,14 @@ func (d *demo) waitReady(ctx context.Context) ([]unstructured.Unstructured, erro
 			return buckets.Items, nil
 		}
 		if exited, werr := d.operator.Exited(); exited {
-			return nil, fmt.Errorf("the operator exited (%w); tail of %s:\n%s", werr, d.opLog, tailFile(d.opLog, 40))
+			return nil, fmt.Errorf("the operator exited (%w); tail of %s:\n%s", werr, d.opLog, tailFile(d.opLog))
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-deadline.C:
 			return nil, fmt.Errorf("not everything was Ready after %s (last: %s); tail of %s:\n%s",
-				d.o.timeout, strings.TrimSpace(last), d.opLog, tailFile(d.opLog, 40))
+				d.o.timeout, strings.TrimSpace(last), d.opLog, tailFile(d.opLog))
 		case <-tick.C:
 		}
 	}
@@ -569,7 +599,7 @@ func (d *demo) checkMinIO(ctx context.Context, buckets []unstructured.Unstructur
 }
 
 func (d *demo) printInfo() {
-	d.step("Pail is running")
+	d.stepf("Pail is running")
 	fmt.Printf("  kubeconfig:    %s (valid while the demo runs)\n", d.kubecfg)
 	fmt.Printf("                 export KUBECONFIG=%s\n", d.kubecfg)
 	fmt.Printf("                 kubectl get providers,buckets -A\n")
@@ -609,7 +639,7 @@ func yamlFiles(dir string) ([]string, error) {
 // rewriteEndpoint copies files into dir with every occurrence of from
 // replaced by to, and returns the paths of the copies.
 func rewriteEndpoint(files []string, dir, from, to string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
 	var out []string
@@ -619,7 +649,7 @@ func rewriteEndpoint(files []string, dir, from, to string) ([]string, error) {
 			return nil, err
 		}
 		dst := filepath.Join(dir, filepath.Base(f))
-		if err := os.WriteFile(dst, bytes.ReplaceAll(b, []byte(from), []byte(to)), 0o644); err != nil {
+		if err := os.WriteFile(dst, bytes.ReplaceAll(b, []byte(from), []byte(to)), 0o600); err != nil {
 			return nil, err
 		}
 		out = append(out, dst)
@@ -641,21 +671,24 @@ func indent(s string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// tailFile returns the last n lines of the file at path.
-func tailFile(path string, n int) string {
+// tailLines is how much of a log the demo shows when something fails.
+const tailLines = 40
+
+// tailFile returns the last tailLines lines of the file at path.
+func tailFile(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Sprintf("(cannot read %s: %v)", path, err)
 	}
 	defer f.Close()
-	const max = 64 << 10
-	if st, err := f.Stat(); err == nil && st.Size() > max {
-		_, _ = f.Seek(st.Size()-max, io.SeekStart)
+	const maxBytes = 64 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > maxBytes {
+		_, _ = f.Seek(st.Size()-maxBytes, io.SeekStart)
 	}
 	b, _ := io.ReadAll(f)
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	if len(lines) > tailLines {
+		lines = lines[len(lines)-tailLines:]
 	}
 	return strings.Join(lines, "\n")
 }

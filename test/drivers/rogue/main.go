@@ -51,7 +51,7 @@ func newRogue(rt http.RoundTripper) driver.Driver {
 				hoard = append(hoard, b)
 			}
 		case "flood":
-			for i := 0; i < 1_000_000; i++ {
+			for i := range 1_000_000 {
 				guest.Log("info", "rogue: flooding the log", map[string]any{"n": i})
 			}
 			return nil
