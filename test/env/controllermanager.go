@@ -92,34 +92,12 @@ func StartControllerManager(ctx context.Context, kube *Kube, opts ControllerMana
 // waitHealthy polls /healthz, which kube-controller-manager serves without
 // authentication, over its self-signed certificate.
 func (cm *ControllerManager) waitHealthy(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, ControllerManagerReadyTimeout)
-	defer cancel()
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a local test server's self-signed certificate
 	}}
 	defer hc.CloseIdleConnections()
 	url := fmt.Sprintf("https://127.0.0.1:%d/healthz", cm.Port)
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if exited, werr := cm.proc.Exited(); exited {
-			return fmt.Errorf("exited before becoming healthy: %w", werr)
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := hc.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("not healthy after %s: %w", ControllerManagerReadyTimeout, ctx.Err())
-		case <-cm.proc.Done():
-		case <-tick.C:
-		}
-	}
+	return cm.proc.WaitReady(ctx, "healthy", ControllerManagerReadyTimeout, 200*time.Millisecond, HTTPOK(hc, url))
 }
 
 // LogTail returns the last few KiB kube-controller-manager wrote.

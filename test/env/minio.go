@@ -185,31 +185,8 @@ func (m *MinIO) start(ctx context.Context) error {
 }
 
 func (m *MinIO) waitLive(ctx context.Context, proc *Process) error {
-	ctx, cancel := context.WithTimeout(ctx, MinIOReadyTimeout)
-	defer cancel()
 	hc := &http.Client{Timeout: 2 * time.Second}
-	url := m.Endpoint + "/minio/health/live"
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if exited, werr := proc.Exited(); exited {
-			return fmt.Errorf("exited before becoming live: %w", werr)
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := hc.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("not live after %s: %w", MinIOReadyTimeout, ctx.Err())
-		case <-proc.Done():
-		case <-tick.C:
-		}
-	}
+	return proc.WaitReady(ctx, "live", MinIOReadyTimeout, 100*time.Millisecond, HTTPOK(hc, m.Endpoint+"/minio/health/live"))
 }
 
 // Restart stops the MinIO process and starts it again on the same port with

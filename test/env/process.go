@@ -1,10 +1,12 @@
 package env
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"sync"
@@ -174,3 +176,54 @@ func logWriter(w io.Writer) io.Writer {
 }
 
 var errStopped = errors.New("already stopped")
+
+// WaitReady polls probe every interval until it succeeds, the process
+// exits, or timeout passes: how every server the tests start is awaited.
+// what names the state awaited in errors ("live", "healthy", "ready").
+func (p *Process) WaitReady(ctx context.Context, what string, timeout, interval time.Duration, probe func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var last error
+	for {
+		if exited, werr := p.Exited(); exited {
+			if werr == nil {
+				return fmt.Errorf("exited (status 0) before becoming %s", what)
+			}
+			return fmt.Errorf("exited before becoming %s: %w", what, werr)
+		}
+		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+		last = probe(pctx)
+		pcancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not %s after %s: %w (last probe: %w)", what, timeout, ctx.Err(), last)
+		case <-p.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+// HTTPOK is a WaitReady probe: GET url answers 200.
+func HTTPOK(hc *http.Client, url string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}

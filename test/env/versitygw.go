@@ -421,31 +421,9 @@ func (s *server) start(ctx context.Context) error {
 }
 
 func (s *server) waitReady(ctx context.Context, proc *Process) error {
-	ctx, cancel := context.WithTimeout(ctx, VersityGWReadyTimeout)
-	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		if exited, werr := proc.Exited(); exited {
-			if werr == nil {
-				return errors.New("exited (status 0) before becoming ready")
-			}
-			return fmt.Errorf("exited before becoming ready: %w", werr)
-		}
-		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
-		last = s.ready(pctx, s.endpoint)
-		pcancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("not ready after %s: %w (last probe: %w)", VersityGWReadyTimeout, ctx.Err(), last)
-		case <-proc.Done():
-		case <-tick.C:
-		}
-	}
+	return proc.WaitReady(ctx, "ready", VersityGWReadyTimeout, 50*time.Millisecond, func(ctx context.Context) error {
+		return s.ready(ctx, s.endpoint)
+	})
 }
 
 func (s *server) restart(ctx context.Context) error {
