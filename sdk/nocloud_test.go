@@ -19,7 +19,7 @@ func cloudSDKs(text string) []string {
 	var found []string
 	for line := range strings.Lines(text) {
 		line, _, _ = strings.Cut(line, "//")
-		for _, f := range strings.Fields(line) {
+		for f := range strings.FieldsSeq(line) {
 			for _, p := range cloudSDKPrefixes {
 				if strings.HasPrefix(f, p) {
 					found = append(found, f)

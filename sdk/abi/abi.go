@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -36,7 +37,7 @@ const (
 func Pack(ptr, size uint32) uint64 { return uint64(ptr)<<32 | uint64(size) }
 
 // Unpack splits a packed i64 into pointer and length.
-func Unpack(v uint64) (ptr, size uint32) { return uint32(v >> 32), uint32(v) }
+func Unpack(v uint64) (ptr, size uint32) { return uint32(v >> 32), uint32(v) } //nolint:gosec // taking the two halves is the point
 
 // HostInfo is the input of the describe export.
 type HostInfo struct {
@@ -60,22 +61,12 @@ type DriverInfo struct {
 
 // Supports reports whether the driver declared capability c.
 func (d DriverInfo) Supports(c string) bool {
-	for _, x := range d.Capabilities {
-		if x == c {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(d.Capabilities, c)
 }
 
 // Implements reports whether the driver declared operation op.
 func (d DriverInfo) Implements(op string) bool {
-	for _, x := range d.Operations {
-		if x == op {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(d.Operations, op)
 }
 
 // Credentials sign the driver's requests. They are redacted wherever the host
@@ -190,8 +181,7 @@ const ProviderCodeNotS3 = "NotS3Endpoint"
 // MessageOf returns the driver's message of an *Error in err's chain, or
 // err's text for any other error.
 func MessageOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Message
 	}
 	return err.Error()
@@ -220,8 +210,7 @@ func Errorf(code Code, format string, a ...any) *Error {
 
 // CodeOf returns the ABI code of err, or "" when err is not an *Error.
 func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Code
 	}
 	return ""
@@ -258,7 +247,7 @@ var ErrShortFrame = errors.New("abi: frame shorter than its head length")
 // EncodeFrame lays out a length-prefixed head followed by the raw body.
 func EncodeFrame(head, body []byte) []byte {
 	out := make([]byte, 4+len(head)+len(body))
-	binary.LittleEndian.PutUint32(out, uint32(len(head)))
+	binary.LittleEndian.PutUint32(out, uint32(len(head))) //nolint:gosec // heads are request metadata, far below 4 GiB
 	copy(out[4:], head)
 	copy(out[4+len(head):], body)
 	return out
@@ -270,7 +259,7 @@ func DecodeFrame(frame []byte) (head, body []byte, err error) {
 		return nil, nil, ErrShortFrame
 	}
 	n := binary.LittleEndian.Uint32(frame)
-	if uint64(n) > uint64(len(frame)-4) {
+	if uint64(n) > uint64(len(frame)-4) { //nolint:gosec // len(frame) >= 4 was checked above
 		return nil, nil, ErrShortFrame
 	}
 	return frame[4 : 4+n], frame[4+n:], nil

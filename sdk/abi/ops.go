@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 )
 
 // Operation names dispatched through the call export.
@@ -13,9 +14,9 @@ const (
 	OpApplyBucket   = "ApplyBucket"
 	OpDeleteBucket  = "DeleteBucket"
 
-	// Operations on users and their access keys (ABI 1.1). A driver that
-	// serves them declares CapAccessKeys; the host never sends them to one
-	// that doesn't.
+	// OpObserveUser and the operations after it act on users and their
+	// access keys (ABI 1.1). A driver that serves them declares
+	// CapAccessKeys; the host never sends them to one that doesn't.
 	OpObserveUser     = "ObserveUser"
 	OpApplyUser       = "ApplyUser"
 	OpDeleteUser      = "DeleteUser"
@@ -84,11 +85,8 @@ func Lookup(name string) (Operation, bool) {
 func OperationsOf(caps ...string) []string {
 	var out []string
 	for _, op := range operations {
-		for _, c := range caps {
-			if op.Capability == c {
-				out = append(out, op.Name)
-				break
-			}
+		if slices.Contains(caps, op.Capability) {
+			out = append(out, op.Name)
 		}
 	}
 	return out

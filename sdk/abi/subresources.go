@@ -83,7 +83,7 @@ func entry[T any](name, field string, ptr func(*BucketConfig) **T, rule string) 
 				*ptr(c) = nil
 				return
 			}
-			*ptr(c) = v.(*T)
+			*ptr(c) = v.(*T) //nolint:forcetypeassert // Set documents that v is the field's type; a wrong one is a programming error
 		},
 		isSet: func(c *BucketConfig) bool { return *ptr(c) != nil },
 	}

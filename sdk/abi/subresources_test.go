@@ -24,7 +24,7 @@ func TestSubResourcesCoverBucketConfig(t *testing.T) {
 		f, ok := typ.FieldByName(s.Field)
 		require.True(t, ok, "%s: BucketConfig has no field %s", s.Name, s.Field)
 		jsonName, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		assert.Equal(t, s.Name, jsonName, "%s: the name is the field's JSON name", s.Field)
+		assert.Equal(t, s.Name, jsonName, "%s: the name is the field's JSON name", s.Field) //nolint:testifylint // a field name, not a JSON document
 		assert.Equal(t, s.Name, s.Capability, "a sub-resource's capability is its name")
 		assert.NotEmpty(t, s.Rule, s.Name)
 		got, ok := SubResourceNamed(s.Name)
@@ -112,10 +112,7 @@ func TestSubResourceNeedsAndFixed(t *testing.T) {
 
 // abiTableRow is how sdk/ABI.md's sub-resource table shows s.
 func abiTableRow(s SubResource) string {
-	caps := "`" + s.Capability + "`"
-	for _, x := range s.Extras {
-		caps += ", `" + x + "`"
-	}
+	caps := "`" + strings.Join(append([]string{s.Capability}, s.Extras...), "`, `") + "`"
 	createOnly := "no"
 	if s.CreateOnly != "" {
 		createOnly = "`" + s.CreateOnly + "`"

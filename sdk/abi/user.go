@@ -117,7 +117,14 @@ type NewAccessKey struct {
 // verbatim: that is how it reaches the host.
 type Secret string
 
-func (s Secret) String() string             { return "REDACTED" }
-func (s Secret) GoString() string           { return s.String() }
+// String redacts s.
+func (s Secret) String() string { return "REDACTED" }
+
+// GoString redacts s for %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// Format redacts s for every verb.
 func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
-func (s Secret) Reveal() string             { return string(s) }
+
+// Reveal returns the secret itself, for the code that must send it.
+func (s Secret) Reveal() string { return string(s) }

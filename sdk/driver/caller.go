@@ -119,7 +119,7 @@ func table(rows ...binding) map[string]method {
 
 // checkProvider serves CheckProvider, whose args carry nothing, with the
 // account when d reports one.
-func checkProvider(d Driver, ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) (abi.ProviderCheck, error) {
+func checkProvider(d Driver, ctx context.Context, p abi.ProviderConfig, _ abi.BucketArgs) (abi.ProviderCheck, error) { //nolint:revive // the shape of a method expression, which bind takes
 	return CheckProviderAccount(ctx, d, p)
 }
 

@@ -38,8 +38,7 @@ func dispatch(ctx context.Context, d Driver, req abi.Request) ([]byte, error) {
 
 // AsABIError converts any error to an *abi.Error, keeping one that already is.
 func AsABIError(err error) *abi.Error {
-	var e *abi.Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*abi.Error](err); ok {
 		if e == nil { // a typed nil must not read as success
 			return &abi.Error{Code: abi.CodeInternal, Message: "driver returned a nil *abi.Error"}
 		}

@@ -76,13 +76,17 @@ var _ interface {
 	AccountReporter
 } = Funcs{}
 
+// Describe returns f.Info.
 func (f Funcs) Describe() abi.DriverInfo { return f.Info }
 
+// CheckProvider checks the Provider with CheckAccountFn or CheckFn.
 func (f Funcs) CheckProvider(ctx context.Context, p abi.ProviderConfig) error {
 	_, err := f.CheckProviderAccount(ctx, p)
 	return err
 }
 
+// CheckProviderAccount calls CheckAccountFn, else CheckFn with no account;
+// with neither the operation is unimplemented.
 func (f Funcs) CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (abi.ProviderCheck, error) {
 	switch {
 	case f.CheckAccountFn != nil:
@@ -93,38 +97,47 @@ func (f Funcs) CheckProviderAccount(ctx context.Context, p abi.ProviderConfig) (
 	return abi.ProviderCheck{}, unimplemented(abi.OpCheckProvider)
 }
 
+// ObserveBucket calls ObserveFn; when it is nil the operation is unimplemented.
 func (f Funcs) ObserveBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) (abi.BucketObservation, error) {
 	return fn(abi.ObserveBucket, f.ObserveFn)(ctx, p, b)
 }
 
+// ApplyBucket calls ApplyFn; when it is nil the operation is unimplemented.
 func (f Funcs) ApplyBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
 	return errFn(abi.ApplyBucket, f.ApplyFn)(ctx, p, b)
 }
 
+// DeleteBucket calls DeleteFn; when it is nil the operation is unimplemented.
 func (f Funcs) DeleteBucket(ctx context.Context, p abi.ProviderConfig, b abi.BucketArgs) error {
 	return errFn(abi.DeleteBucket, f.DeleteFn)(ctx, p, b)
 }
 
+// ObserveUser calls ObserveUserFn; when it is nil the operation is unimplemented.
 func (f Funcs) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) (abi.UserObservation, error) {
 	return fn(abi.ObserveUser, f.ObserveUserFn)(ctx, p, u)
 }
 
+// ApplyUser calls ApplyUserFn; when it is nil the operation is unimplemented.
 func (f Funcs) ApplyUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
 	return errFn(abi.ApplyUser, f.ApplyUserFn)(ctx, p, u)
 }
 
+// DeleteUser calls DeleteUserFn; when it is nil the operation is unimplemented.
 func (f Funcs) DeleteUser(ctx context.Context, p abi.ProviderConfig, u abi.UserArgs) error {
 	return errFn(abi.DeleteUser, f.DeleteUserFn)(ctx, p, u)
 }
 
+// CreateAccessKey calls CreateAccessKeyFn; when it is nil the operation is unimplemented.
 func (f Funcs) CreateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) (abi.NewAccessKey, error) {
 	return fn(abi.CreateAccessKey, f.CreateAccessKeyFn)(ctx, p, k)
 }
 
+// UpdateAccessKey calls UpdateAccessKeyFn; when it is nil the operation is unimplemented.
 func (f Funcs) UpdateAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
 	return errFn(abi.UpdateAccessKey, f.UpdateAccessKeyFn)(ctx, p, k)
 }
 
+// DeleteAccessKey calls DeleteAccessKeyFn; when it is nil the operation is unimplemented.
 func (f Funcs) DeleteAccessKey(ctx context.Context, p abi.ProviderConfig, k abi.AccessKeyArgs) error {
 	return errFn(abi.DeleteAccessKey, f.DeleteAccessKeyFn)(ctx, p, k)
 }

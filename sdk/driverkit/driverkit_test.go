@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -35,7 +36,7 @@ func TestClientsAreKeyedByConfiguration(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 3, c.Len(), "a failed build is not cached")
 	for i := range 100 {
-		_, _ = c.Get(abi.ProviderConfig{Endpoint: fmt.Sprint(i)}, build)
+		_, _ = c.Get(abi.ProviderConfig{Endpoint: strconv.Itoa(i)}, build)
 	}
 	assert.LessOrEqual(t, c.Len(), maxClients)
 	assert.NotContains(t, fmt.Sprintf("%+v", keyOf(rotated)), "s2", "the cache key holds no secret")

@@ -37,5 +37,5 @@ func TestDeferredTagError(t *testing.T) {
 	err := DeferredTagError(&abi.Error{Code: abi.CodeInvalidArgument, ProviderCode: "InvalidTag", Message: "tagging: bad"})
 	assert.Equal(t, abi.CodeInvalidArgument, abi.CodeOf(err))
 	assert.Equal(t, "tagging: bad; everything else in the spec was applied", abi.MessageOf(err))
-	assert.Nil(t, DeferredTagError(nil))
+	assert.NoError(t, DeferredTagError(nil))
 }

@@ -302,7 +302,7 @@ func subCases(bucket, kmsKey string) []subCase {
 			set:   abi.BucketConfig{Policy: &abi.Policy{Document: policy}},
 			reset: abi.BucketConfig{Policy: &abi.Policy{}},
 			equal: func(want, got any) bool {
-				w, g := want.(*abi.Policy), got.(*abi.Policy)
+				w, g := want.(*abi.Policy), got.(*abi.Policy) //nolint:forcetypeassert // both are the Policy field's values
 				return w != nil && g != nil && policydoc.Same(w.Document, g.Document)
 			},
 		},
@@ -502,7 +502,7 @@ func withCreds(p abi.ProviderConfig, id, secret string) abi.ProviderConfig {
 func assertCode(t *testing.T, want abi.Code, retryable bool, err error, what string) {
 	t.Helper()
 	var ae *abi.Error
-	if !assert.ErrorAs(t, err, &ae, "%s: want an *abi.Error with code %s", what, want) {
+	if !assert.ErrorAs(t, err, &ae, "%s: want an *abi.Error with code %s", what, want) { //nolint:testifylint // the suite reports every failing case, not only the first
 		return
 	}
 	assert.Equal(t, want, ae.Code, "%s: %v", what, err)
@@ -513,8 +513,7 @@ func assertCode(t *testing.T, want abi.Code, retryable bool, err error, what str
 
 // asError returns the *abi.Error in err's chain, or the zero Error.
 func asError(err error) abi.Error {
-	var ae *abi.Error
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[*abi.Error](err); ok {
 		return *ae
 	}
 	return abi.Error{}
@@ -564,7 +563,7 @@ func field(cfg abi.BucketConfig, name string) any {
 // closedAddr is a loopback address nothing listens on.
 func closedAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/pail-dev/pail/sdk/abi"
@@ -62,12 +64,7 @@ func (m *memS3) driver() driver.Funcs {
 }
 
 func (m *memS3) declares(c string) bool {
-	for _, x := range m.caps {
-		if x == c {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(m.caps, c)
 }
 
 // auth answers as a server would: another endpoint does not answer, other
@@ -140,9 +137,7 @@ func (m *memS3) apply(ctx context.Context, p abi.ProviderConfig, b abi.BucketArg
 	if b.Create {
 		delete(written, abi.SubObjectLock) // the create set it
 	}
-	for name, v := range written {
-		bk.config[name] = v
-	}
+	maps.Copy(bk.config, written)
 	return nil
 }
 

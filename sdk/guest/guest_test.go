@@ -159,7 +159,7 @@ func TestHostError(t *testing.T) {
 	var err error = &HostError{Message: "host not allowed: http://x:1", Refused: true}
 	assert.Equal(t, "host: host not allowed: http://x:1", err.Error())
 	var he *HostError
-	require.True(t, errors.As(err, &he))
+	require.ErrorAs(t, err, &he)
 	assert.True(t, he.Refused)
 }
 

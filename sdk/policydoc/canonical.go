@@ -76,7 +76,7 @@ type form struct {
 // statements (which then hold root's Values: root must outlive them).
 func canonicalise(root Value, keep bool) (form, error) {
 	entries := topEntries(root)
-	sc := scratches.Get().(*scratch)
+	sc := scratches.Get().(*scratch) //nolint:forcetypeassert // the pool's New makes only *scratch
 	defer scratches.Put(sc)
 	sw, w := &sc.statements, &sc.doc
 	sw.buf, w.buf = sw.buf[:0], w.buf[:0]
@@ -149,7 +149,7 @@ func lowerIs(k, want string) bool {
 	if len(k) != len(want) {
 		return !isASCII(k) && strings.ToLower(k) == want
 	}
-	for i := 0; i < len(k); i++ {
+	for i := range len(k) {
 		c := k[i]
 		if c >= 0x80 {
 			return strings.ToLower(k) == want
@@ -165,7 +165,7 @@ func lowerIs(k, want string) bool {
 }
 
 func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if s[i] >= 0x80 {
 			return false
 		}

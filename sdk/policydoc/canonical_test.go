@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,7 +44,7 @@ func canonicalPolicyJSON(doc []byte) (string, error) {
 			for _, st := range stmts {
 				m, ok := st.(map[string]any)
 				if !ok {
-					return "", fmt.Errorf("statement is not an object")
+					return "", errors.New("statement is not an object")
 				}
 				b, _ := json.Marshal(refStatement(m))
 				canon = append(canon, string(b))
@@ -137,7 +139,7 @@ func refCondition(v any) any {
 		for k, vv := range inner {
 			switch x := vv.(type) {
 			case bool:
-				o[k] = []string{fmt.Sprint(x)}
+				o[k] = []string{strconv.FormatBool(x)}
 			case float64:
 				o[k] = []string{fmt.Sprint(x)}
 			default:
@@ -313,7 +315,7 @@ func TestSame(t *testing.T) {
 		pairs = append(pairs, [2]string{s, canonicalSeeds[(i+1)%len(canonicalSeeds)]}, [2]string{s, s})
 	}
 	for _, p := range pairs {
-		want := p[0] == p[1] && p[0] == ""
+		want := p[0] == "" && p[1] == ""
 		if p[0] != "" && p[1] != "" {
 			a, errA := canonicalPolicyJSON([]byte(p[0]))
 			b, errB := canonicalPolicyJSON([]byte(p[1]))

@@ -35,7 +35,7 @@ func fastDecode(doc string, a *arena) (_ Value, ok bool) {
 	if !utf8.ValidString(doc) {
 		return Value{}, false
 	}
-	d := decoders.Get().(*decoder)
+	d := decoders.Get().(*decoder) //nolint:forcetypeassert // the pool's New makes only *decoder
 	defer func() {
 		clear(d.stack[:cap(d.stack)]) // no document kept alive in the pool
 		d.src = ""

@@ -94,9 +94,9 @@ func appendFloat(buf []byte, text string) []byte {
 // characters, HTML characters, invalid UTF-8, U+2028 and U+2029) left to
 // encoding/json itself.
 func appendString(buf []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s)
+			b, _ := json.Marshal(s) //nolint:errchkjson // a string always encodes
 			return append(buf, b...)
 		}
 	}

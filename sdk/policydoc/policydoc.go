@@ -40,7 +40,7 @@ func Parse(doc []byte) (*Document, error) { return ParseString(string(doc)) }
 // ParseString is Parse for a document held as a string; the Document's
 // strings share its memory.
 func ParseString(doc string) (*Document, error) {
-	a := arenas.Get().(*arena)
+	a := arenas.Get().(*arena) //nolint:forcetypeassert // the pool's New makes only *arena
 	defer a.release()
 	v, err := decode(doc, a)
 	if err != nil {
@@ -60,7 +60,7 @@ func (d *Document) Text() string { return d.text }
 // scratch memory that is valid only during the call: for turning it into
 // another representation (the policy packs' input) without keeping it.
 func (d *Document) Use(f func(Value)) {
-	a := arenas.Get().(*arena)
+	a := arenas.Get().(*arena) //nolint:forcetypeassert // the pool's New makes only *arena
 	defer a.release()
 	v, _ := decode(d.text, a) // it decoded before
 	f(v)
@@ -113,7 +113,7 @@ func (d *Document) Statements() []Statement {
 // host hands it in the input (the key policy.StatementsJSONKey) for a
 // fraction of what marshalling inside the evaluation costs.
 func StatementsJSON(doc Value) string {
-	sc := scratches.Get().(*scratch)
+	sc := scratches.Get().(*scratch) //nolint:forcetypeassert // the pool's New makes only *scratch
 	defer scratches.Put(sc)
 	w := &sc.doc
 	w.buf, w.rego = w.buf[:0], true

@@ -67,18 +67,9 @@ func (d *Driver) order(cfg abi.BucketConfig) []abi.SubResource {
 // validate checks b against the declared capabilities and the shapes S3
 // accepts.
 func (d *Driver) validate(b abi.BucketArgs) error {
-	need := func(capability, what string) error {
-		if d.caps[capability] {
-			return nil
-		}
-		return abi.Errorf(abi.CodeUnimplemented, "the %s driver does not support %s", d.opts.Name, what)
-	}
-	invalid := func(name, format string, a ...any) error {
-		return abi.Errorf(abi.CodeInvalidArgument, "%s: %s", name, fmt.Sprintf(format, a...))
-	}
 	if b.Create && b.ObjectLock != nil {
 		if b.ObjectLock.Enabled {
-			if err := need(abi.SubObjectLock, "object lock"); err != nil {
+			if err := d.need(abi.SubObjectLock, "object lock"); err != nil {
 				return err
 			}
 		}
@@ -88,62 +79,18 @@ func (d *Driver) validate(b abi.BucketArgs) error {
 	}
 	cfg := b.Config
 	for _, s := range d.order(cfg) {
-		if err := need(s.Capability, s.Name); err != nil {
+		if err := d.need(s.Capability, s.Name); err != nil {
 			return err
 		}
 	}
-	if v := cfg.Versioning; v != nil {
-		switch v.Status {
-		case "Enabled", "Suspended":
-		case "":
-			return invalid(abi.SubVersioning, "status must be Enabled or Suspended: S3 cannot turn versioning off once it was on")
-		default:
-			return invalid(abi.SubVersioning, "status %q is neither Enabled nor Suspended", v.Status)
-		}
-		switch v.MFADelete {
-		case "":
-		case "Enabled", "Disabled":
-			if err := need(abi.SubMFADelete, "MFA delete"); err != nil {
-				return err
-			}
-		default:
-			return invalid(abi.SubVersioning, "mfaDelete %q is neither Enabled nor Disabled", v.MFADelete)
-		}
+	if err := d.validateVersioning(cfg.Versioning); err != nil {
+		return err
 	}
-	if e := cfg.Encryption; e != nil {
-		switch e.Algorithm {
-		case "":
-			if e.KMSKeyID != "" || e.BucketKeyEnabled {
-				return invalid(abi.SubEncryption, "a KMS key or bucket key needs an algorithm")
-			}
-		case string(types.ServerSideEncryptionAes256):
-			if e.KMSKeyID != "" {
-				return invalid(abi.SubEncryption, "a KMS key needs algorithm aws:kms, not AES256")
-			}
-		case string(types.ServerSideEncryptionAwsKms), string(types.ServerSideEncryptionAwsKmsDsse):
-			if err := need(abi.SubSSEKMS, "SSE-KMS"); err != nil {
-				return err
-			}
-		default:
-			return invalid(abi.SubEncryption, "unknown algorithm %q (want AES256 or aws:kms)", e.Algorithm)
-		}
+	if err := d.validateEncryption(cfg.Encryption); err != nil {
+		return err
 	}
-	if l := cfg.Lifecycle; l != nil {
-		for i, r := range l.Rules {
-			if r.Status != "Enabled" && r.Status != "Disabled" {
-				return invalid(abi.SubLifecycle, "rule %d (%q): status %q is neither Enabled nor Disabled", i, r.ID, r.Status)
-			}
-			if r.Expiration != nil {
-				if _, err := parseDate(r.Expiration.Date); err != nil {
-					return invalid(abi.SubLifecycle, "rule %d (%q): expiration %v", i, r.ID, err)
-				}
-			}
-			for _, t := range r.Transitions {
-				if _, err := parseDate(t.Date); err != nil {
-					return invalid(abi.SubLifecycle, "rule %d (%q): transition %v", i, r.ID, err)
-				}
-			}
-		}
+	if err := validateLifecycle(cfg.Lifecycle); err != nil {
+		return err
 	}
 	if ol := cfg.ObjectLock; ol != nil {
 		if !ol.Enabled { // abi.SubResources: enabled is create-only
@@ -151,6 +98,90 @@ func (d *Driver) validate(b abi.BucketArgs) error {
 		}
 		if err := checkObjectLock(ol); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// need refuses what needs a capability the driver does not declare.
+func (d *Driver) need(capability, what string) error {
+	if d.caps[capability] {
+		return nil
+	}
+	return abi.Errorf(abi.CodeUnimplemented, "the %s driver does not support %s", d.opts.Name, what)
+}
+
+// invalid refuses the sub-resource name, which S3 would not accept.
+func invalid(name, format string, a ...any) error {
+	return abi.Errorf(abi.CodeInvalidArgument, "%s: %s", name, fmt.Sprintf(format, a...))
+}
+
+// validateVersioning checks v, when set, has a status S3 accepts.
+func (d *Driver) validateVersioning(v *abi.Versioning) error {
+	if v == nil {
+		return nil
+	}
+	switch v.Status {
+	case "Enabled", "Suspended":
+	case "":
+		return invalid(abi.SubVersioning, "status must be Enabled or Suspended: S3 cannot turn versioning off once it was on")
+	default:
+		return invalid(abi.SubVersioning, "status %q is neither Enabled nor Suspended", v.Status)
+	}
+	switch v.MFADelete {
+	case "":
+	case "Enabled", "Disabled":
+		if err := d.need(abi.SubMFADelete, "MFA delete"); err != nil {
+			return err
+		}
+	default:
+		return invalid(abi.SubVersioning, "mfaDelete %q is neither Enabled nor Disabled", v.MFADelete)
+	}
+	return nil
+}
+
+// validateEncryption checks e, when set, names an algorithm that fits its key.
+func (d *Driver) validateEncryption(e *abi.Encryption) error {
+	if e == nil {
+		return nil
+	}
+	switch e.Algorithm {
+	case "":
+		if e.KMSKeyID != "" || e.BucketKeyEnabled {
+			return invalid(abi.SubEncryption, "a KMS key or bucket key needs an algorithm")
+		}
+	case string(types.ServerSideEncryptionAes256):
+		if e.KMSKeyID != "" {
+			return invalid(abi.SubEncryption, "a KMS key needs algorithm aws:kms, not AES256")
+		}
+	case string(types.ServerSideEncryptionAwsKms), string(types.ServerSideEncryptionAwsKmsDsse):
+		if err := d.need(abi.SubSSEKMS, "SSE-KMS"); err != nil {
+			return err
+		}
+	default:
+		return invalid(abi.SubEncryption, "unknown algorithm %q (want AES256 or aws:kms)", e.Algorithm)
+	}
+	return nil
+}
+
+// validateLifecycle checks every rule of l, when set, has a status and dates.
+func validateLifecycle(l *abi.Lifecycle) error {
+	if l == nil {
+		return nil
+	}
+	for i, r := range l.Rules {
+		if r.Status != "Enabled" && r.Status != "Disabled" {
+			return invalid(abi.SubLifecycle, "rule %d (%q): status %q is neither Enabled nor Disabled", i, r.ID, r.Status)
+		}
+		if r.Expiration != nil {
+			if _, err := parseDate(r.Expiration.Date); err != nil {
+				return invalid(abi.SubLifecycle, "rule %d (%q): expiration %v", i, r.ID, err)
+			}
+		}
+		for _, t := range r.Transitions {
+			if _, err := parseDate(t.Date); err != nil {
+				return invalid(abi.SubLifecycle, "rule %d (%q): transition %v", i, r.ID, err)
+			}
 		}
 	}
 	return nil
@@ -224,8 +255,7 @@ func (d *Driver) wrapWrite(err error, name string) *abi.Error {
 // write applies one sub-resource of b.Config.
 func (d *Driver) write(ctx context.Context, c *s3.Client, b abi.BucketArgs, name string) error {
 	err := writers[name](ctx, c, b)
-	var refused *abi.Error
-	if errors.As(err, &refused) {
+	if _, ok := errors.AsType[*abi.Error](err); ok {
 		return err // the driver's own refusal, already worded
 	}
 	if err != nil {

@@ -227,7 +227,7 @@ func checkBucketName(name string) error {
 	}
 	dots := 0
 	allDigitsAndDots := true
-	for i := 0; i < len(name); i++ {
+	for i := range len(name) {
 		c := name[i]
 		switch {
 		case c >= 'a' && c <= 'z':

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -56,8 +57,7 @@ func providerError(err error) (code, msg string, status int, ok bool) {
 	if errors.As(err, &re) && re.Response != nil && re.HTTPStatusCode() != 0 {
 		status, ok = re.HTTPStatusCode(), true
 	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
+	if ae, isAPI := errors.AsType[smithy.APIError](err); isAPI {
 		code, msg, ok = ae.ErrorCode(), ae.ErrorMessage(), true
 	}
 	return code, msg, status, ok
@@ -177,12 +177,7 @@ func hasCode(err error, codes ...string) bool {
 	if !ok {
 		return false
 	}
-	for _, c := range codes {
-		if code == c {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(codes, code)
 }
 
 // unsupported reports whether err says the server does not implement the

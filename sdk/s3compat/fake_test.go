@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -186,7 +187,7 @@ func TestPublicAccessBlockWire(t *testing.T) {
 			BlockPublicPolicy     *bool
 			RestrictPublicBuckets *bool
 		}
-		require.NoError(t, xml.Unmarshal(r.Body, &got), string(r.Body))
+		require.NoError(t, xml.Unmarshal(r.Body, &got), string(r.Body)) //nolint:musttag // field names are the XML element names
 		assert.Equal(t, xml.Name{Space: s3NS, Local: "PublicAccessBlockConfiguration"}, got.XMLName)
 		// All four are sent, false ones too: an absent flag is not "false".
 		require.NotNil(t, got.BlockPublicAcls)
@@ -268,7 +269,7 @@ func TestEncryptionWire(t *testing.T) {
 				BucketKeyEnabled *bool
 			} `xml:"Rule"`
 		}
-		require.NoError(t, xml.Unmarshal(r.Body, &got), string(r.Body))
+		require.NoError(t, xml.Unmarshal(r.Body, &got), string(r.Body)) //nolint:musttag // field names are the XML element names
 		assert.Equal(t, xml.Name{Space: s3NS, Local: "ServerSideEncryptionConfiguration"}, got.XMLName)
 		require.Len(t, got.Rules, 1)
 		assert.Equal(t, "aws:kms", got.Rules[0].Default.SSEAlgorithm)
@@ -357,7 +358,7 @@ func TestLifecycleFilterWire(t *testing.T) {
 	require.Equal(t, []string{"PUT /bkt?lifecycle"}, ops(reqs))
 	assertSigned(t, reqs[0])
 	var got lifecycleXML
-	require.NoError(t, xml.Unmarshal(reqs[0].Body, &got), string(reqs[0].Body))
+	require.NoError(t, xml.Unmarshal(reqs[0].Body, &got), string(reqs[0].Body)) //nolint:musttag // field names are the XML element names
 	assert.Equal(t, "LifecycleConfiguration", got.XMLName.Local)
 	require.Len(t, got.Rules, 5)
 
@@ -387,7 +388,7 @@ func TestLifecycleFilterWire(t *testing.T) {
 
 	r = got.Rules[4]
 	require.NotNil(t, r.Filter.Prefix, "no prefix and no tags is Filter{Prefix: \"\"}")
-	assert.Equal(t, "", *r.Filter.Prefix)
+	assert.Empty(t, *r.Filter.Prefix)
 	require.NotNil(t, r.Expiration.Date)
 	assert.True(t, strings.HasPrefix(*r.Expiration.Date, "2031-01-01T00:00:00"), *r.Expiration.Date)
 	assert.Nil(t, r.Expiration.Days)
@@ -401,7 +402,7 @@ func TestLifecycleFilterWire(t *testing.T) {
 }
 
 func TestLifecycleRead(t *testing.T) {
-	f := newFake(t, headOK(func(w http.ResponseWriter, r request) {
+	f := newFake(t, headOK(func(w http.ResponseWriter, _ request) {
 		writeXML(w, 200, `<LifecycleConfiguration xmlns="`+s3NS+`">
   <Rule><ID>legacy</ID><Prefix>old/</Prefix><Status>Enabled</Status><Expiration><Days>10</Days></Expiration></Rule>
   <Rule><ID>prefix</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status>
@@ -577,7 +578,7 @@ func TestApplyWire(t *testing.T) {
 			assert.Contains(t, lockBody, s)
 		}
 		assert.NotContains(t, lockBody, "<Years>")
-		assert.Equal(t, `{"Version":"2012-10-17","Statement":[]}`, string(reqs[5].Body))
+		assert.Equal(t, `{"Version":"2012-10-17","Statement":[]}`, string(reqs[5].Body)) //nolint:testifylint // the body on the wire, byte for byte
 	})
 
 	t.Run("bucket already owned is success", func(t *testing.T) {
@@ -713,7 +714,7 @@ func TestForceDeleteWire(t *testing.T) {
 		assertSigned(t, r)
 		assert.Empty(t, r.Header.Get("X-Amz-Bypass-Governance-Retention"), "governance retention is never bypassed")
 		var body deleteXML
-		require.NoError(t, xml.Unmarshal(r.Body, &body))
+		require.NoError(t, xml.Unmarshal(r.Body, &body)) //nolint:musttag // field names are the XML element names
 		assert.True(t, body.Quiet)
 		assert.LessOrEqual(t, len(body.Objects), 1000)
 		for _, o := range body.Objects {
@@ -793,7 +794,7 @@ func TestDeleteRefusesNonEmpty(t *testing.T) {
 
 func TestCheckProviderWire(t *testing.T) {
 	status := http.StatusOK
-	f := newFake(t, func(w http.ResponseWriter, r request) {
+	f := newFake(t, func(w http.ResponseWriter, _ request) {
 		switch status {
 		case http.StatusOK:
 			writeXML(w, 200, `<ListAllMyBucketsResult xmlns="`+s3NS+`"><Owner><ID>o</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`)
@@ -841,7 +842,7 @@ type failTransport struct{ t *testing.T }
 
 func (f failTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.t.Errorf("unexpected request %s %s", r.Method, r.URL)
-	return nil, fmt.Errorf("no requests expected")
+	return nil, errors.New("no requests expected")
 }
 
 // Arguments the driver refuses without asking the server.
@@ -980,7 +981,7 @@ func TestIgnoresEnvironment(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1")
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
-	f := newFake(t, func(w http.ResponseWriter, r request) {
+	f := newFake(t, func(w http.ResponseWriter, _ request) {
 		writeXML(w, 200, `<ListAllMyBucketsResult xmlns="`+s3NS+`"><Buckets></Buckets></ListAllMyBucketsResult>`)
 	})
 	require.NoError(t, testDriver().CheckProvider(t.Context(), f.provider()))

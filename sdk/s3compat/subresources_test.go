@@ -43,7 +43,7 @@ func TestObjectLockAfterCreation(t *testing.T) {
 	t.Run("no object lock: Conflict, nothing written", func(t *testing.T) {
 		err := d.ApplyBucket(ctx, p, retention)
 		assert.Equal(t, abi.CodeConflict, abi.CodeOf(err), "%v", err)
-		assert.ErrorContains(t, err, "objectLock: bucket bkt has no object lock, which only the create can enable")
+		require.ErrorContains(t, err, "objectLock: bucket bkt has no object lock, which only the create can enable")
 		assert.Equal(t, []string{"GET /bkt?object-lock"}, ops(f.requests()))
 	})
 

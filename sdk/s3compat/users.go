@@ -116,25 +116,10 @@ func (d *Driver) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.Us
 	if err != nil {
 		return abi.UserObservation{}, err
 	}
-	want := map[string]bool{}
-	for _, part := range u.Observe {
-		if _, ok := userParts[part]; !ok {
-			return abi.UserObservation{}, abi.Errorf(abi.CodeInvalidArgument, "cannot observe %q: not a part of a user", part)
-		}
-		want[part] = true
-	}
-	if want[abi.UserLastUsed] {
-		want[abi.UserKeys] = true
-	}
 	obs := abi.UserObservation{Exists: true}
-	for _, part := range []string{abi.UserPolicy, abi.UserTags, abi.UserLastUsed} {
-		if want[part] && !d.caps[userParts[part]] {
-			setUserUnsupported(&obs, part, fmt.Sprintf("the %s driver does not support %s (capability %s)", d.opts.Name, part, userParts[part]))
-			want[part] = false
-		}
-	}
-	if want[abi.UserPolicy] && (u.Policy == nil || u.Policy.Name == "") {
-		return abi.UserObservation{}, abi.Errorf(abi.CodeInvalidArgument, "observing the policy of user %s needs the policy name (policy.name)", u.Name)
+	want, err := d.userWants(u, &obs)
+	if err != nil {
+		return abi.UserObservation{}, err
 	}
 
 	existenceKnown := false
@@ -194,6 +179,32 @@ func (d *Driver) ObserveUser(ctx context.Context, p abi.ProviderConfig, u abi.Us
 		}
 	}
 	return obs, nil
+}
+
+// userWants returns the parts of u to read: those u.Observe names, with the
+// keys when their last use is asked for, less those the driver does not
+// declare, which land in obs as unsupported.
+func (d *Driver) userWants(u abi.UserArgs, obs *abi.UserObservation) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, part := range u.Observe {
+		if _, ok := userParts[part]; !ok {
+			return nil, abi.Errorf(abi.CodeInvalidArgument, "cannot observe %q: not a part of a user", part)
+		}
+		want[part] = true
+	}
+	if want[abi.UserLastUsed] {
+		want[abi.UserKeys] = true
+	}
+	for _, part := range []string{abi.UserPolicy, abi.UserTags, abi.UserLastUsed} {
+		if want[part] && !d.caps[userParts[part]] {
+			setUserUnsupported(obs, part, fmt.Sprintf("the %s driver does not support %s (capability %s)", d.opts.Name, part, userParts[part]))
+			want[part] = false
+		}
+	}
+	if want[abi.UserPolicy] && (u.Policy == nil || u.Policy.Name == "") {
+		return nil, abi.Errorf(abi.CodeInvalidArgument, "observing the policy of user %s needs the policy name (policy.name)", u.Name)
+	}
+	return want, nil
 }
 
 func setUserUnsupported(obs *abi.UserObservation, part, reason string) {
@@ -548,7 +559,7 @@ var iamAnswers = answers{
 func wrapIAM(err error, what string) error { return iamAnswers.wrap(err, what) }
 
 func providerCode(err error) string {
-	code, _, _, _ := providerError(err)
+	code, _, _, _ := providerError(err) //nolint:dogsled // only the code is asked for
 	return code
 }
 

@@ -215,7 +215,7 @@ func TestIAMErrorMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status, tt.code), func(t *testing.T) {
-			f := newFake(t, func(w http.ResponseWriter, r request) {
+			f := newFake(t, func(w http.ResponseWriter, _ request) {
 				if tt.code == "" {
 					w.WriteHeader(tt.status)
 					return

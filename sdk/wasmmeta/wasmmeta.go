@@ -234,7 +234,7 @@ func (r *reader) byte() byte {
 // u32 reads an unsigned LEB128 of at most 5 bytes that fits in 32 bits.
 func (r *reader) u32() uint32 {
 	var v uint64
-	for i := 0; i < 5; i++ {
+	for i := range 5 {
 		c := r.byte()
 		if r.err != nil {
 			return 0

@@ -107,7 +107,7 @@ func unsupportedReason(sub string) string {
 		return r
 	}
 	if slices.Contains(capabilities, sub) {
-		return fmt.Sprintf("%s is a capability, not a bucket sub-resource", sub)
+		return sub + " is a capability, not a bucket sub-resource"
 	}
 	return fmt.Sprintf("MinIO has no %s API", sub)
 }
@@ -220,9 +220,9 @@ func readObjectLock(ctx context.Context, c *minio.Client, bucket string) (*abi.O
 	if mode != nil && *mode != "" && validity != nil && unit != nil {
 		p := &abi.ObjectLockPeriod{Mode: string(*mode)}
 		if *unit == minio.Years {
-			p.Years = int32(*validity)
+			p.Years = int32(*validity) //nolint:gosec // S3 retention periods are int32 on the wire
 		} else {
-			p.Days = int32(*validity)
+			p.Days = int32(*validity) //nolint:gosec // S3 retention periods are int32 on the wire
 		}
 		out.DefaultRetention = p
 	}
@@ -267,7 +267,7 @@ func lifecycleFromMinio(cfg *lifecycle.Configuration) *abi.Lifecycle {
 
 		if e := r.Expiration; !e.IsNull() {
 			rule.Expiration = &abi.LifecycleExpiration{
-				Days:                      int32(e.Days),
+				Days:                      int32(e.Days), //nolint:gosec // S3 day counts are int32 on the wire
 				Date:                      formatDate(e.Date.Time),
 				ExpiredObjectDeleteMarker: e.IsDeleteMarkerExpirationEnabled(),
 			}
@@ -277,19 +277,19 @@ func lifecycleFromMinio(cfg *lifecycle.Configuration) *abi.Lifecycle {
 		}
 		if n := r.NoncurrentVersionExpiration; n.NoncurrentDays != 0 || n.NewerNoncurrentVersions != 0 {
 			rule.NoncurrentVersionExpiration = &abi.NoncurrentVersionExpiration{
-				NoncurrentDays:          int32(n.NoncurrentDays),
-				NewerNoncurrentVersions: int32(n.NewerNoncurrentVersions),
+				NoncurrentDays:          int32(n.NoncurrentDays),          //nolint:gosec // S3 day counts are int32 on the wire
+				NewerNoncurrentVersions: int32(n.NewerNoncurrentVersions), //nolint:gosec // S3 day counts are int32 on the wire
 			}
 		}
 		if t := r.Transition; !t.IsNull() {
 			rule.Transitions = []abi.LifecycleTransition{{
-				Days:         int32(t.Days),
+				Days:         int32(t.Days), //nolint:gosec // S3 day counts are int32 on the wire
 				Date:         formatDate(t.Date.Time),
 				StorageClass: t.StorageClass,
 			}}
 		}
 		if a := r.AbortIncompleteMultipartUpload; !a.IsDaysNull() {
-			rule.AbortIncompleteMultipartUpload = &abi.AbortIncompleteMultipartUpload{DaysAfterInitiation: int32(a.DaysAfterInitiation)}
+			rule.AbortIncompleteMultipartUpload = &abi.AbortIncompleteMultipartUpload{DaysAfterInitiation: int32(a.DaysAfterInitiation)} //nolint:gosec // S3 day counts are int32 on the wire
 		}
 		out.Rules = append(out.Rules, rule)
 	}
@@ -542,7 +542,7 @@ func planTagging(t *abi.Tagging) (write, error) {
 	// metadata, and one bad tag must not keep the bucket from being created
 	// with the rest of its spec (ApplyBucket writes tagging last in effect).
 	if err := checkTags(t.Tags); err != nil {
-		return write{sub: abi.SubTagging, do: func(context.Context, *minio.Client, string) error { return err }}, nil
+		return write{sub: abi.SubTagging, do: func(context.Context, *minio.Client, string) error { return err }}, nil //nolint:nilerr // deferred to the write, as said above
 	}
 	set, err := tags.NewTags(t.Tags, false)
 	if err != nil {

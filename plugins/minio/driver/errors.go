@@ -62,8 +62,7 @@ func toABI(err error, answer func(error) *abi.Error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *abi.Error
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[*abi.Error](err); ok {
 		return ae
 	}
 	if out := answer(err); out != nil {

@@ -162,7 +162,7 @@ func TestMapError(t *testing.T) {
 }
 
 func TestSubError(t *testing.T) {
-	assert.NoError(t, subError("tagging", nil))
+	require.NoError(t, subError("tagging", nil))
 	err := subError("encryption", minio.ErrorResponse{Code: "kms:KeyNotFound", StatusCode: 404, Message: "key with given key ID does not exist"})
 	var ae *abi.Error
 	require.ErrorAs(t, err, &ae)

@@ -42,12 +42,11 @@ func planPolicy(doc string) (write, error) {
 // matches them: case-insensitively.
 func policyGaps(doc string) error {
 	d, err := policydoc.ParseString(doc)
-	var notObject *policydoc.StatementError
-	if errors.As(err, &notObject) {
+	if _, ok := errors.AsType[*policydoc.StatementError](err); ok {
 		return errStatementList
 	}
 	if err != nil {
-		return nil
+		return nil //nolint:nilerr // a document that does not parse is left to the server
 	}
 	pol := d.Value()
 	if v, ok := field(pol, "Version"); !ok || v.Kind() != policydoc.String || v.Text() != "2012-10-17" {

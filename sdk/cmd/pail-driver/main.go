@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pail-dev/pail/sdk/abi"
@@ -123,7 +124,7 @@ func inspect(args []string, stdout, stderr io.Writer) int {
 	case !found:
 		fmt.Fprintf(stdout, "metadata: none (no %s custom section; add one with `pail-driver embed`)\n", wasmmeta.SectionName)
 	default:
-		j, _ := json.MarshalIndent(meta, "  ", "  ")
+		j, _ := json.MarshalIndent(meta, "  ", "  ") //nolint:errchkjson // a decoded Metadata re-encodes without error
 		fmt.Fprintf(stdout, "metadata (%s section):\n  %s\n", wasmmeta.SectionName, j)
 	}
 	fmt.Fprintf(stdout, "imports (%d):\n", len(m.Imports))
@@ -230,7 +231,12 @@ func verifyModule(b []byte, wantSHA string) []check {
 		return append(out, check{name: "wasm structure", problems: []string{err.Error()}})
 	}
 	out = append(out, check{name: "wasm structure"})
+	return append(out, metaCheck(b), markerCheck(m), exportsCheck(m), importsCheck(m))
+}
 
+// metaCheck checks the metadata section: present, of this ABI major, and
+// declaring every user operation when it declares accessKeys.
+func metaCheck(b []byte) check {
 	meta := check{name: "metadata section " + wasmmeta.SectionName}
 	md, found, err := wasmmeta.Read(b)
 	switch {
@@ -239,7 +245,7 @@ func verifyModule(b []byte, wantSHA string) []check {
 	case !found:
 		meta.problems = append(meta.problems, "missing; append it with `pail-driver embed --meta FILE module.wasm`")
 	default:
-		if md.Major() != fmt.Sprint(abi.VersionMajor) {
+		if md.Major() != strconv.Itoa(abi.VersionMajor) {
 			meta.problems = append(meta.problems, fmt.Sprintf("declares ABI %q; this tool checks ABI v%d (%s)", md.ABI, abi.VersionMajor, abi.Version))
 		}
 		if slices.Contains(md.Capabilities, abi.CapAccessKeys) {
@@ -250,8 +256,11 @@ func verifyModule(b []byte, wantSHA string) []check {
 			}
 		}
 	}
-	out = append(out, meta)
+	return meta
+}
 
+// markerCheck checks the ABI marker export names this major version only.
+func markerCheck(m *wasmmeta.Module) check {
 	marker := check{name: "marker export " + abi.MarkerExport}
 	var others []string
 	for _, e := range m.Exports {
@@ -268,10 +277,13 @@ func verifyModule(b []byte, wantSHA string) []check {
 	} else if e.Kind != wasmmeta.KindFunc {
 		marker.problems = append(marker.problems, "is a "+e.Kind.String()+", not a function")
 	} else if len(others) > 0 {
-		marker.problems = append(marker.problems, fmt.Sprintf("module also exports %s", strings.Join(others, ", ")))
+		marker.problems = append(marker.problems, "module also exports "+strings.Join(others, ", "))
 	}
-	out = append(out, marker)
+	return marker
+}
 
+// exportsCheck checks the exports the host calls and the linear memory.
+func exportsCheck(m *wasmmeta.Module) check {
 	exports := check{name: "required exports"}
 	for _, r := range requiredExports {
 		e, ok := m.Export(r.name)
@@ -291,8 +303,11 @@ func verifyModule(b []byte, wantSHA string) []check {
 	if !hasMemory {
 		exports.problems = append(exports.problems, "no exported linear memory")
 	}
-	out = append(out, exports)
+	return exports
+}
 
+// importsCheck checks the module imports only host and WASI functions.
+func importsCheck(m *wasmmeta.Module) check {
 	imports := check{name: "imports only from " + abi.HostModule + " and " + wasiModule}
 	for _, im := range m.Imports {
 		switch im.Module {
@@ -311,7 +326,7 @@ func verifyModule(b []byte, wantSHA string) []check {
 			imports.problems = append(imports.problems, fmt.Sprintf("%s.%s: a driver may import only %s and %s", im.Module, im.Name, abi.HostModule, wasiModule))
 		}
 	}
-	return append(out, imports)
+	return imports
 }
 
 func embed(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -376,7 +391,7 @@ func writeAtomic(dst string, b []byte) error {
 		_ = os.Remove(f.Name())
 		return fmt.Errorf("write %s: %w", dst, err)
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
+	if err := os.Chmod(f.Name(), 0o644); err != nil { //nolint:gosec // a driver module is public, read by the operator's user
 		_ = os.Remove(f.Name())
 		return fmt.Errorf("write %s: %w", dst, err)
 	}

@@ -30,7 +30,7 @@ import (
 const (
 	EnvIAMEndpoint  = "PAIL_IAM_ENDPOINT"
 	EnvIAMAccessKey = "PAIL_IAM_ACCESS_KEY"
-	EnvIAMSecretKey = "PAIL_IAM_SECRET_KEY"
+	EnvIAMSecretKey = "PAIL_IAM_SECRET_KEY" //nolint:gosec // the name of a variable, not a secret
 )
 
 // IAMTarget is the IAM server the suite's users go to.
@@ -97,7 +97,7 @@ func IAMTargetFromEnv() (IAMTarget, bool) {
 func StartVersityIAM(t *testing.T, bin string) IAMTarget {
 	t.Helper()
 	// A unix socket path is limited to ~108 bytes; t.TempDir can be longer.
-	sockDir, err := os.MkdirTemp("", "pail-iam-")
+	sockDir, err := os.MkdirTemp("", "pail-iam-") //nolint:usetesting // see above: the socket path must stay short
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func iamReady(ctx context.Context, endpoint string) error {
 // start runs bin with args until t ends, waiting up to 60s for ready.
 func start(t *testing.T, name, bin string, args []string, ready func(ctx context.Context) error) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, args...) //nolint:noctx // t's cleanup kills it, after which its output is logged
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

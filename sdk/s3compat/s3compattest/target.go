@@ -17,6 +17,7 @@ package s3compattest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -39,7 +40,7 @@ import (
 const (
 	EnvEndpoint  = "PAIL_S3_ENDPOINT"
 	EnvAccessKey = "PAIL_S3_ACCESS_KEY"
-	EnvSecretKey = "PAIL_S3_SECRET_KEY"
+	EnvSecretKey = "PAIL_S3_SECRET_KEY" //nolint:gosec // the name of a variable, not a secret
 	EnvRegion    = "PAIL_S3_REGION"
 	EnvPathStyle = "PAIL_S3_PATH_STYLE"
 	// EnvVersityGWBin names the versitygw binary to start.
@@ -131,7 +132,7 @@ func VersityGWBinary(t *testing.T) string {
 		t.Logf("asking test/tools for the versitygw path: %v", err)
 	}
 	for _, p := range candidates {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 { //nolint:gosec // the paths are the tester's own configuration
 			return p
 		}
 	}
@@ -164,7 +165,7 @@ func toolsPath(name string) (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("no test/tools above the working directory")
+			return "", errors.New("no test/tools above the working directory")
 		}
 		dir = parent
 	}
@@ -172,7 +173,7 @@ func toolsPath(name string) (string, error) {
 
 const (
 	versityAccessKey = "pail-vgw-root"
-	versitySecretKey = "pail-vgw-root-secret"
+	versitySecretKey = "pail-vgw-root-secret" //nolint:gosec // the root key of a throwaway test gateway
 )
 
 // StartVersityGW starts `versitygw posix` with a versioning directory and a
@@ -250,7 +251,7 @@ func Client(p abi.ProviderConfig) *s3.Client {
 // freeAddr reserves an ephemeral loopback port and releases it for the server.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
