@@ -208,26 +208,10 @@ func (w *writer) statements(v Value, spans []span) ([]span, error) {
 
 // statement writes one statement's canonical JSON.
 func (w *writer) statement(st Value) {
-	base := len(w.order)
-	for i := 0; i < len(st.kids); i += 2 {
-		if st.kids[i].text == "Sid" && (st.kids[i+1].kind != String || st.kids[i+1].text == "") {
-			continue // an empty Sid (or none that is a string) is no Sid
-		}
-		w.order = append(w.order, i)
-	}
-	defer func() { w.order = w.order[:base] }()
-	order := w.order[base:]
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(st.kids[a].text, st.kids[b].text) })
-	w.buf = append(w.buf, '{')
-	for n, i := range order {
-		if n > 0 {
-			w.buf = append(w.buf, ',')
-		}
-		w.buf = appendString(w.buf, st.kids[i].text)
-		w.buf = append(w.buf, ':')
-		w.element(st.kids[i].text, st.kids[i+1])
-	}
-	w.buf = append(w.buf, '}')
+	w.members(st, func(i int) bool {
+		// An empty Sid (or none that is a string) is no Sid.
+		return st.kids[i].text != "Sid" || (st.kids[i+1].kind == String && st.kids[i+1].text != "")
+	}, w.element)
 }
 
 // element writes a statement element's canonical value.

@@ -51,9 +51,18 @@ func (w *writer) value(v Value) {
 
 // object writes v's members in key order, each value by write.
 func (w *writer) object(v Value, write func(Value)) {
+	w.members(v, nil, func(_ string, m Value) { write(m) })
+}
+
+// members writes the members of object v that keep accepts (all when keep
+// is nil; i indexes v.kids, the key at i and its value at i+1) in key
+// order, each value by write: the one place the canonical form orders keys.
+func (w *writer) members(v Value, keep func(i int) bool, write func(key string, m Value)) {
 	base := len(w.order)
 	for i := 0; i < len(v.kids); i += 2 {
-		w.order = append(w.order, i)
+		if keep == nil || keep(i) {
+			w.order = append(w.order, i)
+		}
 	}
 	defer func() { w.order = w.order[:base] }()
 	order := w.order[base:]
@@ -65,7 +74,7 @@ func (w *writer) object(v Value, write func(Value)) {
 		}
 		w.buf = appendString(w.buf, v.kids[i].text)
 		w.buf = append(w.buf, ':')
-		write(v.kids[i+1])
+		write(v.kids[i].text, v.kids[i+1])
 	}
 	w.buf = append(w.buf, '}')
 }
