@@ -112,6 +112,10 @@ PAIL_DRIVER := $(BIN)/pail-driver
 pail-driver: ## Build the driver author's CLI (sdk/cmd/pail-driver) to bin/pail-driver.
 	cd sdk && go build -o $(PAIL_DRIVER) ./cmd/pail-driver
 
+.PHONY: print-plugins
+print-plugins: ## Print the built-in drivers `make plugins` builds (derived from go.work; the image test reads it).
+	@echo $(PLUGINS)
+
 .PHONY: plugins
 plugins: pail-driver ## Build the built-in drivers to bin/drivers/<name>.wasm, with their metadata section.
 	@mkdir -p $(BIN)/drivers $(BIN)/drivers-meta
