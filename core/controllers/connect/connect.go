@@ -98,6 +98,9 @@ type Connector struct {
 
 	mu    sync.Mutex
 	conns map[types.NamespacedName]*Connection
+	// checked records, per Provider, the check its status describes
+	// (MarkChecked).
+	checked map[types.NamespacedName]checkRecord
 	// resolving coalesces concurrent resolves of one Provider spec: after a
 	// restart every worker asks for the same connection at once.
 	resolving singleflight.Group
@@ -148,6 +151,7 @@ func (c *Connector) Forget(key types.NamespacedName) {
 		conn.Policy.Close()
 		delete(c.conns, key)
 	}
+	delete(c.checked, key)
 }
 
 // Resolve reads the Provider's Secrets and driver afresh and caches the result.
@@ -392,6 +396,11 @@ func (c *Connector) Ready(ctx context.Context, cl client.Reader, ns, name, what 
 			return nil, nil, &NotReady{ce.Reason, ce.Message}, err
 		}
 		return nil, nil, nil, err
+	}
+	if p.DeletionTimestamp.IsZero() && !c.describes(&p, conn) {
+		// A deleting Provider is checked no more: its referrers finish
+		// deleting through the status it has.
+		return nil, nil, nil, uncheckedError(&p)
 	}
 	return &p, conn, nil, nil
 }

@@ -127,7 +127,7 @@ func (r *Reconciler) checkAndReport(ctx context.Context, p *pailv1.Provider) (ct
 	// Every message below may print the endpoint: never its user info.
 	endpoint := hosthttp.RedactUserinfo(p.Spec.Endpoint)
 
-	checkErr := r.check(ctx, p, endpoint)
+	conn, checkErr := r.check(ctx, p, endpoint)
 	var ce *checkError
 	loading := errors.As(checkErr, &ce) && ce.wait
 	if loading && keepWhileLoading(&before.Status) {
@@ -156,6 +156,8 @@ func (r *Reconciler) checkAndReport(ctx context.Context, p *pailv1.Provider) (ct
 		}
 		return ctrl.Result{}, fmt.Errorf("write Provider status: %w", err)
 	}
+	// The status now describes a check with conn: referrers may use it.
+	r.Connector.MarkChecked(p, conn)
 	return result, nil
 }
 
@@ -209,8 +211,10 @@ func (r *Reconciler) start(ctx context.Context, p *pailv1.Provider) (ctrl.Result
 		return ctrl.Result{}, false
 	}
 	keep, after := keepAtStart(&p.Status, p.Generation, r.Now(), r.RecheckInterval)
+	var conn *connect.Connection
 	if keep {
-		_, err := r.Connector.Resolve(ctx, p)
+		var err error
+		conn, err = r.Connector.Resolve(ctx, p)
 		if _, wait := connect.Waiting(err); wait {
 			return ctrl.Result{RequeueAfter: r.DriverPoll}, true
 		}
@@ -223,6 +227,9 @@ func (r *Reconciler) start(ctx context.Context, p *pailv1.Provider) (ctrl.Result
 	r.started[key] = p.UID
 	r.mu.Unlock()
 	if keep {
+		// The status, from a check shortly before the restart, is taken to
+		// describe the Secrets as they are now.
+		r.Connector.MarkChecked(p, conn)
 		ctrl.LoggerFrom(ctx).V(1).Info("provider checked recently; keeping its status", "next_check_in", after.String())
 		return ctrl.Result{RequeueAfter: after}, true
 	}
@@ -243,16 +250,17 @@ type checkError struct {
 
 func (e *checkError) Error() string { return e.message }
 
-// check sets EndpointReachable, AuthValid and DriverReady, and returns a
-// checkError naming the Ready reason when the Provider is not ready.
-func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint string) error {
+// check sets EndpointReachable, AuthValid and DriverReady, and returns the
+// connection it checked with and a checkError naming the Ready reason when
+// the Provider is not ready.
+func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint string) (*connect.Connection, error) {
 	st := &p.Status
 	gen := p.Generation
 	conn, err := r.Connector.Resolve(ctx, p)
 	if err != nil {
 		var ce *connect.Error
 		if !errors.As(err, &ce) {
-			return err
+			return nil, err
 		}
 		switch ce.Reason {
 		case pailv1.ReasonDriverLoading, pailv1.ReasonDriverNotFound, pailv1.ReasonDriverFailed:
@@ -262,7 +270,7 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint str
 		case pailv1.ReasonInvalidSpec:
 			status.False(&st.Conditions, gen, pailv1.ConditionEndpointReachable, ce.Reason, ce.Message)
 		}
-		return &checkError{reason: ce.Reason, message: ce.Message, wait: ce.Wait}
+		return conn, &checkError{reason: ce.Reason, message: ce.Message, wait: ce.Wait}
 	}
 	info := conn.Driver.Describe()
 	st.DriverVersion = info.Version
@@ -279,14 +287,14 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint str
 			fmt.Sprintf("Endpoint %s answered.", endpoint))
 		status.True(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsAccepted,
 			fmt.Sprintf("The provider accepted the credentials in Secret %s.", p.Spec.CredentialsSecretRef.Name))
-		return nil
+		return conn, nil
 	case code == abi.CodeAccessDenied:
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
 			fmt.Sprintf("Endpoint %s answered.", endpoint))
 		msg := status.Sentence(fmt.Sprintf("The provider refused the credentials in Secret %s: %s", p.Spec.CredentialsSecretRef.Name, driverMessage(err))) +
 			" Fix the access key pair in the Secret; Pail rechecks when it changes."
 		status.False(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsRefused, msg)
-		return &checkError{reason: pailv1.ReasonCredentialsRefused, message: msg}
+		return conn, &checkError{reason: pailv1.ReasonCredentialsRefused, message: msg}
 	case wasmhost.IsTrap(err):
 		// The driver, not the endpoint, failed: say so, so nobody debugs a
 		// network that is fine.
@@ -295,12 +303,12 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint str
 		status.False(&st.Conditions, gen, pailv1.ConditionDriverReady, pailv1.ReasonDriverTrapped, msg)
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonUnknown, "The endpoint cannot be checked while the driver fails.")
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonUnknown, "The credentials cannot be checked while the driver fails.")
-		return &checkError{reason: pailv1.ReasonDriverTrapped, message: msg}
+		return conn, &checkError{reason: pailv1.ReasonDriverTrapped, message: msg}
 	case code == abi.CodeUnavailable || code == "":
 		msg := status.Sentence(fmt.Sprintf("Endpoint %s could not be reached: %s", endpoint, driverMessage(err)))
 		status.False(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonUnreachable, msg)
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonUnknown, "The credentials cannot be checked while the endpoint is unreachable.")
-		return &checkError{reason: pailv1.ReasonUnreachable, message: msg}
+		return conn, &checkError{reason: pailv1.ReasonUnreachable, message: msg}
 	case providerCode(err) == abi.ProviderCodeNotS3:
 		// It answered, but not as S3: a web server, a console port or a
 		// proxy's error page. Nothing about the credentials is known.
@@ -309,13 +317,13 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint str
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
 			fmt.Sprintf("Endpoint %s answered.", endpoint))
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonNotS3Endpoint, "The credentials cannot be checked: the endpoint does not speak S3.")
-		return &checkError{reason: pailv1.ReasonNotS3Endpoint, message: msg}
+		return conn, &checkError{reason: pailv1.ReasonNotS3Endpoint, message: msg}
 	default:
 		msg := status.Sentence(fmt.Sprintf("The connectivity check against %s failed: %s", endpoint, driverMessage(err)))
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
 			fmt.Sprintf("Endpoint %s answered.", endpoint))
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonBackendError, msg)
-		return &checkError{reason: pailv1.ReasonBackendError, message: msg}
+		return conn, &checkError{reason: pailv1.ReasonBackendError, message: msg}
 	}
 }
 
