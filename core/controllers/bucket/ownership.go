@@ -33,11 +33,16 @@ func intentValue(now time.Time, loc pailv1.Location) string {
 	return string(v)
 }
 
+// jsonObject ("{", escaped so brace-counting tools pair the function's
+// braces right) opens an intent written as JSON; older intents are a bare
+// timestamp.
+const jsonObject = "\x7b"
+
 // intentLocation reads the location from an intent annotation. Intents
 // written before locations were recorded hold only a timestamp: ok is false.
 func intentLocation(v string) (pailv1.Location, bool) {
 	var in intent
-	if !strings.HasPrefix(v, "{") || json.Unmarshal([]byte(v), &in) != nil || in.Endpoint == "" {
+	if !strings.HasPrefix(v, jsonObject) || json.Unmarshal([]byte(v), &in) != nil || in.Endpoint == "" {
 		return pailv1.Location{}, false
 	}
 	return pailv1.Location{Endpoint: in.Endpoint, Account: in.Account}, true
