@@ -45,9 +45,6 @@ func report(ak *pailv1.AccessKey, s *state, _ error) {
 		status.False(conds, gen, pailv1.ConditionReady, s.notReady.Reason, s.notReady.Message)
 	case s.verdict != nil:
 		s.verdict.Set(conds, gen)
-	case s.backend != nil:
-		status.False(conds, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, s.backend.msg)
-		status.False(conds, gen, pailv1.ConditionReady, pailv1.ReasonBackendError, s.backend.msg)
 	case s.synced:
 		status.True(conds, gen, pailv1.ConditionSynced, pailv1.ReasonInSync, fmt.Sprintf("User %s, its policy, tags and keys match the spec.", s.user))
 		if u := s.unsupported; u != nil && u.status == metav1.ConditionTrue {

@@ -51,9 +51,8 @@ type state struct {
 	// wait is how soon the next key step (a retirement, a rotation) is due.
 	wait time.Duration
 
-	// outcome: at most one of verdict and backend, or synced.
+	// outcome: a verdict (a refusal or a failed backend call), or synced.
 	verdict *managed.Verdict
-	backend *backendFailure
 	synced  bool
 	// released: the delete rule is done and the finalizer may go.
 	released bool
@@ -68,6 +67,3 @@ type cond struct {
 func yes(reason, msg string) *cond { return &cond{metav1.ConditionTrue, reason, msg} }
 func no(reason, msg string) *cond  { return &cond{metav1.ConditionFalse, reason, msg} }
 
-// backendFailure is a failed call to the provider (or a Secret write the
-// key protocol needed): msg for Synced and Ready.
-type backendFailure struct{ msg string }

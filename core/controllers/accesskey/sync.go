@@ -250,6 +250,8 @@ func (r *Reconciler) backendError(ak *pailv1.AccessKey, s *state, what string, e
 		// Once per transition: the retries that follow only back off.
 		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonBackendError, "Sync", "%s", msg)
 	}
-	s.backend = &backendFailure{msg: msg}
+	if s.verdict == nil { // a verdict already reached ranks first in report
+		s.verdict = managed.NotSynced(pailv1.ReasonBackendError, msg)
+	}
 	return managed.Backend(fmt.Errorf("%s: %w", what, err))
 }
