@@ -36,6 +36,7 @@ import (
 	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/inuse"
+	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/plugin"
 	"github.com/pail-dev/pail/core/controllers/policypack"
 	"github.com/pail-dev/pail/core/controllers/provider"
@@ -148,7 +149,12 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
-	recorder, err := inUse(mgr) //nolint:contextcheck // field indexes are registered with context.Background(), the controller-runtime convention
+	// One Provider index for Buckets and AccessKeys, read by their
+	// controllers and by in-use protection.
+	if err := managed.IndexProviderRefs(mgr); err != nil { //nolint:contextcheck // field indexes are registered with context.Background(), the controller-runtime convention
+		return nil, err
+	}
+	recorder, err := inUse(mgr)
 	if err != nil {
 		return nil, err
 	}

@@ -36,8 +36,7 @@ import (
 )
 
 const (
-	indexProvider = "pail.dev/accesskey-provider"
-	indexUser     = "pail.dev/accesskey-user"
+	indexUser = "pail.dev/accesskey-user"
 )
 
 // DefaultRetention is how long a previous key lives when spec.rotation.retention is empty.
@@ -89,11 +88,6 @@ func (r *Reconciler) setup() {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setup()
-	if err := managed.Index(mgr, &pailv1.AccessKey{}, indexProvider, func(ak *pailv1.AccessKey) []string {
-		return []string{ak.Spec.ProviderRef.Name}
-	}); err != nil {
-		return err
-	}
 	// Cluster-wide by user name alone: whether two AccessKeys reach the same
 	// user also depends on where their Providers point, which an index
 	// function cannot see; userOwner compares the locations.
@@ -107,7 +101,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return r.watchInputs(ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.AccessKey{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
-		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.AccessKeyList{}, indexProvider)), builder.WithPredicates(connect.ReadinessChanged()))).
+		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.AccessKeyList{}, managed.IndexProvider)), builder.WithPredicates(connect.ReadinessChanged()))).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 2*time.Minute),

@@ -53,7 +53,7 @@ func (r *Reconciler) forSecret(ctx context.Context, o client.Object) []reconcile
 	}
 	var out []reconcile.Request
 	for _, p := range providers {
-		out = append(out, managed.Requests(ctx, r.Client, &pailv1.AccessKeyList{}, p.Namespace, indexProvider, p.Name)...)
+		out = append(out, managed.Requests(ctx, r.Client, &pailv1.AccessKeyList{}, p.Namespace, managed.IndexProvider, p.Name)...)
 	}
 	return out
 }

@@ -66,4 +66,3 @@ type cond struct {
 
 func yes(reason, msg string) *cond { return &cond{metav1.ConditionTrue, reason, msg} }
 func no(reason, msg string) *cond  { return &cond{metav1.ConditionFalse, reason, msg} }
-

@@ -25,8 +25,6 @@ import (
 	"github.com/pail-dev/pail/core/metrics"
 )
 
-const indexProvider = "pail.dev/bucket-provider"
-
 // Reconciler manages Buckets.
 type Reconciler struct {
 	Client client.Client
@@ -81,11 +79,6 @@ func (r *Reconciler) setup() {
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.setup()
-	if err := managed.Index(mgr, &pailv1.Bucket{}, indexProvider, func(b *pailv1.Bucket) []string {
-		return []string{b.Spec.ProviderRef.Name}
-	}); err != nil {
-		return err
-	}
 	if err := managed.Index(mgr, &pailv1.Bucket{}, indexLocation, indexByLocation); err != nil {
 		return err
 	}
@@ -94,7 +87,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
-		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.BucketList{}, indexProvider)), builder.WithPredicates(connect.ReadinessChanged())).
+		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.BucketList{}, managed.IndexProvider)), builder.WithPredicates(connect.ReadinessChanged())).
 		WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.bucketsForSecret)).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,

@@ -46,7 +46,7 @@ func (r *Reconciler) bucketsForSecret(ctx context.Context, o client.Object) []re
 	}
 	var out []reconcile.Request
 	for _, p := range providers {
-		out = append(out, managed.Requests(ctx, r.Client, &pailv1.BucketList{}, p.Namespace, indexProvider, p.Name)...)
+		out = append(out, managed.Requests(ctx, r.Client, &pailv1.BucketList{}, p.Namespace, managed.IndexProvider, p.Name)...)
 	}
 	for _, req := range managed.Requests(ctx, r.Client, &pailv1.BucketList{}, o.GetNamespace(), indexMFASecret, o.GetName()) {
 		if !slices.Contains(out, req) {

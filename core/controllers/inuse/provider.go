@@ -16,10 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/managed"
 )
-
-// indexProvider indexes each referrer kind by the Provider it names.
-const indexProvider = "pail.dev/in-use-provider"
 
 // ProviderReconciler keeps the Finalizer on Providers that a referrer needs.
 type ProviderReconciler struct {
@@ -34,11 +32,6 @@ func (r *ProviderReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("provider-in-use").
 		For(&pailv1.Provider{}, builder.WithPredicates(protectionChanged()))
 	for _, ref := range referrers {
-		if err := mgr.GetFieldIndexer().IndexField(context.Background(), ref.object(), indexProvider, func(o client.Object) []string {
-			return []string{ref.provider(o)}
-		}); err != nil {
-			return err
-		}
 		b = b.Watches(ref.object(), ref.providerHandler(), builder.WithPredicates(predicate.Or(protectionChanged(), ref.providerChanged())))
 	}
 	return b.Complete(r)
@@ -66,7 +59,7 @@ func (r *ProviderReconciler) users(ctx context.Context, ns, name string) ([]stri
 	var out []string
 	for _, ref := range referrers {
 		list := ref.list()
-		if err := r.Client.List(ctx, list, client.InNamespace(ns), client.MatchingFields{indexProvider: name}); err != nil {
+		if err := r.Client.List(ctx, list, client.InNamespace(ns), client.MatchingFields{managed.IndexProvider: name}); err != nil {
 			return nil, fmt.Errorf("list %ss of Provider %s: %w", ref.kind, name, err)
 		}
 		if err := apimeta.EachListItem(list, func(o runtime.Object) error {

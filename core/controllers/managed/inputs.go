@@ -8,6 +8,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 )
 
 // Referrers maps a changed input (a Provider, a Secret, a Bucket) to the
@@ -60,4 +62,18 @@ func IndexFunc[T client.Object](fn func(T) []string) client.IndexerFunc {
 		}
 		return fn(t)
 	}
+}
+
+// IndexProvider indexes Buckets and AccessKeys by the Provider they name.
+// It is registered once (IndexProviderRefs) and read by their controllers
+// and by in-use protection: one index, not one per reader.
+const IndexProvider = "pail.dev/provider"
+
+// IndexProviderRefs registers IndexProvider; the operator calls it once,
+// before the controllers that read it are set up.
+func IndexProviderRefs(mgr ctrl.Manager) error {
+	if err := Index(mgr, &pailv1.Bucket{}, IndexProvider, func(b *pailv1.Bucket) []string { return []string{b.Spec.ProviderRef.Name} }); err != nil {
+		return err
+	}
+	return Index(mgr, &pailv1.AccessKey{}, IndexProvider, func(ak *pailv1.AccessKey) []string { return []string{ak.Spec.ProviderRef.Name} })
 }
