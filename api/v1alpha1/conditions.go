@@ -165,3 +165,10 @@ const AnnotationCreateIntent = "pail.dev/create-intent"
 
 // BucketFinalizer keeps a Bucket until its deletionPolicy has been honoured.
 const BucketFinalizer = "pail.dev/bucket"
+
+// The Secret keys of an access key pair when a spec names none (the CRDs
+// default them too; objects stored without the default still read these).
+const (
+	DefaultAccessKeyIDKey     = "AWS_ACCESS_KEY_ID"
+	DefaultSecretAccessKeyKey = "AWS_SECRET_ACCESS_KEY" //nolint:gosec // the name of a key in the Secret, not a credential
+)

@@ -53,10 +53,10 @@ type keyRecord struct {
 func secretKeys(ak *pailv1.AccessKey) (idKey, secretKey string) {
 	idKey, secretKey = ak.Spec.Secret.AccessKeyIDKey, ak.Spec.Secret.SecretAccessKeyKey
 	if idKey == "" {
-		idKey = "AWS_ACCESS_KEY_ID"
+		idKey = pailv1.DefaultAccessKeyIDKey
 	}
 	if secretKey == "" {
-		secretKey = "AWS_SECRET_ACCESS_KEY" //nolint:gosec // the name of a key in the Secret, not a credential
+		secretKey = pailv1.DefaultSecretAccessKeyKey
 	}
 	return idKey, secretKey
 }

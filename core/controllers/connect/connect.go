@@ -221,10 +221,10 @@ func (c *Connector) credentials(ctx context.Context, p *pailv1.Provider, version
 	ref := p.Spec.CredentialsSecretRef
 	idKey, secretKey := ref.AccessKeyIDKey, ref.SecretAccessKeyKey
 	if idKey == "" {
-		idKey = "AWS_ACCESS_KEY_ID"
+		idKey = pailv1.DefaultAccessKeyIDKey
 	}
 	if secretKey == "" {
-		secretKey = "AWS_SECRET_ACCESS_KEY" //nolint:gosec // the name of a key in the Secret, not a credential
+		secretKey = pailv1.DefaultSecretAccessKeyKey
 	}
 	var sec corev1.Secret
 	if err := c.Reader.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: ref.Name}, &sec); err != nil {
