@@ -86,11 +86,13 @@ type Rotation struct {
 
 // AccessKeySpec describes a user, its permissions and one access key.
 // +kubebuilder:validation:XValidation:rule="has(self.userName) == has(oldSelf.userName) && (!has(self.userName) || self.userName == oldSelf.userName)",message="userName cannot be set, changed or removed after creation; create a new AccessKey"
-// +kubebuilder:validation:XValidation:rule="oldSelf.providerRef.name == self.providerRef.name",message="providerRef cannot change; create a new AccessKey"
+// +kubebuilder:validation:XValidation:rule="oldSelf.providerRef.name == self.providerRef.name && (has(self.providerRef.kind) ? self.providerRef.kind : 'Provider') == (has(oldSelf.providerRef.kind) ? oldSelf.providerRef.kind : 'Provider')",message="providerRef cannot change; create a new AccessKey"
 type AccessKeySpec struct {
-	// ProviderRef names the Provider, in this namespace, whose IAM (or MinIO
-	// admin API) holds the user. Immutable: create a new AccessKey to use
-	// another Provider.
+	// ProviderRef names the Provider, in this namespace, or the
+	// ClusterProvider (kind: ClusterProvider) whose IAM (or MinIO admin API)
+	// holds the user. On a ClusterProvider the user's own key is written
+	// into this namespace; the ClusterProvider's credentials never are.
+	// Immutable: create a new AccessKey to use another Provider.
 	ProviderRef ProviderReference `json:"providerRef"`
 
 	// UserName is the user at the provider. Empty generates a stable name

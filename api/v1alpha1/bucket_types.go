@@ -16,20 +16,51 @@ const (
 	DeletionDelete DeletionPolicy = "Delete"
 )
 
-// ProviderReference names a Provider in the same namespace.
+// ProviderReference names a Provider in the same namespace, or a
+// ClusterProvider that an admin shares with the namespace.
 type ProviderReference struct {
+	// Kind is Provider (the default: a Provider in this namespace) or
+	// ClusterProvider (a cluster-scoped Provider whose spec.allowedNamespaces
+	// admits this namespace).
+	// +kubebuilder:validation:Enum=Provider;ClusterProvider
+	// +kubebuilder:default=Provider
+	// +optional
+	Kind string `json:"kind,omitempty"`
+	// Name of the Provider or ClusterProvider.
 	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
 }
 
+// The kinds a ProviderReference may name.
+const (
+	KindProvider        = "Provider"
+	KindClusterProvider = "ClusterProvider"
+)
+
+// KindOrDefault is the kind the reference names: Provider when unset (as
+// objects stored before ClusterProviders existed are).
+func (r ProviderReference) KindOrDefault() string {
+	if r.Kind == "" {
+		return KindProvider
+	}
+	return r.Kind
+}
+
+// Cluster reports whether the reference names a ClusterProvider.
+func (r ProviderReference) Cluster() bool { return r.Kind == KindClusterProvider }
+
+// String names the reference for messages: "Provider x" or "ClusterProvider x".
+func (r ProviderReference) String() string { return r.KindOrDefault() + " " + r.Name }
+
 // BucketSpec is the desired state of one S3 bucket.
 type BucketSpec struct {
-	// ProviderRef names the Provider, in this namespace, that hosts the bucket.
+	// ProviderRef names the Provider, in this namespace, or the
+	// ClusterProvider (kind: ClusterProvider) that hosts the bucket.
 	// It is immutable: a Bucket never moves to another Provider, so Pail can
 	// never mistake a same-named bucket elsewhere for the one it manages. To
 	// manage a bucket at another Provider, create a new Bucket (with adopt if
 	// the bucket exists there).
-	// +kubebuilder:validation:XValidation:rule="self.name == oldSelf.name",message="providerRef is immutable; to manage a bucket at another Provider, create a new Bucket"
+	// +kubebuilder:validation:XValidation:rule="self.name == oldSelf.name && (has(self.kind) ? self.kind : 'Provider') == (has(oldSelf.kind) ? oldSelf.kind : 'Provider')",message="providerRef is immutable; to manage a bucket at another Provider, create a new Bucket"
 	ProviderRef ProviderReference `json:"providerRef"`
 
 	// BucketName is the bucket's name at the provider. It follows S3's

@@ -172,3 +172,16 @@ const (
 	DefaultAccessKeyIDKey     = "AWS_ACCESS_KEY_ID"
 	DefaultSecretAccessKeyKey = "AWS_SECRET_ACCESS_KEY" //nolint:gosec // the name of a key in the Secret, not a credential
 )
+
+// Reasons of tenancy: what an admin's ClusterProvider grants and
+// Guardrails allow (docs/multi-tenancy.md).
+const (
+	// ReasonProviderNotAllowed: the namespace may not use the Provider or
+	// ClusterProvider it names (the ClusterProvider's allowedNamespaces or
+	// a Guardrail says so); nothing is written.
+	ReasonProviderNotAllowed = "ProviderNotAllowed"
+	// ReasonGuardrailDenied: a Guardrail that selects the namespace forbids
+	// what the spec asks; nothing is written until the spec or the
+	// Guardrail changes.
+	ReasonGuardrailDenied = "GuardrailDenied"
+)

@@ -1,4 +1,5 @@
-// Package v1alpha1 holds the pail.dev/v1alpha1 API: Provider, Bucket and BucketPolicy.
+// Package v1alpha1 holds the pail.dev/v1alpha1 API: Provider, ClusterProvider,
+// Bucket, BucketPolicy, AccessKey and Guardrail.
 // +kubebuilder:object:generate=true
 // +groupName=pail.dev
 package v1alpha1
@@ -22,7 +23,8 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &Provider{}, &ProviderList{}, &Bucket{}, &BucketList{}, &BucketPolicy{}, &BucketPolicyList{}, &AccessKey{}, &AccessKeyList{})
+	s.AddKnownTypes(GroupVersion, &Provider{}, &ProviderList{}, &Bucket{}, &BucketList{}, &BucketPolicy{}, &BucketPolicyList{}, &AccessKey{}, &AccessKeyList{},
+		&ClusterProvider{}, &ClusterProviderList{}, &Guardrail{}, &GuardrailList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }
