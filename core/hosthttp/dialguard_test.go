@@ -39,7 +39,9 @@ func newListener(t *testing.T) *listener {
 	return l
 }
 
-func (l *listener) addrPort() netip.AddrPort { return netip.MustParseAddrPort(l.Listener.Addr().String()) }
+func (l *listener) addrPort() netip.AddrPort {
+	return netip.MustParseAddrPort(l.Listener.Addr().String())
+}
 
 // startDNS serves names for one test.
 func startDNS(t *testing.T, names map[string][]netip.Addr) *dnstest.Server {
