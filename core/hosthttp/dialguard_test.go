@@ -2,7 +2,6 @@ package hosthttp_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -66,7 +65,7 @@ func do(t *testing.T, p *hosthttp.Policy, rawURL string) (*hosthttp.DialRefusedE
 	ctx, refusals := hosthttp.RecordRefusals(context.Background())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	require.NoError(t, err)
-	_, _, err = p.NewOp(nil).Do(ctx, req) //nolint:bodyclose // Do closes the body
+	_, _, err = p.NewOp(nil).Do(ctx, req)
 	return refusals.First(), err
 }
 
@@ -97,7 +96,7 @@ func TestDialGuardResolvedName(t *testing.T) {
 	refusal, err = do(t, denied, url("api.pail.test"))
 	require.Error(t, err)
 	assert.True(t, hosthttp.IsRefused(err), "a dial refusal is a policy refusal: %v", err)
-	assert.True(t, errors.Is(err, hosthttp.ErrNotAllowed))
+	require.ErrorIs(t, err, hosthttp.ErrNotAllowed)
 	require.NotNil(t, refusal, "the refusal is recorded in the context")
 	assert.Equal(t, "api.pail.test", refusal.Host)
 	assert.Equal(t, l.addrPort(), refusal.Addr)

@@ -26,7 +26,8 @@ type Server struct {
 
 // Start serves names (host name to addresses) on a free UDP port of 127.0.0.1.
 func Start(names map[string][]netip.Addr) (*Server, error) {
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	conn, err := lc.ListenPacket(context.Background(), "udp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
