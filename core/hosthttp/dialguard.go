@@ -143,6 +143,7 @@ func (g *dialGuard) control(_ context.Context, _, address string, _ syscall.RawC
 // resolver and refuses, per resolved address, what check refuses. A name
 // with several addresses is connected to the first one allowed.
 func (g *dialGuard) dialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
+	g = &dialGuard{linkLocal: g.linkLocal, denied: g.denied, allowed: g.allowed, resolver: g.resolver} // the transport keeps its own
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Resolver: g.resolver, ControlContext: g.control}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := d.DialContext(ctx, network, addr)
