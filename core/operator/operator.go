@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -88,6 +89,15 @@ type Options struct {
 	ProviderRetryBase  time.Duration
 	ProviderRetryMax   time.Duration
 
+	// Resolver resolves the hosts drivers call, at dial time, and the
+	// addresses below at start; nil is the system's resolver. Tests point
+	// it at a DNS server of their own.
+	Resolver *net.Resolver
+	// DeniedAddresses are host:port addresses no Provider may reach, in
+	// addition to the Kubernetes API server (always denied); a name is
+	// resolved once, at start.
+	DeniedAddresses []string
+
 	Logger hclog.Logger
 }
 
@@ -158,9 +168,14 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	denied, err := deniedAddrs(ctx, o)
+	if err != nil {
+		return nil, err
+	}
 	w := wiring{
 		mgr: mgr, metrics: m, registry: reg, recorder: recorder,
-		conn:       &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient()},
+		conn: &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient(),
+			Resolver: o.Resolver, Denied: denied},
 		engine:     newEngine(ctx, o, m),
 		recheck:    make(chan event.GenericEvent, 64),
 		repack:     make(chan event.GenericEvent, 64),

@@ -24,6 +24,7 @@ func main() {
 		preload  string
 		warm     bool
 		seed     string
+		denied   string
 	)
 	flag.StringVar(&o.DriverDir, "driver-dir", envOr("PAIL_DRIVER_DIR", "/drivers"), "Directory holding the built-in drivers as <name>.wasm.")
 	flag.StringVar(&o.CacheDir, "cache-dir", operator.DefaultCacheDir(), "wazero compilation cache; keep it private to the operator.")
@@ -44,6 +45,7 @@ func main() {
 	flag.DurationVar(&o.DriftLoopWindow, "drift-loop-window", 10*time.Minute, "Window of --drift-loop-threshold.")
 	flag.DurationVar(&o.BucketResync, "bucket-resync-period", 10*time.Minute, "How often a Ready Bucket is observed again.")
 	flag.DurationVar(&o.ProviderRecheck, "provider-recheck-period", 5*time.Minute, "How often a Ready Provider is checked again.")
+	flag.StringVar(&denied, "denied-addresses", "", "Comma-separated host:port addresses no Provider may reach (etcd, the kubelet), besides the Kubernetes API server, which is always denied.")
 	flag.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error.")
 	flag.BoolVar(&logJSON, "log-json", true, "JSON logs (hclog).")
 	flag.BoolVar(&warm, "warm-cache", false, "Compile every driver in --driver-dir into --cache-dir and exit (image builds).")
@@ -69,6 +71,9 @@ func main() {
 	}
 	if preload != "" {
 		o.Preload = strings.Split(preload, ",")
+	}
+	if denied != "" {
+		o.DeniedAddresses = strings.Split(denied, ",")
 	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
