@@ -28,7 +28,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
@@ -64,6 +63,14 @@ type Options struct {
 	PolicyDir string
 
 	MetricsAddr, ProbeAddr string
+	// MetricsSecure serves the metrics over HTTPS to scrapers whose bearer
+	// token the apiserver authenticates and authorizes for GET /metrics
+	// (the binary and the chart turn it on); false serves plain HTTP to
+	// anyone who reaches the port.
+	MetricsSecure bool
+	// MetricsCertDir holds tls.crt and tls.key for the secure metrics
+	// endpoint; "" serves a self-signed certificate made at start.
+	MetricsCertDir string
 	// PluginNamespace is where plugin ConfigMaps are read; "" disables
 	// plugins from ConfigMaps.
 	PluginNamespace string
@@ -230,14 +237,19 @@ func newManager(o Options) (manager.Manager, webhook.Server, error) {
 	if o.WebhookPort > 0 {
 		hookServer = webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir})
 	}
+	metricsOpts, err := metricsOptions(o)
+	if err != nil {
+		return nil, nil, err
+	}
 	mgr, err := ctrl.NewManager(o.RestConfig, ctrl.Options{
 		WebhookServer: hookServer,
 		Scheme:        scheme,
+		NewClient:     newClient,
 		// Only labelled ConfigMaps (policy packs) are cached, never all of them.
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}: {Label: packSelector()},
 		}},
-		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.ProbeAddr,
 		LeaderElection:          o.LeaderElect,
 		LeaderElectionID:        "pail-operator.pail.dev",

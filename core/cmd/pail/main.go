@@ -31,6 +31,8 @@ func main() {
 	flag.StringVar(&o.PolicyDir, "policy-dir", envOr("PAIL_POLICY_DIR", "/policies"), "Directory of built-in Rego policy packs, one subdirectory per pack.")
 	flag.StringVar(&preload, "preload", "", "Comma-separated drivers to load at start (default: load on first use).")
 	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "Metrics endpoint address; 0 disables it.")
+	flag.BoolVar(&o.MetricsSecure, "metrics-secure", true, "Serve the metrics over HTTPS, only to bearer tokens the apiserver authorizes for GET /metrics (TokenReview, SubjectAccessReview); false serves plain HTTP to anyone.")
+	flag.StringVar(&o.MetricsCertDir, "metrics-cert-dir", "", "Directory holding tls.crt and tls.key for the secure metrics endpoint (default: a self-signed certificate made at start).")
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "healthz/readyz address.")
 	flag.StringVar(&o.PluginNamespace, "plugin-namespace", os.Getenv("POD_NAMESPACE"), "Namespace whose ConfigMaps labelled pail.dev/plugin=true install driver plugins (default $POD_NAMESPACE; empty disables).")
 	flag.IntVar(&o.WebhookPort, "webhook-port", 9443, "Port of the BucketPolicy validating webhook; 0 disables it.")
