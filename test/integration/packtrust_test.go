@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,13 +14,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/policypack"
+	"github.com/pail-dev/pail/core/logging"
+	"github.com/pail-dev/pail/core/metrics"
+	"github.com/pail-dev/pail/core/operator"
 )
 
 // operatorNamespace is the namespace the suite's operator loads packs from,
@@ -169,4 +176,97 @@ func TestReplacingABuiltinIsOnPurposeAndUndone(t *testing.T) {
 	})
 	deniedBySecurity(t, ns, b.Name, b.Spec.BucketName)
 	assert.Empty(t, suite.op.Policy.Broken())
+}
+
+// TestStandbyWebhookJudgesLikeTheLeader: a standby replica (leader
+// election on, the lease held by another replica) loads the ConfigMap
+// packs too, so its webhook gives the answer the serving one gives.
+func TestStandbyWebhookJudgesLikeTheLeader(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	opNS := operatorNamespace(t)
+	p := minioProvider(t, ns, "minio")
+	b := readyPublicBucket(t, ns, p.Name, "standby")
+	holdLease(t, opNS)
+	standby := startStandby(t, opNS)
+
+	pack := "standby_" + safeName(ns)
+	packConfigMap(t, opNS, "standby-"+ns, pack, "package pail."+pack+`
+
+deny contains msg if {
+	some i, s in input.policy.Statement
+	not s.Sid
+	msg := sprintf("statement %d needs a Sid", [i])
+}
+`, nil)
+	doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::%s/*"}]}`, b.Spec.BucketName)
+	bp := newBucketPolicy(ns, "nameless", b.Name, doc)
+	bp.Spec.Packs = []string{pack, "security"}
+	v := &bucketpolicy.Validator{Reader: standby.Manager.GetClient(), Engine: standby.Policy}
+	var standbyErr error
+	waitFor(t, 30*time.Second, "the standby's webhook applies the ConfigMap pack", func() (bool, string) {
+		_, standbyErr = v.ValidateCreate(ctx, bp)
+		return standbyErr != nil && strings.Contains(standbyErr.Error(), "["+pack+"] statement 0 needs a Sid"), fmt.Sprint(standbyErr)
+	})
+	_, servingErr := dryRunCreate(t, bp)
+	require.Error(t, servingErr)
+	assert.Contains(t, servingErr.Error(), standbyErr.Error(), "the same answer from both")
+	assert.Contains(t, standbyErr.Error(), "[security] statement 0", "the built-in packs judge on the standby too")
+	select {
+	case <-standby.Manager.Elected():
+		t.Fatal("the standby was elected: the test proves nothing")
+	default:
+	}
+}
+
+// holdLease makes another replica the leader of ns's operators for the
+// test's length.
+func holdLease(t *testing.T, ns string) {
+	t.Helper()
+	now := metav1.NewMicroTime(time.Now())
+	lease := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pail-operator.pail.dev"},
+		Spec: coordinationv1.LeaseSpec{
+			HolderIdentity: ptr.To("another-replica"), LeaseDurationSeconds: ptr.To(int32(3600)),
+			AcquireTime: &now, RenewTime: &now,
+		},
+	}
+	require.NoError(t, suite.k8s.Create(context.Background(), lease))
+	t.Cleanup(func() { _ = suite.k8s.Delete(context.Background(), lease) })
+}
+
+// startStandby runs a second operator that elects a leader in ns, with no
+// drivers and no webhook server of its own, until the test ends.
+func startStandby(t *testing.T, ns string) *operator.Operator {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	op, err := operator.New(ctx, operator.Options{
+		RestConfig:              suite.kube.Config,
+		PolicyDir:               filepath.Join(repoRoot(), "policies"),
+		DriverDir:               t.TempDir(),
+		CacheDir:                operator.DefaultCacheDir(),
+		Namespace:               ns,
+		LeaderElect:             true,
+		LeaderElectionNamespace: ns,
+		Logger:                  logging.New("standby", "debug", true, suite.logs),
+	})
+	if err != nil {
+		cancel()
+		require.NoError(t, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- op.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Error("the standby did not stop within 30s")
+		}
+		// New registered the standby's state collector in place of the
+		// suite's; give the suite's back.
+		assert.NoError(t, metrics.RegisterState(nil, metrics.NewStateCollector(suite.op.Manager.GetClient())))
+	})
+	return op
 }
