@@ -18,7 +18,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
@@ -227,7 +226,7 @@ func holdLease(t *testing.T, ns string) {
 	lease := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pail-operator.pail.dev"},
 		Spec: coordinationv1.LeaseSpec{
-			HolderIdentity: ptr.To("another-replica"), LeaseDurationSeconds: ptr.To(int32(3600)),
+			HolderIdentity: new("another-replica"), LeaseDurationSeconds: new(int32(3600)),
 			AcquireTime: &now, RenewTime: &now,
 		},
 	}

@@ -15,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,8 +31,9 @@ import (
 // are loaded (Decide).
 const Label = "pail.dev/policy-pack"
 
-// ReplaceAnnotation, "true" on a pack ConfigMap in the operator's
-// namespace, lets its pack replace the built-in pack of the same name.
+// ReplaceAnnotation is the annotation that, "true" on a pack ConfigMap in
+// the operator's namespace, lets its pack replace the built-in pack of the
+// same name.
 const ReplaceAnnotation = "pail.dev/replace-builtin"
 
 // Event reasons, on the ConfigMap.
@@ -90,7 +90,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("policypack").
 		For(&corev1.ConfigMap{}, builder.WithPredicates(labelled)).
-		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
+		WithOptions(controller.Options{NeedLeaderElection: new(false)}).
 		Complete(r)
 }
 
