@@ -158,9 +158,17 @@ func TestReplacingABuiltinIsOnPurposeAndUndone(t *testing.T) {
 	deniedBySecurity(t, ns, b.Name, b.Spec.BucketName)
 	require.NoError(t, suite.k8s.Delete(context.Background(), plain))
 
+	// With it, but calling a denied builtin: refused, the built-in stays.
+	replace := map[string]string{policypack.ReplaceAnnotation: "true"}
+	env := packConfigMap(t, opNS, "security-env", "security", "package pail.security\n\ndeny contains \"x\" if { opa.runtime().env }\n", replace)
+	note := assertEvent(t, opNS, env.Name, policypack.ReasonRefused, "the built-in pack security stays in force")
+	assert.Contains(t, note, "opa.runtime")
+	deniedBySecurity(t, ns, b.Name, b.Spec.BucketName)
+	require.NoError(t, suite.k8s.Delete(context.Background(), env))
+
 	// With it: the replacement judges (here, stricter than the built-in).
 	const strict = "package pail.security\n\ndeny contains \"the replaced security pack denies every document\" if { true }\n"
-	cm := packConfigMap(t, opNS, "security-replaced", "security", strict, map[string]string{policypack.ReplaceAnnotation: "true"})
+	cm := packConfigMap(t, opNS, "security-replaced", "security", strict, replace)
 	assertEvent(t, opNS, cm.Name, policypack.ReasonLoaded, "replacing the built-in pack")
 	waitFor(t, 20*time.Second, "the replacement judges at admission", func() (bool, string) {
 		_, err := dryRunCreate(t, newBucketPolicy(ns, "good", b.Name, goodPolicy(b.Spec.BucketName)))

@@ -142,7 +142,9 @@ func (r *Reconciler) load(ctx context.Context, cm *corev1.ConfigMap, d Decision)
 	r.mu.Unlock()
 	err := r.Engine.SetPack(ctx, d.Pack, files)
 	kept := ""
-	if d.Trust == Replace {
+	if _, broken := r.Engine.Broken()[d.Pack]; broken && d.Trust == Replace {
+		// Not when the pack compiled and only clashed with another one:
+		// then it is loaded, and the last good queries serve.
 		kept = fmt.Sprintf("; the built-in pack %s stays in force", d.Pack)
 	}
 	switch {
