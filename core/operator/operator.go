@@ -71,6 +71,12 @@ type Options struct {
 	// MetricsCertDir holds tls.crt and tls.key for the secure metrics
 	// endpoint; "" serves a self-signed certificate made at start.
 	MetricsCertDir string
+
+	// Namespace is the operator's own: the only namespace whose labelled
+	// ConfigMaps are loaded as policy packs (those elsewhere get a
+	// PackIgnored event). "" means PluginNamespace; when both are "", no
+	// ConfigMap pack is loaded, only the built-in ones.
+	Namespace string
 	// PluginNamespace is where plugin ConfigMaps are read; "" disables
 	// plugins from ConfigMaps.
 	PluginNamespace string
@@ -207,6 +213,11 @@ func (o *Options) defaults() {
 	}
 	if o.CacheDir == "" {
 		o.CacheDir = DefaultCacheDir()
+	}
+	if o.Namespace == "" {
+		// Callers from before Namespace set only the plugins' namespace,
+		// which is the operator's.
+		o.Namespace = o.PluginNamespace
 	}
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = 16
@@ -379,7 +390,8 @@ func (w *wiring) storageControllers(o Options) error {
 }
 
 // extensionControllers registers the controllers of what extends Pail:
-// driver plugins (when o names their namespace) and policy packs.
+// driver plugins (when o names their namespace) and policy packs (from o's
+// namespace, on every replica: see policypack.Reconciler).
 func (w *wiring) extensionControllers(o Options) error {
 	if o.PluginNamespace != "" {
 		if err := w.pluginController(o.PluginNamespace); err != nil {
@@ -390,6 +402,7 @@ func (w *wiring) extensionControllers(o Options) error {
 		Client:           w.mgr.GetClient(),
 		Engine:           w.engine,
 		Recorder:         w.mgr.GetEventRecorder("pail-policypack"),
+		Namespace:        o.Namespace,
 		Repack:           w.repack,
 		RepackAccessKeys: w.repackKeys,
 	}).SetupWithManager(w.mgr); err != nil {

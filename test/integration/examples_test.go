@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,9 +43,23 @@ func TestExamplesAreAcceptedByTheAPIServer(t *testing.T) {
 					continue
 				}
 				n++
+				ensureNamespace(t, u.GetNamespace())
 				require.NoError(t, suite.k8s.Create(context.Background(), &u, client.DryRunAll), "%s %s", u.GetKind(), u.GetName())
 			}
 			require.Positive(t, n, "no manifest in %s", rel)
 		})
+	}
+}
+
+// ensureNamespace creates a manifest's namespace when it is not default
+// (pail-system, the operator's, for a policy pack) and does not exist yet.
+func ensureNamespace(t *testing.T, ns string) {
+	t.Helper()
+	if ns == "" || ns == "default" {
+		return
+	}
+	err := suite.k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
 	}
 }
