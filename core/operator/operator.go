@@ -66,7 +66,8 @@ type Options struct {
 	// PluginNamespace is where plugin ConfigMaps are read; "" disables
 	// plugins from ConfigMaps.
 	PluginNamespace string
-	// WebhookPort serves the BucketPolicy validating webhook; 0 disables it.
+	// WebhookPort serves the validating webhooks (BucketPolicy, Bucket,
+	// AccessKey); 0 disables it.
 	WebhookPort int
 	// WebhookHost is the address the webhook listens on ("" means all).
 	WebhookHost string
@@ -160,11 +161,12 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	}
 	w := wiring{
 		mgr: mgr, metrics: m, registry: reg, recorder: recorder,
-		conn:       &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient()},
-		engine:     newEngine(ctx, o, m),
-		recheck:    make(chan event.GenericEvent, 64),
-		repack:     make(chan event.GenericEvent, 64),
-		repackKeys: make(chan event.GenericEvent, 64),
+		conn:          &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient()},
+		engine:        newEngine(ctx, o, m),
+		recheck:       make(chan event.GenericEvent, 64),
+		repack:        make(chan event.GenericEvent, 64),
+		repackKeys:    make(chan event.GenericEvent, 64),
+		repackBuckets: make(chan event.GenericEvent, 64),
 	}
 	if err := w.storageControllers(o); err != nil { //nolint:contextcheck // as inUse: SetupWithManager takes no context
 		return nil, err
@@ -289,10 +291,10 @@ type wiring struct {
 	engine   *policy.Engine
 	// recorder gives each controller its event recorder (inUse).
 	recorder func(name string) events.EventRecorder
-	// recheck wakes Providers (a plugin changed); repack BucketPolicies
-	// and repackKeys AccessKeys
+	// recheck wakes Providers (a plugin changed); repack BucketPolicies,
+	// repackKeys AccessKeys and repackBuckets Buckets with an inline policy
 	// (the packs changed).
-	recheck, repack, repackKeys chan event.GenericEvent
+	recheck, repack, repackKeys, repackBuckets chan event.GenericEvent
 }
 
 // storageControllers registers the controllers of the storage kinds:
@@ -316,6 +318,8 @@ func (w *wiring) storageControllers(o Options) error {
 		Client:                  mgr.GetClient(),
 		Reader:                  mgr.GetAPIReader(),
 		Connector:               w.conn,
+		Engine:                  w.engine,
+		Repack:                  w.repackBuckets,
 		Recorder:                w.recorder("pail-bucket"),
 		ResyncPeriod:            o.BucketResync,
 		RetryMax:                o.BucketRetryMax,
@@ -365,6 +369,7 @@ func (w *wiring) extensionControllers(o Options) error {
 		Recorder:         w.mgr.GetEventRecorder("pail-policypack"),
 		Repack:           w.repack,
 		RepackAccessKeys: w.repackKeys,
+		RepackBuckets:    w.repackBuckets,
 	}).SetupWithManager(w.mgr); err != nil {
 		return fmt.Errorf("policypack controller: %w", err)
 	}
@@ -406,6 +411,9 @@ func (w *wiring) checks(hookServer webhook.Server) error {
 	if hookServer != nil {
 		if err := (&bucketpolicy.Validator{Reader: mgr.GetClient(), Engine: w.engine}).SetupWebhookWithManager(mgr); err != nil {
 			return fmt.Errorf("bucketpolicy webhook: %w", err)
+		}
+		if err := (&bucket.Validator{Reader: mgr.GetClient(), Engine: w.engine}).SetupWebhookWithManager(mgr); err != nil {
+			return fmt.Errorf("bucket webhook: %w", err)
 		}
 		if err := mgr.AddReadyzCheck("webhook", hookServer.StartedChecker()); err != nil {
 			return err

@@ -39,6 +39,9 @@ type Reconciler struct {
 	// RepackAccessKeys receives every AccessKey with an identity policy
 	// when a pack changed, for the same reason.
 	RepackAccessKeys chan<- event.GenericEvent
+	// RepackBuckets receives every Bucket with an inline spec.policy when a
+	// pack changed, for the same reason.
+	RepackBuckets chan<- event.GenericEvent
 
 	mu    sync.Mutex
 	packs map[types.NamespacedName]string
@@ -122,7 +125,8 @@ func (r *Reconciler) forget(k types.NamespacedName) {
 }
 
 // repack queues every object the packs check (each BucketPolicy, each
-// AccessKey with an identity policy) for evaluation against the new packs.
+// AccessKey with an identity policy, each Bucket with an inline policy) for
+// evaluation against the new packs.
 func (r *Reconciler) repack(ctx context.Context) {
 	var objs []event.GenericEvent
 	if r.Repack != nil {
@@ -144,12 +148,26 @@ func (r *Reconciler) repack(ctx context.Context) {
 			}
 		}
 	}
+	var buckets []event.GenericEvent
+	if r.RepackBuckets != nil {
+		var list pailv1.BucketList
+		if err := r.Client.List(ctx, &list); err == nil {
+			for i := range list.Items {
+				if list.Items[i].Spec.Policy != nil {
+					buckets = append(buckets, event.GenericEvent{Object: &list.Items[i]})
+				}
+			}
+		}
+	}
 	go func() {
 		for _, e := range objs {
 			r.Repack <- e
 		}
 		for _, e := range keys {
 			r.RepackAccessKeys <- e
+		}
+		for _, e := range buckets {
+			r.RepackBuckets <- e
 		}
 	}()
 }
