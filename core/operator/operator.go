@@ -415,6 +415,9 @@ func (w *wiring) checks(hookServer webhook.Server) error {
 		if err := (&bucket.Validator{Reader: mgr.GetClient(), Engine: w.engine}).SetupWebhookWithManager(mgr); err != nil {
 			return fmt.Errorf("bucket webhook: %w", err)
 		}
+		if err := (&accesskey.Validator{Reader: mgr.GetClient()}).SetupWebhookWithManager(mgr); err != nil {
+			return fmt.Errorf("accesskey webhook: %w", err)
+		}
 		if err := mgr.AddReadyzCheck("webhook", hookServer.StartedChecker()); err != nil {
 			return err
 		}

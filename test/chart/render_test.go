@@ -256,6 +256,7 @@ func TestRenderDefaults(t *testing.T) {
 		want := map[string]string{
 			"bucketpolicies": "/validate-pail-dev-v1alpha1-bucketpolicy",
 			"buckets":        "/validate-pail-dev-v1alpha1-bucket",
+			"accesskeys":     "/validate-pail-dev-v1alpha1-accesskey",
 		}
 		got := map[string]string{}
 		require.NotEmpty(t, vwc.Webhooks)

@@ -1,0 +1,97 @@
+package accesskey
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/sdk/policydoc"
+)
+
+func TestS3Resource(t *testing.T) {
+	for _, tc := range []struct {
+		res  string
+		want s3Grant
+	}{
+		{"arn:aws:s3:::photos", s3Grant{bucket: "photos"}},
+		{"arn:aws:s3:::photos/*", s3Grant{bucket: "photos"}},
+		{"arn:aws:s3:::photos/a/b?", s3Grant{bucket: "photos"}},
+		{"arn:*:s3:::photos", s3Grant{bucket: "photos"}},
+		{"arn:aws:s*:::photos", s3Grant{bucket: "photos"}},
+		{"*", s3Grant{pattern: true}},
+		{"arn:aws:s3:::*", s3Grant{pattern: true}},
+		{"arn:aws:s3:::*/*", s3Grant{pattern: true}},
+		{"arn:aws:s3:::team-*", s3Grant{pattern: true}},
+		{"arn:aws:s3:::photo?/*", s3Grant{pattern: true}},
+		{"arn:*", s3Grant{pattern: true}},
+		{"arn:aws:*:::photos", s3Grant{bucket: "photos"}},
+		{"arn:aws:iam::123456789012:user/x", s3Grant{}},
+		{"arn:aws:i*:::photos", s3Grant{}},
+		{"not-an-arn", s3Grant{}},
+	} {
+		t.Run(tc.res, func(t *testing.T) {
+			assert.Equal(t, tc.want, s3Resource(tc.res))
+		})
+	}
+}
+
+func TestPolicyGrants(t *testing.T) {
+	doc, err := policydoc.ParseString(`{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"s3:GetObject","Resource":["arn:aws:s3:::a/*","arn:aws:s3:::a","arn:aws:s3:::b"]},
+		{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::denied/*"},
+		{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"arn:aws:s3:::*"},
+		{"Effect":"Allow","Action":"s3:GetObject","NotResource":"arn:aws:s3:::c/*"}]}`)
+	require.NoError(t, err)
+	named, patterns := policyGrants(doc)
+	assert.ElementsMatch(t, []string{"a", "b"}, named, "each bucket once; a Deny grants nothing")
+	assert.ElementsMatch(t, []string{"arn:aws:s3:::*", "NotResource arn:aws:s3:::c/*"}, patterns)
+	named, patterns = policyGrants(nil)
+	assert.Empty(t, named)
+	assert.Empty(t, patterns)
+}
+
+func TestRefusedGrants(t *testing.T) {
+	ak := &pailv1.AccessKey{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "app"}}
+	ak.Spec.ProviderRef.Name = "p"
+	onProvider := func(name, provider string) pailv1.Bucket {
+		b := pailv1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: name}}
+		b.Spec.ProviderRef.Name = provider
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		in   grantInput
+		want []string // substrings, one per refusal
+	}{
+		{name: "own Buckets and buckets nobody manages pass", in: grantInput{
+			refs:  []pailv1.Bucket{onProvider("data", "p")},
+			named: []string{"mine", "unmanaged"}, owners: map[string][]string{"mine": {"team-a"}}}},
+		{name: "wildcards pass on a namespace's own Provider", in: grantInput{patterns: []string{"*", "arn:aws:s3:::*"}}},
+		{name: "a Bucket of another Provider", in: grantInput{refs: []pailv1.Bucket{onProvider("data", "p"), onProvider("other", "q")}},
+			want: []string{"spec.buckets[1] names Bucket other, which is on Provider q"}},
+		{name: "a bucket of another namespace", in: grantInput{named: []string{"theirs"}, owners: map[string][]string{"theirs": {"team-b"}}},
+			want: []string{"bucket theirs, which a Bucket of namespace team-b manages"}},
+		{name: "a bucket of another namespace, observed here too", in: grantInput{named: []string{"theirs"}, owners: map[string][]string{"theirs": {"team-a", "team-b"}}},
+			want: []string{"namespace team-b manages"}},
+		{name: "shared Provider: an unmanaged bucket and a wildcard", in: grantInput{shared: true,
+			named: []string{"mine", "unmanaged"}, owners: map[string][]string{"mine": {"team-a"}}, patterns: []string{"arn:aws:s3:::*"}},
+			want: []string{"bucket unmanaged, which no Bucket of namespace team-a manages, on the shared Provider p", `"arn:aws:s3:::*", a wildcard over buckets`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.ak = ak
+			got := refusedGrants(tc.in)
+			require.Len(t, got, len(tc.want), "%v", got)
+			for i, w := range tc.want {
+				assert.Contains(t, got[i], w)
+			}
+		})
+	}
+}
+
+// TestSharedProvider: until ClusterProviders land no Provider is shared.
+func TestSharedProvider(t *testing.T) {
+	assert.False(t, sharedProvider(pailv1.ProviderReference{Name: "p"}))
+}
