@@ -25,9 +25,9 @@ const (
 	bucketRefRetry    = 15 * time.Second
 	// grantRetry: a grant refused for another namespace's Bucket is looked
 	// at again, since that Bucket may go (it has no watch here).
-	grantRetry = time.Minute
-	packsRetry        = 30 * time.Second
-	secretRetry       = 30 * time.Second
+	grantRetry  = time.Minute
+	packsRetry  = 30 * time.Second
+	secretRetry = 30 * time.Second
 )
 
 // syncPhases are the AccessKey's sync, in order: everything is checked
