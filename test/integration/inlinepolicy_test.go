@@ -42,8 +42,9 @@ func TestInlinePolicyDeniedAtAdmission(t *testing.T) {
 	assert.Contains(t, fmt.Sprint(warnings), "public read")
 }
 
-// strictPack denies every statement with Principal "*" on the Buckets of
-// one namespace, so it touches no other test.
+// strictPack (pack inlinestrict: the package names the pack) denies every
+// statement with Principal "*" on the Buckets of one namespace, so it
+// touches no other test.
 func strictPack(ns string) string {
 	return fmt.Sprintf(`package pail.inlinestrict
 
@@ -80,7 +81,7 @@ func TestInlinePolicyStoredThenDenied(t *testing.T) {
 		require.NoError(t, err)
 	}
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: pluginNamespace, Name: "inline-strict-" + ns, Labels: map[string]string{"pail.dev/policy-pack": "inline-strict-" + ns}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: pluginNamespace, Name: "inline-strict-" + ns, Labels: map[string]string{"pail.dev/policy-pack": "inlinestrict"}},
 		Data:       map[string]string{"strict.rego": strictPack(ns)},
 	}
 	require.NoError(t, suite.k8s.Create(ctx, cm))
