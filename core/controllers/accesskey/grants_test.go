@@ -2,10 +2,12 @@ package accesskey
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/sdk/policydoc"
@@ -94,4 +96,34 @@ func TestRefusedGrants(t *testing.T) {
 // TestSharedProvider: until ClusterProviders land no Provider is shared.
 func TestSharedProvider(t *testing.T) {
 	assert.False(t, sharedProvider(pailv1.ProviderReference{Name: "p"}))
+}
+
+// TestSpecChanged: the AccessKey webhook judges an update only when the
+// spec changes; a spec with a Duration compares without panicking.
+func TestSpecChanged(t *testing.T) {
+	key := func(retention time.Duration, policy string) *pailv1.AccessKey {
+		a := &pailv1.AccessKey{}
+		a.Spec.ProviderRef.Name = "p"
+		a.Spec.Rotation = &pailv1.Rotation{Retention: pailv1.NewDuration(retention)}
+		if policy != "" {
+			a.Spec.Policy = &runtime.RawExtension{Raw: []byte(policy)}
+		}
+		return a
+	}
+	meta := key(time.Hour, readPhotos)
+	meta.Finalizers = []string{pailv1.AccessKeyFinalizer}
+	for _, tc := range []struct {
+		name     string
+		old, new *pailv1.AccessKey
+		want     bool
+	}{
+		{"unchanged", key(time.Hour, readPhotos), key(time.Hour, readPhotos), false},
+		{"metadata only", key(time.Hour, readPhotos), meta, false},
+		{"retention", key(time.Hour, readPhotos), key(2*time.Hour, readPhotos), true},
+		{"policy", key(time.Hour, readPhotos), key(time.Hour, ""), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, specChanged(tc.old, tc.new))
+		})
+	}
 }

@@ -1,11 +1,12 @@
 package accesskey
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -48,7 +49,7 @@ func (v *Validator) ValidateCreate(ctx context.Context, ak *pailv1.AccessKey) (a
 // judged: the controller's metadata writes must go through on an AccessKey
 // whose grant became cross-tenant since (its condition says so).
 func (v *Validator) ValidateUpdate(ctx context.Context, old, ak *pailv1.AccessKey) (admission.Warnings, error) {
-	if !ak.DeletionTimestamp.IsZero() || equality.Semantic.DeepEqual(old.Spec, ak.Spec) {
+	if !ak.DeletionTimestamp.IsZero() || !specChanged(old, ak) {
 		return nil, nil
 	}
 	return v.validate(ctx, ak)
@@ -99,4 +100,13 @@ func (v *Validator) location(ctx context.Context, ak *pailv1.AccessKey) (pailv1.
 		return pailv1.Location{}, false
 	}
 	return connect.LocationOf(&p), true
+}
+
+// specChanged reports whether an update changes the spec, as it is stored
+// (its JSON: Durations hold unexported fields a deep comparison cannot
+// read). A spec that cannot be encoded counts as changed, and is judged.
+func specChanged(old, ak *pailv1.AccessKey) bool {
+	a, errA := json.Marshal(old.Spec)
+	b, errB := json.Marshal(ak.Spec)
+	return errA != nil || errB != nil || !bytes.Equal(a, b)
 }
