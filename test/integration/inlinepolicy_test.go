@@ -16,6 +16,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/accesskey"
+	"github.com/pail-dev/pail/test/env"
 )
 
 // TestInlinePolicyDeniedAtAdmission: a public-write inline Bucket.spec.policy
@@ -116,28 +117,46 @@ func TestInlinePolicyStoredThenDenied(t *testing.T) {
 }
 
 // TestAccessKeyGrantAcrossTenants: an AccessKey granting a Bucket of
-// another Provider, or in its inline policy a bucket of another namespace,
-// is refused at admission; one admitted before the grant could be judged
+// another Provider on another backend, or in its inline policy a bucket of
+// another namespace, is refused at admission; one admitted before the grant could be judged
 // (its Bucket or Provider came later) gets GrantRefused, and no user exists
 // for it at MinIO.
 func TestAccessKeyGrantAcrossTenants(t *testing.T) {
 	ctx := context.Background()
 	nsA, nsB := namespace(t), namespace(t)
 	pA := minioProvider(t, nsA, "minio")
-	other := minioProvider(t, nsA, "other")
+	// Provider other points at a second MinIO: a grant by name there would
+	// reach whatever bucket of that name the user's MinIO holds.
+	second := env.MinIOForTest(t, env.MinIOOptions{})
+	sec := credentialsSecret(nsA, "other-creds", second.AccessKey, second.SecretKey)
+	require.NoError(t, suite.k8s.Create(ctx, sec))
+	other := newProvider(nsA, "other", "minio", second.Endpoint, sec.Name)
+	require.NoError(t, suite.k8s.Create(ctx, other))
+	// Provider beside points at the user's MinIO: its Buckets may be granted.
+	beside := minioProvider(t, nsA, "beside")
 	pB := minioProvider(t, nsB, "minio")
 	theirs := newBucket(nsB, "theirs", pB.Name, uniqueBucket("theirs"), pailv1.DeletionDelete)
 	require.NoError(t, suite.k8s.Create(ctx, theirs))
 	waitBucket(t, client.ObjectKeyFromObject(theirs), pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
 	elsewhere := newBucket(nsA, "elsewhere", other.Name, uniqueBucket("elsewhere"), pailv1.DeletionDelete)
 	require.NoError(t, suite.k8s.Create(ctx, elsewhere))
+	waitBucket(t, client.ObjectKeyFromObject(elsewhere), pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
+	near := newBucket(nsA, "near", beside.Name, uniqueBucket("near"), pailv1.DeletionDelete)
+	require.NoError(t, suite.k8s.Create(ctx, near))
+	waitBucket(t, client.ObjectKeyFromObject(near), pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
 
 	grantsOther := &pailv1.AccessKey{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: "grants-other"}}
 	grantsOther.Spec.ProviderRef.Name = pA.Name
 	grantsOther.Spec.Buckets = []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: elsewhere.Name}, Access: pailv1.AccessReadOnly}}
 	_, err := dryRunCreate(t, grantsOther)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "spec.buckets[0] names Bucket elsewhere, which is on Provider other")
+	assert.Contains(t, err.Error(), "spec.buckets[0] names Bucket elsewhere of Provider other, whose bucket is at")
+	// A Bucket of another Provider at the same MinIO is the same backend.
+	grantsNear := grantsOther.DeepCopy()
+	grantsNear.Name = "grants-near"
+	grantsNear.Spec.Buckets[0].BucketRef.Name = near.Name
+	_, err = dryRunCreate(t, grantsNear)
+	require.NoError(t, err)
 
 	foreignDoc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*"}]}`, theirs.Spec.BucketName)
 	grantsTheirs := &pailv1.AccessKey{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: "grants-theirs"}}

@@ -579,21 +579,25 @@ func testProvider(ns string) *pailv1.Provider {
 }
 
 // ownedBucket stores a Bucket of namespace ns on provider that owns bucket
-// name where the test Provider points.
-func (e *env) ownedBucket(ns, name, provider string) {
+// name at endpoint ("": where the test Provider points).
+func (e *env) ownedBucket(ns, name, provider, endpoint string) {
 	e.t.Helper()
 	b := &pailv1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	b.Spec.ProviderRef.Name, b.Spec.BucketName = provider, name
 	b.Status.Ownership = pailv1.OwnershipCreated
 	loc := connect.LocationOf(testProvider(ns))
+	if endpoint != "" {
+		loc = pailv1.Location{Endpoint: endpoint}
+	}
 	b.Status.Location = &loc
 	require.NoError(e.t, e.c.Create(context.Background(), b))
 }
 
 // TestAccessKeyGrantRefused: a grant across tenants (a Bucket of another
-// Provider in spec.buckets, a bucket of another namespace in spec.policy)
-// writes no user and no key; PolicyValid and Ready say GrantRefused, with
-// one event. A grant on the namespace's own bucket goes through.
+// Provider elsewhere in spec.buckets, a bucket of another namespace in
+// spec.policy) writes no user and no key; PolicyValid and Ready say
+// GrantRefused, with one event. A grant on the namespace's own bucket, or
+// on a Bucket of another Provider at the same backend, goes through.
 func TestAccessKeyGrantRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -604,7 +608,11 @@ func TestAccessKeyGrantRefused(t *testing.T) {
 		{name: "Bucket of another Provider in spec.buckets", mut: func(a *pailv1.AccessKey) {
 			a.Spec.Policy = nil
 			a.Spec.Buckets = []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: "elsewhere"}, Access: pailv1.AccessReadOnly}}
-		}, refused: "spec.buckets[0] names Bucket elsewhere, which is on Provider q"},
+		}, refused: "spec.buckets[0] names Bucket elsewhere of Provider q, whose bucket is at http://elsewhere.test"},
+		{name: "Bucket of another Provider at the user's location", mut: func(a *pailv1.AccessKey) {
+			a.Spec.Policy = nil
+			a.Spec.Buckets = []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: "beside"}, Access: pailv1.AccessReadOnly}}
+		}},
 		{name: "own bucket", mut: func(a *pailv1.AccessKey) {
 			a.Spec.Policy.Raw = []byte(strings.ReplaceAll(readPhotos, "photos", "mine"))
 		}},
@@ -613,9 +621,10 @@ func TestAccessKeyGrantRefused(t *testing.T) {
 			b := &iam{caps: all}
 			ak := newKey(tc.mut)
 			e := newEnv(t, b, ak)
-			e.ownedBucket("team-b", "photos", "p")
-			e.ownedBucket("team-a", "elsewhere", "q")
-			e.ownedBucket("team-a", "mine", "p")
+			e.ownedBucket("team-b", "photos", "p", "")
+			e.ownedBucket("team-a", "elsewhere", "q", "http://elsewhere.test")
+			e.ownedBucket("team-a", "beside", "q", "")
+			e.ownedBucket("team-a", "mine", "p", "")
 			out := e.reconcile(ak)
 			require.NoError(t, out.err)
 			valid := meta.FindStatusCondition(ak.Status.Conditions, pailv1.ConditionPolicyValid)

@@ -12,6 +12,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/bucket"
+	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/policydoc"
 )
@@ -89,12 +90,13 @@ func policyGrants(doc *policydoc.Document) (named, patterns []string) {
 	return named, patterns
 }
 
-// grantInput is what the grant rule decides from: the AccessKey, the
-// Buckets spec.buckets names (in order), what spec.policy grants, and which
-// namespaces' Buckets own each bucket spec.policy names, where the user
-// lives.
+// grantInput is what the grant rule decides from: the AccessKey and where
+// its user lives (nil: unknown, its Provider cannot be read), the Buckets
+// spec.buckets names (in order), what spec.policy grants, and which
+// namespaces' Buckets own each bucket spec.policy names there.
 type grantInput struct {
 	ak     *pailv1.AccessKey
+	loc    *pailv1.Location
 	refs   []pailv1.Bucket
 	named  []string
 	owners map[string][]string
@@ -105,7 +107,10 @@ type grantInput struct {
 
 // refusedGrants is the grant rule: it returns what is refused, one sentence
 // each, none when every grant stays inside the tenant.
-//   - spec.buckets: a Bucket on another Provider than the AccessKey's;
+//   - spec.buckets: a Bucket on another Provider than the AccessKey's,
+//     unless that Bucket established its bucket where the user lives (same
+//     endpoint and account): a grant names a bucket by name only, so on
+//     another backend it reaches whatever bucket of that name is there;
 //   - spec.policy: a bucket a Bucket of another namespace owns at the
 //     user's location, always;
 //   - on a shared Provider (sharedProvider), also a bucket no Bucket of the
@@ -114,10 +119,8 @@ func refusedGrants(in grantInput) []string {
 	ak := in.ak
 	var out []string
 	for i := range in.refs {
-		b := &in.refs[i]
-		if !sameProvider(b.Spec.ProviderRef, ak.Spec.ProviderRef) {
-			out = append(out, fmt.Sprintf("spec.buckets[%d] names Bucket %s, which is on Provider %s, not on this AccessKey's Provider %s; name a Bucket of Provider %s",
-				i, b.Name, b.Spec.ProviderRef.Name, ak.Spec.ProviderRef.Name, ak.Spec.ProviderRef.Name))
+		if msg := foreignRef(ak, in.loc, i, &in.refs[i]); msg != "" {
+			out = append(out, msg)
 		}
 	}
 	for _, name := range in.named {
@@ -136,6 +139,27 @@ func refusedGrants(in grantInput) []string {
 		}
 	}
 	return out
+}
+
+// foreignRef is the refusal of spec.buckets[i] (its Bucket b) when b is on
+// another Provider and its bucket is not (or not known to be) where the
+// user lives, loc; "" when the grant stays on the user's backend.
+func foreignRef(ak *pailv1.AccessKey, loc *pailv1.Location, i int, b *pailv1.Bucket) string {
+	if sameProvider(b.Spec.ProviderRef, ak.Spec.ProviderRef) {
+		return ""
+	}
+	rec, ok := bucket.Location(b)
+	if ok && loc != nil {
+		if moved, _ := connect.Moved(rec, *loc); !moved {
+			return ""
+		}
+	}
+	where := "which has no bucket established yet"
+	if ok {
+		where = "whose bucket is at " + rec.Endpoint
+	}
+	return fmt.Sprintf("spec.buckets[%d] names Bucket %s of Provider %s, %s, not where the user of this AccessKey (Provider %s) lives; name a Bucket of Provider %s",
+		i, b.Name, b.Spec.ProviderRef.Name, where, ak.Spec.ProviderRef.Name, ak.Spec.ProviderRef.Name)
 }
 
 // sameProvider reports whether two references name the same Provider.
@@ -171,7 +195,7 @@ func (r *Reconciler) checkGrants(ctx context.Context, ak *pailv1.AccessKey, s *s
 // who owns each bucket it names at loc) and applies it. A spec.policy that
 // does not parse grants nothing here: the policy phase refuses it.
 func grantsRefused(ctx context.Context, c client.Reader, ak *pailv1.AccessKey, loc pailv1.Location, refs []pailv1.Bucket) ([]string, error) {
-	in := grantInput{ak: ak, refs: refs, shared: sharedProvider(ak.Spec.ProviderRef), owners: map[string][]string{}}
+	in := grantInput{ak: ak, loc: &loc, refs: refs, shared: sharedProvider(ak.Spec.ProviderRef), owners: map[string][]string{}}
 	if p := ak.Spec.Policy; p != nil && len(p.Raw) > 0 {
 		if doc, err := policydoc.Parse(p.Raw); err == nil {
 			in.named, in.patterns = policyGrants(doc)

@@ -63,6 +63,12 @@ func TestRefusedGrants(t *testing.T) {
 		b.Spec.ProviderRef.Name = provider
 		return b
 	}
+	here := pailv1.Location{Endpoint: "http://s3.test"}
+	at := func(b pailv1.Bucket, endpoint string) pailv1.Bucket {
+		b.Status.Ownership = pailv1.OwnershipCreated
+		b.Status.Location = &pailv1.Location{Endpoint: endpoint}
+		return b
+	}
 	for _, tc := range []struct {
 		name string
 		in   grantInput
@@ -72,8 +78,13 @@ func TestRefusedGrants(t *testing.T) {
 			refs:  []pailv1.Bucket{onProvider("data", "p")},
 			named: []string{"mine", "unmanaged"}, owners: map[string][]string{"mine": {"team-a"}}}},
 		{name: "wildcards pass on a namespace's own Provider", in: grantInput{patterns: []string{"*", "arn:aws:s3:::*"}}},
-		{name: "a Bucket of another Provider", in: grantInput{refs: []pailv1.Bucket{onProvider("data", "p"), onProvider("other", "q")}},
-			want: []string{"spec.buckets[1] names Bucket other, which is on Provider q"}},
+		{name: "a Bucket of another Provider, no bucket yet", in: grantInput{loc: &here, refs: []pailv1.Bucket{onProvider("data", "p"), onProvider("other", "q")}},
+			want: []string{"spec.buckets[1] names Bucket other of Provider q, which has no bucket established yet"}},
+		{name: "a Bucket of another Provider elsewhere", in: grantInput{loc: &here, refs: []pailv1.Bucket{at(onProvider("other", "q"), "http://elsewhere.test")}},
+			want: []string{"spec.buckets[0] names Bucket other of Provider q, whose bucket is at http://elsewhere.test"}},
+		{name: "a Bucket of another Provider, where the user lives", in: grantInput{loc: &here, refs: []pailv1.Bucket{at(onProvider("other", "q"), here.Endpoint)}}},
+		{name: "a Bucket of another Provider, the user's location unknown", in: grantInput{refs: []pailv1.Bucket{at(onProvider("other", "q"), here.Endpoint)}},
+			want: []string{"spec.buckets[0] names Bucket other of Provider q"}},
 		{name: "a bucket of another namespace", in: grantInput{named: []string{"theirs"}, owners: map[string][]string{"theirs": {"team-b"}}},
 			want: []string{"bucket theirs, which a Bucket of namespace team-b manages"}},
 		{name: "a bucket of another namespace, observed here too", in: grantInput{named: []string{"theirs"}, owners: map[string][]string{"theirs": {"team-a", "team-b"}}},

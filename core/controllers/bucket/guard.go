@@ -53,3 +53,7 @@ func OwnersAt(ctx context.Context, c client.Reader, loc pailv1.Location, bucketN
 	}
 	return out, nil
 }
+
+// Location is where the Bucket established its bucket (see record); ok is
+// false while it owns nothing there, or owns with no trace of where.
+func Location(b *pailv1.Bucket) (pailv1.Location, bool) { return record(b) }
