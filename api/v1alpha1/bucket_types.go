@@ -144,6 +144,10 @@ type BucketSpec struct {
 	// Policy is an inline bucket policy document (IAM JSON, written as YAML
 	// or JSON). A Bucket with an inline policy cannot also be the target of a
 	// BucketPolicy; use one or the other. Removing it deletes the policy.
+	// It is checked by every loaded policy pack in Enforce mode, as a
+	// BucketPolicy is: a document the packs deny is refused at admission and,
+	// if stored before a pack denied it, is not applied (the PolicyValid
+	// condition says why; the rest of the spec is still applied).
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object

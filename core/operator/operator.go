@@ -80,7 +80,8 @@ type Options struct {
 	// PluginNamespace is where plugin ConfigMaps are read; "" disables
 	// plugins from ConfigMaps.
 	PluginNamespace string
-	// WebhookPort serves the BucketPolicy validating webhook; 0 disables it.
+	// WebhookPort serves the validating webhooks (BucketPolicy, Bucket,
+	// AccessKey); 0 disables it.
 	WebhookPort int
 	// WebhookHost is the address the webhook listens on ("" means all).
 	WebhookHost string
@@ -189,10 +190,11 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 		mgr: mgr, metrics: m, registry: reg, recorder: recorder,
 		conn: &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient(),
 			Resolver: o.Resolver, Denied: denied},
-		engine:     newEngine(ctx, o, m),
-		recheck:    make(chan event.GenericEvent, 64),
-		repack:     make(chan event.GenericEvent, 64),
-		repackKeys: make(chan event.GenericEvent, 64),
+		engine:        newEngine(ctx, o, m),
+		recheck:       make(chan event.GenericEvent, 64),
+		repack:        make(chan event.GenericEvent, 64),
+		repackKeys:    make(chan event.GenericEvent, 64),
+		repackBuckets: make(chan event.GenericEvent, 64),
 	}
 	if err := w.storageControllers(o); err != nil { //nolint:contextcheck // as inUse: SetupWithManager takes no context
 		return nil, err
@@ -327,10 +329,10 @@ type wiring struct {
 	engine   *policy.Engine
 	// recorder gives each controller its event recorder (inUse).
 	recorder func(name string) events.EventRecorder
-	// recheck wakes Providers (a plugin changed); repack BucketPolicies
-	// and repackKeys AccessKeys
+	// recheck wakes Providers (a plugin changed); repack BucketPolicies,
+	// repackKeys AccessKeys and repackBuckets Buckets with an inline policy
 	// (the packs changed).
-	recheck, repack, repackKeys chan event.GenericEvent
+	recheck, repack, repackKeys, repackBuckets chan event.GenericEvent
 }
 
 // storageControllers registers the controllers of the storage kinds:
@@ -354,6 +356,8 @@ func (w *wiring) storageControllers(o Options) error {
 		Client:                  mgr.GetClient(),
 		Reader:                  mgr.GetAPIReader(),
 		Connector:               w.conn,
+		Engine:                  w.engine,
+		Repack:                  w.repackBuckets,
 		Recorder:                w.recorder("pail-bucket"),
 		ResyncPeriod:            o.BucketResync,
 		RetryMax:                o.BucketRetryMax,
@@ -405,6 +409,7 @@ func (w *wiring) extensionControllers(o Options) error {
 		Namespace:        o.Namespace,
 		Repack:           w.repack,
 		RepackAccessKeys: w.repackKeys,
+		RepackBuckets:    w.repackBuckets,
 	}).SetupWithManager(w.mgr); err != nil {
 		return fmt.Errorf("policypack controller: %w", err)
 	}
@@ -446,6 +451,12 @@ func (w *wiring) checks(hookServer webhook.Server) error {
 	if hookServer != nil {
 		if err := (&bucketpolicy.Validator{Reader: mgr.GetClient(), Engine: w.engine}).SetupWebhookWithManager(mgr); err != nil {
 			return fmt.Errorf("bucketpolicy webhook: %w", err)
+		}
+		if err := (&bucket.Validator{Reader: mgr.GetClient(), Engine: w.engine}).SetupWebhookWithManager(mgr); err != nil {
+			return fmt.Errorf("bucket webhook: %w", err)
+		}
+		if err := (&accesskey.Validator{Reader: mgr.GetClient()}).SetupWebhookWithManager(mgr); err != nil {
+			return fmt.Errorf("accesskey webhook: %w", err)
 		}
 		if err := mgr.AddReadyzCheck("webhook", hookServer.StartedChecker()); err != nil {
 			return err

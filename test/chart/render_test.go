@@ -325,20 +325,35 @@ func TestRenderDefaults(t *testing.T) {
 		sec := typed[corev1.Secret](t, find(objs, "Secret", "pail-webhook-tls"))
 		assert.Equal(t, corev1.SecretTypeTLS, sec.Type)
 		vwc := typed[admissionv1.ValidatingWebhookConfiguration](t, find(objs, "ValidatingWebhookConfiguration", "pail"))
-		require.Len(t, vwc.Webhooks, 1)
+		// One webhook per validated kind, each from files/manifests.yaml
+		// (the kubebuilder markers), all on the one Service and CA.
+		want := map[string]string{
+			"bucketpolicies": "/validate-pail-dev-v1alpha1-bucketpolicy",
+			"buckets":        "/validate-pail-dev-v1alpha1-bucket",
+			"accesskeys":     "/validate-pail-dev-v1alpha1-accesskey",
+		}
+		got := map[string]string{}
+		require.NotEmpty(t, vwc.Webhooks)
 		w := vwc.Webhooks[0]
-		assert.Equal(t, admissionv1.Ignore, *w.FailurePolicy, "the controller validates again, so the webhook never blocks")
-		assert.Equal(t, admissionv1.SideEffectClassNone, *w.SideEffects)
-		assert.Equal(t, []string{"v1"}, w.AdmissionReviewVersions)
-		require.Len(t, w.Rules, 1)
-		assert.Equal(t, []admissionv1.OperationType{admissionv1.Create, admissionv1.Update}, w.Rules[0].Operations)
-		assert.Equal(t, []string{"pail.dev"}, w.Rules[0].APIGroups)
-		assert.Equal(t, []string{"v1alpha1"}, w.Rules[0].APIVersions)
-		assert.Equal(t, []string{"bucketpolicies"}, w.Rules[0].Resources)
 		ref := w.ClientConfig.Service
 		require.NotNil(t, ref)
-		assert.Equal(t, "/validate-pail-dev-v1alpha1-bucketpolicy", *ref.Path)
-		assert.Equal(t, releaseNS, ref.Namespace)
+		for _, h := range vwc.Webhooks {
+			assert.Equal(t, admissionv1.Ignore, *h.FailurePolicy, "the controller validates again, so the webhook never blocks")
+			assert.Equal(t, admissionv1.SideEffectClassNone, *h.SideEffects)
+			assert.Equal(t, []string{"v1"}, h.AdmissionReviewVersions)
+			require.Len(t, h.Rules, 1)
+			assert.Equal(t, []admissionv1.OperationType{admissionv1.Create, admissionv1.Update}, h.Rules[0].Operations)
+			assert.Equal(t, []string{"pail.dev"}, h.Rules[0].APIGroups)
+			assert.Equal(t, []string{"v1alpha1"}, h.Rules[0].APIVersions)
+			require.Len(t, h.Rules[0].Resources, 1)
+			require.NotNil(t, h.ClientConfig.Service)
+			got[h.Rules[0].Resources[0]] = *h.ClientConfig.Service.Path
+			assert.Equal(t, releaseNS, h.ClientConfig.Service.Namespace)
+			assert.Equal(t, ref.Name, h.ClientConfig.Service.Name)
+			assert.Equal(t, *ref.Port, *h.ClientConfig.Service.Port)
+			assert.Equal(t, w.ClientConfig.CABundle, h.ClientConfig.CABundle)
+		}
+		assert.Equal(t, want, got)
 		svc := typed[corev1.Service](t, find(objs, "Service", ref.Name))
 		require.Len(t, svc.Spec.Ports, 1)
 		assert.Equal(t, *ref.Port, svc.Spec.Ports[0].Port)

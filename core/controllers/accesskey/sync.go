@@ -23,8 +23,11 @@ import (
 const (
 	userConflictRetry = 30 * time.Second
 	bucketRefRetry    = 15 * time.Second
-	packsRetry        = 30 * time.Second
-	secretRetry       = 30 * time.Second
+	// grantRetry: a grant refused for another namespace's Bucket is looked
+	// at again, since that Bucket may go (it has no watch here).
+	grantRetry  = time.Minute
+	packsRetry  = 30 * time.Second
+	secretRetry = 30 * time.Second
 )
 
 // syncPhases are the AccessKey's sync, in order: everything is checked
@@ -117,7 +120,7 @@ func checkDriver(_ context.Context, _ *pailv1.AccessKey, s *state) (managed.Step
 // checkPolicy builds the identity policy and has the packs check it, before
 // anything is created.
 func (r *Reconciler) checkPolicy(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
-	buckets, err := bucketNames(ctx, r.Client, ak)
+	refs, err := bucketRefs(ctx, r.Client, ak)
 	if refErr, ok := errors.AsType[*BucketRefError](err); ok {
 		s.verdict = managed.NotReady(pailv1.ReasonBucketRefNotFound, refErr.Error()+"; the AccessKey proceeds once it does.")
 		return managed.Stop(bucketRefRetry), nil
@@ -125,6 +128,10 @@ func (r *Reconciler) checkPolicy(ctx context.Context, ak *pailv1.AccessKey, s *s
 	if err != nil {
 		return managed.Stop(0), err
 	}
+	if step, stop, err := r.checkGrants(ctx, ak, s, refs); stop || err != nil {
+		return step, err
+	}
+	buckets := bucketNames(refs)
 	doc, err := Document(ak, buckets)
 	var parsed *policydoc.Document
 	if err == nil && doc != "" {

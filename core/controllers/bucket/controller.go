@@ -14,15 +14,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/metrics"
+	"github.com/pail-dev/pail/core/policy"
 )
 
 // Reconciler manages Buckets.
@@ -31,7 +34,14 @@ type Reconciler struct {
 	// Reader reads MFA Secrets uncached.
 	Reader    client.Reader
 	Connector *connect.Connector
-	Recorder  events.EventRecorder
+	// Engine holds the policy packs that judge an inline spec.policy (the
+	// operator's one engine, shared with BucketPolicies); nil is an engine
+	// with no packs.
+	Engine   *policy.Engine
+	Recorder events.EventRecorder
+	// Repack receives an event per Bucket with an inline policy when the
+	// packs change, so each is judged again.
+	Repack chan event.GenericEvent
 	// ResyncPeriod re-observes a Ready bucket.
 	ResyncPeriod time.Duration
 	// NotEmptyRetry is how often a blocked delete looks again.
@@ -62,6 +72,9 @@ func (r *Reconciler) setup() {
 	managed.Default(&r.NotEmptyRetry, 30*time.Second)
 	managed.Default(&r.RetryBase, 500*time.Millisecond)
 	managed.Default(&r.RetryMax, 2*time.Minute)
+	if r.Engine == nil {
+		r.Engine = policy.NewEngine()
+	}
 	if r.patchMeta == nil {
 		r.patchMeta = func(ctx context.Context, b *pailv1.Bucket, mutate func(*pailv1.Bucket)) error {
 			return status.PatchMetadata(ctx, r.Client, b, mutate)
@@ -85,16 +98,19 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := indexInputs(mgr); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
 		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.BucketList{}, managed.IndexProvider)), builder.WithPredicates(connect.ReadinessChanged())).
-		WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.bucketsForSecret)).
-		WithOptions(controller.Options{
-			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
-			// Per-item backoff only: the default adds a global 10 qps bucket
-			// that throttles a thousand healthy Buckets for nothing.
-			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](r.RetryBase, r.RetryMax),
-		}).
+		WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.bucketsForSecret))
+	if r.Repack != nil {
+		b = b.WatchesRawSource(source.Channel(r.Repack, &handler.EnqueueRequestForObject{}))
+	}
+	return b.WithOptions(controller.Options{
+		MaxConcurrentReconciles: r.MaxConcurrentReconciles,
+		// Per-item backoff only: the default adds a global 10 qps bucket
+		// that throttles a thousand healthy Buckets for nothing.
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](r.RetryBase, r.RetryMax),
+	}).
 		Complete(r)
 }
 

@@ -2,6 +2,7 @@ package bucket
 
 import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
@@ -23,6 +24,11 @@ type state struct {
 	managed        []string
 	unsupported    map[string]string
 	observeOnly    bool
+	// policy is the packs' finding on the inline spec.policy (nil: none, or
+	// not checked); policyChecked: the check ran, so PolicyValid may go
+	// when there is no inline policy.
+	policy        *bucketpolicy.Finding
+	policyChecked bool
 
 	// observe and plan
 	obs  abi.BucketObservation

@@ -28,6 +28,7 @@ func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.Bucket, state] {
 	return []managed.Phase[*pailv1.Bucket, state]{
 		{Name: "provider", Run: r.resolveProvider},
 		{Name: "spec", Run: readSpec},
+		{Name: "policy", Run: r.checkPolicy},
 		{Name: "ownership", Run: r.checkOwnership},
 		{Name: "observe", Run: r.observe},
 		{Name: "plan", Run: r.planSync},
@@ -142,16 +143,20 @@ func (r *Reconciler) planSync(_ context.Context, b *pailv1.Bucket, s *state) (ma
 // in status, with one event when that list changes.
 func (r *Reconciler) synced(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
 	s.synced = true
+	next := r.ResyncPeriod
+	if s.policy != nil && s.policy.Unavailable() {
+		next = packsRetry
+	}
 	if len(s.unsupported) == 0 {
 		b.Status.Unsupported = nil
-		return managed.Stop(r.ResyncPeriod), nil
+		return managed.Stop(next), nil
 	}
 	msg := unsupportedMessage(s.unsupported)
 	if c := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionUnsupported); c == nil || c.Status != metav1.ConditionTrue || c.Message != msg {
 		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonUnsupported, "Observe", "%s", msg)
 	}
 	b.Status.Unsupported = unsupportedNames(s.unsupported)
-	return managed.Stop(r.ResyncPeriod), nil
+	return managed.Stop(next), nil
 }
 
 // backendError records a failed driver call, with one event per

@@ -16,7 +16,6 @@ import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
-	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -96,47 +95,32 @@ func (r *Reconciler) readProvider(ctx context.Context, _ *pailv1.BucketPolicy, s
 	return managed.Next, nil
 }
 
-// validate checks the document with the packs and records their verdict;
-// a document they deny (in Enforce mode) is not applied.
+// validate checks the document with the packs and records their verdict
+// (Judge, the rule a Bucket's inline policy is judged by too); a document
+// they deny (in Enforce mode) is not applied.
 func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	start := time.Now()
 	doc, res, err := check(ctx, r.Engine, bp, s.b, s.p)
 	s.doc = doc
 	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
-	if notJSON, ok := errors.AsType[*NotJSONError](err); ok {
-		msg := notJSON.Error() + "."
-		s.invalid(pailv1.ReasonPolicyNotJSON, msg)
-		return managed.Stop(0), managed.Spec(errors.New(msg))
+	f := Judge(res, err, bp.Spec.EnforcementMode != pailv1.EnforcementWarn)
+	if f.NewsIn(bp.Status.Conditions) {
+		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, f.Reason, "Validate", "%s", f.Message)
 	}
-	if err != nil {
-		s.invalid(pailv1.ReasonPacksUnavailable, status.Sentence(fmt.Sprintf("The policy cannot be checked: %v", err)))
+	switch {
+	case f.Terminal:
+		s.invalid(f.Reason, f.Message)
+		return managed.Stop(0), managed.Spec(errors.New(f.Message))
+	case f.Unavailable():
+		s.invalid(f.Reason, f.Message)
 		return managed.Stop(waitRetry), nil
 	}
-	enforce := bp.Spec.EnforcementMode != pailv1.EnforcementWarn
-	prev := meta.FindStatusCondition(bp.Status.Conditions, pailv1.ConditionPolicyValid)
-	bp.Status.Violations = res.Deny
-	bp.Status.Warnings = res.Warn
-	if !enforce {
-		bp.Status.Warnings = append(append([]string(nil), res.Deny...), res.Warn...)
-	}
-	if len(res.Deny) > 0 && enforce {
-		msg := fmt.Sprintf("The policy packs deny this document, so it is not applied: %s.", status.Summarize(res.Deny, " (see status)"))
-		if prev == nil || prev.Status != metav1.ConditionFalse || prev.Message != msg {
-			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonPolicyDenied, "Validate", "%s", msg)
-		}
-		s.invalid(pailv1.ReasonPolicyDenied, msg)
+	bp.Status.Violations, bp.Status.Warnings = f.Violations, f.Warnings
+	if !f.Applies() {
+		s.invalid(f.Reason, f.Message)
 		return managed.Stop(0), nil
 	}
-	if w := bp.Status.Warnings; len(w) > 0 {
-		// Whether it is applied is Synced's and Ready's to say.
-		msg := fmt.Sprintf("The policy packs allow this document, with warnings: %s.", status.Summarize(w, " (see status)"))
-		if prev == nil || prev.Message != msg {
-			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonPolicyWarnings, "Validate", "%s", msg)
-		}
-		s.validity = &validity{metav1.ConditionTrue, pailv1.ReasonPolicyWarnings, msg}
-	} else {
-		s.validity = &validity{metav1.ConditionTrue, pailv1.ReasonPolicyAllowed, "Every selected policy pack allows this document."}
-	}
+	s.validity = &validity{f.Status, f.Reason, f.Message}
 	return managed.Next, nil
 }
 

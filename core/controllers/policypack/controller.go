@@ -63,6 +63,9 @@ type Reconciler struct {
 	// RepackAccessKeys receives every AccessKey with an identity policy
 	// when a pack changed, for the same reason.
 	RepackAccessKeys chan<- event.GenericEvent
+	// RepackBuckets receives every Bucket with an inline spec.policy when a
+	// pack changed, for the same reason.
+	RepackBuckets chan<- event.GenericEvent
 
 	mu    sync.Mutex
 	packs map[types.NamespacedName]string

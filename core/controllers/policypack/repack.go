@@ -41,8 +41,8 @@ func (p *repacker) Start(ctx context.Context) error {
 	}
 }
 
-// send queues every BucketPolicy, and every AccessKey with an identity
-// policy, as they are now.
+// send queues every BucketPolicy, every AccessKey with an identity policy
+// and every Bucket with an inline policy, as they are now.
 func (r *Reconciler) send(ctx context.Context) {
 	if r.Repack != nil {
 		var list pailv1.BucketPolicyList
@@ -62,6 +62,16 @@ func (r *Reconciler) send(ctx context.Context) {
 					if !sendTo(ctx, r.RepackAccessKeys, &list.Items[i]) {
 						return
 					}
+				}
+			}
+		}
+	}
+	if r.RepackBuckets != nil {
+		var list pailv1.BucketList
+		if err := r.Client.List(ctx, &list); err == nil {
+			for i := range list.Items {
+				if list.Items[i].Spec.Policy != nil && !sendTo(ctx, r.RepackBuckets, &list.Items[i]) {
+					return
 				}
 			}
 		}
