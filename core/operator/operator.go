@@ -88,6 +88,11 @@ type Options struct {
 	ProviderRetryBase  time.Duration
 	ProviderRetryMax   time.Duration
 
+	// ClusterID names this cluster in the ownership mark on buckets; ""
+	// reads the UID of the kube-system Namespace at start. Set it only to
+	// simulate another cluster (tests).
+	ClusterID string
+
 	Logger hclog.Logger
 }
 
@@ -135,6 +140,9 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	ctrl.SetLogger(logging.Logr(o.Logger))
 	mgr, hookServer, err := newManager(o)
 	if err != nil {
+		return nil, err
+	}
+	if o.ClusterID, err = resolveClusterID(ctx, mgr.GetAPIReader(), o.ClusterID); err != nil {
 		return nil, err
 	}
 	m, err := metrics.New(nil)
@@ -321,6 +329,7 @@ func (w *wiring) storageControllers(o Options) error {
 		RetryMax:                o.BucketRetryMax,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 		Metrics:                 w.metrics,
+		ClusterID:               o.ClusterID,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("bucket controller: %w", err)
 	}

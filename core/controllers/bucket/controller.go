@@ -44,6 +44,10 @@ type Reconciler struct {
 	// DriftLoop pauses writes to a Bucket that another writer keeps
 	// changing; nil never pauses.
 	DriftLoop *DriftLoop
+	// ClusterID names this cluster in the ownership mark Pail writes on
+	// every bucket it creates or adopts (bucketdiff.Owner); "" writes no
+	// mark.
+	ClusterID string
 	// SlowRetry schedules the retries of errors in the backend's state
 	// (AccessDenied); nil uses the skeleton's defaults.
 	SlowRetry *managed.SlowRetry

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
 )
@@ -88,6 +89,14 @@ func (r *Reconciler) guardDelete(ctx context.Context, b *pailv1.Bucket, s *state
 		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left bucket %s in place: Bucket %s/%s manages it", b.Spec.BucketName, other.Namespace, other.Name)
 		return release(s)
 	}
+	holder, err := r.markHolder(ctx, b, s)
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	if holder != nil {
+		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonRetained, "Delete", "Left bucket %s in place: it is marked as owned by %s", b.Spec.BucketName, holder)
+		return release(s)
+	}
 	if b.Spec.ForceDelete && !s.conn.Driver.Describe().Supports(abi.CapForceDelete) {
 		s.verdict = managed.NotReady(pailv1.ReasonUnsupported, fmt.Sprintf("spec.forceDelete is set but driver %s cannot empty a bucket; empty bucket %s yourself, or set spec.deletionPolicy to Retain.", s.p.Spec.Driver, b.Spec.BucketName))
 		return r.blocked(ctx, b, s, blockedCannotEmpty)
@@ -121,4 +130,26 @@ func (r *Reconciler) deleteBucket(ctx context.Context, b *pailv1.Bucket, s *stat
 		return managed.Stop(r.NotEmptyRetry), nil
 	}
 	return managed.Stop(0), r.backendError(b, s, "delete", err)
+}
+
+// markHolder returns the other owner whose mark the bucket carries, or nil:
+// none, this Bucket's own, or a backend that holds no mark. Another
+// cluster's Bucket, or another namespace's, is invisible to the location
+// index, so the mark is the only guard against deleting its data.
+func (r *Reconciler) markHolder(ctx context.Context, b *pailv1.Bucket, s *state) (*bucketdiff.Owner, error) {
+	if !r.markable(s.conn.Driver.Describe()) {
+		return nil, nil
+	}
+	args := abi.BucketArgs{Name: b.Spec.BucketName, Region: s.region, Observe: []string{abi.SubTagging}}
+	obs, err := s.conn.Driver.ObserveBucket(r.callContext(ctx, s), s.conn.Config, args)
+	if err != nil {
+		return nil, r.backendError(b, s, "observe", err)
+	}
+	if !obs.Exists || obs.Config.Tagging == nil {
+		return nil, nil
+	}
+	if claim, holder := bucketdiff.ClaimOf(obs.Config.Tagging.Tags, r.ownerOf(b)); claim == bucketdiff.Other {
+		return &holder, nil
+	}
+	return nil, nil
 }

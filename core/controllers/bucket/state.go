@@ -2,6 +2,7 @@ package bucket
 
 import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
@@ -23,6 +24,15 @@ type state struct {
 	managed        []string
 	unsupported    map[string]string
 	observeOnly    bool
+	// owner is this Bucket as the ownership mark names it; markable says
+	// the backend holds marks (the driver declares tagging and the observe
+	// did not refuse it), so they are read and checked; else ownership
+	// rests on status alone.
+	owner    bucketdiff.Owner
+	markable bool
+	// adoptDenied, when set, is why this Bucket may not adopt a bucket it
+	// did not create (see mayAdopt); "" allows adoption.
+	adoptDenied string
 
 	// observe and plan
 	obs  abi.BucketObservation

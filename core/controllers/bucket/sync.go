@@ -27,7 +27,7 @@ func owned(b *pailv1.Bucket) bool {
 func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.Bucket, state] {
 	return []managed.Phase[*pailv1.Bucket, state]{
 		{Name: "provider", Run: r.resolveProvider},
-		{Name: "spec", Run: readSpec},
+		{Name: "spec", Run: r.readSpec},
 		{Name: "ownership", Run: r.checkOwnership},
 		{Name: "observe", Run: r.observe},
 		{Name: "plan", Run: r.planSync},
@@ -54,7 +54,7 @@ func (r *Reconciler) resolveProvider(ctx context.Context, b *pailv1.Bucket, s *s
 
 // readSpec turns the spec into the desired config and splits off, by name,
 // the features the driver does not declare; everything else is applied.
-func readSpec(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
+func (r *Reconciler) readSpec(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
 	desired, err := bucketdiff.Desired(&b.Spec)
 	if err != nil {
 		s.verdict = managed.NotSynced(pailv1.ReasonInvalidSpec, status.Sentence(fmt.Sprintf("The spec cannot be applied: %v", err)))
@@ -63,7 +63,23 @@ func readSpec(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, erro
 	s.desired = desired
 	s.managed, s.unsupported = supported(desired, s.conn.Driver.Describe())
 	s.observeOnly = b.Spec.ManagementPolicy == pailv1.ManagementObserveOnly
+	// ObserveOnly never takes ownership, so it neither reads nor writes
+	// the mark.
+	s.owner = r.ownerOf(b)
+	s.markable = !s.observeOnly && r.markable(s.conn.Driver.Describe())
 	return managed.Next, nil
+}
+
+// ownerOf is b as its ownership mark names it.
+func (r *Reconciler) ownerOf(b *pailv1.Bucket) bucketdiff.Owner {
+	return bucketdiff.Owner{Cluster: r.ClusterID, Namespace: b.Namespace, Name: b.Name, UID: string(b.UID)}
+}
+
+// markable reports whether buckets of this driver can hold the ownership
+// mark: it is a bucket tag, so the driver must declare tagging. Without a
+// cluster id (a Reconciler built without the operator) nothing is marked.
+func (r *Reconciler) markable(info abi.DriverInfo) bool {
+	return r.ClusterID != "" && info.Supports(abi.SubTagging)
 }
 
 // checkOwnership: where the Provider points now must be where the ownership
@@ -96,13 +112,25 @@ func (r *Reconciler) refuse(b *pailv1.Bucket, s *state, reason, msg string) mana
 
 // observe reads the bucket's managed sub-resources.
 func (r *Reconciler) observe(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
+	// The mark is read with the tags even when the spec sets none; a
+	// refusal to read it then concerns the mark alone, not the spec.
+	markOnly := s.markable && !slices.Contains(s.managed, abi.SubTagging)
 	args := abi.BucketArgs{Name: b.Spec.BucketName, Region: s.region, Observe: s.managed}
+	if markOnly {
+		args.Observe = append(slices.Clone(s.managed), abi.SubTagging)
+	}
 	obs, err := s.conn.Driver.ObserveBucket(r.callContext(ctx, s), s.conn.Config, args)
 	if err != nil {
 		return managed.Stop(0), r.backendError(b, s, "observe", err)
 	}
 	s.obs = obs
 	maps.Copy(s.unsupported, obs.Unsupported)
+	if _, bad := obs.Unsupported[abi.SubTagging]; bad || (obs.Exists && obs.Config.Tagging == nil) {
+		s.markable = false
+		if markOnly {
+			delete(s.unsupported, abi.SubTagging)
+		}
+	}
 	s.managed = slices.DeleteFunc(s.managed, func(n string) bool { _, bad := s.unsupported[n]; return bad })
 	s.apply = bucketdiff.Only(s.desired, s.managed)
 	// No "last synced" timestamp in status: it would turn every in-sync
@@ -127,6 +155,10 @@ func (r *Reconciler) planSync(_ context.Context, b *pailv1.Bucket, s *state) (ma
 	case v.Reason == pailv1.ReasonBucketExists:
 		if c := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionConflict); c == nil || c.Status != metav1.ConditionTrue {
 			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBucketExists, "Observe", "%s", v.Message)
+		}
+	case v.Reason == pailv1.ReasonAlreadyManaged:
+		if managed.Transition(b.Status.Conditions, pailv1.ConditionConflict, v.Reason, v.Message) {
+			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, v.Reason, "Observe", "%s", v.Message)
 		}
 	case v.Reason == pailv1.ReasonDrift:
 		if !slices.Equal(b.Status.Drift, s.plan.fields) {
