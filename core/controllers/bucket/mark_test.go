@@ -1,0 +1,187 @@
+package bucket
+
+import (
+	"maps"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
+	"github.com/pail-dev/pail/core/controllers/managed"
+	"github.com/pail-dev/pail/sdk/abi"
+)
+
+// testCluster is the cluster id the decision tests run in.
+const testCluster = "c1"
+
+// tagCaps: a driver that holds marks.
+var tagCaps = []string{abi.SubVersioning, abi.SubTagging}
+
+// markOf is the mark the test Bucket (ns/b) writes with uid.
+func markOf(uid string) map[string]string {
+	return bucketdiff.Owner{Cluster: testCluster, Namespace: "ns", Name: "b", UID: uid}.Mark()
+}
+
+// tagged is an observed config: versioning in sync, and these tags.
+func tagged(sets ...map[string]string) abi.BucketConfig {
+	all := map[string]string{}
+	for _, m := range sets {
+		maps.Copy(all, m)
+	}
+	c := enabled()
+	c.Tagging = &abi.Tagging{Tags: all}
+	return c
+}
+
+func otherMark(mut func(*bucketdiff.Owner)) map[string]string {
+	o := bucketdiff.Owner{Cluster: testCluster, Namespace: "ns", Name: "b", UID: "u1"}
+	mut(&o)
+	return o.Mark()
+}
+
+// lastTags is the tag set of the last write.
+func lastTags(t *testing.T, f *backend) map[string]string {
+	t.Helper()
+	require.NotEmpty(t, f.applied)
+	tg := f.applied[len(f.applied)-1].Config.Tagging
+	require.NotNil(t, tg, "the write carries the tags")
+	return tg.Tags
+}
+
+func TestBucketOwnershipMark(t *testing.T) {
+	withTags := func(tags map[string]string) func(*pailv1.Bucket) {
+		return func(b *pailv1.Bucket) { b.Spec.Tags = tags }
+	}
+	adopting := func(b *pailv1.Bucket) { b.Spec.Adopt = true }
+	anotherCluster := otherMark(func(o *bucketdiff.Owner) { o.Cluster = "c2" })
+	anotherNamespace := otherMark(func(o *bucketdiff.Owner) { o.Namespace = "team-b" })
+	tests := []struct {
+		name     string
+		bucket   *pailv1.Bucket
+		backend  *backend
+		ready    string
+		writes   int
+		deletes  int
+		released bool
+		check    func(t *testing.T, b *pailv1.Bucket, f *backend)
+	}{
+		{name: "create carries the mark", bucket: newTestBucket(nil), backend: &backend{caps: tagCaps},
+			ready: pailv1.ReasonAvailable, writes: 1,
+			check: func(t *testing.T, _ *pailv1.Bucket, f *backend) {
+				assert.True(t, f.applied[0].Create, "in the create call itself")
+				assert.Equal(t, markOf("u1"), lastTags(t, f))
+			}},
+		{name: "create carries the spec's tags and the mark", bucket: newTestBucket(withTags(map[string]string{"team": "a"})), backend: &backend{caps: tagCaps},
+			ready: pailv1.ReasonAvailable, writes: 1,
+			check: func(t *testing.T, _ *pailv1.Bucket, f *backend) {
+				want := markOf("u1")
+				want["team"] = "a"
+				assert.Equal(t, want, lastTags(t, f))
+			}},
+		{name: "a driver without tagging writes no mark", bucket: newTestBucket(nil), backend: &backend{caps: []string{abi.SubVersioning}},
+			ready: pailv1.ReasonAvailable, writes: 1,
+			check: func(t *testing.T, b *pailv1.Bucket, f *backend) {
+				assert.Nil(t, f.applied[0].Config.Tagging)
+				assert.Empty(t, b.Status.Unsupported, "the mark is no feature the user asked for")
+			}},
+		{name: "an owned bucket without its mark is re-marked (crash after create)", bucket: ownedBucket(), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(map[string]string{"team": "foreign"})},
+			ready: pailv1.ReasonAvailable, writes: 1,
+			check: func(t *testing.T, _ *pailv1.Bucket, f *backend) {
+				assert.Nil(t, f.applied[0].Config.Versioning, "only the mark is written")
+				want := markOf("u1")
+				want["team"] = "foreign"
+				assert.Equal(t, want, lastTags(t, f), "without spec.tags the bucket's own tags stay")
+			}},
+		{name: "an owned, marked bucket in sync writes nothing", bucket: ownedBucket(), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u1"))},
+			ready: pailv1.ReasonAvailable},
+		{name: "a spec.tags change keeps the mark", bucket: newTestBucket(func(b *pailv1.Bucket) {
+			*b = *ownedBucket()
+			b.Spec.Tags = map[string]string{"team": "b"}
+		}), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u1"), map[string]string{"team": "a"})},
+			ready: pailv1.ReasonAvailable, writes: 1,
+			check: func(t *testing.T, _ *pailv1.Bucket, f *backend) {
+				want := markOf("u1")
+				want["team"] = "b"
+				assert.Equal(t, want, lastTags(t, f))
+			}},
+		{name: "another cluster's mark: Conflict, nothing written", bucket: ownedBucket(), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(anotherCluster)},
+			ready: pailv1.ReasonAlreadyManaged,
+			check: func(t *testing.T, b *pailv1.Bucket, _ *backend) {
+				c := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionConflict)
+				require.NotNil(t, c)
+				assert.Contains(t, c.Message, "another cluster (id c2)")
+			}},
+		{name: "another namespace's mark: adoption refused", bucket: newTestBucket(adopting), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(anotherNamespace)},
+			ready: pailv1.ReasonAlreadyManaged,
+			check: func(t *testing.T, b *pailv1.Bucket, _ *backend) {
+				assert.Empty(t, b.Status.Ownership, "nothing adopted")
+				assert.Contains(t, meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionConflict).Message, "team-b/b in this cluster")
+			}},
+		{name: "an unmarked bucket is adopted and marked", bucket: newTestBucket(adopting), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(map[string]string{"owner": "foreign"})},
+			ready: pailv1.ReasonAvailable, writes: 1,
+			check: func(t *testing.T, b *pailv1.Bucket, f *backend) {
+				assert.Equal(t, pailv1.OwnershipAdopted, b.Status.Ownership)
+				want := markOf("u1")
+				want["owner"] = "foreign"
+				assert.Equal(t, want, lastTags(t, f))
+			}},
+		{name: "a recreated Bucket is the same owner: adopting re-marks with its uid", bucket: newTestBucket(adopting), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u0"))},
+			ready: pailv1.ReasonAvailable, writes: 1,
+			check: func(t *testing.T, _ *pailv1.Bucket, f *backend) {
+				assert.Equal(t, markOf("u1"), lastTags(t, f))
+			}},
+		{name: "a recreated Bucket without spec.adopt is refused as before", bucket: newTestBucket(nil), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u0"))},
+			ready: pailv1.ReasonBucketExists},
+		{name: "observe only sits beside another's mark, which is no drift", bucket: newTestBucket(func(b *pailv1.Bucket) {
+			b.Spec.ManagementPolicy = pailv1.ManagementObserveOnly
+			b.Spec.Tags = map[string]string{"team": "a"}
+		}), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(anotherCluster, map[string]string{"team": "a"})},
+			ready: pailv1.ReasonAvailable},
+		{name: "delete: another's mark on an owned bucket is never deleted", bucket: deleting(func() *pailv1.Bucket {
+			b := ownedBucket()
+			b.Spec.ForceDelete = true
+			return b
+		}(), pailv1.DeletionDelete), backend: &backend{caps: append([]string{abi.CapForceDelete}, tagCaps...), exists: true, cfg: tagged(anotherNamespace)},
+			released: true},
+		{name: "delete: its own mark is deleted", bucket: deleting(ownedBucket(), pailv1.DeletionDelete),
+			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u1"))}, deletes: 1, released: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reconcileOnce(t, tc.bucket, tc.backend)
+			if tc.ready != "" {
+				c := meta.FindStatusCondition(tc.bucket.Status.Conditions, pailv1.ConditionReady)
+				require.NotNil(t, c, "Ready")
+				assert.Equal(t, tc.ready, c.Reason, c.Message)
+			}
+			assert.Len(t, tc.backend.applied, tc.writes, "writes")
+			assert.Equal(t, tc.deletes, tc.backend.deleted, "deletes")
+			if tc.check != nil {
+				tc.check(t, tc.bucket, tc.backend)
+			}
+		})
+	}
+}
+
+// TestMayAdopt: adoption of a bucket no Pail object owns is allowed unless
+// a guardrail phase has denied it, and then nothing is written.
+func TestMayAdopt(t *testing.T) {
+	b := newTestBucket(func(b *pailv1.Bucket) { b.Spec.Adopt = true })
+	s := &state{markable: true, owner: bucketdiff.Owner{Cluster: testCluster, Namespace: "ns", Name: "b", UID: "u1"},
+		obs: abi.BucketObservation{Exists: true, Config: tagged()}, apply: enabled(), desired: enabled()}
+	s.p = &pailv1.Provider{}
+	assert.Nil(t, mayAdopt(b, s), "allowed by default")
+	assert.True(t, decide(b, s).adopt)
+
+	s.adoptDenied = "Guardrail g forbids spec.adopt in namespace ns."
+	v := mayAdopt(b, s)
+	require.NotNil(t, v)
+	p := decide(b, s)
+	assert.False(t, p.adopt)
+	assert.Equal(t, actNone, p.action)
+	require.NotNil(t, p.refuse)
+	assert.Equal(t, managed.Refusal(reasonAdoptionForbidden, s.adoptDenied), p.refuse)
+}
