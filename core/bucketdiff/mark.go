@@ -88,18 +88,18 @@ func MarkOf(tags map[string]string) (o Owner, ok bool) {
 type Claim int
 
 const (
-	// Unmarked: the bucket carries no mark.
+	// Unmarked means the bucket carries no mark.
 	Unmarked Claim = iota
-	// Mine: the mark is this very Bucket's.
+	// Mine means the mark is this very Bucket's.
 	Mine
-	// Recreated: the mark names this cluster, namespace and name with
+	// Recreated means the mark names this cluster, namespace and name with
 	// another uid. A Bucket object recreated under the same name (a backup
 	// restored, a GitOps tool re-applying it) gets a new uid, and only
 	// those who may write Buckets in that namespace can make it, so it is
 	// the same owner: the mark is rewritten with the new uid when this
 	// Bucket claims the bucket.
 	Recreated
-	// Other: another cluster's, or another Bucket's in this cluster.
+	// Other means the mark is another cluster's, or another Bucket's in this cluster.
 	Other
 )
 
