@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
@@ -33,6 +34,8 @@ type backend struct {
 	deleted  int
 	// terminating: the Bucket's namespace is being deleted.
 	terminating bool
+	// cluster holds other objects of the API (other Buckets).
+	cluster []client.Object
 }
 
 func (f *backend) driver() driver.Funcs {
@@ -81,7 +84,7 @@ func reconcileOnce(t *testing.T, b *pailv1.Bucket, f *backend) outcome {
 	if f.terminating {
 		ns.Status.Phase = corev1.NamespaceTerminating
 	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ns).WithIndex(&pailv1.Bucket{}, indexLocation, managed.IndexFunc(indexByLocation)).Build()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(append([]client.Object{ns}, f.cluster...)...).WithIndex(&pailv1.Bucket{}, indexLocation, managed.IndexFunc(indexByLocation)).Build()
 	r := &Reconciler{
 		Client:    c,
 		Reader:    c,

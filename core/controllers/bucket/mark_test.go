@@ -3,10 +3,13 @@ package bucket
 import (
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/bucketdiff"
@@ -135,6 +138,21 @@ func TestBucketOwnershipMark(t *testing.T) {
 			}},
 		{name: "a recreated Bucket without spec.adopt is refused as before", bucket: newTestBucket(nil), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u0"))},
 			ready: pailv1.ReasonBucketExists},
+		{name: "a create race in this cluster: the earlier Bucket takes the mark back", bucket: located(ownedBucket()),
+			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(raceLoser(time.Hour).mark()), cluster: []client.Object{raceLoser(time.Hour).bucket()}},
+			ready: pailv1.ReasonAvailable, writes: 1,
+			check: func(t *testing.T, _ *pailv1.Bucket, f *backend) {
+				assert.Equal(t, markOf("u1"), lastTags(t, f))
+			}},
+		{name: "the mark of an earlier owner in this cluster stands", bucket: located(ownedBucket()),
+			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(raceLoser(-time.Hour).mark()), cluster: []client.Object{raceLoser(-time.Hour).bucket()}},
+			ready: pailv1.ReasonAlreadyManaged},
+		{name: "the mark of a Bucket gone from this cluster stands (released with Retain)", bucket: located(ownedBucket()),
+			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(raceLoser(time.Hour).mark())},
+			ready: pailv1.ReasonAlreadyManaged,
+			check: func(t *testing.T, b *pailv1.Bucket, _ *backend) {
+				assert.Contains(t, meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionConflict).Message, "other/h in this cluster")
+			}},
 		{name: "observe only sits beside another's mark, which is no drift", bucket: newTestBucket(func(b *pailv1.Bucket) {
 			b.Spec.ManagementPolicy = pailv1.ManagementObserveOnly
 			b.Spec.Tags = map[string]string{"team": "a"}
@@ -184,4 +202,33 @@ func TestMayAdopt(t *testing.T) {
 	assert.Equal(t, actNone, p.action)
 	require.NotNil(t, p.refuse)
 	assert.Equal(t, managed.Refusal(reasonAdoptionForbidden, s.adoptDenied), p.refuse)
+}
+
+// created is when located Buckets were created; rivals are created
+// relative to it.
+var created = time.Unix(0, 0).Add(time.Hour)
+
+// located gives an owned Bucket its recorded location, the test Provider's.
+func located(b *pailv1.Bucket) *pailv1.Bucket {
+	b.Status.Location = &pailv1.Location{Endpoint: "http://s3.test"}
+	b.CreationTimestamp = metav1.NewTime(created)
+	return b
+}
+
+// rival is another Bucket of this cluster that owns the same bucket.
+type rival struct{ after time.Duration }
+
+// raceLoser is a rival created after (or, negative, before) the test Bucket.
+func raceLoser(after time.Duration) rival { return rival{after} }
+
+func (r rival) bucket() *pailv1.Bucket {
+	return &pailv1.Bucket{
+		ObjectMeta: metav1.ObjectMeta{Name: "h", Namespace: "other", UID: "u9", CreationTimestamp: metav1.NewTime(created.Add(r.after))},
+		Spec:       pailv1.BucketSpec{ProviderRef: pailv1.ProviderReference{Name: "p"}, BucketName: "data"},
+		Status:     pailv1.BucketStatus{Ownership: pailv1.OwnershipCreated, Location: &pailv1.Location{Endpoint: "http://s3.test"}},
+	}
+}
+
+func (r rival) mark() map[string]string {
+	return bucketdiff.Owner{Cluster: testCluster, Namespace: "other", Name: "h", UID: "u9"}.Mark()
 }

@@ -69,12 +69,11 @@ func decide(b *pailv1.Bucket, s *state) plan {
 		}
 		return p
 	}
-	claim, holder := bucketdiff.ClaimOf(observedTags(s), s.owner)
 	switch {
-	case s.markable && !s.observeOnly && claim == bucketdiff.Other:
+	case s.markable && !s.observeOnly && s.claim == bucketdiff.Other:
 		// Whatever the status says: the bucket is another's, so nothing is
 		// written, adopted or (on delete) emptied.
-		return plan{refuse: managed.Refusal(pailv1.ReasonAlreadyManaged, markedByMessage(b, holder, s.owner, at))}
+		return plan{refuse: managed.Refusal(pailv1.ReasonAlreadyManaged, markedByMessage(b, s.holder, s.owner, at))}
 	case !owned(b) && !b.Spec.Adopt && !s.observeOnly:
 		return plan{refuse: managed.Refusal(pailv1.ReasonBucketExists,
 			fmt.Sprintf("Bucket %s already exists at %s and Pail did not create it. Pail leaves it untouched; set spec.adopt: true to manage it, or spec.managementPolicy: ObserveOnly to watch it.", name, at))}

@@ -30,6 +30,10 @@ type state struct {
 	// rests on status alone.
 	owner    bucketdiff.Owner
 	markable bool
+	// claim is how the observed mark relates to this Bucket, and holder
+	// the owner it names (readMark).
+	claim  bucketdiff.Claim
+	holder bucketdiff.Owner
 	// adoptDenied, when set, is why this Bucket may not adopt a bucket it
 	// did not create (see mayAdopt); "" allows adoption.
 	adoptDenied string

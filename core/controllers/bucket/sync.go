@@ -7,8 +7,10 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/bucketdiff"
@@ -30,6 +32,7 @@ func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.Bucket, state] {
 		{Name: "spec", Run: r.readSpec},
 		{Name: "ownership", Run: r.checkOwnership},
 		{Name: "observe", Run: r.observe},
+		{Name: "mark", Run: r.readMark},
 		{Name: "plan", Run: r.planSync},
 		{Name: "apply", Run: r.applyPlan},
 		{Name: "done", Run: r.synced},
@@ -141,6 +144,31 @@ func (r *Reconciler) observe(ctx context.Context, b *pailv1.Bucket, s *state) (m
 		// The record made with the ownership (or, after an upgrade, the
 		// endpoint last synced at), with an account learnt since.
 		b.Status.Location = new(connect.Backfill(s.rec, s.cur))
+	}
+	return managed.Next, nil
+}
+
+// readMark reads the ownership mark the bucket carries. One case needs
+// the API: two Buckets of this cluster that raced to create the bucket both
+// own it, and the later one's mark may have landed last. The location
+// index gives the bucket to the earlier one (managedBy), so the earlier one
+// takes the mark back instead of reporting the later one, which yields to
+// it, as the owner: otherwise each would refuse in the other's favour.
+func (r *Reconciler) readMark(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
+	s.claim, s.holder = bucketdiff.ClaimOf(observedTags(s), s.owner)
+	if s.claim != bucketdiff.Other || s.holder.Cluster != s.owner.Cluster || !owned(b) {
+		return managed.Next, nil
+	}
+	var h pailv1.Bucket
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.holder.Namespace, Name: s.holder.Name}, &h)
+	switch {
+	case apierrors.IsNotFound(err):
+		return managed.Next, nil
+	case err != nil:
+		return managed.Stop(0), fmt.Errorf("read Bucket %s/%s named by the ownership mark: %w", s.holder.Namespace, s.holder.Name, err)
+	}
+	if string(h.UID) == s.holder.UID && h.Spec.BucketName == b.Spec.BucketName && managedBy(&h, s.cur, []pailv1.Bucket{*b}) != nil {
+		s.claim = bucketdiff.Mine
 	}
 	return managed.Next, nil
 }
