@@ -54,23 +54,53 @@ func lastTags(t *testing.T, f *backend) map[string]string {
 	return tg.Tags
 }
 
-func TestBucketOwnershipMark(t *testing.T) {
-	withTags := func(tags map[string]string) func(*pailv1.Bucket) {
-		return func(b *pailv1.Bucket) { b.Spec.Tags = tags }
+// markCase is one reconcile of the ownership mark's decisions: Ready's
+// reason, how many writes and deletes, whether the finalizer may go.
+type markCase struct {
+	name     string
+	bucket   *pailv1.Bucket
+	backend  *backend
+	ready    string
+	writes   int
+	deletes  int
+	released bool
+	check    func(t *testing.T, b *pailv1.Bucket, f *backend)
+}
+
+func runMarkCases(t *testing.T, tests []markCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := reconcileOnce(t, tc.bucket, tc.backend)
+			if tc.ready != "" {
+				c := meta.FindStatusCondition(tc.bucket.Status.Conditions, pailv1.ConditionReady)
+				require.NotNil(t, c, "Ready")
+				assert.Equal(t, tc.ready, c.Reason, c.Message)
+			}
+			assert.Len(t, tc.backend.applied, tc.writes, "writes")
+			assert.Equal(t, tc.deletes, tc.backend.deleted, "deletes")
+			assert.Equal(t, tc.released, out.s.released, "released")
+			if tc.check != nil {
+				tc.check(t, tc.bucket, tc.backend)
+			}
+		})
 	}
-	adopting := func(b *pailv1.Bucket) { b.Spec.Adopt = true }
-	anotherCluster := otherMark(func(o *bucketdiff.Owner) { o.Cluster = "c2" })
-	anotherNamespace := otherMark(func(o *bucketdiff.Owner) { o.Namespace = "team-b" })
-	tests := []struct {
-		name     string
-		bucket   *pailv1.Bucket
-		backend  *backend
-		ready    string
-		writes   int
-		deletes  int
-		released bool
-		check    func(t *testing.T, b *pailv1.Bucket, f *backend)
-	}{
+}
+
+func withTags(tags map[string]string) func(*pailv1.Bucket) {
+	return func(b *pailv1.Bucket) { b.Spec.Tags = tags }
+}
+
+func adopting(b *pailv1.Bucket) { b.Spec.Adopt = true }
+
+var (
+	anotherCluster   = otherMark(func(o *bucketdiff.Owner) { o.Cluster = "c2" })
+	anotherNamespace = otherMark(func(o *bucketdiff.Owner) { o.Namespace = "team-b" })
+)
+
+// TestBucketOwnershipMarkWrites: when the mark is written, and with what.
+func TestBucketOwnershipMarkWrites(t *testing.T) {
+	runMarkCases(t, []markCase{
 		{name: "create carries the mark", bucket: newTestBucket(nil), backend: &backend{caps: tagCaps},
 			ready: pailv1.ReasonAvailable, writes: 1,
 			check: func(t *testing.T, _ *pailv1.Bucket, f *backend) {
@@ -110,6 +140,12 @@ func TestBucketOwnershipMark(t *testing.T) {
 				want["team"] = "b"
 				assert.Equal(t, want, lastTags(t, f))
 			}},
+	})
+}
+
+// TestBucketOwnershipMarkClaims: another's mark, adoption, races, delete.
+func TestBucketOwnershipMarkClaims(t *testing.T) {
+	runMarkCases(t, []markCase{
 		{name: "another cluster's mark: Conflict, nothing written", bucket: ownedBucket(), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(anotherCluster)},
 			ready: pailv1.ReasonAlreadyManaged,
 			check: func(t *testing.T, b *pailv1.Bucket, _ *backend) {
@@ -140,16 +176,16 @@ func TestBucketOwnershipMark(t *testing.T) {
 			ready: pailv1.ReasonBucketExists},
 		{name: "a create race in this cluster: the earlier Bucket takes the mark back", bucket: located(ownedBucket()),
 			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(raceLoser(time.Hour).mark()), cluster: []client.Object{raceLoser(time.Hour).bucket()}},
-			ready: pailv1.ReasonAvailable, writes: 1,
+			ready:   pailv1.ReasonAvailable, writes: 1,
 			check: func(t *testing.T, _ *pailv1.Bucket, f *backend) {
 				assert.Equal(t, markOf("u1"), lastTags(t, f))
 			}},
 		{name: "the mark of an earlier owner in this cluster stands", bucket: located(ownedBucket()),
 			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(raceLoser(-time.Hour).mark()), cluster: []client.Object{raceLoser(-time.Hour).bucket()}},
-			ready: pailv1.ReasonAlreadyManaged},
+			ready:   pailv1.ReasonAlreadyManaged},
 		{name: "the mark of a Bucket gone from this cluster stands (released with Retain)", bucket: located(ownedBucket()),
 			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(raceLoser(time.Hour).mark())},
-			ready: pailv1.ReasonAlreadyManaged,
+			ready:   pailv1.ReasonAlreadyManaged,
 			check: func(t *testing.T, b *pailv1.Bucket, _ *backend) {
 				assert.Contains(t, meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionConflict).Message, "other/h in this cluster")
 			}},
@@ -166,22 +202,7 @@ func TestBucketOwnershipMark(t *testing.T) {
 			released: true},
 		{name: "delete: its own mark is deleted", bucket: deleting(ownedBucket(), pailv1.DeletionDelete),
 			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u1"))}, deletes: 1, released: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			reconcileOnce(t, tc.bucket, tc.backend)
-			if tc.ready != "" {
-				c := meta.FindStatusCondition(tc.bucket.Status.Conditions, pailv1.ConditionReady)
-				require.NotNil(t, c, "Ready")
-				assert.Equal(t, tc.ready, c.Reason, c.Message)
-			}
-			assert.Len(t, tc.backend.applied, tc.writes, "writes")
-			assert.Equal(t, tc.deletes, tc.backend.deleted, "deletes")
-			if tc.check != nil {
-				tc.check(t, tc.bucket, tc.backend)
-			}
-		})
-	}
+	})
 }
 
 // TestMayAdopt: adoption of a bucket no Pail object owns is allowed unless
