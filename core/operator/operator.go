@@ -89,8 +89,8 @@ type Options struct {
 	ProviderRetryMax   time.Duration
 
 	// ClusterID names this cluster in the ownership mark on buckets; ""
-	// reads the UID of the kube-system Namespace at start. Set it only to
-	// simulate another cluster (tests).
+	// reads the UID of the kube-system Namespace, once, when a Bucket first
+	// needs it. Set it only to simulate another cluster (tests).
 	ClusterID string
 
 	Logger hclog.Logger
@@ -142,9 +142,6 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.ClusterID, err = resolveClusterID(ctx, mgr.GetAPIReader(), o.ClusterID); err != nil {
-		return nil, err
-	}
 	m, err := metrics.New(nil)
 	if err != nil {
 		return nil, err
@@ -166,8 +163,12 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	cluster, err := newClusterIdentity(mgr.GetAPIReader(), o.ClusterID)
+	if err != nil {
+		return nil, err
+	}
 	w := wiring{
-		mgr: mgr, metrics: m, registry: reg, recorder: recorder,
+		mgr: mgr, metrics: m, registry: reg, recorder: recorder, cluster: cluster,
 		conn:       &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient()},
 		engine:     newEngine(ctx, o, m),
 		recheck:    make(chan event.GenericEvent, 64),
@@ -295,6 +296,8 @@ type wiring struct {
 	registry *registry.Registry
 	conn     *connect.Connector
 	engine   *policy.Engine
+	// cluster names this cluster in the ownership mark on buckets.
+	cluster *clusterIdentity
 	// recorder gives each controller its event recorder (inUse).
 	recorder func(name string) events.EventRecorder
 	// recheck wakes Providers (a plugin changed); repack BucketPolicies
@@ -329,7 +332,7 @@ func (w *wiring) storageControllers(o Options) error {
 		RetryMax:                o.BucketRetryMax,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 		Metrics:                 w.metrics,
-		ClusterID:               o.ClusterID,
+		ClusterID:               w.cluster.ID,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("bucket controller: %w", err)
 	}

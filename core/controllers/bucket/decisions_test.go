@@ -90,7 +90,7 @@ func reconcileOnce(t *testing.T, b *pailv1.Bucket, f *backend) outcome {
 		Reader:    c,
 		Recorder:  rec,
 		DriftLoop: &DriftLoop{Threshold: 3, Window: time.Minute},
-		ClusterID: testCluster,
+		ClusterID: func(context.Context) (string, error) { return testCluster, nil },
 	}
 	r.setup()
 	r.patchMeta = func(_ context.Context, b *pailv1.Bucket, mutate func(*pailv1.Bucket)) error {

@@ -137,8 +137,9 @@ func (r *Reconciler) deleteBucket(ctx context.Context, b *pailv1.Bucket, s *stat
 // cluster's Bucket, or another namespace's, is invisible to the location
 // index, so the mark is the only guard against deleting its data.
 func (r *Reconciler) markHolder(ctx context.Context, b *pailv1.Bucket, s *state) (*bucketdiff.Owner, error) {
-	if !r.markable(s.conn.Driver.Describe()) {
-		return nil, nil
+	self, markable, err := r.markOwner(ctx, b, s.conn.Driver.Describe())
+	if err != nil || !markable {
+		return nil, err
 	}
 	args := abi.BucketArgs{Name: b.Spec.BucketName, Region: s.region, Observe: []string{abi.SubTagging}}
 	obs, err := s.conn.Driver.ObserveBucket(r.callContext(ctx, s), s.conn.Config, args)
@@ -148,7 +149,7 @@ func (r *Reconciler) markHolder(ctx context.Context, b *pailv1.Bucket, s *state)
 	if !obs.Exists || obs.Config.Tagging == nil {
 		return nil, nil
 	}
-	if claim, holder := bucketdiff.ClaimOf(obs.Config.Tagging.Tags, r.ownerOf(b)); claim == bucketdiff.Other {
+	if claim, holder := bucketdiff.ClaimOf(obs.Config.Tagging.Tags, self); claim == bucketdiff.Other {
 		return &holder, nil
 	}
 	return nil, nil

@@ -57,7 +57,7 @@ func (r *Reconciler) resolveProvider(ctx context.Context, b *pailv1.Bucket, s *s
 
 // readSpec turns the spec into the desired config and splits off, by name,
 // the features the driver does not declare; everything else is applied.
-func (r *Reconciler) readSpec(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
+func (r *Reconciler) readSpec(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
 	desired, err := bucketdiff.Desired(&b.Spec)
 	if err != nil {
 		s.verdict = managed.NotSynced(pailv1.ReasonInvalidSpec, status.Sentence(fmt.Sprintf("The spec cannot be applied: %v", err)))
@@ -68,21 +68,27 @@ func (r *Reconciler) readSpec(_ context.Context, b *pailv1.Bucket, s *state) (ma
 	s.observeOnly = b.Spec.ManagementPolicy == pailv1.ManagementObserveOnly
 	// ObserveOnly never takes ownership, so it neither reads nor writes
 	// the mark.
-	s.owner = r.ownerOf(b)
-	s.markable = !s.observeOnly && r.markable(s.conn.Driver.Describe())
+	if !s.observeOnly {
+		if s.owner, s.markable, err = r.markOwner(ctx, b, s.conn.Driver.Describe()); err != nil {
+			return managed.Stop(0), err
+		}
+	}
 	return managed.Next, nil
 }
 
-// ownerOf is b as its ownership mark names it.
-func (r *Reconciler) ownerOf(b *pailv1.Bucket) bucketdiff.Owner {
-	return bucketdiff.Owner{Cluster: r.ClusterID, Namespace: b.Namespace, Name: b.Name, UID: string(b.UID)}
-}
-
-// markable reports whether buckets of this driver can hold the ownership
-// mark: it is a bucket tag, so the driver must declare tagging. Without a
-// cluster id (a Reconciler built without the operator) nothing is marked.
-func (r *Reconciler) markable(info abi.DriverInfo) bool {
-	return r.ClusterID != "" && info.Supports(abi.SubTagging)
+// markOwner is b as its ownership mark names it, and whether buckets of
+// this driver can hold the mark: it is a bucket tag, so the driver must
+// declare tagging. Without a ClusterID (a Reconciler built without the
+// operator) nothing is marked.
+func (r *Reconciler) markOwner(ctx context.Context, b *pailv1.Bucket, info abi.DriverInfo) (bucketdiff.Owner, bool, error) {
+	if r.ClusterID == nil || !info.Supports(abi.SubTagging) {
+		return bucketdiff.Owner{}, false, nil
+	}
+	id, err := r.ClusterID(ctx)
+	if err != nil {
+		return bucketdiff.Owner{}, false, fmt.Errorf("ownership mark: %w", err)
+	}
+	return bucketdiff.Owner{Cluster: id, Namespace: b.Namespace, Name: b.Name, UID: string(b.UID)}, true, nil
 }
 
 // checkOwnership: where the Provider points now must be where the ownership
