@@ -174,17 +174,26 @@ func TestBucketOwnershipMarkClaims(t *testing.T) {
 			}},
 		{name: "a recreated Bucket without spec.adopt is refused as before", bucket: newTestBucket(nil), backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u0"))},
 			ready: pailv1.ReasonBucketExists},
-		{name: "a create race in this cluster: the earlier Bucket takes the mark back", bucket: located(ownedBucket()),
-			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(raceLoser(time.Hour).mark()), cluster: []client.Object{raceLoser(time.Hour).bucket()}},
-			ready:   pailv1.ReasonAvailable, writes: 1,
-			check: func(t *testing.T, _ *pailv1.Bucket, f *backend) {
-				assert.Equal(t, markOf("u1"), lastTags(t, f))
+		{name: "a create race: the mark decides, not the creation order", bucket: located(ownedBucket()),
+			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(rivalAt(time.Hour).mark()), cluster: []client.Object{rivalAt(time.Hour).bucket()}},
+			ready:   pailv1.ReasonAlreadyManaged,
+			check: func(t *testing.T, b *pailv1.Bucket, _ *backend) {
+				assert.Contains(t, meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionConflict).Message, "marked as owned by Bucket other/h")
 			}},
-		{name: "the mark of an earlier owner in this cluster stands", bucket: located(ownedBucket()),
-			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(raceLoser(-time.Hour).mark()), cluster: []client.Object{raceLoser(-time.Hour).bucket()}},
+		{name: "its own mark overrides the index's earlier owner", bucket: located(ownedBucket()),
+			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u1")), cluster: []client.Object{rivalAt(-time.Hour).bucket()}},
+			ready:   pailv1.ReasonAvailable},
+		{name: "no mark: the index's earlier owner manages it", bucket: located(ownedBucket()),
+			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(), cluster: []client.Object{rivalAt(-time.Hour).bucket()}},
+			ready:   pailv1.ReasonAlreadyManaged,
+			check: func(t *testing.T, b *pailv1.Bucket, _ *backend) {
+				assert.Contains(t, meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionConflict).Message, "already managed by Bucket other/h")
+			}},
+		{name: "a driver without tagging: the index decides as before", bucket: located(ownedBucket()),
+			backend: &backend{caps: []string{abi.SubVersioning}, exists: true, cfg: enabled(), cluster: []client.Object{rivalAt(-time.Hour).bucket()}},
 			ready:   pailv1.ReasonAlreadyManaged},
 		{name: "the mark of a Bucket gone from this cluster stands (released with Retain)", bucket: located(ownedBucket()),
-			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(raceLoser(time.Hour).mark())},
+			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(rivalAt(time.Hour).mark())},
 			ready:   pailv1.ReasonAlreadyManaged,
 			check: func(t *testing.T, b *pailv1.Bucket, _ *backend) {
 				assert.Contains(t, meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionConflict).Message, "other/h in this cluster")
@@ -202,6 +211,10 @@ func TestBucketOwnershipMarkClaims(t *testing.T) {
 			released: true},
 		{name: "delete: its own mark is deleted", bucket: deleting(ownedBucket(), pailv1.DeletionDelete),
 			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u1"))}, deletes: 1, released: true},
+		{name: "delete: its own mark is deleted though the index prefers an earlier owner", bucket: deleting(located(ownedBucket()), pailv1.DeletionDelete),
+			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(markOf("u1")), cluster: []client.Object{rivalAt(-time.Hour).bucket()}}, deletes: 1, released: true},
+		{name: "delete: unmarked, the index's earlier owner keeps it", bucket: deleting(located(ownedBucket()), pailv1.DeletionDelete),
+			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(), cluster: []client.Object{rivalAt(-time.Hour).bucket()}}, released: true},
 	})
 }
 
@@ -236,11 +249,11 @@ func located(b *pailv1.Bucket) *pailv1.Bucket {
 	return b
 }
 
-// rival is another Bucket of this cluster that owns the same bucket.
+// rival is another Bucket of this cluster, other/h, that owns the same
+// bucket, created after (or, negative, before) the located test Bucket.
 type rival struct{ after time.Duration }
 
-// raceLoser is a rival created after (or, negative, before) the test Bucket.
-func raceLoser(after time.Duration) rival { return rival{after} }
+func rivalAt(after time.Duration) rival { return rival{after} }
 
 func (r rival) bucket() *pailv1.Bucket {
 	return &pailv1.Bucket{

@@ -34,6 +34,9 @@ type state struct {
 	// the owner it names (readMark).
 	claim  bucketdiff.Claim
 	holder bucketdiff.Owner
+	// other is the Bucket the location index says manages the bucket
+	// instead, left for the mark to confirm (readMark).
+	other *pailv1.Bucket
 	// adoptDenied, when set, is why this Bucket may not adopt a bucket it
 	// did not create (see mayAdopt); "" allows adoption.
 	adoptDenied string

@@ -7,10 +7,8 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/bucketdiff"
@@ -107,6 +105,11 @@ func (r *Reconciler) checkOwnership(ctx context.Context, b *pailv1.Bucket, s *st
 	if err != nil || other == nil {
 		return managed.Next, err
 	}
+	if s.markable {
+		// Where the backend holds marks, the mark decides (readMark).
+		s.other = other
+		return managed.Next, nil
+	}
 	return r.refuse(b, s, pailv1.ReasonAlreadyManaged, alreadyManagedMessage(b, other, s.cur)), nil
 }
 
@@ -154,29 +157,19 @@ func (r *Reconciler) observe(ctx context.Context, b *pailv1.Bucket, s *state) (m
 	return managed.Next, nil
 }
 
-// readMark reads the ownership mark the bucket carries. One case needs
-// the API: two Buckets of this cluster that raced to create the bucket both
-// own it, and the later one's mark may have landed last. The location
-// index gives the bucket to the earlier one (managedBy), so the earlier one
-// takes the mark back instead of reporting the later one, which yields to
-// it, as the owner: otherwise each would refuse in the other's favour.
-func (r *Reconciler) readMark(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
+// readMark reads the ownership mark the bucket carries. Where the location
+// index named another Bucket of this cluster as the manager (checkOwnership),
+// the mark decides: the index's rule (the earlier-created owner) only
+// guesses, after two Buckets raced to create the bucket, which one Pail
+// meant, and it rests on annotations a user can write; the mark is on the
+// bucket. This Bucket's own mark overrides the index; another's is refused
+// in decide, naming its owner; no mark leaves the index's answer.
+func (r *Reconciler) readMark(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
 	s.claim, s.holder = bucketdiff.ClaimOf(observedTags(s), s.owner)
-	if s.claim != bucketdiff.Other || s.holder.Cluster != s.owner.Cluster || !owned(b) {
+	if s.other == nil || s.claim == bucketdiff.Mine || s.claim == bucketdiff.Other {
 		return managed.Next, nil
 	}
-	var h pailv1.Bucket
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.holder.Namespace, Name: s.holder.Name}, &h)
-	switch {
-	case apierrors.IsNotFound(err):
-		return managed.Next, nil
-	case err != nil:
-		return managed.Stop(0), fmt.Errorf("read Bucket %s/%s named by the ownership mark: %w", s.holder.Namespace, s.holder.Name, err)
-	}
-	if string(h.UID) == s.holder.UID && h.Spec.BucketName == b.Spec.BucketName && managedBy(&h, s.cur, []pailv1.Bucket{*b}) != nil {
-		s.claim = bucketdiff.Mine
-	}
-	return managed.Next, nil
+	return r.refuse(b, s, pailv1.ReasonAlreadyManaged, alreadyManagedMessage(b, s.other, s.cur)), nil
 }
 
 // planSync decides, and reports a refusal with its event on the transition.
