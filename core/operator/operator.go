@@ -111,6 +111,10 @@ type Options struct {
 	// addition to the Kubernetes API server (always denied); a name is
 	// resolved once, at start.
 	DeniedAddresses []string
+	// ClusterID names this cluster in the ownership mark on buckets; ""
+	// reads the UID of the kube-system Namespace, once, when a Bucket first
+	// needs it. Set it only to simulate another cluster (tests).
+	ClusterID string
 
 	Logger hclog.Logger
 }
@@ -186,8 +190,12 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	cluster, err := newClusterIdentity(mgr.GetAPIReader(), o.ClusterID)
+	if err != nil {
+		return nil, err
+	}
 	w := wiring{
-		mgr: mgr, metrics: m, registry: reg, recorder: recorder,
+		mgr: mgr, metrics: m, registry: reg, recorder: recorder, cluster: cluster,
 		conn: &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient(),
 			Resolver: o.Resolver, Denied: denied},
 		engine:        newEngine(ctx, o, m),
@@ -327,6 +335,8 @@ type wiring struct {
 	registry *registry.Registry
 	conn     *connect.Connector
 	engine   *policy.Engine
+	// cluster names this cluster in the ownership mark on buckets.
+	cluster *clusterIdentity
 	// recorder gives each controller its event recorder (inUse).
 	recorder func(name string) events.EventRecorder
 	// recheck wakes Providers (a plugin changed); repack BucketPolicies,
@@ -363,6 +373,7 @@ func (w *wiring) storageControllers(o Options) error {
 		RetryMax:                o.BucketRetryMax,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 		Metrics:                 w.metrics,
+		ClusterID:               w.cluster.ID,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("bucket controller: %w", err)
 	}

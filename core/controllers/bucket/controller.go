@@ -54,6 +54,10 @@ type Reconciler struct {
 	// DriftLoop pauses writes to a Bucket that another writer keeps
 	// changing; nil never pauses.
 	DriftLoop *DriftLoop
+	// ClusterID names this cluster in the ownership mark Pail writes on
+	// every bucket it creates or adopts (bucketdiff.Owner); an error is
+	// retried like any other. Nil writes and reads no mark.
+	ClusterID func(context.Context) (string, error)
 	// SlowRetry schedules the retries of errors in the backend's state
 	// (AccessDenied); nil uses the skeleton's defaults.
 	SlowRetry *managed.SlowRetry

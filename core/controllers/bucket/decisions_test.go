@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
@@ -37,6 +38,9 @@ type backend struct {
 	terminating bool
 	// engine judges the inline policy; nil is one with no packs.
 	engine *policy.Engine
+
+	// cluster holds other objects of the API (other Buckets).
+	cluster []client.Object
 }
 
 func (f *backend) driver() driver.Funcs {
@@ -88,13 +92,14 @@ func reconcileOnce(t *testing.T, b *pailv1.Bucket, f *backend) outcome {
 	if f.terminating {
 		ns.Status.Phase = corev1.NamespaceTerminating
 	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ns).WithIndex(&pailv1.Bucket{}, indexLocation, managed.IndexFunc(indexByLocation)).Build()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(append([]client.Object{ns}, f.cluster...)...).WithIndex(&pailv1.Bucket{}, indexLocation, managed.IndexFunc(indexByLocation)).Build()
 	r := &Reconciler{
 		Client:    c,
 		Reader:    c,
 		Recorder:  rec,
 		Engine:    f.engine,
 		DriftLoop: &DriftLoop{Threshold: 3, Window: time.Minute},
+		ClusterID: func(context.Context) (string, error) { return testCluster, nil },
 	}
 	r.setup()
 	r.patchMeta = func(_ context.Context, b *pailv1.Bucket, mutate func(*pailv1.Bucket)) error {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/connect"
 )
 
@@ -172,4 +173,16 @@ func managedBy(b *pailv1.Bucket, cur pailv1.Location, candidates []pailv1.Bucket
 		}
 	}
 	return winner
+}
+
+// markedByMessage says why b touches a bucket that carries another owner's
+// mark, and names that owner.
+func markedByMessage(b *pailv1.Bucket, holder, self bucketdiff.Owner, at string) string {
+	whose := fmt.Sprintf("Bucket %s/%s in this cluster", holder.Namespace, holder.Name)
+	if holder.Cluster != self.Cluster {
+		whose = fmt.Sprintf("Bucket %s/%s in another cluster (id %s)", holder.Namespace, holder.Name, holder.Cluster)
+	}
+	return fmt.Sprintf("Bucket %s at %s is marked as owned by %s, so this Bucket writes, adopts and deletes nothing. "+
+		"Delete this Bucket and choose another spec.bucketName, or set spec.managementPolicy: ObserveOnly to watch the bucket without writing.",
+		b.Spec.BucketName, at, whose)
 }

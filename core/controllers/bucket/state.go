@@ -3,6 +3,8 @@ package bucket
 import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
+
+	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
@@ -29,6 +31,23 @@ type state struct {
 	// when there is no inline policy.
 	policy        *bucketpolicy.Finding
 	policyChecked bool
+
+	// owner is this Bucket as the ownership mark names it; markable says
+	// the backend holds marks (the driver declares tagging and the observe
+	// did not refuse it), so they are read and checked; else ownership
+	// rests on status alone.
+	owner    bucketdiff.Owner
+	markable bool
+	// claim is how the observed mark relates to this Bucket, and holder
+	// the owner it names (readMark).
+	claim  bucketdiff.Claim
+	holder bucketdiff.Owner
+	// other is the Bucket the location index says manages the bucket
+	// instead, left for the mark to confirm (readMark).
+	other *pailv1.Bucket
+	// adoptDenied, when set, is why this Bucket may not adopt a bucket it
+	// did not create (see mayAdopt); "" allows adoption.
+	adoptDenied string
 
 	// observe and plan
 	obs  abi.BucketObservation
