@@ -31,6 +31,7 @@ func main() {
 	flag.StringVar(&preload, "preload", "", "Comma-separated drivers to load at start (default: load on first use).")
 	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "Metrics endpoint address; 0 disables it.")
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "healthz/readyz address.")
+	flag.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "The operator's own namespace: where a ClusterProvider's Secrets live when it names no spec.secretNamespace (default $POD_NAMESPACE; empty falls back to --plugin-namespace).")
 	flag.StringVar(&o.PluginNamespace, "plugin-namespace", os.Getenv("POD_NAMESPACE"), "Namespace whose ConfigMaps labelled pail.dev/plugin=true install driver plugins (default $POD_NAMESPACE; empty disables).")
 	flag.IntVar(&o.WebhookPort, "webhook-port", 9443, "Port of the BucketPolicy validating webhook; 0 disables it.")
 	flag.StringVar(&o.WebhookHost, "webhook-host", "", "Address the webhook listens on (default all).")

@@ -74,7 +74,8 @@ func (r *Reconciler) setup() {
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets/finalizers,verbs=update
 // +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
+// +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -85,9 +86,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := indexInputs(mgr); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
-		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.BucketList{}, managed.IndexProvider)), builder.WithPredicates(connect.ReadinessChanged())).
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting())))
+	return managed.WatchProviders(b, r.Client, &pailv1.BucketList{}).
 		WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.bucketsForSecret)).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
