@@ -103,11 +103,15 @@ func (ref referrer) providerChanged() predicate.Predicate {
 // referrer names, before and after an update, so one it stopped naming
 // loses the Finalizer too.
 func (r *ProviderReconciler) providerHandler(ref referrer) handler.EventHandler {
-	return oldAndNew(func(o client.Object) []types.NamespacedName {
-		pr := ref.ref(o)
-		if connect.KindOf(pr) != r.kind() {
-			return nil
-		}
-		return []types.NamespacedName{connect.ObjectKey(o.GetNamespace(), pr)}
-	})
+	return oldAndNew(func(o client.Object) []types.NamespacedName { return r.named(ref, o) })
+}
+
+// named is the object of r's kind that o, a referrer of kind ref, names:
+// none when it names the other kind.
+func (r *ProviderReconciler) named(ref referrer, o client.Object) []types.NamespacedName {
+	pr := ref.ref(o)
+	if connect.KindOf(pr) != r.kind() {
+		return nil
+	}
+	return []types.NamespacedName{connect.ObjectKey(o.GetNamespace(), pr)}
 }
