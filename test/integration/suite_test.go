@@ -174,6 +174,8 @@ func run(m *testing.M) (int, error) {
 		BucketResync:      resyncPeriod,
 		BucketRetryMax:    5 * time.Second,
 		PluginNamespace:   pluginNamespace,
+		// The operator's own namespace: ClusterProviders' Secrets live there.
+		Namespace: pluginNamespace,
 		// A small breaker, so the drift-loop test needs few corrections;
 		// other tests correct drift at most once per Bucket.
 		DriftLoopThreshold: 3,
