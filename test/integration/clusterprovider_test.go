@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -203,9 +204,7 @@ func setLabels(t *testing.T, ns string, labels map[string]string) {
 	if n.Labels == nil {
 		n.Labels = map[string]string{}
 	}
-	for k, v := range labels {
-		n.Labels[k] = v
-	}
+	maps.Copy(n.Labels, labels)
 	require.NoError(t, suite.k8s.Patch(context.Background(), &n, patch))
 }
 

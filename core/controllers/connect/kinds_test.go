@@ -2,7 +2,6 @@ package connect
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -154,7 +153,7 @@ func TestUsable(t *testing.T) {
 	require.NotNil(t, nr)
 	assert.Equal(t, pailv1.ReasonProviderNotFound, nr.Reason)
 	assert.Equal(t, "ClusterProvider gone does not exist; the Bucket will proceed once it is created and Ready.", nr.Message)
-	assert.False(t, strings.Contains(nr.Message, "namespace"), "a ClusterProvider is in no namespace")
+	assert.NotContains(t, nr.Message, "namespace", "a ClusterProvider is in no namespace")
 }
 
 // TestConnectionsByKind: Provider x in the operator's namespace and

@@ -91,8 +91,9 @@ func (r *Reconciler) key(req types.NamespacedName) string {
 // secretKeys index a Provider by the Secrets it reads, as namespace/name:
 // a ClusterProvider's live in its secret namespace.
 func (r *Reconciler) secretKeys(p pailv1.ProviderObject) []string {
-	var out []string
-	for _, s := range connect.Secrets(p, r.Connector.Namespace) {
+	secrets := connect.Secrets(p, r.Connector.Namespace)
+	out := make([]string, 0, len(secrets))
+	for _, s := range secrets {
 		out = append(out, s.String())
 	}
 	return out
