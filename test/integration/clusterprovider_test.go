@@ -217,3 +217,39 @@ func patchAllowed(t *testing.T, cp *pailv1.ClusterProvider, an pailv1.AllowedNam
 	cur.Spec.AllowedNamespaces = an
 	require.NoError(t, suite.k8s.Patch(context.Background(), &cur, patch))
 }
+
+// TestBucketPolicyOnClusterProvider: a BucketPolicy reaches its Bucket's
+// ClusterProvider the way the Bucket does, and is applied and removed
+// through it.
+func TestBucketPolicyOnClusterProvider(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t)
+	name := fmt.Sprintf("policies-%d", time.Now().UnixNano())
+	cp := minioClusterProvider(t, name, pailv1.AllowedNamespaces{From: pailv1.NamespacesFromList, Names: []string{ns}})
+	waitClusterProvider(t, name, pailv1.ConditionReady, metav1.ConditionTrue, 60*time.Second)
+	b := onCluster(newBucket(ns, "site", "", uniqueBucket("cpsite"), pailv1.DeletionDelete), name)
+	b.Annotations = map[string]string{pailv1.AnnotationPublic: "true"}
+	require.NoError(t, suite.k8s.Create(ctx, b))
+	waitBucket(t, client.ObjectKeyFromObject(b), pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
+
+	bp := newBucketPolicy(ns, "site-policy", b.Name, goodPolicy(b.Spec.BucketName))
+	require.NoError(t, suite.k8s.Create(ctx, bp))
+	waitPolicy(t, client.ObjectKeyFromObject(bp), pailv1.ConditionReady, metav1.ConditionTrue, "")
+	doc, err := suite.s3.GetBucketPolicy(ctx, b.Spec.BucketName)
+	require.NoError(t, err)
+	assert.Contains(t, doc, "PublicRead", "applied through the ClusterProvider")
+
+	require.NoError(t, suite.k8s.Delete(ctx, bp))
+	waitGone(t, &pailv1.BucketPolicy{ObjectMeta: bp.ObjectMeta}, 30*time.Second)
+	doc, err = suite.s3.GetBucketPolicy(ctx, b.Spec.BucketName)
+	require.NoError(t, err)
+	assert.Empty(t, doc, "and removed through it")
+
+	require.NoError(t, suite.k8s.Delete(ctx, b))
+	waitGone(t, &pailv1.Bucket{ObjectMeta: b.ObjectMeta}, 60*time.Second)
+	require.NoError(t, suite.k8s.Delete(ctx, cp))
+	waitGone(t, &pailv1.ClusterProvider{ObjectMeta: metav1.ObjectMeta{Name: name}}, 30*time.Second)
+	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: cp.Spec.CredentialsSecretRef.Name}}
+	require.NoError(t, suite.k8s.Delete(ctx, creds))
+	waitGone(t, creds, 30*time.Second)
+}
