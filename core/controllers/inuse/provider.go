@@ -31,6 +31,7 @@ type ProviderReconciler struct {
 
 // +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders/finalizers,verbs=update
 
 // kind is the kind r protects.
 func (r *ProviderReconciler) kind() string {

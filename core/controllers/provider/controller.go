@@ -71,7 +71,6 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=pail.dev,resources=providers/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders,verbs=get;list;watch
 // +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
