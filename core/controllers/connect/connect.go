@@ -1,7 +1,9 @@
-// Package connect turns a Provider into a live connection: its credentials,
-// its network policy and its driver. The Provider controller resolves it and
-// the Bucket controller reuses the cached result, so Secrets are read once per
-// Provider change rather than once per Bucket reconcile.
+// Package connect turns a Provider or a ClusterProvider into a live
+// connection: its credentials, its network policy and its driver. The
+// Provider controller resolves it and the Bucket controller reuses the
+// cached result, so Secrets are read once per Provider change rather than
+// once per Bucket reconcile. Ready is how a referrer finds its Provider,
+// including whether its namespace may use a ClusterProvider.
 package connect
 
 import (
