@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -54,18 +55,16 @@ func minioClusterProvider(t *testing.T, name string, allowed pailv1.AllowedNames
 	return cp
 }
 
-// waitClusterProvider waits for a ClusterProvider's condition typ to reach st.
-func waitClusterProvider(t *testing.T, name, typ string, st metav1.ConditionStatus, timeout time.Duration) *pailv1.ClusterProvider {
+// waitClusterProviderReady waits for a ClusterProvider to be Ready.
+func waitClusterProviderReady(t *testing.T, name string) {
 	t.Helper()
 	var cp pailv1.ClusterProvider
-	waitFor(t, timeout, fmt.Sprintf("ClusterProvider %s %s=%s", name, typ, st), func() (bool, string) {
+	waitFor(t, 60*time.Second, "ClusterProvider "+name+" Ready", func() (bool, string) {
 		if err := suite.k8s.Get(context.Background(), client.ObjectKey{Name: name}, &cp); err != nil {
 			return false, err.Error()
 		}
-		c := condition(cp.Status.Conditions, typ)
-		return c != nil && c.Status == st, describeConds(cp.Status.Conditions)
+		return meta.IsStatusConditionTrue(cp.Status.Conditions, pailv1.ConditionReady), describeConds(cp.Status.Conditions)
 	})
-	return &cp
 }
 
 // onCluster points b at ClusterProvider name.
@@ -84,7 +83,7 @@ func TestClusterProvider(t *testing.T) {
 	nsA, nsB := namespace(t), namespace(t)
 	name := fmt.Sprintf("shared-%d", time.Now().UnixNano())
 	cp := minioClusterProvider(t, name, pailv1.AllowedNamespaces{From: pailv1.NamespacesFromList, Names: []string{nsA}})
-	waitClusterProvider(t, name, pailv1.ConditionReady, metav1.ConditionTrue, 60*time.Second)
+	waitClusterProviderReady(t, name)
 
 	// A Provider of the same name in ns-a, with credentials MinIO refuses:
 	// a Bucket on the ClusterProvider never uses its connection.
@@ -131,7 +130,8 @@ func TestClusterProvider(t *testing.T) {
 	clusterAccessKey(t, nsA, name, a)
 
 	// In use: the ClusterProvider and its Secret are held while Buckets
-	// need them, and go once they are gone.
+	// need them (each holds its own finalizer), and go once they are gone.
+	waitFinalizer(t, &pailv1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: nsB, Name: b.Name}}, pailv1.BucketFinalizer)
 	held := &pailv1.ClusterProvider{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	waitFinalizer(t, held, inuse.Finalizer)
 	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: cp.Spec.CredentialsSecretRef.Name}}
@@ -226,7 +226,7 @@ func TestBucketPolicyOnClusterProvider(t *testing.T) {
 	ns := namespace(t)
 	name := fmt.Sprintf("policies-%d", time.Now().UnixNano())
 	cp := minioClusterProvider(t, name, pailv1.AllowedNamespaces{From: pailv1.NamespacesFromList, Names: []string{ns}})
-	waitClusterProvider(t, name, pailv1.ConditionReady, metav1.ConditionTrue, 60*time.Second)
+	waitClusterProviderReady(t, name)
 	b := onCluster(newBucket(ns, "site", "", uniqueBucket("cpsite"), pailv1.DeletionDelete), name)
 	b.Annotations = map[string]string{pailv1.AnnotationPublic: "true"}
 	require.NoError(t, suite.k8s.Create(ctx, b))
