@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -74,8 +75,9 @@ type Options struct {
 
 	// Namespace is the operator's own: the only namespace whose labelled
 	// ConfigMaps are loaded as policy packs (those elsewhere get a
-	// PackIgnored event). "" means PluginNamespace; when both are "", no
-	// ConfigMap pack is loaded, only the built-in ones.
+	// PackIgnored event), and where a ClusterProvider's Secrets live when
+	// it names no spec.secretNamespace. "" means PluginNamespace; when both
+	// are "", no ConfigMap pack is loaded, only the built-in ones.
 	Namespace string
 	// PluginNamespace is where plugin ConfigMaps are read; "" disables
 	// plugins from ConfigMaps.
@@ -182,7 +184,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err := managed.IndexProviderRefs(mgr); err != nil { //nolint:contextcheck // field indexes are registered with context.Background(), the controller-runtime convention
 		return nil, err
 	}
-	recorder, err := inUse(mgr)
+	recorder, err := inUse(mgr, o.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -197,9 +199,9 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	w := wiring{
 		mgr: mgr, metrics: m, registry: reg, recorder: recorder, cluster: cluster,
 		conn: &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient(),
-			Resolver: o.Resolver, Denied: denied},
+			Namespace: o.Namespace, Resolver: o.Resolver, Denied: denied},
 		engine:        newEngine(ctx, o, m),
-		recheck:       make(chan event.GenericEvent, 64),
+		recheck:       map[string]chan event.GenericEvent{},
 		repack:        make(chan event.GenericEvent, 64),
 		repackKeys:    make(chan event.GenericEvent, 64),
 		repackBuckets: make(chan event.GenericEvent, 64),
@@ -220,6 +222,9 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
+	}
+	if o.Namespace == "" {
+		o.Namespace = o.PluginNamespace
 	}
 	if o.CacheDir == "" {
 		o.CacheDir = DefaultCacheDir()
@@ -339,27 +344,33 @@ type wiring struct {
 	cluster *clusterIdentity
 	// recorder gives each controller its event recorder (inUse).
 	recorder func(name string) events.EventRecorder
-	// recheck wakes Providers (a plugin changed); repack BucketPolicies,
-	// repackKeys AccessKeys and repackBuckets Buckets with an inline policy
-	// (the packs changed).
-	recheck, repack, repackKeys, repackBuckets chan event.GenericEvent
+	// recheck wakes Providers and ClusterProviders, a channel per kind (a
+	// plugin changed); repack BucketPolicies, repackKeys AccessKeys and
+	// repackBuckets Buckets with an inline policy (the packs changed).
+	recheck                           map[string]chan event.GenericEvent
+	repack, repackKeys, repackBuckets chan event.GenericEvent
 }
 
 // storageControllers registers the controllers of the storage kinds:
-// Providers, Buckets, BucketPolicies and AccessKeys.
+// Providers and ClusterProviders, Buckets, BucketPolicies and AccessKeys.
 func (w *wiring) storageControllers(o Options) error {
 	mgr := w.mgr
-	if err := (&provider.Reconciler{
-		Recheck:                 w.recheck,
-		Client:                  mgr.GetClient(),
-		Connector:               w.conn,
-		Recorder:                w.recorder("pail-provider"),
-		RecheckInterval:         o.ProviderRecheck,
-		RetryBase:               o.ProviderRetryBase,
-		RetryMax:                o.ProviderRetryMax,
-		MaxConcurrentReconciles: 4,
-	}).SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("provider controller: %w", err)
+	// One Provider check, run once per kind.
+	for _, kind := range connect.Kinds {
+		w.recheck[kind] = make(chan event.GenericEvent, 64)
+		if err := (&provider.Reconciler{
+			Kind:                    kind,
+			Recheck:                 w.recheck[kind],
+			Client:                  mgr.GetClient(),
+			Connector:               w.conn,
+			Recorder:                w.recorder("pail-" + strings.ToLower(kind)),
+			RecheckInterval:         o.ProviderRecheck,
+			RetryBase:               o.ProviderRetryBase,
+			RetryMax:                o.ProviderRetryMax,
+			MaxConcurrentReconciles: 4,
+		}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("%s controller: %w", strings.ToLower(kind), err)
+		}
 	}
 	if err := (&bucket.Reconciler{
 		DriftLoop:               &bucket.DriftLoop{Threshold: o.DriftLoopThreshold, Window: o.DriftLoopWindow},
@@ -506,12 +517,14 @@ func (op *Operator) Start(ctx context.Context) error {
 // inUse sets up in-use protection (core/controllers/inuse) and returns how
 // the controllers get their event recorders: events about objects deleted
 // with their namespace are recorded about the namespace, where they
-// outlive it.
-func inUse(mgr manager.Manager) (func(name string) events.EventRecorder, error) {
-	if err := (&inuse.ProviderReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("provider in-use controller: %w", err)
+// outlive it. ns is the operator's namespace (Options.Namespace).
+func inUse(mgr manager.Manager, ns string) (func(name string) events.EventRecorder, error) {
+	for _, kind := range connect.Kinds {
+		if err := (&inuse.ProviderReconciler{Client: mgr.GetClient(), Kind: kind}).SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("%s in-use controller: %w", strings.ToLower(kind), err)
+		}
 	}
-	if err := (&inuse.SecretReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&inuse.SecretReconciler{Client: mgr.GetClient(), Namespace: ns}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("secret in-use controller: %w", err)
 	}
 	return func(name string) events.EventRecorder {

@@ -184,8 +184,9 @@ func TestAccessKeyInputsRequeueAtOnce(t *testing.T) {
 	waiting = waitAccessKey(t, client.ObjectKeyFromObject(packed), 30*time.Second, "PacksUnavailable", func(a *pailv1.AccessKey) bool {
 		return reason(a, pailv1.ConditionPolicyValid) == pailv1.ReasonPacksUnavailable
 	})
+	ensureOperatorNamespace(t)
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace(t), Name: "keys-pack-" + ns, Labels: map[string]string{"pail.dev/policy-pack": pack}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "keys-pack-" + ns, Labels: map[string]string{"pail.dev/policy-pack": pack}},
 		Data: map[string]string{"keys.rego": "package pail." + pack + `
 
 deny contains msg if {

@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,17 +26,6 @@ import (
 	"github.com/pail-dev/pail/core/metrics"
 	"github.com/pail-dev/pail/core/operator"
 )
-
-// operatorNamespace is the namespace the suite's operator loads packs from,
-// created on first use.
-func operatorNamespace(t *testing.T) string {
-	t.Helper()
-	err := suite.k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pluginNamespace}})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		require.NoError(t, err)
-	}
-	return pluginNamespace
-}
 
 // packConfigMap is a policy-pack ConfigMap of one module; it is deleted
 // when the test ends.
@@ -106,7 +94,8 @@ func TestPackCallingHTTPSendIsRefused(t *testing.T) {
 	}))
 	defer srv.Close()
 	ns := namespace(t)
-	opNS := operatorNamespace(t)
+	ensureOperatorNamespace(t)
+	opNS := operatorNamespace
 	p := minioProvider(t, ns, "minio")
 	b := readyPublicBucket(t, ns, p.Name, "exfil")
 
@@ -148,7 +137,8 @@ deny contains msg if {
 // the replacing ConfigMap brings the built-in back at once.
 func TestReplacingABuiltinIsOnPurposeAndUndone(t *testing.T) {
 	ns := namespace(t)
-	opNS := operatorNamespace(t)
+	ensureOperatorNamespace(t)
+	opNS := operatorNamespace
 	p := minioProvider(t, ns, "minio")
 	b := readyPublicBucket(t, ns, p.Name, "replaced")
 
@@ -191,7 +181,8 @@ func TestReplacingABuiltinIsOnPurposeAndUndone(t *testing.T) {
 func TestStandbyWebhookJudgesLikeTheLeader(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
-	opNS := operatorNamespace(t)
+	ensureOperatorNamespace(t)
+	opNS := operatorNamespace
 	p := minioProvider(t, ns, "minio")
 	b := readyPublicBucket(t, ns, p.Name, "standby")
 	holdLease(t, opNS)

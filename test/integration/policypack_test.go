@@ -39,7 +39,8 @@ deny contains msg if {
 // broken pack is reported and does not stop the others.
 func TestPolicyPacksFromConfigMapsReloadWithoutRestart(t *testing.T) {
 	ns := namespace(t)
-	opNS := operatorNamespace(t)
+	ensureOperatorNamespace(t)
+	opNS := operatorNamespace
 	ctx := context.Background()
 	p := minioProvider(t, ns, "minio")
 	b := readyPublicBucket(t, ns, p.Name, "packed")

@@ -186,8 +186,9 @@ func run(m *testing.M) (int, error) {
 		Resolver:        dialGuard.dns.Resolver(),
 		DeniedAddresses: []string{dialGuard.trap.Addr().String()},
 
-		// Said explicitly, though it is the default: packs are loaded
-		// from here only.
+		// The operator's own namespace, said explicitly though it is the
+		// default: packs are loaded from here only, and ClusterProviders'
+		// Secrets live here.
 		Namespace: pluginNamespace,
 		// A small breaker, so the drift-loop test needs few corrections;
 		// other tests correct drift at most once per Bucket.

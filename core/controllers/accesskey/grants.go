@@ -22,9 +22,10 @@ import (
 // Bucket of the AccessKey's namespace manages, reaches other tenants' data.
 // A namespaced Provider is its namespace's own: the tenant holds its
 // credentials, and a wildcard gives the user nothing those credentials do
-// not. This is the one place the answer is given; it becomes true for a
-// ClusterProvider when that kind lands.
-func sharedProvider(pailv1.ProviderReference) bool { return false }
+// not. A ClusterProvider is shared: an admin grants it to namespaces, and
+// its credentials reach every tenant's buckets. This is the one place the
+// answer is given.
+func sharedProvider(ref pailv1.ProviderReference) bool { return ref.Cluster() }
 
 // s3Grant is what one Resource of an Allow statement grants on buckets.
 type s3Grant struct {
@@ -162,8 +163,11 @@ func foreignRef(ak *pailv1.AccessKey, loc *pailv1.Location, i int, b *pailv1.Buc
 		i, b.Name, b.Spec.ProviderRef.Name, where, ak.Spec.ProviderRef.Name, ak.Spec.ProviderRef.Name)
 }
 
-// sameProvider reports whether two references name the same Provider.
-func sameProvider(a, b pailv1.ProviderReference) bool { return a == b }
+// sameProvider reports whether two references name the same Provider: an
+// unset kind is Provider (objects stored before ClusterProviders).
+func sameProvider(a, b pailv1.ProviderReference) bool {
+	return a.Name == b.Name && a.KindOrDefault() == b.KindOrDefault()
+}
 
 // grantRefusedMessage is the sentence for Ready, PolicyValid and the
 // webhook: what is refused, and that nothing is written.

@@ -104,9 +104,15 @@ func TestRefusedGrants(t *testing.T) {
 	}
 }
 
-// TestSharedProvider: until ClusterProviders land no Provider is shared.
+// TestSharedProvider: a ClusterProvider is shared, a namespace's own
+// Provider is not; sameProvider reads an unset kind as Provider.
 func TestSharedProvider(t *testing.T) {
 	assert.False(t, sharedProvider(pailv1.ProviderReference{Name: "p"}))
+	assert.False(t, sharedProvider(pailv1.ProviderReference{Kind: pailv1.KindProvider, Name: "p"}))
+	assert.True(t, sharedProvider(pailv1.ProviderReference{Kind: pailv1.KindClusterProvider, Name: "p"}))
+	assert.True(t, sameProvider(pailv1.ProviderReference{Name: "p"}, pailv1.ProviderReference{Kind: pailv1.KindProvider, Name: "p"}))
+	assert.False(t, sameProvider(pailv1.ProviderReference{Name: "p"}, pailv1.ProviderReference{Kind: pailv1.KindClusterProvider, Name: "p"}))
+	assert.False(t, sameProvider(pailv1.ProviderReference{Name: "p"}, pailv1.ProviderReference{Name: "q"}))
 }
 
 // TestSpecChanged: the AccessKey webhook judges an update only when the

@@ -21,7 +21,7 @@ type state struct {
 	now      time.Time
 
 	// inputs
-	p        *pailv1.Provider
+	p        pailv1.ProviderObject
 	conn     *connect.Connection
 	notReady *connect.NotReady
 	loc      pailv1.Location

@@ -71,10 +71,11 @@ func (r *Reconciler) readSpec(_ context.Context, ak *pailv1.AccessKey, s *state)
 	return managed.Stop(0), nil
 }
 
-// resolveProvider finds the AccessKey's Provider once it is Ready. When it
-// is not, the Provider watch brings the AccessKey back.
+// resolveProvider finds the AccessKey's Provider or ClusterProvider once
+// the namespace may use it and it is Ready. When it is not, the watches on
+// both and on Namespaces bring the AccessKey back.
 func (r *Reconciler) resolveProvider(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
-	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef.Name, "AccessKey")
+	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef, "AccessKey")
 	s.notReady = nr
 	if err != nil || nr != nil {
 		return managed.Stop(0), err
@@ -234,7 +235,11 @@ func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, s *stat
 	if s.parsed != nil {
 		ak.Status.PolicyHash = s.parsed.Hash()
 	}
-	s.content = secretContent{Endpoint: s.p.Spec.Endpoint, Region: s.p.Spec.Region, Buckets: s.buckets, User: s.user}
+	// Where the user's key works, from the Provider's spec; of the Provider's
+	// own Secret, nothing (a ClusterProvider's admin key stays in its
+	// secret namespace).
+	spec := s.p.ProviderSpec()
+	s.content = secretContent{Endpoint: spec.Endpoint, Region: spec.Region, Buckets: s.buckets, User: s.user}
 	return managed.Next, nil
 }
 

@@ -60,7 +60,7 @@ func (r *Reconciler) claim(ctx context.Context, b *pailv1.Bucket, s *state) erro
 	case s.plan.adopt:
 		b.Status.Ownership = pailv1.OwnershipAdopted
 		b.Status.Location = new(s.cur)
-		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonAdopted, "Adopt", "Adopted existing bucket %s at %s (spec.adopt)", b.Spec.BucketName, s.p.Spec.Endpoint)
+		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonAdopted, "Adopt", "Adopted existing bucket %s at %s (spec.adopt)", b.Spec.BucketName, s.p.ProviderSpec().Endpoint)
 	case b.Status.Ownership == "":
 		b.Status.Ownership = pailv1.OwnershipCreated
 	}
@@ -81,7 +81,7 @@ func (r *Reconciler) create(ctx context.Context, b *pailv1.Bucket, s *state) (ma
 	}
 	if err := s.conn.Driver.ApplyBucket(r.callContext(ctx, s), s.conn.Config, args); err != nil {
 		if abi.CodeOf(err) == abi.CodeAlreadyExists {
-			s.verdict = managed.Refusal(reasonBucketNameTaken, fmt.Sprintf("Bucket name %s is taken by another account at %s; choose another spec.bucketName.", b.Spec.BucketName, s.p.Spec.Endpoint))
+			s.verdict = managed.Refusal(reasonBucketNameTaken, fmt.Sprintf("Bucket name %s is taken by another account at %s; choose another spec.bucketName.", b.Spec.BucketName, s.p.ProviderSpec().Endpoint))
 			return managed.Stop(0), managed.Spec(err)
 		}
 		return managed.Stop(0), r.backendError(b, s, "create", err)
@@ -89,7 +89,7 @@ func (r *Reconciler) create(ctx context.Context, b *pailv1.Bucket, s *state) (ma
 	b.Status.Ownership = pailv1.OwnershipCreated
 	b.Status.Location = new(connect.Backfill(s.rec, s.cur))
 	b.Status.Drift = nil
-	r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonCreated, "Create", "Created bucket %s at %s", b.Spec.BucketName, s.p.Spec.Endpoint)
+	r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonCreated, "Create", "Created bucket %s at %s", b.Spec.BucketName, s.p.ProviderSpec().Endpoint)
 	return managed.Next, nil
 }
 

@@ -99,7 +99,7 @@ func (r *Reconciler) guardDelete(ctx context.Context, b *pailv1.Bucket, s *state
 		return release(s)
 	}
 	if b.Spec.ForceDelete && !s.conn.Driver.Describe().Supports(abi.CapForceDelete) {
-		s.verdict = managed.NotReady(pailv1.ReasonUnsupported, fmt.Sprintf("spec.forceDelete is set but driver %s cannot empty a bucket; empty bucket %s yourself, or set spec.deletionPolicy to Retain.", s.p.Spec.Driver, b.Spec.BucketName))
+		s.verdict = managed.NotReady(pailv1.ReasonUnsupported, fmt.Sprintf("spec.forceDelete is set but driver %s cannot empty a bucket; empty bucket %s yourself, or set spec.deletionPolicy to Retain.", s.p.ProviderSpec().Driver, b.Spec.BucketName))
 		return r.blocked(ctx, b, s, blockedCannotEmpty)
 	}
 	return managed.Next, nil
@@ -112,7 +112,7 @@ func (r *Reconciler) deleteBucket(ctx context.Context, b *pailv1.Bucket, s *stat
 	if force {
 		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonEmptying, "Delete", "Emptying bucket %s (spec.forceDelete): deleting every object version and delete marker", b.Spec.BucketName)
 	}
-	err := s.conn.Driver.DeleteBucket(r.callContext(ctx, s), s.conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: s.p.Spec.Region, Force: force})
+	err := s.conn.Driver.DeleteBucket(r.callContext(ctx, s), s.conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: s.p.ProviderSpec().Region, Force: force})
 	switch code := abi.CodeOf(err); {
 	case err == nil:
 		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted bucket %s (deletionPolicy Delete)", b.Spec.BucketName)

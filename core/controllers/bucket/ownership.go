@@ -111,18 +111,18 @@ func where(l pailv1.Location) string {
 // locationChangedMessage says why a moved Bucket writes nothing, and the
 // three ways on.
 func locationChangedMessage(b *pailv1.Bucket, rec, cur pailv1.Location, why string) string {
-	return fmt.Sprintf("Provider %s has moved (%s), but Pail established bucket %s at %s, so it writes and deletes nothing. "+
+	return fmt.Sprintf("%s has moved (%s), but Pail established bucket %s at %s, so it writes and deletes nothing. "+
 		"Point the Provider back at %s to resume; to release this Bucket, set spec.deletionPolicy to Retain and delete it; "+
 		"to manage bucket %s at %s, create a new Bucket (with spec.adopt: true if the bucket exists there).",
-		b.Spec.ProviderRef.Name, why, b.Spec.BucketName, where(rec), where(rec), b.Spec.BucketName, where(cur))
+		b.Spec.ProviderRef, why, b.Spec.BucketName, where(rec), where(rec), b.Spec.BucketName, where(cur))
 }
 
 // locationChangedDeleteMessage says why a moved Bucket with deletionPolicy
 // Delete keeps its finalizer.
 func locationChangedDeleteMessage(b *pailv1.Bucket, rec pailv1.Location, why string) string {
-	return fmt.Sprintf("Not deleting bucket %s: Provider %s has moved (%s), and Pail established the bucket at %s. "+
+	return fmt.Sprintf("Not deleting bucket %s: %s has moved (%s), and Pail established the bucket at %s. "+
 		"Point the Provider back at %s and Pail deletes the bucket there, or set spec.deletionPolicy to Retain to release this Bucket and leave every bucket in place.",
-		b.Spec.BucketName, b.Spec.ProviderRef.Name, why, where(rec), where(rec))
+		b.Spec.BucketName, b.Spec.ProviderRef, why, where(rec), where(rec))
 }
 
 // alreadyManagedMessage names the Bucket that manages the bucket.

@@ -56,7 +56,7 @@ func (p plan) needsMFA() bool {
 // decide is the Bucket's decision: a pure function of the Bucket (spec,
 // status, annotations) and what the phases gathered and observed.
 func decide(b *pailv1.Bucket, s *state) plan {
-	name, at := b.Spec.BucketName, s.p.Spec.Endpoint
+	name, at := b.Spec.BucketName, s.p.ProviderSpec().Endpoint
 	switch {
 	case !s.obs.Exists && s.observeOnly:
 		return plan{refuse: managed.NotSynced(pailv1.ReasonBucketNotFound,

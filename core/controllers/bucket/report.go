@@ -25,7 +25,7 @@ func report(b *pailv1.Bucket, s *state, _ error) {
 		}
 		return
 	case s.p != nil:
-		status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("Provider %s is Ready.", s.p.Name))
+		status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("%s is Ready.", s.p.Reference()))
 	}
 	reportPolicy(b, s)
 	switch {

@@ -16,7 +16,7 @@ type state struct {
 	deleting bool
 
 	// inputs
-	p        *pailv1.Provider
+	p        pailv1.ProviderObject
 	conn     *connect.Connection
 	notReady *connect.NotReady
 	region   string

@@ -38,10 +38,11 @@ func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.Bucket, state] {
 	}
 }
 
-// resolveProvider finds the Bucket's Provider once it is Ready. When it is
-// not, the Provider watch brings the Bucket back.
+// resolveProvider finds the Bucket's Provider or ClusterProvider once the
+// namespace may use it and it is Ready. When it is not, the watches on
+// both and on Namespaces bring the Bucket back.
 func (r *Reconciler) resolveProvider(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
-	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, b.Namespace, b.Spec.ProviderRef.Name, "Bucket")
+	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, b.Namespace, b.Spec.ProviderRef, "Bucket")
 	s.notReady = nr
 	if err != nil || nr != nil {
 		return managed.Stop(0), err
@@ -49,7 +50,7 @@ func (r *Reconciler) resolveProvider(ctx context.Context, b *pailv1.Bucket, s *s
 	s.p, s.conn, s.cur = p, conn, connect.LocationOf(p)
 	s.region = b.Spec.Region
 	if s.region == "" {
-		s.region = p.Spec.Region
+		s.region = p.ProviderSpec().Region
 	}
 	return managed.Next, nil
 }
@@ -148,7 +149,7 @@ func (r *Reconciler) observe(ctx context.Context, b *pailv1.Bucket, s *state) (m
 	s.apply = bucketdiff.Only(s.desired, s.managed)
 	// No "last synced" timestamp in status: it would turn every in-sync
 	// resync into a status write.
-	b.Status.Endpoint = s.p.Spec.Endpoint
+	b.Status.Endpoint = s.p.ProviderSpec().Endpoint
 	b.Status.Region = s.region
 	if owned(b) {
 		// The record made with the ownership (or, after an upgrade, the

@@ -84,14 +84,12 @@ func (r *Reconciler) inlinePolicy(_ context.Context, bp *pailv1.BucketPolicy, s 
 	return managed.Stop(0), nil
 }
 
-// readProvider reads the Bucket's Provider for the packs' input. A failed
-// read does not stop the sync here: the packs still judge the document
-// (with an unknown Provider), and only a policy about to be applied needs
-// the Provider (bucketInSync).
+// readProvider reads the Bucket's Provider or ClusterProvider for the
+// packs' input. A failed read does not stop the sync here: the packs still
+// judge the document (with an unknown Provider), and only a policy about to
+// be applied needs the Provider (bucketInSync).
 func (r *Reconciler) readProvider(ctx context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
-	var p pailv1.Provider
-	s.pErr = r.Client.Get(ctx, types.NamespacedName{Namespace: s.b.Namespace, Name: s.b.Spec.ProviderRef.Name}, &p)
-	s.p = &p
+	s.p, s.pErr = connect.Lookup(ctx, r.Client, s.b.Namespace, s.b.Spec.ProviderRef)
 	return managed.Next, nil
 }
 
@@ -181,9 +179,19 @@ func (r *Reconciler) refusedBefore(_ context.Context, bp *pailv1.BucketPolicy, s
 	return managed.Next, nil
 }
 
-// connect gets the Provider's connection. While its driver loads the error
-// goes to the skeleton, which keeps the status as it is.
+// connect gets the Provider's connection, once the Bucket's namespace may
+// use it (a ClusterProvider's allowedNamespaces, checked as for the Bucket
+// itself). While its driver loads the error goes to the skeleton, which
+// keeps the status as it is.
 func (r *Reconciler) connect(ctx context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
+	nr, err := connect.Admitted(ctx, r.Client, s.b.Namespace, s.p, "BucketPolicy")
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	if nr != nil {
+		s.verdict = managed.NotReady(nr.Reason, nr.Message)
+		return managed.Stop(waitRetry), nil
+	}
 	conn, err := r.Connector.Get(ctx, s.p)
 	if _, wait := connect.Waiting(err); wait {
 		return managed.Stop(0), err
@@ -201,7 +209,7 @@ func supportsPolicy(_ context.Context, _ *pailv1.BucketPolicy, s *state) (manage
 	if s.conn.Driver.Describe().Supports(abi.SubPolicy) {
 		return managed.Next, nil
 	}
-	msg := fmt.Sprintf("Driver %s cannot manage bucket policies.", s.p.Spec.Driver)
+	msg := fmt.Sprintf("Driver %s cannot manage bucket policies.", s.p.ProviderSpec().Driver)
 	s.verdict = &managed.Verdict{Reason: pailv1.ReasonUnsupported, Message: msg, Unsupported: true}
 	return managed.Stop(0), nil
 }

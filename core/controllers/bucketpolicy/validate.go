@@ -27,14 +27,14 @@ func (e *NotJSONError) Unwrap() error { return e.Err }
 // Provider's metadata as input. The controller and the admission webhook
 // both call it, so an apply is refused at admission for exactly the reasons
 // the controller would refuse it. p may be nil when the Provider is unknown.
-func Check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (policy.Result, error) {
+func Check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p pailv1.ProviderObject) (policy.Result, error) {
 	_, res, err := check(ctx, e, bp, b, p)
 	return res, err
 }
 
 // check is Check that also returns the parsed document, which the
 // reconciler goes on with: spec.policy is parsed once per reconcile.
-func check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p *pailv1.Provider) (*policydoc.Document, policy.Result, error) {
+func check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pailv1.Bucket, p pailv1.ProviderObject) (*policydoc.Document, policy.Result, error) {
 	return CheckDocument(ctx, e, bp.Spec.Policy.Raw, bp.Spec.Packs, b, p)
 }
 
@@ -43,14 +43,14 @@ func check(ctx context.Context, e *policy.Engine, bp *pailv1.BucketPolicy, b *pa
 // Provider's metadata as input, and returns the parsed document. It is the
 // one evaluation of a bucket policy: a BucketPolicy's and a Bucket's inline
 // spec.policy go through it alike. p may be nil when the Provider is unknown.
-func CheckDocument(ctx context.Context, e *policy.Engine, raw []byte, packs []string, b *pailv1.Bucket, p *pailv1.Provider) (*policydoc.Document, policy.Result, error) {
+func CheckDocument(ctx context.Context, e *policy.Engine, raw []byte, packs []string, b *pailv1.Bucket, p pailv1.ProviderObject) (*policydoc.Document, policy.Result, error) {
 	doc, err := policydoc.Parse(raw)
 	if err != nil {
 		return nil, policy.Result{}, &NotJSONError{Err: err}
 	}
 	prov := map[string]any{"name": "", "driver": ""}
 	if p != nil {
-		prov = map[string]any{"name": p.Name, "driver": p.Spec.Driver}
+		prov = map[string]any{"name": p.GetName(), "driver": p.ProviderSpec().Driver}
 	}
 	input := policy.WithDocument(map[string]any{
 		"bucket": map[string]any{"namespace": b.Namespace, "name": b.Name, "bucketName": b.Spec.BucketName, "public": b.Annotations[pailv1.AnnotationPublic] == "true",

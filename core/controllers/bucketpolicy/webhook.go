@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/policy"
 )
 
@@ -70,10 +71,9 @@ func (v *Validator) validate(ctx context.Context, bp *pailv1.BucketPolicy) (admi
 		}
 		return nil, fmt.Errorf("read Bucket %s: %w", bp.Spec.BucketRef.Name, err)
 	}
-	var p pailv1.Provider
-	prov := &p
-	if err := v.Reader.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p); err != nil {
-		prov = nil
+	prov, err := connect.Lookup(ctx, v.Reader, b.Namespace, b.Spec.ProviderRef)
+	if err != nil {
+		prov = nil // unknown: the packs judge the document without it
 	}
 	res, err := Check(ctx, v.Engine, bp, &b, prov)
 	return Admit(pailv1.GroupVersion.WithKind("BucketPolicy").GroupKind(), bp.Name, res, err, bp.Spec.EnforcementMode != pailv1.EnforcementWarn)
