@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -95,11 +94,11 @@ func (v *Validator) location(ctx context.Context, ak *pailv1.AccessKey) (pailv1.
 	if ak.Status.Location != nil {
 		return *ak.Status.Location, true
 	}
-	var p pailv1.Provider
-	if err := v.Reader.Get(ctx, types.NamespacedName{Namespace: ak.Namespace, Name: ak.Spec.ProviderRef.Name}, &p); err != nil {
+	p, err := connect.Lookup(ctx, v.Reader, ak.Namespace, ak.Spec.ProviderRef)
+	if err != nil {
 		return pailv1.Location{}, false
 	}
-	return connect.LocationOf(&p), true
+	return connect.LocationOf(p), true
 }
 
 // specChanged reports whether an update changes the spec, as it is stored
