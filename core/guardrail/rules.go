@@ -38,13 +38,13 @@ type Rules struct {
 	// Guardrails are the names of those that select the namespace, sorted.
 	Guardrails []string
 
-	providers  []providerGrant
-	namespaced []namespacedGrant
-	features   map[pailv1.Feature][]string
-	prefixes   []prefixRule
+	providers                 []providerGrant
+	namespaced                []namespacedGrant
+	features                  map[pailv1.Feature][]string
+	prefixes                  []prefixRule
 	maxBuckets, maxAccessKeys *limit
-	packs      map[string][]string // required pack -> the Guardrails requiring it
-	enforcedBy []string
+	packs                     map[string][]string // required pack -> the Guardrails requiring it
+	enforcedBy                []string
 }
 
 type providerGrant struct {
