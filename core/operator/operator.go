@@ -35,6 +35,7 @@ import (
 	"github.com/pail-dev/pail/core/controllers/bucket"
 	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/inuse"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/plugin"
@@ -406,6 +407,9 @@ func (w *wiring) checks(hookServer webhook.Server) error {
 	if hookServer != nil {
 		if err := (&bucketpolicy.Validator{Reader: mgr.GetClient(), Engine: w.engine}).SetupWebhookWithManager(mgr); err != nil {
 			return fmt.Errorf("bucketpolicy webhook: %w", err)
+		}
+		if err := guardrails.SetupWebhooks(mgr, mgr.GetClient()); err != nil {
+			return fmt.Errorf("guardrail webhooks: %w", err)
 		}
 		if err := mgr.AddReadyzCheck("webhook", hookServer.StartedChecker()); err != nil {
 			return err

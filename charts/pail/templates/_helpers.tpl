@@ -82,14 +82,23 @@ a kind added to the operator is granted by the next chart build.
 
 {{/*
 The pail.dev resources (not subresources) the operator manages, from the same
-file: the user roles cover exactly the kinds the operator knows.
+file: the user roles cover exactly the kinds the operator knows. Only the
+namespaced ones (by their CRD's scope): cluster-scoped kinds (ClusterProviders,
+Guardrails) are the cluster admin's, and a namespace's roles never grant them.
 */}}
 {{- define "pail.userResources" -}}
+{{- $namespaced := list }}
+{{- range $path, $_ := .Files.Glob "crds/*.yaml" }}
+{{- $crd := fromYaml ($.Files.Get $path) }}
+{{- if eq $crd.spec.scope "Namespaced" }}
+{{- $namespaced = append $namespaced $crd.spec.names.plural }}
+{{- end }}
+{{- end }}
 {{- $res := list }}
 {{- range $rule := fromYamlArray (include "pail.operatorRules" .) }}
 {{- if has "pail.dev" $rule.apiGroups }}
 {{- range $r := $rule.resources }}
-{{- if not (contains "/" $r) }}
+{{- if and (not (contains "/" $r)) (has $r $namespaced) }}
 {{- $res = append $res $r }}
 {{- end }}
 {{- end }}

@@ -24,6 +24,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/hosthttp"
@@ -83,6 +84,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Metadata only: the operator never caches Secret contents.
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.ProviderList{}, indexSecret))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles})
+	b = guardrails.Watch(b, r.Client, func() client.ObjectList { return &pailv1.ProviderList{} })
 	if r.Recheck != nil {
 		b = b.WatchesRawSource(source.Channel(r.Recheck, &handler.EnqueueRequestForObject{}))
 	}
@@ -106,6 +108,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if msg := p.DecodeError(); msg != "" {
 		r.Connector.Forget(req.NamespacedName)
 		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, &p, &p.Status.Conditions, &p.Status.ObservedGeneration, "Provider", msg)
+	}
+	if denied, err := r.refuseDenied(ctx, &p); denied || err != nil {
+		return ctrl.Result{}, err
 	}
 	if res, done := r.start(ctx, &p); done {
 		return res, nil

@@ -1,0 +1,75 @@
+package guardrails
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/guardrail"
+)
+
+type runtimeObject = runtime.Object
+
+// Provider checks a namespaced Provider.
+func Provider(ctx context.Context, c client.Reader, p *pailv1.Provider) ([]guardrail.Violation, error) {
+	r, err := Rules(ctx, c, p.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return r.CheckProvider(p.Name, &p.Spec), nil
+}
+
+// Bucket checks a Bucket: its spec, and its place within maxBuckets
+// (creating: it would come after every Bucket of the namespace).
+func Bucket(ctx context.Context, c client.Reader, b *pailv1.Bucket, creating bool) ([]guardrail.Violation, error) {
+	r, err := Rules(ctx, c, b.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := clusterProvider(ctx, c, b.Spec.ProviderRef)
+	if err != nil {
+		return nil, err
+	}
+	vs := r.CheckBucket(&b.Spec, cp)
+	if _, limited := r.MaxBuckets(); limited {
+		n, err := ahead(ctx, c, &pailv1.BucketList{}, b, creating)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, r.CheckCount(guardrail.KindBucket, n)...)
+	}
+	return vs, nil
+}
+
+// AccessKey checks an AccessKey: its Provider, and its place within
+// maxAccessKeys.
+func AccessKey(ctx context.Context, c client.Reader, ak *pailv1.AccessKey, creating bool) ([]guardrail.Violation, error) {
+	r, err := Rules(ctx, c, ak.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := clusterProvider(ctx, c, ak.Spec.ProviderRef)
+	if err != nil {
+		return nil, err
+	}
+	vs := r.CheckAccessKey(&ak.Spec, cp)
+	if _, limited := r.MaxAccessKeys(); limited {
+		n, err := ahead(ctx, c, &pailv1.AccessKeyList{}, ak, creating)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, r.CheckCount(guardrail.KindAccessKey, n)...)
+	}
+	return vs, nil
+}
+
+// BucketPolicy checks a BucketPolicy's spec.
+func BucketPolicy(ctx context.Context, c client.Reader, bp *pailv1.BucketPolicy) ([]guardrail.Violation, error) {
+	r, err := Rules(ctx, c, bp.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return r.CheckBucketPolicy(&bp.Spec), nil
+}

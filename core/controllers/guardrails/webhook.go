@@ -1,0 +1,100 @@
+package guardrails
+
+import (
+	"context"
+	"errors"
+
+	apierrors "k8s.io/apimachinery/pkg/api/equality"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/guardrail"
+)
+
+// The Guardrail webhooks, one per kind, apart from the policy-pack
+// webhooks of the same kinds: each answers only what the Guardrails say.
+// The controllers check the same rules again before any write, so an
+// object admitted while the webhook was unavailable, or before a Guardrail
+// changed, gets GuardrailDenied rather than a write.
+//
+// +kubebuilder:webhook:path=/guardrail-pail-dev-v1alpha1-provider,mutating=false,failurePolicy=ignore,sideEffects=None,groups=pail.dev,resources=providers,verbs=create;update,versions=v1alpha1,name=gprovider.guardrail.pail.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/guardrail-pail-dev-v1alpha1-bucket,mutating=false,failurePolicy=ignore,sideEffects=None,groups=pail.dev,resources=buckets,verbs=create;update,versions=v1alpha1,name=gbucket.guardrail.pail.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/guardrail-pail-dev-v1alpha1-accesskey,mutating=false,failurePolicy=ignore,sideEffects=None,groups=pail.dev,resources=accesskeys,verbs=create;update,versions=v1alpha1,name=gaccesskey.guardrail.pail.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/guardrail-pail-dev-v1alpha1-bucketpolicy,mutating=false,failurePolicy=ignore,sideEffects=None,groups=pail.dev,resources=bucketpolicies,verbs=create;update,versions=v1alpha1,name=gbucketpolicy.guardrail.pail.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
+// PathPrefix starts the path of each kind's Guardrail webhook.
+const PathPrefix = "/guardrail-pail-dev-v1alpha1-"
+
+// validator is one kind's Guardrail webhook.
+type validator[T client.Object] struct {
+	resource string
+	spec     func(T) any
+	check    func(ctx context.Context, obj T, creating bool) ([]guardrail.Violation, error)
+}
+
+// SetupWebhooks registers the Guardrail webhook of every kind, reading
+// through c (the manager's cache, on every replica).
+func SetupWebhooks(mgr ctrl.Manager, c client.Reader) error {
+	srv, scheme := mgr.GetWebhookServer(), mgr.GetScheme()
+	srv.Register(PathPrefix+"provider", admission.WithValidator(scheme, &validator[*pailv1.Provider]{
+		resource: "providers", spec: func(p *pailv1.Provider) any { return p.Spec },
+		check: func(ctx context.Context, p *pailv1.Provider, _ bool) ([]guardrail.Violation, error) { return Provider(ctx, c, p) },
+	}))
+	srv.Register(PathPrefix+"bucket", admission.WithValidator(scheme, &validator[*pailv1.Bucket]{
+		resource: "buckets", spec: func(b *pailv1.Bucket) any { return b.Spec },
+		check: func(ctx context.Context, b *pailv1.Bucket, creating bool) ([]guardrail.Violation, error) {
+			return Bucket(ctx, c, b, creating)
+		},
+	}))
+	srv.Register(PathPrefix+"accesskey", admission.WithValidator(scheme, &validator[*pailv1.AccessKey]{
+		resource: "accesskeys", spec: func(ak *pailv1.AccessKey) any { return ak.Spec },
+		check: func(ctx context.Context, ak *pailv1.AccessKey, creating bool) ([]guardrail.Violation, error) {
+			return AccessKey(ctx, c, ak, creating)
+		},
+	}))
+	srv.Register(PathPrefix+"bucketpolicy", admission.WithValidator(scheme, &validator[*pailv1.BucketPolicy]{
+		resource: "bucketpolicies", spec: func(bp *pailv1.BucketPolicy) any { return bp.Spec },
+		check: func(ctx context.Context, bp *pailv1.BucketPolicy, _ bool) ([]guardrail.Violation, error) {
+			return BucketPolicy(ctx, c, bp)
+		},
+	}))
+	return nil
+}
+
+// ValidateCreate implements admission.Validator.
+func (v *validator[T]) ValidateCreate(ctx context.Context, obj T) (admission.Warnings, error) {
+	return v.validate(ctx, obj, true)
+}
+
+// ValidateUpdate implements admission.Validator. Only a spec change is
+// checked: the operator's own metadata writes (finalizers, annotations)
+// and deletion always pass, so an object stored before a Guardrail
+// changed can still be cleaned up.
+func (v *validator[T]) ValidateUpdate(ctx context.Context, old, obj T) (admission.Warnings, error) {
+	if !obj.GetDeletionTimestamp().IsZero() || apierrors.Semantic.DeepEqual(v.spec(old), v.spec(obj)) {
+		return nil, nil
+	}
+	return v.validate(ctx, obj, false)
+}
+
+// ValidateDelete implements admission.Validator; deletes are always allowed.
+func (v *validator[T]) ValidateDelete(context.Context, T) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func (v *validator[T]) validate(ctx context.Context, obj T, creating bool) (admission.Warnings, error) {
+	vs, err := v.check(ctx, obj, creating)
+	if err != nil {
+		// The cache cannot answer: admit, the controller checks again.
+		return admission.Warnings{"The Guardrails could not be checked at admission: " + err.Error() + ". The controller checks them again."}, nil
+	}
+	if len(vs) == 0 {
+		return nil, nil
+	}
+	gr := schema.GroupResource{Group: pailv1.GroupVersion.Group, Resource: v.resource}
+	return nil, kerrors.NewForbidden(gr, obj.GetName(), errors.New(guardrail.Message(vs)))
+}
