@@ -42,7 +42,9 @@ func SetupWebhooks(mgr ctrl.Manager, c client.Reader) error {
 	srv, scheme := mgr.GetWebhookServer(), mgr.GetScheme()
 	srv.Register(PathPrefix+"provider", admission.WithValidator(scheme, &validator[*pailv1.Provider]{
 		resource: "providers", spec: func(p *pailv1.Provider) any { return p.Spec },
-		check: func(ctx context.Context, p *pailv1.Provider, _ bool) ([]guardrail.Violation, error) { return Provider(ctx, c, p) },
+		check: func(ctx context.Context, p *pailv1.Provider, _ bool) ([]guardrail.Violation, error) {
+			return Provider(ctx, c, p)
+		},
 	}))
 	srv.Register(PathPrefix+"bucket", admission.WithValidator(scheme, &validator[*pailv1.Bucket]{
 		resource: "buckets", spec: func(b *pailv1.Bucket) any { return b.Spec },
