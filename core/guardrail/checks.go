@@ -131,10 +131,34 @@ func (r Rules) CheckBucketPolicy(spec *pailv1.BucketPolicySpec) []Violation {
 		return out
 	}
 	if spec.EnforcementMode == pailv1.EnforcementWarn && len(r.enforcedBy) > 0 {
-		out = append(out, denied(r.enforcedBy, "spec.enforcementMode", fmt.Sprintf("enforcementMode Warn in namespace %s (spec.policy.forceEnforce)", r.Namespace),
+		out = append(out, denied(r.enforcedBy, FieldEnforcementMode, fmt.Sprintf("enforcementMode Warn in namespace %s (spec.policy.forceEnforce)", r.Namespace),
 			"is Warn; remove it or set it to Enforce: the policy packs' denials block the apply here."))
 	}
 	return r.publicPolicy(out, "spec.policy", spec.Policy.Raw)
+}
+
+// FieldEnforcementMode is the field a forced Enforce refuses Warn in. At
+// reconcile it is no refusal: Enforce applies the packs' denials instead.
+const FieldEnforcementMode = "spec.enforcementMode"
+
+// Enforce reports whether the packs' denials block an apply in mode, and,
+// when a Guardrail forces that over Warn, a clause saying so for messages
+// (" (Guardrail g forces Enforce over spec.enforcementMode Warn)"), "" else.
+func (r Rules) Enforce(mode pailv1.EnforcementMode) (enforce bool, forced string) {
+	if mode != pailv1.EnforcementWarn {
+		return true, ""
+	}
+	if len(r.enforcedBy) == 0 {
+		return false, ""
+	}
+	return true, fmt.Sprintf(" (%s %s Enforce over %s Warn, in spec.policy.forceEnforce)", names(r.enforcedBy), force(r.enforcedBy), FieldEnforcementMode)
+}
+
+func force(by []string) string {
+	if len(by) == 1 {
+		return "forces"
+	}
+	return "force"
 }
 
 // Kind names the kinds a namespace's count limit applies to.

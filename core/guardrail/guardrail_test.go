@@ -407,3 +407,24 @@ func TestPublicStatements(t *testing.T) {
 		t.Errorf("unnamed statement: %v", got)
 	}
 }
+
+func TestEnforce(t *testing.T) {
+	force := gr("force", sel, pailv1.GuardrailSpec{Policy: &pailv1.PolicyRequirements{ForceEnforce: true}})
+	for _, tc := range []struct {
+		name    string
+		gs      []pailv1.Guardrail
+		mode    pailv1.EnforcementMode
+		enforce bool
+		forced  string
+	}{
+		{name: "default", mode: "", enforce: true},
+		{name: "enforce", gs: []pailv1.Guardrail{force}, mode: pailv1.EnforcementEnforce, enforce: true},
+		{name: "warn", mode: pailv1.EnforcementWarn},
+		{name: "warn forced", gs: []pailv1.Guardrail{force}, mode: pailv1.EnforcementWarn, enforce: true, forced: " (Guardrail force forces Enforce over spec.enforcementMode Warn, in spec.policy.forceEnforce)"},
+	} {
+		enforce, forced := Effective(tc.gs, tenant).Enforce(tc.mode)
+		if enforce != tc.enforce || forced != tc.forced {
+			t.Errorf("%s: Enforce = %v %q", tc.name, enforce, forced)
+		}
+	}
+}

@@ -353,12 +353,16 @@ func (w *wiring) storageControllers(o Options) error {
 }
 
 // extensionControllers registers the controllers of what extends Pail:
-// driver plugins (when o names their namespace) and policy packs.
+// driver plugins (when o names their namespace), Guardrails and policy
+// packs.
 func (w *wiring) extensionControllers(o Options) error {
 	if o.PluginNamespace != "" {
 		if err := w.pluginController(o.PluginNamespace); err != nil {
 			return err
 		}
+	}
+	if err := (&guardrails.Reconciler{Client: w.mgr.GetClient()}).SetupWithManager(w.mgr); err != nil {
+		return fmt.Errorf("guardrail controller: %w", err)
 	}
 	if err := (&policypack.Reconciler{
 		Client:           w.mgr.GetClient(),

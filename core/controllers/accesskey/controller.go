@@ -29,6 +29,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/metrics"
@@ -99,9 +100,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := indexInputs(mgr); err != nil {
 		return err
 	}
-	return r.watchInputs(ctrl.NewControllerManagedBy(mgr).
+	b := r.watchInputs(ctrl.NewControllerManagedBy(mgr).
 		For(&pailv1.AccessKey{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
-		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.AccessKeyList{}, managed.IndexProvider)), builder.WithPredicates(connect.ReadinessChanged()))).
+		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.AccessKeyList{}, managed.IndexProvider)), builder.WithPredicates(connect.ReadinessChanged())))
+	newList := func() client.ObjectList { return &pailv1.AccessKeyList{} }
+	b = guardrails.WatchDeletes(guardrails.Watch(b, r.Client, newList), r.Client, &pailv1.AccessKey{}, newList)
+	return b.
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 2*time.Minute),

@@ -44,7 +44,11 @@ func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.Bucket, state] {
 // or the namespace's labels changed). The Guardrail and namespace watches
 // bring it back.
 func (r *Reconciler) checkGuardrails(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
-	vs, err := guardrails.Bucket(ctx, r.Client, b, false)
+	rules, err := guardrails.Rules(ctx, r.Client, b.Namespace)
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	vs, err := guardrails.Bucket(ctx, r.Client, rules, b, false)
 	if err != nil {
 		return managed.Stop(0), err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,8 +16,10 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/guardrail"
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -31,6 +34,7 @@ const waitRetry = 30 * time.Second
 // governing policy of a Bucket in sync reaches the backend.
 func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.BucketPolicy, state] {
 	return []managed.Phase[*pailv1.BucketPolicy, state]{
+		{Name: "guardrails", Run: r.checkGuardrails},
 		{Name: "bucket", Run: r.readBucket},
 		{Name: "inline", Run: r.inlinePolicy},
 		{Name: "provider", Run: r.readProvider},
@@ -46,6 +50,33 @@ func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.BucketPolicy, state] {
 		{Name: "apply", Run: r.apply},
 		{Name: "done", Run: r.done},
 	}
+}
+
+// checkGuardrails refuses, before anything is evaluated or written, a
+// BucketPolicy the Guardrails of its namespace forbid (a public document),
+// and keeps the rules for validate. enforcementMode Warn where a Guardrail
+// forces Enforce is no refusal here: validate enforces it, and PolicyValid
+// says so. The Guardrail and namespace watches bring it back.
+func (r *Reconciler) checkGuardrails(ctx context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
+	rules, err := guardrails.Rules(ctx, r.Client, bp.Namespace)
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	s.rules = rules
+	vs, err := guardrails.BucketPolicy(ctx, r.Client, rules, bp)
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	vs = slices.DeleteFunc(vs, func(v guardrail.Violation) bool { return v.Field == guardrail.FieldEnforcementMode })
+	if len(vs) == 0 {
+		return managed.Next, nil
+	}
+	reason, msg := guardrail.Reason(vs), guardrail.Message(vs)
+	if managed.Transition(bp.Status.Conditions, pailv1.ConditionReady, reason, msg) {
+		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, reason, "Validate", "%s", msg)
+	}
+	s.verdict = managed.NotSynced(reason, msg)
+	return managed.Stop(0), nil
 }
 
 // getBucket reads the Bucket bp names.
@@ -100,7 +131,10 @@ func (r *Reconciler) readProvider(ctx context.Context, _ *pailv1.BucketPolicy, s
 // a document they deny (in Enforce mode) is not applied.
 func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	start := time.Now()
-	doc, res, err := check(ctx, r.Engine, bp, s.b, s.p)
+	// The packs the Guardrails require run whatever spec.packs says.
+	withRequired := *bp
+	withRequired.Spec.Packs = s.rules.Packs(bp.Spec.Packs)
+	doc, res, err := check(ctx, r.Engine, &withRequired, s.b, s.p)
 	s.doc = doc
 	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
 	if notJSON, ok := errors.AsType[*NotJSONError](err); ok {
@@ -112,7 +146,7 @@ func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *s
 		s.invalid(pailv1.ReasonPacksUnavailable, status.Sentence(fmt.Sprintf("The policy cannot be checked: %v", err)))
 		return managed.Stop(waitRetry), nil
 	}
-	enforce := bp.Spec.EnforcementMode != pailv1.EnforcementWarn
+	enforce, forced := s.rules.Enforce(bp.Spec.EnforcementMode)
 	prev := meta.FindStatusCondition(bp.Status.Conditions, pailv1.ConditionPolicyValid)
 	bp.Status.Violations = res.Deny
 	bp.Status.Warnings = res.Warn
@@ -120,7 +154,7 @@ func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *s
 		bp.Status.Warnings = append(append([]string(nil), res.Deny...), res.Warn...)
 	}
 	if len(res.Deny) > 0 && enforce {
-		msg := fmt.Sprintf("The policy packs deny this document, so it is not applied: %s.", status.Summarize(res.Deny, " (see status)"))
+		msg := fmt.Sprintf("The policy packs deny this document, so it is not applied%s: %s.", forced, status.Summarize(res.Deny, " (see status)"))
 		if prev == nil || prev.Status != metav1.ConditionFalse || prev.Message != msg {
 			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonPolicyDenied, "Validate", "%s", msg)
 		}

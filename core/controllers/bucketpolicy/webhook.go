@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/policy"
 )
 
@@ -75,7 +76,13 @@ func (v *Validator) validate(ctx context.Context, bp *pailv1.BucketPolicy) (admi
 	if err := v.Reader.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p); err != nil {
 		prov = nil
 	}
-	res, err := Check(ctx, v.Engine, bp, &b, prov)
+	// The packs the namespace's Guardrails require run too; a failed read
+	// of the Guardrails leaves them to the controller.
+	withRequired := *bp
+	if rules, err := guardrails.Rules(ctx, v.Reader, bp.Namespace); err == nil {
+		withRequired.Spec.Packs = rules.Packs(bp.Spec.Packs)
+	}
+	res, err := Check(ctx, v.Engine, &withRequired, &b, prov)
 	var notJSON *NotJSONError
 	switch {
 	case errors.As(err, &notJSON):

@@ -12,22 +12,16 @@ import (
 
 type runtimeObject = runtime.Object
 
+// Each kind's check takes the Rules of the object's namespace (Rules).
+
 // Provider checks a namespaced Provider.
-func Provider(ctx context.Context, c client.Reader, p *pailv1.Provider) ([]guardrail.Violation, error) {
-	r, err := Rules(ctx, c, p.Namespace)
-	if err != nil {
-		return nil, err
-	}
+func Provider(ctx context.Context, c client.Reader, r guardrail.Rules, p *pailv1.Provider) ([]guardrail.Violation, error) {
 	return r.CheckProvider(p.Name, &p.Spec), nil
 }
 
 // Bucket checks a Bucket: its spec, and its place within maxBuckets
 // (creating: it would come after every Bucket of the namespace).
-func Bucket(ctx context.Context, c client.Reader, b *pailv1.Bucket, creating bool) ([]guardrail.Violation, error) {
-	r, err := Rules(ctx, c, b.Namespace)
-	if err != nil {
-		return nil, err
-	}
+func Bucket(ctx context.Context, c client.Reader, r guardrail.Rules, b *pailv1.Bucket, creating bool) ([]guardrail.Violation, error) {
 	cp, err := clusterProvider(ctx, c, b.Spec.ProviderRef)
 	if err != nil {
 		return nil, err
@@ -45,11 +39,7 @@ func Bucket(ctx context.Context, c client.Reader, b *pailv1.Bucket, creating boo
 
 // AccessKey checks an AccessKey: its Provider, and its place within
 // maxAccessKeys.
-func AccessKey(ctx context.Context, c client.Reader, ak *pailv1.AccessKey, creating bool) ([]guardrail.Violation, error) {
-	r, err := Rules(ctx, c, ak.Namespace)
-	if err != nil {
-		return nil, err
-	}
+func AccessKey(ctx context.Context, c client.Reader, r guardrail.Rules, ak *pailv1.AccessKey, creating bool) ([]guardrail.Violation, error) {
 	cp, err := clusterProvider(ctx, c, ak.Spec.ProviderRef)
 	if err != nil {
 		return nil, err
@@ -66,10 +56,6 @@ func AccessKey(ctx context.Context, c client.Reader, ak *pailv1.AccessKey, creat
 }
 
 // BucketPolicy checks a BucketPolicy's spec.
-func BucketPolicy(ctx context.Context, c client.Reader, bp *pailv1.BucketPolicy) ([]guardrail.Violation, error) {
-	r, err := Rules(ctx, c, bp.Namespace)
-	if err != nil {
-		return nil, err
-	}
+func BucketPolicy(ctx context.Context, c client.Reader, r guardrail.Rules, bp *pailv1.BucketPolicy) ([]guardrail.Violation, error) {
 	return r.CheckBucketPolicy(&bp.Spec), nil
 }

@@ -33,35 +33,37 @@ const PathPrefix = "/guardrail-pail-dev-v1alpha1-"
 type validator[T client.Object] struct {
 	resource string
 	spec     func(T) any
-	check    func(ctx context.Context, obj T, creating bool) ([]guardrail.Violation, error)
+	check    func(ctx context.Context, r guardrail.Rules, obj T, creating bool) ([]guardrail.Violation, error)
+	c        client.Reader
 }
 
 // SetupWebhooks registers the Guardrail webhook of every kind, reading
 // through c (the manager's cache, on every replica).
 func SetupWebhooks(mgr ctrl.Manager, c client.Reader) error {
 	srv, scheme := mgr.GetWebhookServer(), mgr.GetScheme()
-	srv.Register(PathPrefix+"provider", admission.WithValidator(scheme, &validator[*pailv1.Provider]{
-		resource: "providers", spec: func(p *pailv1.Provider) any { return p.Spec },
-		check: func(ctx context.Context, p *pailv1.Provider, _ bool) ([]guardrail.Violation, error) {
-			return Provider(ctx, c, p)
+	register := func(kind string, h *admission.Webhook) { srv.Register(PathPrefix+kind, h) }
+	register("provider", admission.WithValidator(scheme, &validator[*pailv1.Provider]{
+		c: c, resource: "providers", spec: func(p *pailv1.Provider) any { return p.Spec },
+		check: func(ctx context.Context, r guardrail.Rules, p *pailv1.Provider, _ bool) ([]guardrail.Violation, error) {
+			return Provider(ctx, c, r, p)
 		},
 	}))
-	srv.Register(PathPrefix+"bucket", admission.WithValidator(scheme, &validator[*pailv1.Bucket]{
-		resource: "buckets", spec: func(b *pailv1.Bucket) any { return b.Spec },
-		check: func(ctx context.Context, b *pailv1.Bucket, creating bool) ([]guardrail.Violation, error) {
-			return Bucket(ctx, c, b, creating)
+	register("bucket", admission.WithValidator(scheme, &validator[*pailv1.Bucket]{
+		c: c, resource: "buckets", spec: func(b *pailv1.Bucket) any { return b.Spec },
+		check: func(ctx context.Context, r guardrail.Rules, b *pailv1.Bucket, creating bool) ([]guardrail.Violation, error) {
+			return Bucket(ctx, c, r, b, creating)
 		},
 	}))
-	srv.Register(PathPrefix+"accesskey", admission.WithValidator(scheme, &validator[*pailv1.AccessKey]{
-		resource: "accesskeys", spec: func(ak *pailv1.AccessKey) any { return ak.Spec },
-		check: func(ctx context.Context, ak *pailv1.AccessKey, creating bool) ([]guardrail.Violation, error) {
-			return AccessKey(ctx, c, ak, creating)
+	register("accesskey", admission.WithValidator(scheme, &validator[*pailv1.AccessKey]{
+		c: c, resource: "accesskeys", spec: func(ak *pailv1.AccessKey) any { return ak.Spec },
+		check: func(ctx context.Context, r guardrail.Rules, ak *pailv1.AccessKey, creating bool) ([]guardrail.Violation, error) {
+			return AccessKey(ctx, c, r, ak, creating)
 		},
 	}))
-	srv.Register(PathPrefix+"bucketpolicy", admission.WithValidator(scheme, &validator[*pailv1.BucketPolicy]{
-		resource: "bucketpolicies", spec: func(bp *pailv1.BucketPolicy) any { return bp.Spec },
-		check: func(ctx context.Context, bp *pailv1.BucketPolicy, _ bool) ([]guardrail.Violation, error) {
-			return BucketPolicy(ctx, c, bp)
+	register("bucketpolicy", admission.WithValidator(scheme, &validator[*pailv1.BucketPolicy]{
+		c: c, resource: "bucketpolicies", spec: func(bp *pailv1.BucketPolicy) any { return bp.Spec },
+		check: func(ctx context.Context, r guardrail.Rules, bp *pailv1.BucketPolicy, _ bool) ([]guardrail.Violation, error) {
+			return BucketPolicy(ctx, c, r, bp)
 		},
 	}))
 	return nil
@@ -89,7 +91,11 @@ func (v *validator[T]) ValidateDelete(context.Context, T) (admission.Warnings, e
 }
 
 func (v *validator[T]) validate(ctx context.Context, obj T, creating bool) (admission.Warnings, error) {
-	vs, err := v.check(ctx, obj, creating)
+	r, err := Rules(ctx, v.c, obj.GetNamespace())
+	var vs []guardrail.Violation
+	if err == nil {
+		vs, err = v.check(ctx, r, obj, creating)
+	}
 	if err != nil {
 		// The cache cannot answer: admit, the controller checks again.
 		return admission.Warnings{"The Guardrails could not be checked at admission: " + err.Error() + ". The controller checks them again."}, nil

@@ -20,7 +20,11 @@ import (
 // The Guardrail and namespace watches bring it back; denied is false when
 // the Guardrails allow it.
 func (r *Reconciler) refuseDenied(ctx context.Context, p *pailv1.Provider) (denied bool, err error) {
-	vs, err := guardrails.Provider(ctx, r.Client, p)
+	rules, err := guardrails.Rules(ctx, r.Client, p.Namespace)
+	if err != nil {
+		return false, err
+	}
+	vs, err := guardrails.Provider(ctx, r.Client, rules, p)
 	if err != nil || len(vs) == 0 {
 		return false, err
 	}
