@@ -34,6 +34,7 @@ type EndpointRules struct {
 	// labels (*.example.com, which does not match example.com itself).
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:Pattern=`^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`
+	// +kubebuilder:validation:items:MaxLength=253
 	// +listType=set
 	// +optional
 	Hosts []string `json:"hosts,omitempty"`
@@ -41,6 +42,7 @@ type EndpointRules struct {
 	// such as 10.20.0.0/16; checked at admission for literal addresses and
 	// by the host at dial time, after DNS resolution, for every endpoint.
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=43
 	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c))",message="every entry of cidrs must be a CIDR such as 10.0.0.0/8 or fd00::/8"
 	// +listType=set
 	// +optional
