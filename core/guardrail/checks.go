@@ -183,7 +183,15 @@ func (r Rules) CheckCount(kind Kind, ahead int) []Violation {
 	}
 	return []Violation{{
 		Reason: pailv1.ReasonGuardrailDenied, Field: field, Guardrails: l.by,
-		Message: fmt.Sprintf("%s %s more than %d %ss in namespace %s: %s is %d and %d %ss come before this one; delete one, or ask a cluster admin to raise %s.",
-			names(l.by), forbid(l.by), l.n, kind, r.Namespace, field, l.n, ahead, kind, field),
+		Message: fmt.Sprintf("%s %s more than %s in namespace %s: %s is %d, and %s of the namespace come before this one; delete one, or ask a cluster admin to raise %s.",
+			names(l.by), forbid(l.by), count(int(l.n), kind), r.Namespace, field, l.n, count(ahead, kind), field),
 	}}
+}
+
+// count writes "1 Bucket" or "3 Buckets".
+func count(n int, kind Kind) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", kind)
+	}
+	return fmt.Sprintf("%d %ss", n, kind)
 }

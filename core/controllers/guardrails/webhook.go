@@ -3,6 +3,7 @@ package guardrails
 import (
 	"context"
 	"errors"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/equality"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -75,14 +76,16 @@ func (v *validator[T]) ValidateCreate(ctx context.Context, obj T) (admission.War
 }
 
 // ValidateUpdate implements admission.Validator. Only a spec change is
-// checked: the operator's own metadata writes (finalizers, annotations)
-// and deletion always pass, so an object stored before a Guardrail
-// changed can still be cleaned up.
+// checked, and only for what it newly breaks: the operator's own metadata
+// writes (finalizers, annotations) and deletion always pass, and an object
+// stored before a Guardrail changed may still be edited (its sync keeps
+// refusing it with GuardrailDenied until the field the message names is
+// fixed) and cleaned up.
 func (v *validator[T]) ValidateUpdate(ctx context.Context, old, obj T) (admission.Warnings, error) {
 	if !obj.GetDeletionTimestamp().IsZero() || apierrors.Semantic.DeepEqual(v.spec(old), v.spec(obj)) {
 		return nil, nil
 	}
-	return v.validate(ctx, obj, false)
+	return v.validate(ctx, obj, false, old)
 }
 
 // ValidateDelete implements admission.Validator; deletes are always allowed.
@@ -90,12 +93,22 @@ func (v *validator[T]) ValidateDelete(context.Context, T) (admission.Warnings, e
 	return nil, nil
 }
 
-func (v *validator[T]) validate(ctx context.Context, obj T, creating bool) (admission.Warnings, error) {
+// validate refuses what the Guardrails forbid in obj, but for what they
+// already forbade in old (an update's stored object, if any).
+func (v *validator[T]) validate(ctx context.Context, obj T, creating bool, old ...T) (admission.Warnings, error) {
 	r, err := Rules(ctx, v.c, obj.GetNamespace())
-	var vs []guardrail.Violation
+	var vs, before []guardrail.Violation
 	if err == nil {
 		vs, err = v.check(ctx, r, obj, creating)
 	}
+	for _, o := range old {
+		if err == nil {
+			before, err = v.check(ctx, r, o, false)
+		}
+	}
+	vs = slices.DeleteFunc(vs, func(x guardrail.Violation) bool {
+		return slices.ContainsFunc(before, func(b guardrail.Violation) bool { return b.Message == x.Message })
+	})
 	if err != nil {
 		// The cache cannot answer: admit, the controller checks again.
 		return admission.Warnings{"The Guardrails could not be checked at admission: " + err.Error() + ". The controller checks them again."}, nil
