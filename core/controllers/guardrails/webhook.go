@@ -3,9 +3,9 @@ package guardrails
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 
-	apierrors "k8s.io/apimachinery/pkg/api/equality"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -80,9 +80,10 @@ func (v *validator[T]) ValidateCreate(ctx context.Context, obj T) (admission.War
 // writes (finalizers, annotations) and deletion always pass, and an object
 // stored before a Guardrail changed may still be edited (its sync keeps
 // refusing it with GuardrailDenied until the field the message names is
-// fixed) and cleaned up.
+// fixed) and cleaned up. (reflect, not equality.Semantic, which panics on
+// the unexported field of a Duration.)
 func (v *validator[T]) ValidateUpdate(ctx context.Context, old, obj T) (admission.Warnings, error) {
-	if !obj.GetDeletionTimestamp().IsZero() || apierrors.Semantic.DeepEqual(v.spec(old), v.spec(obj)) {
+	if !obj.GetDeletionTimestamp().IsZero() || reflect.DeepEqual(v.spec(old), v.spec(obj)) {
 		return nil, nil
 	}
 	return v.validate(ctx, obj, false, old)
