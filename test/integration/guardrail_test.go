@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -243,4 +244,31 @@ func tagsEqual(tg *tags.Tags, want map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestGuardrailPolicyRequirementsAtReconcile: a BucketPolicy stored before
+// a Guardrail required a pack and forced Enforce runs that pack too, and
+// its Warn is enforced, with PolicyValid naming the Guardrail.
+func TestGuardrailPolicyRequirementsAtReconcile(t *testing.T) {
+	ctx := context.Background()
+	ns := guardedNamespace(t)
+	p := minioProvider(t, ns, "admin")
+	b := readyPublicBucket(t, ns, p.Name, "pub")
+	bp := newBucketPolicy(ns, "bp", b.Name, publicWritePolicy(b.Spec.BucketName))
+	bp.Spec.Packs = []string{"baseline"} // not security, which denies a public write
+	bp.Spec.EnforcementMode = pailv1.EnforcementWarn
+	require.NoError(t, suite.k8s.Create(ctx, bp))
+	key := client.ObjectKeyFromObject(bp)
+	waitPolicy(t, key, pailv1.ConditionReady, metav1.ConditionTrue, "")
+
+	g := createGuardrail(t, ns, pailv1.GuardrailSpec{
+		AllowedProviders: []pailv1.ProviderReference{{Name: "admin"}},
+		AllowedFeatures:  []pailv1.Feature{pailv1.FeaturePublicPolicies},
+		Policy:           &pailv1.PolicyRequirements{RequiredPacks: []string{"security"}, ForceEnforce: true},
+	})
+	got := waitPolicy(t, key, pailv1.ConditionPolicyValid, metav1.ConditionFalse, pailv1.ReasonPolicyDenied)
+	assert.Contains(t, fmt.Sprint(got.Status.Violations), "PublicWrite", "the required pack ran")
+	msg := condition(got.Status.Conditions, pailv1.ConditionPolicyValid).Message
+	assert.Contains(t, msg, "Guardrail "+g.Name+" forces Enforce")
+	assert.Equal(t, metav1.ConditionFalse, condition(got.Status.Conditions, pailv1.ConditionReady).Status)
 }
