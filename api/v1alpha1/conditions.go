@@ -20,6 +20,7 @@ const (
 	ReasonAvailable           = "Available"
 	ReasonReachable           = "Reachable"
 	ReasonUnreachable         = "Unreachable"
+	ReasonEndpointForbidden   = "EndpointForbidden"
 	ReasonNotS3Endpoint       = "NotS3Endpoint"
 	ReasonCredentialsAccepted = "CredentialsAccepted"
 	ReasonCredentialsRefused  = "CredentialsRefused"

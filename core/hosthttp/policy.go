@@ -28,7 +28,8 @@ const (
 	DefaultRequestTimeout   = 30 * time.Second
 )
 
-// ErrNotAllowed is returned for a request to a host outside the allow-list.
+// ErrNotAllowed is returned for a request to a host outside the allow-list,
+// and wrapped by a DialRefusedError for one whose address is refused.
 var ErrNotAllowed = errors.New("host not allowed")
 
 // ErrLimit is returned when an operation exceeds one of its caps.
@@ -53,6 +54,8 @@ type Policy struct {
 	// operation; nil means unlimited.
 	limiter        *rate.Limiter
 	requestTimeout time.Duration
+	// guard judges each resolved address before the transport connects.
+	guard dialGuard
 }
 
 // TLSOptions come from the Provider's spec.tls.
@@ -61,7 +64,9 @@ type TLSOptions struct {
 	InsecureSkipVerify bool
 }
 
-// NewPolicy allows exactly the scheme and host:port of each endpoint.
+// NewPolicy allows exactly the scheme and host:port of each endpoint. Its
+// transport never connects to a forbidden network (ForbiddenNetworks), by
+// IP or by a name that resolves there, unless WithLinkLocal.
 func NewPolicy(endpoints []string, tlsOpts TLSOptions) (*Policy, error) {
 	p := &Policy{
 		allowed:          map[string]bool{},
@@ -87,7 +92,7 @@ func NewPolicy(endpoints []string, tlsOpts TLSOptions) (*Policy, error) {
 	}
 	p.transport = &http.Transport{
 		Proxy:               nil, // the allow-list is about the real destination; a proxy would hide it
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         p.guard.dialer(),
 		TLSClientConfig:     tc,
 		TLSHandshakeTimeout: 5 * time.Second,
 		DisableCompression:  true, // never rewrite Accept-Encoding under a signature
@@ -247,6 +252,7 @@ func (o *Op) Do(ctx context.Context, req *http.Request) (*http.Response, []byte,
 	defer cancel()
 	resp, err := p.transport.RoundTrip(req.WithContext(ctx))
 	if err != nil {
+		noteRefusal(ctx, err)
 		o.report(req.Method, host, 0, start, err)
 		return nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,7 +28,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
@@ -64,6 +64,14 @@ type Options struct {
 	PolicyDir string
 
 	MetricsAddr, ProbeAddr string
+	// MetricsSecure serves the metrics over HTTPS to scrapers whose bearer
+	// token the apiserver authenticates and authorizes for GET /metrics
+	// (the binary and the chart turn it on); false serves plain HTTP to
+	// anyone who reaches the port.
+	MetricsSecure bool
+	// MetricsCertDir holds tls.crt and tls.key for the secure metrics
+	// endpoint; "" serves a self-signed certificate made at start.
+	MetricsCertDir string
 	// PluginNamespace is where plugin ConfigMaps are read; "" disables
 	// plugins from ConfigMaps.
 	PluginNamespace string
@@ -88,6 +96,15 @@ type Options struct {
 	ProviderRecheck    time.Duration
 	ProviderRetryBase  time.Duration
 	ProviderRetryMax   time.Duration
+
+	// Resolver resolves the hosts drivers call, at dial time, and the
+	// addresses below at start; nil is the system's resolver. Tests point
+	// it at a DNS server of their own.
+	Resolver *net.Resolver
+	// DeniedAddresses are host:port addresses no Provider may reach, in
+	// addition to the Kubernetes API server (always denied); a name is
+	// resolved once, at start.
+	DeniedAddresses []string
 
 	Logger hclog.Logger
 }
@@ -159,9 +176,14 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	denied, err := deniedAddrs(ctx, o)
+	if err != nil {
+		return nil, err
+	}
 	w := wiring{
 		mgr: mgr, metrics: m, registry: reg, recorder: recorder,
-		conn:       &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient()},
+		conn: &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient(),
+			Resolver: o.Resolver, Denied: denied},
 		engine:     newEngine(ctx, o, m),
 		recheck:    make(chan event.GenericEvent, 64),
 		repack:     make(chan event.GenericEvent, 64),
@@ -216,14 +238,19 @@ func newManager(o Options) (manager.Manager, webhook.Server, error) {
 	if o.WebhookPort > 0 {
 		hookServer = webhook.NewServer(webhook.Options{Host: o.WebhookHost, Port: o.WebhookPort, CertDir: o.WebhookCertDir})
 	}
+	metricsOpts, err := metricsOptions(o)
+	if err != nil {
+		return nil, nil, err
+	}
 	mgr, err := ctrl.NewManager(o.RestConfig, ctrl.Options{
 		WebhookServer: hookServer,
 		Scheme:        scheme,
+		NewClient:     newClient,
 		// Only labelled ConfigMaps (policy packs) are cached, never all of them.
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}: {Label: packSelector()},
 		}},
-		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.ProbeAddr,
 		LeaderElection:          o.LeaderElect,
 		LeaderElectionID:        "pail-operator.pail.dev",

@@ -24,7 +24,7 @@ func TestRenderFlagsExistInOperator(t *testing.T) {
 	}
 	require.True(t, defined["cache-dir"], "parsed the flag list:\n%s", help)
 
-	for _, args := range [][]string{nil, {"-f", filepath.Join(chartDir(), "ci", "all-features-values.yaml")}, {"--set", "webhook.enabled=false"}} {
+	for _, args := range [][]string{nil, {"-f", filepath.Join(chartDir(), "ci", "all-features-values.yaml")}, {"--set", "webhook.enabled=false"}, {"--set", "metrics.certSecret=pail-metrics-tls"}} {
 		_, c := deployment(t, renderObjects(t, args...))
 		for _, a := range c.Args {
 			name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")

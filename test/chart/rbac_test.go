@@ -102,15 +102,16 @@ func minioDriverDir(t *testing.T) string {
 
 // runOperator starts the operator in-process as the chart's ServiceAccount,
 // with leader election in the release namespace as the chart configures it
-// for more than one replica. It returns the log and a stop function.
-func runOperator(t *testing.T, admin *rest.Config, driverDir string, refused *refusals) {
+// for more than one replica, and stops it when the test ends. tweaks change
+// the options before the operator is built.
+func runOperator(t *testing.T, admin *rest.Config, driverDir string, refused *refusals, tweaks ...func(*operator.Options)) *operator.Operator {
 	t.Helper()
 	cfg := rest.CopyConfig(admin)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: serviceAccountUser}
 	cfg.WrapTransport = refused.wrap
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	op, err := operator.New(ctx, operator.Options{
+	o := operator.Options{
 		RestConfig:              cfg,
 		DriverDir:               driverDir,
 		CacheDir:                operator.DefaultCacheDir(),
@@ -122,7 +123,11 @@ func runOperator(t *testing.T, admin *rest.Config, driverDir string, refused *re
 		// Short, so a change behind Pail's back is seen within the test.
 		BucketResync: 2 * time.Second,
 		Logger:       logging.New("pail", "debug", true, logs),
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&o)
+	}
+	op, err := operator.New(ctx, o)
 	if err != nil {
 		cancel()
 		require.NoError(t, err)
@@ -150,6 +155,7 @@ func runOperator(t *testing.T, admin *rest.Config, driverDir string, refused *re
 			t.Logf("operator log (last 8 KiB; empty when controller-runtime discarded it):\n%s", l[max(0, len(l)-8192):])
 		}
 	})
+	return op
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {

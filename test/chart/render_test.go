@@ -59,6 +59,44 @@ func pailResources(rules []rbacv1.PolicyRule) []string {
 	return out
 }
 
+// tenantResources is rbac.tenantResources of the chart's values.yaml, the
+// one place that names the tenant kinds.
+func tenantResources(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(chartDir(), "values.yaml"))
+	require.NoError(t, err)
+	var v struct {
+		RBAC struct {
+			TenantResources []string `json:"tenantResources"`
+		} `json:"rbac"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &v))
+	require.NotEmpty(t, v.RBAC.TenantResources)
+	return slices.Sorted(slices.Values(v.RBAC.TenantResources))
+}
+
+// assertSecureEndpoint checks a ServiceMonitor endpoint scrapes the secure
+// metrics as kubebuilder's scaffold does: https with the scraper's
+// ServiceAccount token, verified against caSecret's ca.crt when there is
+// one, else without verification (the certificate is self-signed).
+func assertSecureEndpoint(t *testing.T, ep map[string]any, caSecret string) {
+	t.Helper()
+	assert.Equal(t, "https", ep["scheme"])
+	assert.Equal(t, "/var/run/secrets/kubernetes.io/serviceaccount/token", ep["bearerTokenFile"])
+	tls, _ := ep["tlsConfig"].(map[string]any)
+	require.NotNil(t, tls, "tlsConfig")
+	if caSecret == "" {
+		assert.Equal(t, true, tls["insecureSkipVerify"])
+		return
+	}
+	assert.NotContains(t, tls, "insecureSkipVerify")
+	assert.Equal(t, "pail-metrics."+releaseNS+".svc", tls["serverName"])
+	name, _, _ := unstructured.NestedString(tls, "ca", "secret", "name")
+	key, _, _ := unstructured.NestedString(tls, "ca", "secret", "key")
+	assert.Equal(t, caSecret, name)
+	assert.Equal(t, "ca.crt", key)
+}
+
 func deployment(t *testing.T, objs []*unstructured.Unstructured) (*appsv1.Deployment, corev1.Container) {
 	t.Helper()
 	d := typed[appsv1.Deployment](t, find(objs, "Deployment", "pail"))
@@ -113,7 +151,8 @@ func TestRenderDefaults(t *testing.T) {
 	// PrometheusRule (they need the prometheus-operator CRDs), no PDB for one
 	// replica, no plugin ConfigMaps.
 	assert.Equal(t, []string{
-		"ClusterRole/pail-admin", "ClusterRole/pail-edit", "ClusterRole/pail-operator", "ClusterRole/pail-view",
+		"ClusterRole/pail-admin", "ClusterRole/pail-edit", "ClusterRole/pail-metrics-reader", "ClusterRole/pail-operator",
+		"ClusterRole/pail-provider-editor", "ClusterRole/pail-view",
 		"ClusterRoleBinding/pail-operator",
 		"Deployment/pail",
 		"Role/pail-leader-election", "RoleBinding/pail-leader-election",
@@ -211,9 +250,15 @@ func TestRenderDefaults(t *testing.T) {
 		assert.Equal(t, []rbacv1.Subject{{Kind: "ServiceAccount", Name: "pail", Namespace: releaseNS}}, rb.Subjects)
 	})
 
-	t.Run("user roles aggregate into view, edit and admin over every pail.dev kind", func(t *testing.T) {
-		kinds := pailResources(operatorRules(t))
+	t.Run("user roles aggregate into view, edit and admin over the tenant kinds only", func(t *testing.T) {
+		kinds := tenantResources(t)
 		require.Contains(t, kinds, "buckets")
+		// Every tenant kind is one the operator manages; Providers and the
+		// cluster-scoped kinds are the admin's.
+		assert.Subset(t, pailResources(operatorRules(t)), kinds)
+		for _, admins := range []string{"providers", "clusterproviders", "guardrails"} {
+			assert.NotContains(t, kinds, admins)
+		}
 		tests := []struct {
 			role      string
 			aggregate []string
@@ -230,9 +275,38 @@ func TestRenderDefaults(t *testing.T) {
 			}
 			require.Len(t, cr.Rules, 1)
 			assert.Equal(t, []string{"pail.dev"}, cr.Rules[0].APIGroups)
-			assert.Equal(t, kinds, cr.Rules[0].Resources, "%s: kinds only, no status or finalizers", tt.role)
+			assert.Equal(t, kinds, cr.Rules[0].Resources, "%s: tenant kinds only, no status or finalizers", tt.role)
 			assert.Equal(t, tt.verbs, cr.Rules[0].Verbs)
 		}
+	})
+
+	t.Run("provider-editor is opt-in: not aggregated, Providers only", func(t *testing.T) {
+		cr := typed[rbacv1.ClusterRole](t, find(objs, "ClusterRole", "pail-provider-editor"))
+		for k := range cr.Labels {
+			assert.NotContains(t, k, "aggregate-to", "an admin binds it; no built-in role carries it")
+		}
+		assert.Nil(t, cr.AggregationRule)
+		require.Len(t, cr.Rules, 1)
+		assert.Equal(t, []string{"pail.dev"}, cr.Rules[0].APIGroups)
+		assert.Equal(t, []string{"providers"}, cr.Rules[0].Resources)
+		assert.Subset(t, cr.Rules[0].Verbs, []string{"get", "list", "watch", "create", "update", "patch", "delete"})
+	})
+
+	t.Run("metrics are secure: the operator may review tokens and access, a reader role exists", func(t *testing.T) {
+		_, c := deployment(t, objs)
+		v, ok := flag(c.Args, "metrics-secure")
+		require.True(t, ok)
+		assert.Equal(t, "true", v)
+		_, ok = flag(c.Args, "metrics-cert-dir")
+		assert.False(t, ok, "no certSecret: the operator signs its own certificate")
+		op := typed[rbacv1.ClusterRole](t, find(objs, "ClusterRole", "pail-operator"))
+		assert.Contains(t, op.Rules, rbacv1.PolicyRule{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}})
+		assert.Contains(t, op.Rules, rbacv1.PolicyRule{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}})
+		reader := typed[rbacv1.ClusterRole](t, find(objs, "ClusterRole", "pail-metrics-reader"))
+		assert.Equal(t, []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}, reader.Rules)
+		svc := typed[corev1.Service](t, find(objs, "Service", "pail-metrics"))
+		require.NotNil(t, svc.Spec.Ports[0].AppProtocol)
+		assert.Equal(t, "https", *svc.Spec.Ports[0].AppProtocol)
 	})
 
 	t.Run("metrics Service selects the operator pods", func(t *testing.T) {
@@ -335,6 +409,7 @@ func TestRenderOptions(t *testing.T) {
 				eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
 				require.Len(t, eps, 1)
 				assert.Equal(t, "metrics", eps[0].(map[string]any)["port"])
+				assertSecureEndpoint(t, eps[0].(map[string]any), "")
 
 				alerts := alertNames(t, objs)
 				assert.Equal(t, []string{"PailBucketDriftLoop", "PailDriverTraps", "PailKeyRotationFailing", "PailProviderDown"}, alerts)
@@ -397,6 +472,46 @@ func TestRenderOptions(t *testing.T) {
 				_, le := flag(c.Args, "leader-elect")
 				assert.True(t, le)
 				assert.Nil(t, find(objs, "PodDisruptionBudget", "pail"), "one replica: a PDB would block node drains")
+			},
+		},
+		{
+			name: "metrics with a certificate Secret: mounted, and the ServiceMonitor verifies it",
+			args: []string{"--set", "metrics.certSecret=pail-metrics-tls,metrics.serviceMonitor.enabled=true"},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				d, c := deployment(t, objs)
+				dir, ok := flag(c.Args, "metrics-cert-dir")
+				require.True(t, ok)
+				assert.Equal(t, dir, mountPath(c, "metrics-tls"))
+				v := volume(d, "metrics-tls")
+				require.NotNil(t, v)
+				assert.Equal(t, "pail-metrics-tls", v.Secret.SecretName)
+				var keys []string
+				for _, it := range v.Secret.Items {
+					keys = append(keys, it.Key)
+				}
+				assert.Equal(t, []string{"tls.crt", "tls.key"}, keys, "the files controller-runtime reads")
+				eps, _, _ := unstructured.NestedSlice(find(objs, "ServiceMonitor", "pail").Object, "spec", "endpoints")
+				require.Len(t, eps, 1)
+				assertSecureEndpoint(t, eps[0].(map[string]any), "pail-metrics-tls")
+			},
+		},
+		{
+			name: "metrics.secure=false: plain HTTP, as before",
+			args: []string{"--set", "metrics.secure=false,metrics.certSecret=ignored,metrics.serviceMonitor.enabled=true"},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				d, c := deployment(t, objs)
+				v, _ := flag(c.Args, "metrics-secure")
+				assert.Equal(t, "false", v)
+				_, ok := flag(c.Args, "metrics-cert-dir")
+				assert.False(t, ok)
+				assert.Nil(t, volume(d, "metrics-tls"))
+				eps, _, _ := unstructured.NestedSlice(find(objs, "ServiceMonitor", "pail").Object, "spec", "endpoints")
+				require.Len(t, eps, 1)
+				for _, k := range []string{"scheme", "bearerTokenFile", "tlsConfig"} {
+					assert.NotContains(t, eps[0].(map[string]any), k)
+				}
+				svc := typed[corev1.Service](t, find(objs, "Service", "pail-metrics"))
+				assert.Equal(t, "http", *svc.Spec.Ports[0].AppProtocol)
 			},
 		},
 		{
@@ -465,6 +580,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"plugin sha256 not hex", "plugins[0].name=ceph,plugins[0].version=1,plugins[0].path=/p/ceph.wasm,plugins[0].sha256=xyz", "/plugins/0/sha256"},
 		{"plugin unknown limit", "plugins[0].name=ceph,plugins[0].version=1,plugins[0].path=/p/ceph.wasm,plugins[0].sha256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,plugins[0].limits.memory=1", "additional properties 'memory' not allowed"},
 		{"image digest without algorithm", "image.digest=0123", "/image/digest"},
+		{"tenant resource that is no resource name", "rbac.tenantResources[0]=Buckets", "/rbac/tenantResources/0"},
+		{"metrics cert Secret that is no Secret name", "metrics.certSecret=My_Secret", "/metrics/certSecret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package env_test
 import (
 	"context"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -163,4 +165,22 @@ func (l testLog) Write(b []byte) (int, error) {
 		l.t.Logf("minio: %s", strings.TrimRight(string(b), "\n"))
 	}
 	return len(b), nil
+}
+
+// TestDNS: the server answers its names through its Resolver, in both
+// families, and refuses the others.
+func TestDNS(t *testing.T) {
+	d, err := env.StartDNS(map[string][]netip.Addr{
+		"metadata.pail.test": {netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("fd00:ec2::254")},
+	})
+	require.NoError(t, err)
+	t.Cleanup(d.Stop)
+	ips, err := d.Resolver().LookupNetIP(context.Background(), "ip", "Metadata.Pail.Test")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []netip.Addr{netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("fd00:ec2::254")}, ips)
+	_, err = d.Resolver().LookupNetIP(context.Background(), "ip", "other.pail.test")
+	var dnsErr *net.DNSError
+	require.ErrorAs(t, err, &dnsErr)
+	assert.True(t, dnsErr.IsNotFound, "an unknown name is NXDOMAIN: %v", err)
+	assert.Positive(t, d.Queries())
 }

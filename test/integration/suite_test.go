@@ -161,6 +161,12 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 
+	stopGuard, err := startDialGuard()
+	if err != nil {
+		return 1, err
+	}
+	defer stopGuard()
+
 	suite.logs = &logBuffer{}
 	opCtx, stopOp := context.WithCancel(ctx)
 	op, err := operator.New(opCtx, operator.Options{
@@ -174,6 +180,10 @@ func run(m *testing.M) (int, error) {
 		BucketResync:      resyncPeriod,
 		BucketRetryMax:    5 * time.Second,
 		PluginNamespace:   pluginNamespace,
+		// Names resolve through the suite's DNS server, and the dial-guard
+		// trap is denied like the API server (TestDialGuard).
+		Resolver:        dialGuard.dns.Resolver(),
+		DeniedAddresses: []string{dialGuard.trap.Addr().String()},
 		// A small breaker, so the drift-loop test needs few corrections;
 		// other tests correct drift at most once per Bucket.
 		DriftLoopThreshold: 3,

@@ -82,29 +82,56 @@ a kind added to the operator is granted by the next chart build.
 
 {{/*
 The pail.dev resources (not subresources) the operator manages, from the same
-file: the user roles cover exactly the kinds the operator knows. Only the
-namespaced ones (by their CRD's scope): cluster-scoped kinds (ClusterProviders,
-Guardrails) are the cluster admin's, and a namespace's roles never grant them.
+file.
 */}}
-{{- define "pail.userResources" -}}
-{{- $namespaced := list }}
-{{- range $path, $_ := .Files.Glob "crds/*.yaml" }}
-{{- $crd := fromYaml ($.Files.Get $path) }}
-{{- if eq $crd.spec.scope "Namespaced" }}
-{{- $namespaced = append $namespaced $crd.spec.names.plural }}
-{{- end }}
-{{- end }}
+{{- define "pail.managedResources" -}}
 {{- $res := list }}
 {{- range $rule := fromYamlArray (include "pail.operatorRules" .) }}
 {{- if has "pail.dev" $rule.apiGroups }}
 {{- range $r := $rule.resources }}
-{{- if and (not (contains "/" $r)) (has $r $namespaced) }}
+{{- if not (contains "/" $r) }}
 {{- $res = append $res $r }}
 {{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
 {{- toYaml ($res | uniq | sortAlpha) }}
+{{- end }}
+
+{{/*
+The resources tenants get through the aggregated user roles: the tenant kinds
+rbac.tenantResources names, each checked to be a kind the operator manages
+(files/role.yaml) and namespaced (its CRD in crds/). A kind added to the
+operator reaches tenants only once it is listed there, and a cluster-scoped
+kind (ClusterProviders, guardrails) never does: those are the admin's.
+*/}}
+{{- define "pail.userResources" -}}
+{{- $managed := fromYamlArray (include "pail.managedResources" .) }}
+{{- $scopes := dict }}
+{{- range $path, $unused := .Files.Glob "crds/*.yaml" }}
+{{- $crd := fromYaml ($.Files.Get $path) }}
+{{- if eq (dig "spec" "group" "" $crd) "pail.dev" }}
+{{- $_ := set $scopes (dig "spec" "names" "plural" "" $crd) (dig "spec" "scope" "" $crd) }}
+{{- end }}
+{{- end }}
+{{- range $r := .Values.rbac.tenantResources }}
+{{- if not (has $r $managed) }}
+{{- fail (printf "rbac.tenantResources: %s is not a pail.dev resource the operator manages (%s)" $r (join ", " $managed)) }}
+{{- end }}
+{{- if ne (get $scopes $r) "Namespaced" }}
+{{- fail (printf "rbac.tenantResources: %s is not a namespaced kind (crds/ says scope %q); cluster-scoped kinds are for cluster admins only" $r (get $scopes $r)) }}
+{{- end }}
+{{- end }}
+{{- toYaml (.Values.rbac.tenantResources | uniq | sortAlpha) }}
+{{- end }}
+
+{{/* Where the metrics.certSecret pair is mounted. */}}
+{{- define "pail.metricsCertDir" -}}
+/var/run/pail/metrics-certs
+{{- end }}
+
+{{- define "pail.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "pail.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
 {{/*

@@ -24,12 +24,15 @@ func main() {
 		preload  string
 		warm     bool
 		seed     string
+		denied   string
 	)
 	flag.StringVar(&o.DriverDir, "driver-dir", envOr("PAIL_DRIVER_DIR", "/drivers"), "Directory holding the built-in drivers as <name>.wasm.")
 	flag.StringVar(&o.CacheDir, "cache-dir", operator.DefaultCacheDir(), "wazero compilation cache; keep it private to the operator.")
 	flag.StringVar(&o.PolicyDir, "policy-dir", envOr("PAIL_POLICY_DIR", "/policies"), "Directory of built-in Rego policy packs, one subdirectory per pack.")
 	flag.StringVar(&preload, "preload", "", "Comma-separated drivers to load at start (default: load on first use).")
 	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "Metrics endpoint address; 0 disables it.")
+	flag.BoolVar(&o.MetricsSecure, "metrics-secure", true, "Serve the metrics over HTTPS, only to bearer tokens the apiserver authorizes for GET /metrics (TokenReview, SubjectAccessReview); false serves plain HTTP to anyone.")
+	flag.StringVar(&o.MetricsCertDir, "metrics-cert-dir", "", "Directory holding tls.crt and tls.key for the secure metrics endpoint (default: a self-signed certificate made at start).")
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "healthz/readyz address.")
 	flag.StringVar(&o.PluginNamespace, "plugin-namespace", os.Getenv("POD_NAMESPACE"), "Namespace whose ConfigMaps labelled pail.dev/plugin=true install driver plugins (default $POD_NAMESPACE; empty disables).")
 	flag.IntVar(&o.WebhookPort, "webhook-port", 9443, "Port of the BucketPolicy validating webhook; 0 disables it.")
@@ -44,6 +47,7 @@ func main() {
 	flag.DurationVar(&o.DriftLoopWindow, "drift-loop-window", 10*time.Minute, "Window of --drift-loop-threshold.")
 	flag.DurationVar(&o.BucketResync, "bucket-resync-period", 10*time.Minute, "How often a Ready Bucket is observed again.")
 	flag.DurationVar(&o.ProviderRecheck, "provider-recheck-period", 5*time.Minute, "How often a Ready Provider is checked again.")
+	flag.StringVar(&denied, "denied-addresses", "", "Comma-separated host:port addresses no Provider may reach (etcd, the kubelet), besides the Kubernetes API server, which is always denied.")
 	flag.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error.")
 	flag.BoolVar(&logJSON, "log-json", true, "JSON logs (hclog).")
 	flag.BoolVar(&warm, "warm-cache", false, "Compile every driver in --driver-dir into --cache-dir and exit (image builds).")
@@ -69,6 +73,9 @@ func main() {
 	}
 	if preload != "" {
 		o.Preload = strings.Split(preload, ",")
+	}
+	if denied != "" {
+		o.DeniedAddresses = strings.Split(denied, ",")
 	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -85,6 +87,13 @@ func Waiting(err error) (time.Duration, bool) {
 	return 0, false
 }
 
+// DeniedAddrs are addresses the host never dials for a Provider, and what
+// they are, as refusals name it ("the Kubernetes API server").
+type DeniedAddrs struct {
+	Addrs []netip.AddrPort
+	What  string
+}
+
 // Connector resolves and caches connections.
 type Connector struct {
 	// Reader reads Secrets; the operator passes an uncached reader so it needs
@@ -95,6 +104,12 @@ type Connector struct {
 	// Secret that changed since its connection was resolved; nil trusts
 	// the Provider's generation alone.
 	Meta client.Reader
+	// Resolver resolves the hosts a driver calls, at dial time; nil is the
+	// system's resolver.
+	Resolver *net.Resolver
+	// Denied are addresses no Provider may reach, whatever name resolves
+	// to them: the Kubernetes API server's, at least (the operator's).
+	Denied []DeniedAddrs
 
 	mu    sync.Mutex
 	conns map[types.NamespacedName]*Connection
@@ -315,6 +330,11 @@ func (c *Connector) networkPolicy(p *pailv1.Provider, iam string, tlsOpts hostht
 	}
 	if !p.Spec.PathStyle {
 		policy = policy.WithSubdomains()
+	}
+	// Link-local and metadata addresses stay refused (NewPolicy's default).
+	policy = policy.WithResolver(c.Resolver)
+	for _, d := range c.Denied {
+		policy = policy.WithDeniedAddrs(d.Addrs, d.What)
 	}
 	return policy, nil
 }

@@ -191,6 +191,9 @@ func (r *Reconciler) reportFailed(ctx context.Context, p, before *pailv1.Provide
 	} else {
 		st.ConsecutiveFailures++
 		delay := status.Backoff(st.ConsecutiveFailures, r.RetryBase, r.RetryMax)
+		if ce.spec {
+			delay = r.RecheckInterval
+		}
 		msg = fmt.Sprintf("%s Check %d failed; next check in %s.", status.Sentence(msg), st.ConsecutiveFailures, delay)
 		result = ctrl.Result{RequeueAfter: delay}
 	}
@@ -251,6 +254,9 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 type checkError struct {
 	reason, message string
 	wait            bool
+	// spec is a failure only a change fixes: it is checked again on the
+	// recheck schedule, not with backoff.
+	spec bool
 }
 
 func (e *checkError) Error() string { return e.message }
@@ -283,9 +289,13 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint str
 		fmt.Sprintf("Driver %s %s (ABI %s) is loaded.", info.Name, info.Version, info.ABI))
 
 	reconcileID := string(controller.ReconcileIDFromContext(ctx))
-	res, err := driver.CheckProviderAccount(conn.Context(ctx, reconcileID), conn.Driver, conn.Config)
+	callCtx, refusals := hosthttp.RecordRefusals(conn.Context(ctx, reconcileID))
+	res, err := driver.CheckProviderAccount(callCtx, conn.Driver, conn.Config)
 	code := abi.CodeOf(err)
 	switch {
+	case err != nil && refusals.First() != nil:
+		// Whatever the driver made of it, the host refused the dial.
+		return conn, forbidden(st, gen, endpoint, refusals.First())
 	case err == nil:
 		st.Account = res.Account
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
@@ -330,6 +340,17 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint str
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonBackendError, msg)
 		return conn, &checkError{reason: pailv1.ReasonBackendError, message: msg}
 	}
+}
+
+// forbidden reports a check whose request the host refused to dial: the
+// endpoint resolved to an address no Provider may reach. Nothing was sent,
+// and only a new spec or DNS record changes that, so it is a spec error.
+func forbidden(st *pailv1.ProviderStatus, gen int64, endpoint string, refusal *hosthttp.DialRefusedError) *checkError {
+	msg := status.Sentence(fmt.Sprintf("Endpoint %s is forbidden: %s", endpoint, hosthttp.RedactUserinfo(refusal.Detail()))) +
+		" Point the Provider at the storage service; Pail checks again when it changes, and on the recheck schedule in case DNS changes."
+	status.False(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonEndpointForbidden, msg)
+	status.Unknown(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonUnknown, "The credentials cannot be checked: the host refuses the endpoint's address.")
+	return &checkError{reason: pailv1.ReasonEndpointForbidden, message: msg, spec: true}
 }
 
 // driverMessage is the driver's message for err, with the user info of any

@@ -204,6 +204,9 @@ type localPaths struct {
 	metricsAddr, probeAddr         string
 }
 
+// boolFlags are the mapped flags that take no separate value.
+var boolFlags = map[string]bool{"metrics-secure": true}
+
 // localArgs maps the container's arguments to this machine and says what
 // it changed. Flags it does not know pass through untouched, so what the
 // chart's values add (--leader-elect, extraArgs) reaches the operator.
@@ -213,12 +216,14 @@ func localArgs(args []string, p localPaths) (out, notes []string) {
 		{"policy-dir", p.policyDir, "the repository's policy packs"},
 		{"cache-dir", p.cacheDir, "the wasm compilation cache"},
 		{"metrics-bind-address", p.metricsAddr, "localhost only"},
+		{"metrics-secure", "false", "plain HTTP on localhost, so curl needs no token; the chart's pod serves HTTPS to authorized tokens"},
 		{"health-probe-bind-address", p.probeAddr, "localhost only"},
 		{"webhook-port", "0", "no webhook server: the apiserver cannot reach a local port through the chart's Service"},
 	}
 	drop := map[string]string{
 		"cache-seed-dir":   "the image's pre-compiled drivers are not on this machine; drivers compile into --cache-dir on first use",
 		"webhook-cert-dir": "no webhook server",
+		"metrics-cert-dir": "plain HTTP metrics",
 		"webhook-host":     "no webhook server",
 		"kubeconfig":       "pail-demo passes the ServiceAccount's kubeconfig",
 	}
@@ -237,8 +242,9 @@ func localArgs(args []string, p localPaths) (out, notes []string) {
 			out = append(out, a)
 			continue
 		}
-		// Every flag mapped here takes a value, so "--flag value" is one too.
-		if !hasValue && i+1 < len(args) {
+		// Every flag mapped here but the booleans takes a value, so
+		// "--flag value" is one too.
+		if !hasValue && !boolFlags[name] && i+1 < len(args) {
 			i++
 			value = args[i]
 		}

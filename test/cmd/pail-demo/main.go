@@ -389,6 +389,9 @@ func (d *demo) startOperator() error {
 		"--driver-dir", o.driverDir,
 		"--cache-dir", o.cacheDir,
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
+		// Plain HTTP on localhost, so the printed curl works as is; in a
+		// cluster the chart serves them secure (docs/operations.md).
+		"--metrics-secure=false",
 		"--health-probe-bind-address", "127.0.0.1:0",
 		"--webhook-host", d.kube.Webhook.Host,
 		"--webhook-port", strconv.Itoa(d.kube.Webhook.Port),

@@ -81,7 +81,7 @@ func TestLocalArgs(t *testing.T) {
 	}
 	mapped := []string{
 		"--driver-dir=/repo/bin/drivers", "--policy-dir=/repo/policies", "--cache-dir=/cache/wasm",
-		"--metrics-bind-address=127.0.0.1:40001", "--health-probe-bind-address=127.0.0.1:40002", "--webhook-port=0",
+		"--metrics-bind-address=127.0.0.1:40001", "--metrics-secure=false", "--health-probe-bind-address=127.0.0.1:40002", "--webhook-port=0",
 	}
 	tests := []struct {
 		name  string
@@ -92,29 +92,29 @@ func TestLocalArgs(t *testing.T) {
 		{
 			name: "what the chart renders",
 			args: []string{
-				"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--driver-dir=/drivers",
+				"--metrics-bind-address=:8080", "--metrics-secure=true", "--health-probe-bind-address=:8081", "--driver-dir=/drivers",
 				"--policy-dir=/policies", "--cache-dir=/var/cache/pail/wasm", "--cache-seed-dir=/opt/pail/wasm-cache",
 				"--log-level=info", "--plugin-namespace=pail-system", "--webhook-port=9443",
 				"--webhook-cert-dir=/tmp/k8s-webhook-server/serving-certs",
 			},
 			want: []string{
-				"--metrics-bind-address=127.0.0.1:40001", "--health-probe-bind-address=127.0.0.1:40002",
+				"--metrics-bind-address=127.0.0.1:40001", "--metrics-secure=false", "--health-probe-bind-address=127.0.0.1:40002",
 				"--driver-dir=/repo/bin/drivers", "--policy-dir=/repo/policies", "--cache-dir=/cache/wasm",
 				"--log-level=info", "--plugin-namespace=pail-system", "--webhook-port=0",
 			},
-			notes: 8,
+			notes: 9,
 		},
 		{
 			name:  "space-separated values and unknown flags pass through in order",
 			args:  []string{"--leader-elect", "--driver-dir", "/drivers", "-kubeconfig", "/in/pod", "--preload=minio", "extra"},
 			want:  append([]string{"--leader-elect", "--driver-dir=/repo/bin/drivers", "--preload=minio", "extra"}, mapped[1:]...),
-			notes: 7,
+			notes: 8,
 		},
 		{
 			name:  "nothing given: the image's defaults are replaced too",
 			args:  nil,
 			want:  mapped,
-			notes: 6,
+			notes: 7,
 		},
 	}
 	for _, tt := range tests {
@@ -124,6 +124,11 @@ func TestLocalArgs(t *testing.T) {
 			require.Len(t, notes, tt.notes, "one note per mapped, dropped or added flag: %q", notes)
 		})
 	}
+	t.Run("a bare boolean flag takes no value from the next argument", func(t *testing.T) {
+		got, _ := localArgs([]string{"--metrics-secure", "--preload=minio"}, p)
+		require.Contains(t, got, "--preload=minio")
+		require.Contains(t, got, "--metrics-secure=false")
+	})
 }
 
 func TestContainerEnv(t *testing.T) {
