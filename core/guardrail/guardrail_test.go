@@ -303,9 +303,9 @@ func TestCheckProvider(t *testing.T) {
 		fields         []string
 	}{
 		{name: "unselected", ns: plain, endpoint: "https://anything.example.org"},
-		{name: "unselected link-local", ns: plain, endpoint: "http://169.254.169.254", fields: []string{"spec.endpoint"}},
-		{name: "unselected metadata v6", ns: plain, endpoint: "http://[fd00:ec2::254]", iam: "http://[fe80::1%25eth0]:80", fields: []string{"spec.endpoint", "spec.iamEndpoint"}},
-		{name: "unselected mapped link-local", ns: plain, endpoint: "http://[::ffff:169.254.169.254]", fields: []string{"spec.endpoint"}},
+		{name: "unselected link-local is the dial guard's", ns: plain, endpoint: "http://169.254.169.254"},
+		{name: "metadata v6", gs: []pailv1.Guardrail{open}, ns: tenant, endpoint: "http://[fd00:ec2::254]", iam: "http://[fe80::1%25eth0]:80", fields: []string{"spec.endpoint", "spec.iamEndpoint"}},
+		{name: "mapped link-local", gs: []pailv1.Guardrail{open}, ns: tenant, endpoint: "http://[::ffff:169.254.169.254]", fields: []string{"spec.endpoint"}},
 		{name: "not allowed", gs: []pailv1.Guardrail{none}, ns: tenant, endpoint: "https://s3.example.com", fields: []string{"spec"}},
 		{name: "admin's Provider by name", provider: "admins", gs: []pailv1.Guardrail{none}, ns: tenant, endpoint: "https://anywhere.example.org"},
 		{name: "admin's Provider still not link-local", provider: "admins", gs: []pailv1.Guardrail{none}, ns: tenant, endpoint: "http://169.254.169.254", fields: []string{"spec.endpoint"}},
@@ -335,9 +335,9 @@ func TestCheckProvider(t *testing.T) {
 func TestLinkLocal(t *testing.T) {
 	for s, want := range map[string]bool{
 		"169.254.169.254": true, "169.254.0.1": true, "fe80::1": true, "fd00:ec2::254": true,
-		"::ffff:169.254.1.1": true, "ff02::1": true, "10.0.0.1": false, "127.0.0.1": false, "fd00:ec2::253": false,
+		"::ffff:169.254.1.1": true, "100.100.100.200": true, "10.0.0.1": false, "127.0.0.1": false, "fd00:ec3::1": false,
 	} {
-		if got := LinkLocal(netip.MustParseAddr(s)); got != want {
+		if _, got := LinkLocal(netip.MustParseAddr(s)); got != want {
 			t.Errorf("LinkLocal(%s) = %v", s, got)
 		}
 	}

@@ -7,17 +7,16 @@ import (
 	"strings"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/hosthttp"
 )
 
-// metadataV6 is AWS's IPv6 instance metadata address, which is not in
-// fe80::/10 but is link-local in all but name.
-var metadataV6 = netip.MustParseAddr("fd00:ec2::254")
-
-// LinkLocal reports whether a is a link-local or cloud metadata address
-// (169.254.0.0/16, fe80::/10, fd00:ec2::254, and their IPv4-mapped forms).
-func LinkLocal(a netip.Addr) bool {
-	a = a.Unmap().WithZone("")
-	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a == metadataV6
+// LinkLocal reports whether a is in one of the networks the host never
+// dials unless a Provider is allowed link-local (hosthttp's one list:
+// link-local ranges and the cloud metadata services, in any of their
+// forms), and says what that network is.
+func LinkLocal(a netip.Addr) (what string, ok bool) {
+	n, ok := hosthttp.ForbiddenNetworkOf(a)
+	return n.What, ok
 }
 
 // endpointFields names a Provider's URL fields and reads them.
@@ -48,8 +47,8 @@ func host(endpoint string) (string, netip.Addr) {
 // Guardrail selects, the namespace may hold it when a Guardrail sets
 // namespacedProviders (and then its endpoints must be ones the Guardrails
 // allow) or lists it by name in allowedProviders (an admin's Provider).
-// In every namespace, a link-local endpoint is refused unless a Guardrail
-// allows it.
+// There, a link-local endpoint is refused too unless a Guardrail allows it
+// (elsewhere the host's dial guard refuses it).
 func (r Rules) CheckProvider(name string, spec *pailv1.ProviderSpec) []Violation {
 	var out []Violation
 	listed := r.listed(pailv1.ProviderReference{Kind: pailv1.KindProvider, Name: name})
@@ -62,14 +61,19 @@ func (r Rules) CheckProvider(name string, spec *pailv1.ProviderSpec) []Violation
 	}
 	for _, f := range endpointFields {
 		h, addr := host(f.get(spec))
-		linkLocal := addr.IsValid() && LinkLocal(addr)
+		what, linkLocal := "", false
+		if addr.IsValid() {
+			what, linkLocal = LinkLocal(addr)
+		}
 		switch {
-		case h == "":
+		case h == "" || !r.Selected():
+			// Where no Guardrail selects the namespace, the host's dial
+			// guard refuses link-local addresses (EndpointForbidden).
 		case linkLocal && !r.linkLocal():
-			out = append(out, r.linkLocalViolation(f.field, h))
+			out = append(out, r.linkLocalViolation(f.field, h, what))
 		case linkLocal:
 			// allowLinkLocal admits the address, whatever hosts and cidrs say.
-		case r.Selected() && !listed && !r.endpointAllowed(h, addr):
+		case !listed && !r.endpointAllowed(h, addr):
 			out = append(out, r.endpointViolation(f.field, h))
 		}
 	}
@@ -87,14 +91,9 @@ func (r Rules) linkLocal() bool {
 	return false
 }
 
-func (r Rules) linkLocalViolation(field, h string) Violation {
-	const what = "link-local and cloud metadata endpoints"
-	detail := fmt.Sprintf("is %s, a link-local address the operator never calls unless a Guardrail of the namespace sets spec.namespacedProviders.endpoints.allowLinkLocal; point it at the storage service.", h)
-	if !r.Selected() {
-		return Violation{Reason: pailv1.ReasonGuardrailDenied, Field: field,
-			Message: fmt.Sprintf("Pail forbids %s: %s %s", what, field, detail)}
-	}
-	return denied(r.Guardrails, field, what, detail)
+func (r Rules) linkLocalViolation(field, h, what string) Violation {
+	return denied(r.Guardrails, field, "link-local and cloud metadata endpoints",
+		fmt.Sprintf("is %s, in %s, which the operator never calls unless a Guardrail of the namespace sets spec.namespacedProviders.endpoints.allowLinkLocal; point it at the storage service.", h, what))
 }
 
 // endpointAllowed reports whether a namespacedProviders grant admits the
@@ -187,9 +186,8 @@ func (r Rules) DialFor(ref pailv1.ProviderReference, spec *pailv1.ProviderSpec) 
 			}
 		}
 	}
-	if d.Networks == nil {
-		d.Networks = []netip.Prefix{} // no grant: nothing may be reached
-	}
+	// None: no grant admits the endpoint, and CheckProvider refuses the
+	// Provider before anything dials it.
 	return d
 }
 

@@ -41,6 +41,7 @@ import (
 	"github.com/pail-dev/pail/core/controllers/plugin"
 	"github.com/pail-dev/pail/core/controllers/policypack"
 	"github.com/pail-dev/pail/core/controllers/provider"
+	"github.com/pail-dev/pail/core/guardrail"
 	"github.com/pail-dev/pail/core/logging"
 	"github.com/pail-dev/pail/core/metrics"
 	"github.com/pail-dev/pail/core/policy"
@@ -183,7 +184,10 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	w := wiring{
 		mgr: mgr, metrics: m, registry: reg, recorder: recorder,
 		conn: &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient(),
-			Resolver: o.Resolver, Denied: denied},
+			Resolver: o.Resolver, Denied: denied,
+			Guardrails: func(ctx context.Context, ns string) (guardrail.Rules, error) {
+				return guardrails.Rules(ctx, mgr.GetClient(), ns)
+			}},
 		engine:     newEngine(ctx, o, m),
 		recheck:    make(chan event.GenericEvent, 64),
 		repack:     make(chan event.GenericEvent, 64),
