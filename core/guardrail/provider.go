@@ -119,13 +119,14 @@ func (r Rules) endpointAllowed(h string, addr netip.Addr) bool {
 }
 
 func (r Rules) endpointViolation(field, h string) Violation {
-	var by, hosts, cidrs []string
+	by := make([]string, 0, len(r.namespaced))
+	var hosts, cidrs []string
 	for _, g := range r.namespaced {
 		by = append(by, g.by)
 		hosts = append(hosts, g.endpoints.Hosts...)
 		cidrs = append(cidrs, g.endpoints.CIDRs...)
 	}
-	return denied(by, field, fmt.Sprintf("Provider endpoints outside spec.namespacedProviders.endpoints in namespace %s", r.Namespace),
+	return denied(by, field, "Provider endpoints outside spec.namespacedProviders.endpoints in namespace "+r.Namespace,
 		fmt.Sprintf("has host %s, which matches none of the hosts [%s] nor CIDRs [%s]; point it at an allowed endpoint, or ask a cluster admin.", h, strings.Join(hosts, ", "), strings.Join(cidrs, ", ")))
 }
 

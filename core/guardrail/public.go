@@ -2,6 +2,7 @@ package guardrail
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pail-dev/pail/sdk/policydoc"
@@ -95,11 +96,5 @@ func hasStar(v policydoc.Value) bool {
 }
 
 func isNarrowing(key string) bool {
-	k := strings.ToLower(key)
-	for _, n := range narrowingKeys {
-		if k == n {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(narrowingKeys, strings.ToLower(key))
 }

@@ -219,8 +219,6 @@ type Violation struct {
 	Message string
 }
 
-func (v Violation) Error() string { return v.Message }
-
 // denied builds a GuardrailDenied violation: "Guardrail g forbids what:
 // field detail".
 func denied(by []string, field, what, detail string) Violation {

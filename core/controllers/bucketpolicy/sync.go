@@ -63,11 +63,7 @@ func (r *Reconciler) checkGuardrails(ctx context.Context, bp *pailv1.BucketPolic
 		return managed.Stop(0), err
 	}
 	s.rules = rules
-	vs, err := guardrails.BucketPolicy(ctx, r.Client, rules, bp)
-	if err != nil {
-		return managed.Stop(0), err
-	}
-	vs = slices.DeleteFunc(vs, func(v guardrail.Violation) bool { return v.Field == guardrail.FieldEnforcementMode })
+	vs := slices.DeleteFunc(rules.CheckBucketPolicy(&bp.Spec), func(v guardrail.Violation) bool { return v.Field == guardrail.FieldEnforcementMode })
 	if len(vs) == 0 {
 		return managed.Next, nil
 	}

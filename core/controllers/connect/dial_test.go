@@ -52,7 +52,7 @@ func TestDialRules(t *testing.T) {
 // TestWithDial: the dialer enforces the networks (the server listens on
 // loopback, outside 10.20.0.0/16).
 func TestWithDial(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(srv.Close)
 	base, err := hosthttp.NewPolicy([]string{srv.URL}, hosthttp.TLSOptions{})
 	if err != nil {

@@ -12,12 +12,8 @@ import (
 
 type runtimeObject = runtime.Object
 
-// Each kind's check takes the Rules of the object's namespace (Rules).
-
-// Provider checks a namespaced Provider.
-func Provider(ctx context.Context, c client.Reader, r guardrail.Rules, p *pailv1.Provider) ([]guardrail.Violation, error) {
-	return r.CheckProvider(p.Name, &p.Spec), nil
-}
+// The checks of the kinds that need the cache beyond the Rules of the
+// object's namespace (Rules): a ClusterProvider, the objects counted.
 
 // Bucket checks a Bucket: its spec, and its place within maxBuckets
 // (creating: it would come after every Bucket of the namespace).
@@ -53,9 +49,4 @@ func AccessKey(ctx context.Context, c client.Reader, r guardrail.Rules, ak *pail
 		vs = append(vs, r.CheckCount(guardrail.KindAccessKey, n)...)
 	}
 	return vs, nil
-}
-
-// BucketPolicy checks a BucketPolicy's spec.
-func BucketPolicy(ctx context.Context, c client.Reader, r guardrail.Rules, bp *pailv1.BucketPolicy) ([]guardrail.Violation, error) {
-	return r.CheckBucketPolicy(&bp.Spec), nil
 }

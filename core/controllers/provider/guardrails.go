@@ -24,9 +24,9 @@ func (r *Reconciler) refuseDenied(ctx context.Context, p *pailv1.Provider) (deni
 	if err != nil {
 		return false, err
 	}
-	vs, err := guardrails.Provider(ctx, r.Client, rules, p)
-	if err != nil || len(vs) == 0 {
-		return false, err
+	vs := rules.CheckProvider(p.Name, &p.Spec)
+	if len(vs) == 0 {
+		return false, nil
 	}
 	before := p.DeepCopy()
 	st := &p.Status
