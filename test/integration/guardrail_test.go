@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -272,4 +274,57 @@ func TestGuardrailPolicyRequirementsAtReconcile(t *testing.T) {
 	msg := condition(got.Status.Conditions, pailv1.ConditionPolicyValid).Message
 	assert.Contains(t, msg, "Guardrail "+g.Name+" forces Enforce")
 	assert.Equal(t, metav1.ConditionFalse, condition(got.Status.Conditions, pailv1.ConditionReady).Status)
+}
+
+// TestGuardrailNetworksAtDialTime: a Provider admitted for a Guardrail's
+// cidrs by a DNS name is kept inside them when the host dials, wherever the
+// name resolves; widening the cidrs lets it connect.
+func TestGuardrailNetworksAtDialTime(t *testing.T) {
+	ctx := context.Background()
+	ns := guardedNamespace(t)
+	g := createGuardrail(t, ns, pailv1.GuardrailSpec{
+		NamespacedProviders: &pailv1.NamespacedProviders{Endpoints: pailv1.EndpointRules{CIDRs: []string{"10.99.0.0/16"}}},
+	})
+	mio, err := url.Parse(suite.minio.Endpoint)
+	require.NoError(t, err)
+	// trapName resolves to 127.0.0.1, where MinIO listens too.
+	endpoint := "http://" + net.JoinHostPort(trapName, mio.Port())
+	sec := credentialsSecret(ns, "creds", suite.minio.AccessKey, suite.minio.SecretKey)
+	require.NoError(t, suite.k8s.Create(ctx, sec))
+	p := newProvider(ns, "named", "minio", endpoint, sec.Name)
+	require.NoError(t, suite.k8s.Create(ctx, p), "a name is admitted where the Guardrail lists only cidrs")
+	key := client.ObjectKeyFromObject(p)
+	got := waitProviderCondition(t, key, pailv1.ConditionReady, metav1.ConditionFalse, 60*time.Second)
+	ready := condition(got.Status.Conditions, pailv1.ConditionReady)
+	assert.Equal(t, pailv1.ReasonEndpointForbidden, ready.Reason, describeConds(got.Status.Conditions))
+	assert.Contains(t, ready.Message, "outside the networks this Provider may reach")
+
+	require.NoError(t, suite.k8s.Get(ctx, client.ObjectKeyFromObject(g), g))
+	g.Spec.NamespacedProviders.Endpoints.CIDRs = append(g.Spec.NamespacedProviders.Endpoints.CIDRs, "127.0.0.0/8")
+	require.NoError(t, suite.k8s.Update(ctx, g))
+	waitProviderCondition(t, key, pailv1.ConditionReady, metav1.ConditionTrue, 60*time.Second)
+}
+
+// TestGuardrailRefusesProviderAtReconcile: a Provider stored before a
+// Guardrail forbade the namespace its own Providers becomes not Ready with
+// GuardrailDenied, and no longer checked; listing it lets it back.
+func TestGuardrailRefusesProviderAtReconcile(t *testing.T) {
+	ctx := context.Background()
+	ns := guardedNamespace(t)
+	p := minioProvider(t, ns, "own")
+	key := client.ObjectKeyFromObject(p)
+	waitProviderCondition(t, key, pailv1.ConditionReady, metav1.ConditionTrue, 60*time.Second)
+
+	g := createGuardrail(t, ns, pailv1.GuardrailSpec{})
+	got := waitProviderCondition(t, key, pailv1.ConditionReady, metav1.ConditionFalse, 30*time.Second)
+	ready := condition(got.Status.Conditions, pailv1.ConditionReady)
+	assert.Equal(t, pailv1.ReasonGuardrailDenied, ready.Reason)
+	assert.Contains(t, ready.Message, "Guardrail "+g.Name)
+	assert.Contains(t, ready.Message, "spec.namespacedProviders")
+	assert.Equal(t, pailv1.ReasonGuardrailDenied, condition(got.Status.Conditions, pailv1.ConditionEndpointReachable).Reason)
+
+	require.NoError(t, suite.k8s.Get(ctx, client.ObjectKeyFromObject(g), g))
+	g.Spec.AllowedProviders = []pailv1.ProviderReference{{Name: "own"}}
+	require.NoError(t, suite.k8s.Update(ctx, g))
+	waitProviderCondition(t, key, pailv1.ConditionReady, metav1.ConditionTrue, 60*time.Second)
 }
