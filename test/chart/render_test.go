@@ -399,7 +399,7 @@ func generatedWebhooks(t *testing.T) map[string]admissionv1.ValidatingWebhook {
 	raw, err := os.ReadFile(filepath.Join(chartDir(), "files", "manifests.yaml"))
 	require.NoError(t, err)
 	out := map[string]admissionv1.ValidatingWebhook{}
-	for _, doc := range strings.Split(string(raw), "\n---") {
+	for doc := range strings.SplitSeq(string(raw), "\n---") {
 		var cfg admissionv1.ValidatingWebhookConfiguration
 		require.NoError(t, yaml.Unmarshal([]byte(doc), &cfg))
 		if cfg.Kind != "ValidatingWebhookConfiguration" {
