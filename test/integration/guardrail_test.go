@@ -328,3 +328,28 @@ func TestGuardrailRefusesProviderAtReconcile(t *testing.T) {
 	require.NoError(t, suite.k8s.Update(ctx, g))
 	waitProviderCondition(t, key, pailv1.ConditionReady, metav1.ConditionTrue, 60*time.Second)
 }
+
+// TestClusterProviderAdmitsNamespacesAtAdmission: a Bucket or AccessKey on
+// a ClusterProvider whose allowedNamespaces does not admit its namespace is
+// refused, Guardrail or not, with a message naming the ClusterProvider.
+func TestClusterProviderAdmitsNamespacesAtAdmission(t *testing.T) {
+	ctx := context.Background()
+	ns, other := namespace(t), namespace(t)
+	cp := &pailv1.ClusterProvider{
+		ObjectMeta: metav1.ObjectMeta{Name: "shared-" + ns},
+		Spec: pailv1.ClusterProviderSpec{
+			ProviderSpec:      newProvider("", "", "minio", suite.minio.Endpoint, "creds").Spec,
+			AllowedNamespaces: pailv1.AllowedNamespaces{From: pailv1.NamespacesFromList, Names: []string{ns}},
+		},
+	}
+	require.NoError(t, suite.k8s.Create(ctx, cp))
+	t.Cleanup(func() { _ = suite.k8s.Delete(context.Background(), cp) })
+	b := newBucket(other, "b", cp.Name, uniqueBucket("cp"), "")
+	b.Spec.ProviderRef.Kind = pailv1.KindClusterProvider
+	refused(t, b, "ClusterProvider "+cp.Name, "spec.allowedNamespaces", "spec.providerRef")
+	ak := newAccessKey(other, "k", cp.Name)
+	ak.Spec.ProviderRef.Kind = pailv1.KindClusterProvider
+	refused(t, ak, "ClusterProvider "+cp.Name, "spec.providerRef")
+	b.Namespace = ns
+	admitted(t, b)
+}
