@@ -132,18 +132,26 @@ type BucketSpec struct {
 	// apiserver checks all of it but the characters of values (a rule on
 	// unbounded map values exceeds its CEL cost budget): the provider
 	// refuses a bad one, and the driver's error names the tag and the rule.
-	// Some providers accept less (MinIO: ASCII letters only).
+	// Some providers accept less (MinIO: ASCII letters only). Keys starting
+	// with pail.dev/ are Pail's ownership mark, which Pail adds to the tag
+	// set, keeps out of the diff and never removes: spec.tags may not set
+	// them (see docs/buckets.md).
 	// +kubebuilder:validation:MaxProperties=50
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() >= 1 && k.size() <= 128)",message="tag keys must be 1 to 128 characters long"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 256)",message="tag values must be at most 256 characters long"
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.matches('^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$'))`,message="tag keys may contain only letters, digits, spaces and the characters + - = . _ : / @"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().startsWith('aws:'))",message="tag keys must not start with aws:, a prefix AWS reserves for its own tags"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('pail.dev/'))",message="spec.tags may not set keys starting with pail.dev/: Pail keeps them for its ownership mark"
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
 
 	// Policy is an inline bucket policy document (IAM JSON, written as YAML
 	// or JSON). A Bucket with an inline policy cannot also be the target of a
 	// BucketPolicy; use one or the other. Removing it deletes the policy.
+	// It is checked by every loaded policy pack in Enforce mode, as a
+	// BucketPolicy is: a document the packs deny is refused at admission and,
+	// if stored before a pack denied it, is not applied (the PolicyValid
+	// condition says why; the rest of the spec is still applied).
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object

@@ -85,6 +85,12 @@ const (
 	// ReasonBackendRefusedPolicy: the backend (or its driver, knowing the
 	// backend's gaps) refused a policy document; nothing was written.
 	ReasonBackendRefusedPolicy = "BackendRefusedPolicy"
+	// ReasonGrantRefused: an AccessKey grants a bucket across tenants (a
+	// Bucket of another Provider on another backend in spec.buckets, or in
+	// spec.policy a bucket
+	// of another namespace, or a wildcard over buckets on a shared
+	// Provider); no user is written.
+	ReasonGrantRefused = "GrantRefused"
 )
 
 // Reasons of the key protocol: a lost key, a key Pail leaves alone, an

@@ -33,6 +33,7 @@ type EndpointRules struct {
 	// an exact name (s3.example.com) or a wildcard for one or more leading
 	// labels (*.example.com, which does not match example.com itself).
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=253
 	// +kubebuilder:validation:items:Pattern=`^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`
 	// +kubebuilder:validation:items:MaxLength=253
 	// +listType=set

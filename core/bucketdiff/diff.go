@@ -234,18 +234,21 @@ func diffCORS(d, o *abi.CORS) []string {
 	return out
 }
 
+// diffTags compares the user's tags only: Pail's reserved ones (the
+// ownership mark, MarkPrefix) are neither the user's to set nor drift.
 func diffTags(d, o *abi.Tagging) []string {
 	if o == nil {
 		return []string{"spec.tags"}
 	}
+	want, got := UserTags(d.Tags), UserTags(o.Tags)
 	var out []string
-	for k, v := range d.Tags {
-		if ov, ok := o.Tags[k]; !ok || ov != v {
+	for k, v := range want {
+		if ov, ok := got[k]; !ok || ov != v {
 			out = append(out, fmt.Sprintf("spec.tags[%s]", k))
 		}
 	}
-	for k := range o.Tags {
-		if _, ok := d.Tags[k]; !ok {
+	for k := range got {
+		if _, ok := want[k]; !ok {
 			out = append(out, fmt.Sprintf("spec.tags[%s] (not in spec)", k))
 		}
 	}

@@ -48,6 +48,17 @@ func TestDiff(t *testing.T) {
 			want:     []string{"spec.tags[env]", "spec.tags[old] (not in spec)", "spec.tags[team]"},
 		},
 		{
+			name:     "tags: the ownership mark is not drift",
+			desired:  abi.BucketConfig{Tagging: &abi.Tagging{Tags: map[string]string{"env": "prod"}}},
+			observed: abi.BucketConfig{Tagging: &abi.Tagging{Tags: map[string]string{"env": "prod", "pail.dev/owner": "c/ns/u", "pail.dev/owner-name": "b", "pail.dev/future": "x"}}},
+		},
+		{
+			name:     "tags: the mark does not hide a user tag's drift",
+			desired:  abi.BucketConfig{Tagging: &abi.Tagging{Tags: map[string]string{"env": "prod"}}},
+			observed: abi.BucketConfig{Tagging: &abi.Tagging{Tags: map[string]string{"env": "dev", "pail.dev/owner": "c/ns/u"}}},
+			want:     []string{"spec.tags[env]"},
+		},
+		{
 			name:     "empty tags equal none",
 			desired:  abi.BucketConfig{Tagging: &abi.Tagging{}},
 			observed: abi.BucketConfig{Tagging: &abi.Tagging{Tags: map[string]string{}}},

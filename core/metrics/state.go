@@ -54,19 +54,31 @@ func (c *StateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var list pailv1.ProviderList
-	if err := c.reader.List(ctx, &list); err != nil {
-		return
-	}
-	for i := range list.Items {
-		p := &list.Items[i]
-		// No reason label: a reason change must not restart an alert's "for".
-		ready := 0.0
-		if meta.IsStatusConditionTrue(p.Status.Conditions, pailv1.ConditionReady) {
-			ready = 1
+	if err := c.reader.List(ctx, &list); err == nil {
+		for i := range list.Items {
+			c.collect(ch, &list.Items[i])
 		}
-		ch <- prometheus.MustNewConstMetric(c.providerReady, prometheus.GaugeValue, ready, p.Namespace, p.Name, p.Spec.Driver)
-		ch <- prometheus.MustNewConstMetric(c.providerFails, prometheus.GaugeValue, float64(p.Status.ConsecutiveFailures), p.Namespace, p.Name, p.Spec.Driver)
 	}
+	// ClusterProviders are reported with an empty namespace: one alert
+	// covers both kinds, and the label set stays the same.
+	var clusterList pailv1.ClusterProviderList
+	if err := c.reader.List(ctx, &clusterList); err == nil {
+		for i := range clusterList.Items {
+			c.collect(ch, &clusterList.Items[i])
+		}
+	}
+}
+
+// collect reports one Provider or ClusterProvider.
+func (c *StateCollector) collect(ch chan<- prometheus.Metric, p pailv1.ProviderObject) {
+	st, driver := p.ProviderStatus(), p.ProviderSpec().Driver
+	// No reason label: a reason change must not restart an alert's "for".
+	ready := 0.0
+	if meta.IsStatusConditionTrue(st.Conditions, pailv1.ConditionReady) {
+		ready = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.providerReady, prometheus.GaugeValue, ready, p.GetNamespace(), p.GetName(), driver)
+	ch <- prometheus.MustNewConstMetric(c.providerFails, prometheus.GaugeValue, float64(st.ConsecutiveFailures), p.GetNamespace(), p.GetName(), driver)
 }
 
 // RegisterState registers c on reg (nil: controller-runtime's registry),

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -15,19 +16,27 @@ import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 )
 
-// listReader is a client.Reader that answers List with fixed Providers (or an
-// error), which is all the collector uses.
+// listReader is a client.Reader that answers List with fixed Providers and
+// ClusterProviders (or an error), which is all the collector uses.
 type listReader struct {
 	client.Reader
-	items []pailv1.Provider
-	err   error
+	items   []pailv1.Provider
+	cluster []pailv1.ClusterProvider
+	err     error
 }
 
 func (r listReader) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
 	if r.err != nil {
 		return r.err
 	}
-	list.(*pailv1.ProviderList).Items = r.items
+	switch l := list.(type) {
+	case *pailv1.ProviderList:
+		l.Items = r.items
+	case *pailv1.ClusterProviderList:
+		l.Items = r.cluster
+	default:
+		return fmt.Errorf("unexpected list %T", list)
+	}
 	return nil
 }
 
@@ -47,23 +56,29 @@ func TestStateCollector(t *testing.T) {
 		want   string
 	}{
 		{
-			name: "ready, not ready and never checked Providers",
+			name: "ready, not ready and never checked Providers, and a ClusterProvider",
 			reader: listReader{items: []pailv1.Provider{
 				provider("up", &metav1.Condition{Type: pailv1.ConditionReady, Status: metav1.ConditionTrue, Reason: pailv1.ReasonAvailable}, 0),
 				provider("down", &metav1.Condition{Type: pailv1.ConditionReady, Status: metav1.ConditionFalse, Reason: pailv1.ReasonUnreachable}, 3),
 				provider("new", nil, 0),
-			}},
+			}, cluster: []pailv1.ClusterProvider{{
+				ObjectMeta: metav1.ObjectMeta{Name: "shared"},
+				Spec:       pailv1.ClusterProviderSpec{ProviderSpec: pailv1.ProviderSpec{Driver: "aws"}},
+				Status:     pailv1.ProviderStatus{ConsecutiveFailures: 2},
+			}}},
 			want: `
 # HELP pail_provider_consecutive_failures Failed connectivity/auth checks of the Provider since its last success (status.consecutiveFailures).
 # TYPE pail_provider_consecutive_failures gauge
 pail_provider_consecutive_failures{driver="minio",namespace="ns",provider="down"} 3
 pail_provider_consecutive_failures{driver="minio",namespace="ns",provider="new"} 0
 pail_provider_consecutive_failures{driver="minio",namespace="ns",provider="up"} 0
+pail_provider_consecutive_failures{driver="aws",namespace="",provider="shared"} 2
 # HELP pail_provider_ready 1 when the Provider's Ready condition is True, else 0 (False, Unknown or not yet checked).
 # TYPE pail_provider_ready gauge
 pail_provider_ready{driver="minio",namespace="ns",provider="down"} 0
 pail_provider_ready{driver="minio",namespace="ns",provider="new"} 0
 pail_provider_ready{driver="minio",namespace="ns",provider="up"} 1
+pail_provider_ready{driver="aws",namespace="",provider="shared"} 0
 `,
 		},
 		{

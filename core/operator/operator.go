@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -73,10 +74,18 @@ type Options struct {
 	// MetricsCertDir holds tls.crt and tls.key for the secure metrics
 	// endpoint; "" serves a self-signed certificate made at start.
 	MetricsCertDir string
+
+	// Namespace is the operator's own: the only namespace whose labelled
+	// ConfigMaps are loaded as policy packs (those elsewhere get a
+	// PackIgnored event), and where a ClusterProvider's Secrets live when
+	// it names no spec.secretNamespace. "" means PluginNamespace; when both
+	// are "", no ConfigMap pack is loaded, only the built-in ones.
+	Namespace string
 	// PluginNamespace is where plugin ConfigMaps are read; "" disables
 	// plugins from ConfigMaps.
 	PluginNamespace string
-	// WebhookPort serves the BucketPolicy validating webhook; 0 disables it.
+	// WebhookPort serves the validating webhooks (BucketPolicy, Bucket,
+	// AccessKey); 0 disables it.
 	WebhookPort int
 	// WebhookHost is the address the webhook listens on ("" means all).
 	WebhookHost string
@@ -106,6 +115,10 @@ type Options struct {
 	// addition to the Kubernetes API server (always denied); a name is
 	// resolved once, at start.
 	DeniedAddresses []string
+	// ClusterID names this cluster in the ownership mark on buckets; ""
+	// reads the UID of the kube-system Namespace, once, when a Bucket first
+	// needs it. Set it only to simulate another cluster (tests).
+	ClusterID string
 
 	Logger hclog.Logger
 }
@@ -173,7 +186,7 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err := managed.IndexProviderRefs(mgr); err != nil { //nolint:contextcheck // field indexes are registered with context.Background(), the controller-runtime convention
 		return nil, err
 	}
-	recorder, err := inUse(mgr)
+	recorder, err := inUse(mgr, o.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -181,17 +194,22 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	cluster, err := newClusterIdentity(mgr.GetAPIReader(), o.ClusterID)
+	if err != nil {
+		return nil, err
+	}
 	w := wiring{
-		mgr: mgr, metrics: m, registry: reg, recorder: recorder,
+		mgr: mgr, metrics: m, registry: reg, recorder: recorder, cluster: cluster,
 		conn: &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient(),
-			Resolver: o.Resolver, Denied: denied,
+			Namespace: o.Namespace, Resolver: o.Resolver, Denied: denied,
 			Guardrails: func(ctx context.Context, ns string) (guardrail.Rules, error) {
 				return guardrails.Rules(ctx, mgr.GetClient(), ns)
 			}},
-		engine:     newEngine(ctx, o, m),
-		recheck:    make(chan event.GenericEvent, 64),
-		repack:     make(chan event.GenericEvent, 64),
-		repackKeys: make(chan event.GenericEvent, 64),
+		engine:        newEngine(ctx, o, m),
+		recheck:       map[string]chan event.GenericEvent{},
+		repack:        make(chan event.GenericEvent, 64),
+		repackKeys:    make(chan event.GenericEvent, 64),
+		repackBuckets: make(chan event.GenericEvent, 64),
 	}
 	if err := w.storageControllers(o); err != nil { //nolint:contextcheck // as inUse: SetupWithManager takes no context
 		return nil, err
@@ -210,8 +228,16 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
 	}
+	if o.Namespace == "" {
+		o.Namespace = o.PluginNamespace
+	}
 	if o.CacheDir == "" {
 		o.CacheDir = DefaultCacheDir()
+	}
+	if o.Namespace == "" {
+		// Callers from before Namespace set only the plugins' namespace,
+		// which is the operator's.
+		o.Namespace = o.PluginNamespace
 	}
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = 16
@@ -319,40 +345,51 @@ type wiring struct {
 	registry *registry.Registry
 	conn     *connect.Connector
 	engine   *policy.Engine
+	// cluster names this cluster in the ownership mark on buckets.
+	cluster *clusterIdentity
 	// recorder gives each controller its event recorder (inUse).
 	recorder func(name string) events.EventRecorder
-	// recheck wakes Providers (a plugin changed); repack BucketPolicies
-	// and repackKeys AccessKeys
-	// (the packs changed).
-	recheck, repack, repackKeys chan event.GenericEvent
+	// recheck wakes Providers and ClusterProviders, a channel per kind (a
+	// plugin changed); repack BucketPolicies, repackKeys AccessKeys and
+	// repackBuckets Buckets with an inline policy (the packs changed).
+	recheck                           map[string]chan event.GenericEvent
+	repack, repackKeys, repackBuckets chan event.GenericEvent
 }
 
 // storageControllers registers the controllers of the storage kinds:
-// Providers, Buckets, BucketPolicies and AccessKeys.
+// Providers and ClusterProviders, Buckets, BucketPolicies and AccessKeys.
 func (w *wiring) storageControllers(o Options) error {
 	mgr := w.mgr
-	if err := (&provider.Reconciler{
-		Recheck:                 w.recheck,
-		Client:                  mgr.GetClient(),
-		Connector:               w.conn,
-		Recorder:                w.recorder("pail-provider"),
-		RecheckInterval:         o.ProviderRecheck,
-		RetryBase:               o.ProviderRetryBase,
-		RetryMax:                o.ProviderRetryMax,
-		MaxConcurrentReconciles: 4,
-	}).SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("provider controller: %w", err)
+	// One Provider check, run once per kind.
+	for _, kind := range connect.Kinds {
+		w.recheck[kind] = make(chan event.GenericEvent, 64)
+		if err := (&provider.Reconciler{
+			Kind:                    kind,
+			Recheck:                 w.recheck[kind],
+			Client:                  mgr.GetClient(),
+			Connector:               w.conn,
+			Recorder:                w.recorder("pail-" + strings.ToLower(kind)),
+			RecheckInterval:         o.ProviderRecheck,
+			RetryBase:               o.ProviderRetryBase,
+			RetryMax:                o.ProviderRetryMax,
+			MaxConcurrentReconciles: 4,
+		}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("%s controller: %w", strings.ToLower(kind), err)
+		}
 	}
 	if err := (&bucket.Reconciler{
 		DriftLoop:               &bucket.DriftLoop{Threshold: o.DriftLoopThreshold, Window: o.DriftLoopWindow},
 		Client:                  mgr.GetClient(),
 		Reader:                  mgr.GetAPIReader(),
 		Connector:               w.conn,
+		Engine:                  w.engine,
+		Repack:                  w.repackBuckets,
 		Recorder:                w.recorder("pail-bucket"),
 		ResyncPeriod:            o.BucketResync,
 		RetryMax:                o.BucketRetryMax,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 		Metrics:                 w.metrics,
+		ClusterID:               w.cluster.ID,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("bucket controller: %w", err)
 	}
@@ -384,8 +421,8 @@ func (w *wiring) storageControllers(o Options) error {
 }
 
 // extensionControllers registers the controllers of what extends Pail:
-// driver plugins (when o names their namespace), Guardrails and policy
-// packs.
+// driver plugins (when o names their namespace), Guardrails, and policy
+// packs (from o's namespace, on every replica: see policypack.Reconciler).
 func (w *wiring) extensionControllers(o Options) error {
 	if o.PluginNamespace != "" {
 		if err := w.pluginController(o.PluginNamespace); err != nil {
@@ -399,8 +436,10 @@ func (w *wiring) extensionControllers(o Options) error {
 		Client:           w.mgr.GetClient(),
 		Engine:           w.engine,
 		Recorder:         w.mgr.GetEventRecorder("pail-policypack"),
+		Namespace:        o.Namespace,
 		Repack:           w.repack,
 		RepackAccessKeys: w.repackKeys,
+		RepackBuckets:    w.repackBuckets,
 	}).SetupWithManager(w.mgr); err != nil {
 		return fmt.Errorf("policypack controller: %w", err)
 	}
@@ -446,6 +485,12 @@ func (w *wiring) checks(hookServer webhook.Server) error {
 		if err := guardrails.SetupWebhooks(mgr, mgr.GetClient()); err != nil {
 			return fmt.Errorf("guardrail webhooks: %w", err)
 		}
+		if err := (&bucket.Validator{Reader: mgr.GetClient(), Engine: w.engine}).SetupWebhookWithManager(mgr); err != nil {
+			return fmt.Errorf("bucket webhook: %w", err)
+		}
+		if err := (&accesskey.Validator{Reader: mgr.GetClient()}).SetupWebhookWithManager(mgr); err != nil {
+			return fmt.Errorf("accesskey webhook: %w", err)
+		}
 		if err := mgr.AddReadyzCheck("webhook", hookServer.StartedChecker()); err != nil {
 			return err
 		}
@@ -483,12 +528,14 @@ func (op *Operator) Start(ctx context.Context) error {
 // inUse sets up in-use protection (core/controllers/inuse) and returns how
 // the controllers get their event recorders: events about objects deleted
 // with their namespace are recorded about the namespace, where they
-// outlive it.
-func inUse(mgr manager.Manager) (func(name string) events.EventRecorder, error) {
-	if err := (&inuse.ProviderReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("provider in-use controller: %w", err)
+// outlive it. ns is the operator's namespace (Options.Namespace).
+func inUse(mgr manager.Manager, ns string) (func(name string) events.EventRecorder, error) {
+	for _, kind := range connect.Kinds {
+		if err := (&inuse.ProviderReconciler{Client: mgr.GetClient(), Kind: kind}).SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("%s in-use controller: %w", strings.ToLower(kind), err)
+		}
 	}
-	if err := (&inuse.SecretReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&inuse.SecretReconciler{Client: mgr.GetClient(), Namespace: ns}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("secret in-use controller: %w", err)
 	}
 	return func(name string) events.EventRecorder {

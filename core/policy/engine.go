@@ -30,8 +30,11 @@ type Result struct {
 
 // Engine holds the packs and their prepared queries.
 type Engine struct {
-	mu       sync.RWMutex
-	packs    map[string]map[string]string // pack → file → source
+	mu    sync.RWMutex
+	packs map[string]map[string]string // pack → file → source
+	// builtin holds the packs LoadDir read: a pack set under the same name
+	// replaces one, and removing that pack brings the built-in back.
+	builtin  map[string]map[string]string
 	broken   map[string]error
 	prepared map[string]*rego.PreparedEvalQuery // pack → its query
 	// revision changes with every prepared query, so that results cached
@@ -49,7 +52,10 @@ type Engine struct {
 
 // NewEngine returns an engine with no packs.
 func NewEngine() *Engine {
-	return &Engine{packs: map[string]map[string]string{}, broken: map[string]error{}, cache: resultCache{max: defaultCacheSize}}
+	return &Engine{
+		packs: map[string]map[string]string{}, builtin: map[string]map[string]string{},
+		broken: map[string]error{}, cache: resultCache{max: defaultCacheSize},
+	}
 }
 
 // defaultCacheSize bounds the cached results: one per BucketPolicy that is
@@ -66,8 +72,8 @@ func (e *Engine) SetCacheSize(n int) {
 	e.cache.mu.Unlock()
 }
 
-// LoadDir loads every subdirectory of dir as a pack named after it; test
-// files (*_test.rego) are skipped.
+// LoadDir loads every subdirectory of dir as a built-in pack named after
+// it; test files (*_test.rego) are skipped.
 func (e *Engine) LoadDir(ctx context.Context, dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -99,6 +105,7 @@ func (e *Engine) LoadDir(ctx context.Context, dir string) error {
 	e.mu.Lock()
 	broken := map[string]error{}
 	for name, files := range packs {
+		e.builtin[name] = files
 		if err := e.putLocked(name, files); err != nil {
 			broken[name] = err
 		}
@@ -117,8 +124,10 @@ func (e *Engine) LoadDir(ctx context.Context, dir string) error {
 	return nil
 }
 
-// SetPack adds or replaces a pack. A pack that does not compile on its own
-// is recorded as broken and left out; the other packs keep working.
+// SetPack adds or replaces a pack. A pack that does not compile on its own,
+// or calls a denied builtin (ErrDeniedBuiltin), is recorded as broken and
+// left out; the other packs keep working, and so does the built-in pack of
+// that name, if there is one.
 func (e *Engine) SetPack(ctx context.Context, name string, files map[string]string) error {
 	e.mu.Lock()
 	broken := e.putLocked(name, files)
@@ -138,14 +147,15 @@ func (e *Engine) SetPack(ctx context.Context, name string, files map[string]stri
 
 // putLocked records a pack, or records it as broken (and returns why)
 // when it does not compile on its own; the caller prepares the queries.
+// A broken pack that would replace a built-in leaves the built-in in
+// force: a mistake in a replacement must not turn a check off.
 func (e *Engine) putLocked(name string, files map[string]string) error {
-	mods := map[string]string{}
-	for f, src := range files {
-		mods[name+"/"+f] = src
-	}
-	if _, err := ast.CompileModules(mods); err != nil {
+	if err := compileAlone(name, files); err != nil {
 		e.broken[name] = err
 		delete(e.packs, name)
+		if b, ok := e.builtin[name]; ok && compileAlone(name, b) == nil {
+			e.packs[name] = b
+		}
 		return err
 	}
 	delete(e.broken, name)
@@ -153,13 +163,51 @@ func (e *Engine) putLocked(name string, files map[string]string) error {
 	return nil
 }
 
-// RemovePack drops a pack.
+// compileAlone compiles one pack on its own, with the packs' capabilities,
+// and refuses it when it calls a denied builtin.
+func compileAlone(name string, files map[string]string) error {
+	opts := ast.ParserOptions{RegoVersion: ast.RegoV1, Capabilities: Capabilities()}
+	mods := make(map[string]*ast.Module, len(files))
+	for f, src := range files {
+		m, err := ast.ParseModuleWithOpts(name+"/"+f, src, opts)
+		if err != nil {
+			return err
+		}
+		mods[name+"/"+f] = m
+	}
+	if err := checkDenied(mods); err != nil {
+		return err
+	}
+	c := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1).WithCapabilities(Capabilities())
+	if c.Compile(mods); c.Failed() {
+		return c.Errors
+	}
+	return nil
+}
+
+// Builtin reports whether name is a pack LoadDir read.
+func (e *Engine) Builtin(name string) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	_, ok := e.builtin[name]
+	return ok
+}
+
+// RemovePack drops a pack; the built-in pack it replaced, if any, is back
+// at once.
 func (e *Engine) RemovePack(ctx context.Context, name string) error {
 	e.mu.Lock()
 	delete(e.packs, name)
 	delete(e.broken, name)
+	var broken error
+	if b, ok := e.builtin[name]; ok {
+		broken = e.putLocked(name, b)
+	}
 	err := e.prepareLocked(ctx)
 	e.mu.Unlock()
+	if broken != nil && e.OnBroken != nil {
+		e.OnBroken(name, broken)
+	}
 	if e.OnChange != nil {
 		e.OnChange()
 	}
@@ -196,10 +244,11 @@ func (e *Engine) prepareLocked(ctx context.Context) error {
 	// Every query shares one compilation of every module, because a pack
 	// may import another's rules; a pack change compiles them again, which
 	// is rare and off the reconcile path.
+	caps := Capabilities()
 	parsed := map[string]*ast.Module{}
 	for pack, files := range e.packs {
 		for f, src := range files {
-			m, err := ast.ParseModuleWithOpts(pack+"/"+f, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+			m, err := ast.ParseModuleWithOpts(pack+"/"+f, src, ast.ParserOptions{RegoVersion: ast.RegoV1, Capabilities: caps})
 			if err != nil {
 				return fmt.Errorf("prepare policy query: %w", err)
 			}
@@ -208,7 +257,7 @@ func (e *Engine) prepareLocked(ctx context.Context) error {
 	}
 	// Before compiling, which rewrites the modules.
 	cacheable := deterministic(parsed)
-	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1).WithCapabilities(caps)
 	if compiler.Compile(parsed); compiler.Failed() {
 		// Packs that compile alone can still clash together (same
 		// package and rule in two packs); keep the previous queries then.
@@ -221,7 +270,7 @@ func (e *Engine) prepareLocked(ctx context.Context) error {
 			return err
 		}
 		query := fmt.Sprintf(`[[k, m] | some k in ["deny", "warn"]; some m in data.pail[%s][k]]`, ref)
-		pq, err := rego.New(rego.Query(query), rego.Compiler(compiler)).PrepareForEval(ctx)
+		pq, err := rego.New(rego.Query(query), rego.Compiler(compiler), rego.Capabilities(caps)).PrepareForEval(ctx)
 		if err != nil {
 			return fmt.Errorf("prepare policy query: %w", err)
 		}
@@ -237,25 +286,8 @@ func (e *Engine) prepareLocked(ctx context.Context) error {
 // deterministic reports whether no module calls a nondeterministic
 // builtin.
 func deterministic(modules map[string]*ast.Module) bool {
-	for _, m := range modules {
-		found := false
-		ast.WalkTerms(m, func(t *ast.Term) bool {
-			if call, ok := t.Value.(ast.Call); ok && len(call) > 0 {
-				if b, ok := ast.BuiltinMap[call[0].String()]; ok && b.Nondeterministic {
-					found = true
-				}
-			}
-			return found
-		})
-		ast.WalkExprs(m, func(x *ast.Expr) bool {
-			if x.IsCall() {
-				if b, ok := ast.BuiltinMap[x.Operator().String()]; ok && b.Nondeterministic {
-					found = true
-				}
-			}
-			return found
-		})
-		if found {
+	for name := range calledBuiltins(modules) {
+		if b, ok := ast.BuiltinMap[name]; ok && b.Nondeterministic {
 			return false
 		}
 	}

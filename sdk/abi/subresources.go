@@ -61,7 +61,7 @@ var SubResources = []SubResource{
 	entry(SubCORS, "CORS", func(c *BucketConfig) **CORS { return &c.CORS },
 		"any time; no rules removes the configuration"),
 	entry(SubTagging, "Tagging", func(c *BucketConfig) **Tagging { return &c.Tagging },
-		"any time; the complete tag set, no tags removes it; a refused tag set is reported after the other writes"),
+		"any time; the complete tag set, no tags removes it; a refused tag set is reported after the other writes; the host writes its ownership mark (keys starting pail.dev/) through it, so a driver that does not declare tagging holds no mark"),
 	entry(SubPolicy, "Policy", func(c *BucketConfig) **Policy { return &c.Policy },
 		"any time; an empty document removes the policy"),
 	entry(SubObjectLock, "ObjectLock", func(c *BucketConfig) **ObjectLock { return &c.ObjectLock },

@@ -293,8 +293,13 @@ func subCases(bucket, kmsKey string) []subCase {
 			reset: abi.BucketConfig{CORS: &abi.CORS{}},
 		},
 		{
-			name:  abi.SubTagging,
-			set:   abi.BucketConfig{Tagging: &abi.Tagging{Tags: map[string]string{"env": "test", "team": "pail"}}},
+			// Beside two plain tags, two shaped like the host's ownership
+			// mark (core/bucketdiff): a driver that declares tagging holds
+			// the mark, keys and values with slashes, a UID, a long name.
+			name: abi.SubTagging,
+			set: abi.BucketConfig{Tagging: &abi.Tagging{Tags: map[string]string{"env": "test", "team": "pail",
+				"pail.dev/owner":      "b5a1d7e0-0f7e-4a4c-9d0c-2f6c7e1d9a31/team-a/0d9f4c1e-6d0b-4c36-8f8e-5a1f3e8b7c20",
+				"pail.dev/owner-name": strings.Repeat("data.", 50) + "end"}}},
 			reset: abi.BucketConfig{Tagging: &abi.Tagging{}},
 		},
 		{

@@ -29,6 +29,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/inuse"
 	"github.com/pail-dev/pail/core/logging"
 	"github.com/pail-dev/pail/core/metrics"
@@ -396,7 +397,14 @@ func TestOperatorWithChartRBAC(t *testing.T) {
 		})
 		tg, err := s3.GetBucketTagging(ctx, bucketName)
 		require.NoError(t, err)
-		assert.Equal(t, map[string]string{"team": "storage"}, tg.ToMap(), "the tags were written back")
+		// The intruder also removed the ownership mark, which the operator,
+		// as the chart's ServiceAccount, names this cluster in.
+		var kubeSystem corev1.Namespace
+		require.NoError(t, admin.Get(ctx, client.ObjectKey{Name: "kube-system"}, &kubeSystem))
+		require.NoError(t, admin.Get(ctx, client.ObjectKeyFromObject(bucket), bucket))
+		want := bucketdiff.Owner{Cluster: string(kubeSystem.UID), Namespace: "apps", Name: "photos", UID: string(bucket.UID)}.Mark()
+		want["team"] = "storage"
+		assert.Equal(t, want, tg.ToMap(), "the tags and the ownership mark were written back")
 		assert.Contains(t, got, "controller_runtime_reconcile_errors_total", "controller-runtime's per-controller error counter is served")
 	})
 }

@@ -91,8 +91,19 @@ func TestLeaderFailover(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	// Only the leader starts its controllers ("Starting workers").
-	reconciling := func(name string) bool { return bytes.Contains(logOf(name), []byte("Starting workers")) }
+	// started reports whether a controller started its workers.
+	started := func(name, controller string) bool {
+		for line := range bytes.Lines(logOf(name)) {
+			if bytes.Contains(line, []byte("Starting workers")) && bytes.Contains(line, []byte(`"controller":"`+controller+`"`)) {
+				return true
+			}
+		}
+		return false
+	}
+	// Only the leader starts the controllers that write (the Bucket one
+	// stands for them all); the policy-pack controller runs on every
+	// replica, so that each one's webhook judges with the same packs.
+	reconciling := func(name string) bool { return started(name, "bucket") }
 
 	a := start("a")
 	waitFor(time.Minute, "a to lead", func() bool { return holder() != "" && reconciling("a") })
@@ -118,6 +129,7 @@ func TestLeaderFailover(t *testing.T) {
 	waitFor(time.Minute, "the first Bucket to be Ready", func() bool { return ready(first) })
 	time.Sleep(3 * time.Second)
 	assert.False(t, reconciling("b"), "the standby does not reconcile while a leads")
+	assert.True(t, started("b", "policypack"), "the standby loads the policy packs while a leads")
 	assert.Equal(t, leaderA, holder())
 
 	// Kill the leader without a chance to release the lease.

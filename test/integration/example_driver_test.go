@@ -62,7 +62,7 @@ func TestExampleDriverInAProvider(t *testing.T) {
 	assert.Equal(t, "Enabled", v.Status)
 	tg, err := s3.GetBucketTagging(ctx, name)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"team": "reports"}, tg.ToMap())
+	assert.Equal(t, marked(t, b, map[string]string{"team": "reports"}), tg.ToMap())
 
 	require.NoError(t, suite.k8s.Delete(ctx, bk))
 	waitGone(t, &pailv1.Bucket{ObjectMeta: b.ObjectMeta}, 60*time.Second)

@@ -173,7 +173,8 @@ func TestAccessKeyInputsRequeueAtOnce(t *testing.T) {
 	got := waitAccessKey(t, client.ObjectKeyFromObject(ak), 60*time.Second, "Ready", akReady)
 	assert.Equal(t, waiting.Generation, got.Generation, "the AccessKey itself was not touched")
 
-	// The pack comes later: its ConfigMap is what a compliance team ships.
+	// The pack comes later: its ConfigMap, in the operator's namespace, is
+	// what a compliance team ships.
 	// A pack's package is pail.<pack name>.
 	pack := "itkeys_" + strings.ReplaceAll(ns, "-", "_")
 	packed := newAccessKey(ns, "packed", p.Name)
@@ -183,8 +184,9 @@ func TestAccessKeyInputsRequeueAtOnce(t *testing.T) {
 	waiting = waitAccessKey(t, client.ObjectKeyFromObject(packed), 30*time.Second, "PacksUnavailable", func(a *pailv1.AccessKey) bool {
 		return reason(a, pailv1.ConditionPolicyValid) == pailv1.ReasonPacksUnavailable
 	})
+	ensureOperatorNamespace(t)
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "keys-pack", Labels: map[string]string{"pail.dev/policy-pack": pack}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "keys-pack-" + ns, Labels: map[string]string{"pail.dev/policy-pack": pack}},
 		Data: map[string]string{"keys.rego": "package pail." + pack + `
 
 deny contains msg if {

@@ -187,7 +187,7 @@ func TestSecondBucketCannotAdoptAManagedBucket(t *testing.T) {
 	assert.Empty(t, w.Status.Ownership, "ObserveOnly never takes ownership")
 
 	time.Sleep(3 * resyncPeriod)
-	assert.Equal(t, map[string]string{"team": "a"}, bucketTags(t, suite.s3, name), "the first Bucket's configuration stays")
+	assert.Equal(t, marked(t, first, map[string]string{"team": "a"}), bucketTags(t, suite.s3, name), "the first Bucket's configuration and mark stay")
 	got = waitBucket(t, secondKey, pailv1.ConditionConflict, metav1.ConditionTrue, pailv1.ReasonAlreadyManaged, time.Second)
 	assert.Empty(t, got.Status.Ownership)
 	assert.NotContains(t, got.Finalizers, pailv1.BucketFinalizer)
@@ -200,7 +200,7 @@ func TestSecondBucketCannotAdoptAManagedBucket(t *testing.T) {
 	waitGone(t, &pailv1.Bucket{ObjectMeta: got.ObjectMeta}, 30*time.Second)
 	waitGone(t, &pailv1.Bucket{ObjectMeta: w.ObjectMeta}, 30*time.Second)
 	assert.True(t, bucketExists(t, name))
-	assert.Equal(t, map[string]string{"team": "a"}, bucketTags(t, suite.s3, name))
+	assert.Equal(t, marked(t, first, map[string]string{"team": "a"}), bucketTags(t, suite.s3, name))
 	waitBucket(t, firstKey, pailv1.ConditionReady, metav1.ConditionTrue, "", time.Second)
 }
 

@@ -34,11 +34,13 @@ deny contains msg if {
 `
 
 // TestPolicyPacksFromConfigMapsReloadWithoutRestart: a compliance team's
-// pack arrives as a labelled ConfigMap, takes effect, is changed and takes
-// effect again, all without a restart; a broken pack is reported and does
-// not stop the others.
+// pack arrives as a labelled ConfigMap in the operator's namespace, takes
+// effect, is changed and takes effect again, all without a restart; a
+// broken pack is reported and does not stop the others.
 func TestPolicyPacksFromConfigMapsReloadWithoutRestart(t *testing.T) {
 	ns := namespace(t)
+	ensureOperatorNamespace(t)
+	opNS := operatorNamespace
 	ctx := context.Background()
 	p := minioProvider(t, ns, "minio")
 	b := readyPublicBucket(t, ns, p.Name, "packed")
@@ -55,11 +57,12 @@ func TestPolicyPacksFromConfigMapsReloadWithoutRestart(t *testing.T) {
 
 	// The pack arrives as a ConfigMap and takes effect without a restart.
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "naming-pack", Labels: map[string]string{"pail.dev/policy-pack": "naming"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: opNS, Name: "naming-pack", Labels: map[string]string{"pail.dev/policy-pack": "naming"}},
 		Data:       map[string]string{"naming.rego": namingPack},
 	}
 	require.NoError(t, suite.k8s.Create(ctx, cm))
-	assertEvent(t, ns, "naming-pack", "PackLoaded", "naming")
+	t.Cleanup(func() { _ = suite.k8s.Delete(context.Background(), cm) })
+	assertEvent(t, opNS, "naming-pack", "PackLoaded", "naming")
 	got := waitPolicy(t, key, pailv1.ConditionPolicyValid, metav1.ConditionFalse, pailv1.ReasonPolicyDenied)
 	assert.Contains(t, fmt.Sprint(got.Status.Violations), "[naming] statement 0 needs a Sid")
 	// From now on the webhook applies the team's pack at admission too.
@@ -76,11 +79,12 @@ func TestPolicyPacksFromConfigMapsReloadWithoutRestart(t *testing.T) {
 	// A broken pack is reported by an event and a metric; the others still work.
 	errsBefore := testutil.ToFloat64(suite.op.Metrics.PolicyPackErrors.WithLabelValues("broken"))
 	bad := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "broken-pack", Labels: map[string]string{"pail.dev/policy-pack": "broken"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: opNS, Name: "broken-pack", Labels: map[string]string{"pail.dev/policy-pack": "broken"}},
 		Data:       map[string]string{"broken.rego": "package pail.broken\n\ndeny contains msg if {"},
 	}
 	require.NoError(t, suite.k8s.Create(ctx, bad))
-	assertEvent(t, ns, "broken-pack", "PackBroken", "other packs keep working")
+	t.Cleanup(func() { _ = suite.k8s.Delete(context.Background(), bad) })
+	assertEvent(t, opNS, "broken-pack", "PackBroken", "other packs keep working")
 	assert.Greater(t, testutil.ToFloat64(suite.op.Metrics.PolicyPackErrors.WithLabelValues("broken")), errsBefore)
 	ob := readyPublicBucket(t, ns, p.Name, "other")
 	other := newBucketPolicy(ns, "other", ob.Name, goodPolicy(ob.Spec.BucketName))

@@ -27,7 +27,8 @@ const minioKMSKey = "pail-test-key:6fA/NTdKaMX/p4Td8fdgjy/mZCQ3I0KboV5uxBDKXoQ="
 // resyncPeriod is short so drift tests see several resyncs quickly.
 const resyncPeriod = 2 * time.Second
 
-// pluginNamespace is the operator's namespace, where plugin ConfigMaps live.
+// pluginNamespace is the operator's namespace, where plugin ConfigMaps and
+// policy-pack ConfigMaps live (operator.Options.Namespace).
 const pluginNamespace = "pail-plugins"
 
 // suite is shared by every test in the package: starting the servers takes
@@ -184,6 +185,11 @@ func run(m *testing.M) (int, error) {
 		// trap is denied like the API server (TestDialGuard).
 		Resolver:        dialGuard.dns.Resolver(),
 		DeniedAddresses: []string{dialGuard.trap.Addr().String()},
+
+		// The operator's own namespace, said explicitly though it is the
+		// default: packs are loaded from here only, and ClusterProviders'
+		// Secrets live here.
+		Namespace: pluginNamespace,
 		// A small breaker, so the drift-loop test needs few corrections;
 		// other tests correct drift at most once per Bucket.
 		DriftLoopThreshold: 3,

@@ -54,7 +54,7 @@ func TestATagTheBackendRefusesIsNamedAndBlocksNothingElse(t *testing.T) {
 	waitBucket(t, key, pailv1.ConditionReady, metav1.ConditionTrue, "", 60*time.Second)
 	tg, err := suite.s3.GetBucketTagging(ctx, name)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"team": "cafe", "env": "test"}, tg.ToMap())
+	assert.Equal(t, marked(t, b, map[string]string{"team": "cafe", "env": "test"}), tg.ToMap(), "the fixed tags and, with them, the mark")
 	require.NoError(t, suite.k8s.Delete(ctx, got))
 	waitGone(t, &pailv1.Bucket{ObjectMeta: b.ObjectMeta}, 60*time.Second)
 }

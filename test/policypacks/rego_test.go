@@ -16,6 +16,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/tester"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/topdown/lineage"
+
+	"github.com/pail-dev/pail/core/policy"
 )
 
 // TestRegoUnitTests runs every Rego test under policies/ (what
@@ -104,8 +106,8 @@ func failureTrace(ctx context.Context, name string) string {
 
 // TestPacksCompileAlone checks each pack the way the engine in core loads
 // it: only its non-test files, compiled on their own (so a pack cannot lean
-// on another pack's helpers), in package pail.<directory>, with deny and
-// warn rules.
+// on another pack's helpers) with the engine's restricted capabilities, in
+// package pail.<directory>, with deny and warn rules.
 func TestPacksCompileAlone(t *testing.T) {
 	for _, p := range loadPacks(t) {
 		t.Run(p.name, func(t *testing.T) {
@@ -120,9 +122,11 @@ func TestPacksCompileAlone(t *testing.T) {
 					t.Errorf("%s/%s: package %s, want %s (the engine reads data.pail.<directory>)", p.name, f, strings.TrimPrefix(got, "data."), strings.TrimPrefix(want, "data."))
 				}
 			}
-			c, err := ast.CompileModules(mods)
+			// With the engine's capabilities: a pack that calls a denied
+			// builtin (policy.DeniedBuiltins) would be refused in the operator.
+			c, err := ast.CompileModulesWithOpt(mods, ast.CompileOpts{ParserOptions: ast.ParserOptions{RegoVersion: ast.RegoV1, Capabilities: policy.Capabilities()}})
 			if err != nil {
-				t.Fatalf("pack %s does not compile on its own: %v", p.name, err)
+				t.Fatalf("pack %s does not compile on its own with the engine's capabilities: %v", p.name, err)
 			}
 			for _, rule := range []string{"deny", "warn"} {
 				ref := ast.MustParseRef("data.pail." + p.name + "." + rule)

@@ -35,6 +35,7 @@ import (
 	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/logging"
 	"github.com/pail-dev/pail/core/operator"
+	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/test/env"
 )
 
@@ -176,6 +177,9 @@ func createBuckets(t *testing.T, k8s client.Client, stamp int64) int {
 		desired, err := bucketdiff.Desired(&b.Spec)
 		require.NoError(t, err)
 		managed += len(bucketdiff.Managed(desired))
+		if !bucketdiff.Has(desired, abi.SubTagging) {
+			managed++ // the ownership mark is read with the tags, also when the spec sets none
+		}
 		buckets = append(buckets, b)
 	}
 	var wg sync.WaitGroup

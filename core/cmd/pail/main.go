@@ -34,6 +34,7 @@ func main() {
 	flag.BoolVar(&o.MetricsSecure, "metrics-secure", true, "Serve the metrics over HTTPS, only to bearer tokens the apiserver authorizes for GET /metrics (TokenReview, SubjectAccessReview); false serves plain HTTP to anyone.")
 	flag.StringVar(&o.MetricsCertDir, "metrics-cert-dir", "", "Directory holding tls.crt and tls.key for the secure metrics endpoint (default: a self-signed certificate made at start).")
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "healthz/readyz address.")
+	flag.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "The operator's own namespace: the only one whose ConfigMaps labelled pail.dev/policy-pack are loaded as policy packs, and where a ClusterProvider's Secrets live when it names no spec.secretNamespace (default $POD_NAMESPACE; empty falls back to --plugin-namespace).")
 	flag.StringVar(&o.PluginNamespace, "plugin-namespace", os.Getenv("POD_NAMESPACE"), "Namespace whose ConfigMaps labelled pail.dev/plugin=true install driver plugins (default $POD_NAMESPACE; empty disables).")
 	flag.IntVar(&o.WebhookPort, "webhook-port", 9443, "Port of the BucketPolicy validating webhook; 0 disables it.")
 	flag.StringVar(&o.WebhookHost, "webhook-host", "", "Address the webhook listens on (default all).")

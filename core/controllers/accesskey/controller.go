@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -100,12 +99,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := indexInputs(mgr); err != nil {
 		return err
 	}
-	b := r.watchInputs(ctrl.NewControllerManagedBy(mgr).
-		For(&pailv1.AccessKey{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
-		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.AccessKeyList{}, managed.IndexProvider)), builder.WithPredicates(connect.ReadinessChanged())))
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&pailv1.AccessKey{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting())))
 	newList := func() client.ObjectList { return &pailv1.AccessKeyList{} }
 	b = guardrails.WatchDeletes(guardrails.Watch(b, r.Client, newList), r.Client, &pailv1.AccessKey{}, newList)
-	return b.
+	return r.watchInputs(managed.WatchProviders(b, r.Client, &pailv1.AccessKeyList{})).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 2*time.Minute),

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/bucket"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/policy"
@@ -132,6 +133,10 @@ func identityEngine(t *testing.T) *policy.Engine {
 	return engine
 }
 
+// locIndex is the bucket controller's location index, which the grant
+// rule reads.
+var locIndex, locIndexFn = bucket.LocationIndex()
+
 // env is one AccessKey's world: the backend, a fake apiserver holding the
 // AccessKey and its Secret, and the clock.
 type env struct {
@@ -150,6 +155,7 @@ func newEnv(t *testing.T, b *iam, ak *pailv1.AccessKey) *env {
 	require.NoError(t, pailv1.AddToScheme(scheme))
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ak.DeepCopy()).WithStatusSubresource(&pailv1.AccessKey{}).
 		WithIndex(&pailv1.AccessKey{}, indexUser, func(o client.Object) []string { return []string{UserName(o.(*pailv1.AccessKey))} }).
+		WithIndex(&pailv1.Bucket{}, locIndex, locIndexFn).
 		Build()
 	e := &env{t: t, c: c, b: b, events: events.NewFakeRecorder(50), now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	e.r = &Reconciler{Client: c, Reader: c, Scheme: scheme, Recorder: e.events, Engine: identityEngine(t), Now: func() time.Time { return e.now }}
@@ -171,7 +177,7 @@ type outcome struct {
 // the test supplies) and the rule chain, as the skeleton does.
 func (e *env) reconcile(ak *pailv1.AccessKey) outcome {
 	e.t.Helper()
-	p := &pailv1.Provider{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: ak.Namespace}, Spec: pailv1.ProviderSpec{Endpoint: "http://s3.test", Region: "eu-1", Driver: "mem"}}
+	p := testProvider(ak.Namespace)
 	s := &state{deleting: !ak.DeletionTimestamp.IsZero(), user: UserName(ak), now: e.now, p: p, conn: &connect.Connection{Driver: e.b.driver()}}
 	phases := e.r.syncPhases()
 	if s.deleting {
@@ -564,5 +570,82 @@ func TestDecide(t *testing.T) {
 		{"rotation with a create in flight: wait", withRotation(pailv1.Rotation{Trigger: "b"}), keyRecord{Current: cur}, time.Second, keyDecision{awaitPending, dueTrigger}},
 	} {
 		assert.Equal(t, tc.want, decide(tc.ak, tc.rec, tc.pending, now), tc.name)
+	}
+}
+
+// testProvider is the Provider every decision test's AccessKey is on.
+func testProvider(ns string) *pailv1.Provider {
+	return &pailv1.Provider{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: ns}, Spec: pailv1.ProviderSpec{Endpoint: "http://s3.test", Region: "eu-1", Driver: "mem"}}
+}
+
+// ownedBucket stores a Bucket of namespace ns on provider that owns bucket
+// name at endpoint ("": where the test Provider points).
+func (e *env) ownedBucket(ns, name, provider, endpoint string) {
+	e.t.Helper()
+	b := &pailv1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	b.Spec.ProviderRef.Name, b.Spec.BucketName = provider, name
+	b.Status.Ownership = pailv1.OwnershipCreated
+	loc := connect.LocationOf(testProvider(ns))
+	if endpoint != "" {
+		loc = pailv1.Location{Endpoint: endpoint}
+	}
+	b.Status.Location = &loc
+	require.NoError(e.t, e.c.Create(context.Background(), b))
+}
+
+// TestAccessKeyGrantRefused: a grant across tenants (a Bucket of another
+// Provider elsewhere in spec.buckets, a bucket of another namespace in
+// spec.policy) writes no user and no key; PolicyValid and Ready say
+// GrantRefused, with one event. A grant on the namespace's own bucket, or
+// on a Bucket of another Provider at the same backend, goes through.
+func TestAccessKeyGrantRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		mut     func(*pailv1.AccessKey)
+		refused string
+	}{
+		{name: "bucket of another namespace in spec.policy", refused: "bucket photos, which a Bucket of namespace team-b manages"},
+		{name: "Bucket of another Provider in spec.buckets", mut: func(a *pailv1.AccessKey) {
+			a.Spec.Policy = nil
+			a.Spec.Buckets = []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: "elsewhere"}, Access: pailv1.AccessReadOnly}}
+		}, refused: "spec.buckets[0] names Bucket elsewhere of Provider q, whose bucket is at http://elsewhere.test"},
+		{name: "Bucket of another Provider at the user's location", mut: func(a *pailv1.AccessKey) {
+			a.Spec.Policy = nil
+			a.Spec.Buckets = []pailv1.BucketAccess{{BucketRef: pailv1.BucketReference{Name: "beside"}, Access: pailv1.AccessReadOnly}}
+		}},
+		{name: "own bucket", mut: func(a *pailv1.AccessKey) {
+			a.Spec.Policy.Raw = []byte(strings.ReplaceAll(readPhotos, "photos", "mine"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &iam{caps: all}
+			ak := newKey(tc.mut)
+			e := newEnv(t, b, ak)
+			e.ownedBucket("team-b", "photos", "p", "")
+			e.ownedBucket("team-a", "elsewhere", "q", "http://elsewhere.test")
+			e.ownedBucket("team-a", "beside", "q", "")
+			e.ownedBucket("team-a", "mine", "p", "")
+			out := e.reconcile(ak)
+			require.NoError(t, out.err)
+			valid := meta.FindStatusCondition(ak.Status.Conditions, pailv1.ConditionPolicyValid)
+			require.NotNil(t, valid)
+			if tc.refused == "" {
+				assert.Equal(t, pailv1.ReasonAvailable, ready(t, ak).Reason, ready(t, ak).Message)
+				assert.Len(t, b.applied, 1, "the user is written")
+				return
+			}
+			assert.Equal(t, pailv1.ReasonGrantRefused, ready(t, ak).Reason)
+			assert.Contains(t, ready(t, ak).Message, tc.refused)
+			assert.Equal(t, metav1.ConditionFalse, valid.Status)
+			assert.Equal(t, pailv1.ReasonGrantRefused, valid.Reason)
+			assert.Empty(t, b.applied, "no user written")
+			assert.Empty(t, b.created, "no key created")
+			_, ok := e.secret(ak)
+			assert.False(t, ok, "no Secret")
+			assert.True(t, hasEvent(out.events, pailv1.ReasonGrantRefused), out.events)
+			again := e.reconcile(ak)
+			assert.Empty(t, again.events, "the same refusal emits no second event")
+			assert.Empty(t, b.applied)
+		})
 	}
 }

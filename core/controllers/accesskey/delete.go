@@ -70,10 +70,10 @@ func (r *Reconciler) retainUnlessDelete(ctx context.Context, ak *pailv1.AccessKe
 // the user any more, and keeping the AccessKey would only block its
 // namespace; while it is not Ready, the delete waits.
 func (r *Reconciler) deleteProvider(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
-	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef.Name, "AccessKey")
+	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef, "AccessKey")
 	switch {
 	case nr != nil && nr.Reason == pailv1.ReasonProviderNotFound:
-		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonProviderNotFound, "Delete", "Provider %s is gone, so user %s and its keys could not be deleted; delete them at the provider", ak.Spec.ProviderRef.Name, s.user)
+		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonProviderNotFound, "Delete", "%s is gone, so user %s and its keys could not be deleted; delete them at the provider", ak.Spec.ProviderRef, s.user)
 		return release(s)
 	case nr != nil:
 		s.verdict = managed.NotReady(pailv1.ReasonDeleting, "Cannot delete the user while its Provider is not Ready: "+nr.Message)

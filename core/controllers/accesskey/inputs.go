@@ -45,15 +45,8 @@ func (r *Reconciler) watchInputs(b *builder.Builder) *builder.Builder {
 	return b
 }
 
-// forSecret queues the AccessKeys of the Providers that read Secret o.
+// forSecret queues the AccessKeys of the Providers and ClusterProviders
+// that read Secret o.
 func (r *Reconciler) forSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	providers, err := connect.SecretReaders(ctx, r.Client, o.GetNamespace(), o.GetName())
-	if err != nil {
-		return nil
-	}
-	var out []reconcile.Request
-	for _, p := range providers {
-		out = append(out, managed.Requests(ctx, r.Client, &pailv1.AccessKeyList{}, p.Namespace, managed.IndexProvider, p.Name)...)
-	}
-	return out
+	return managed.SecretReferrers(ctx, r.Client, r.Connector.Namespace, &pailv1.AccessKeyList{}, o)
 }

@@ -41,7 +41,7 @@ func (r *Reconciler) checkLocation(_ context.Context, ak *pailv1.AccessKey, s *s
 		return managed.Next, nil
 	}
 	s.loc = *rec
-	msg := fmt.Sprintf("Provider %s no longer points where user %s was created: %s. Pail writes to and deletes no user elsewhere; point the Provider back at %s, or create a new AccessKey for the new location (to delete this one without touching either, set its spec.deletionPolicy to Retain).", s.p.Name, s.user, what, rec.Endpoint)
+	msg := fmt.Sprintf("%s no longer points where user %s was created: %s. Pail writes to and deletes no user elsewhere; point the Provider back at %s, or create a new AccessKey for the new location (to delete this one without touching either, set its spec.deletionPolicy to Retain).", s.p.Reference(), s.user, what, rec.Endpoint)
 	if managed.Transition(ak.Status.Conditions, pailv1.ConditionReady, pailv1.ReasonLocationChanged, msg) {
 		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonLocationChanged, "Validate", "%s", msg)
 	}
@@ -113,15 +113,14 @@ func (r *Reconciler) locationOf(ctx context.Context, ak *pailv1.AccessKey) (pail
 	if ak.Status.Location != nil {
 		return *ak.Status.Location, true, nil
 	}
-	var p pailv1.Provider
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ak.Namespace, Name: ak.Spec.ProviderRef.Name}, &p)
+	p, err := connect.Lookup(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef)
 	if apierrors.IsNotFound(err) {
 		return pailv1.Location{}, false, nil
 	}
 	if err != nil {
-		return pailv1.Location{}, false, fmt.Errorf("read Provider %s/%s of AccessKey %s: %w", ak.Namespace, ak.Spec.ProviderRef.Name, ak.Name, err)
+		return pailv1.Location{}, false, fmt.Errorf("read %s of AccessKey %s/%s: %w", ak.Spec.ProviderRef, ak.Namespace, ak.Name, err)
 	}
-	return connect.LocationOf(&p), true, nil
+	return connect.LocationOf(p), true, nil
 }
 
 // specError names the first spec field the apiserver should have refused

@@ -48,9 +48,9 @@ func (e *BucketRefError) Error() string {
 	return fmt.Sprintf("Bucket %s named in spec.buckets does not exist", e.Name)
 }
 
-// bucketNames resolves spec.buckets to the buckets' names at the provider, in order.
-func bucketNames(ctx context.Context, c client.Reader, ak *pailv1.AccessKey) ([]string, error) {
-	names := make([]string, 0, len(ak.Spec.Buckets))
+// bucketRefs resolves spec.buckets to their Buckets, in order.
+func bucketRefs(ctx context.Context, c client.Reader, ak *pailv1.AccessKey) ([]pailv1.Bucket, error) {
+	out := make([]pailv1.Bucket, 0, len(ak.Spec.Buckets))
 	for _, ba := range ak.Spec.Buckets {
 		var b pailv1.Bucket
 		if err := c.Get(ctx, types.NamespacedName{Namespace: ak.Namespace, Name: ba.BucketRef.Name}, &b); err != nil {
@@ -62,9 +62,18 @@ func bucketNames(ctx context.Context, c client.Reader, ak *pailv1.AccessKey) ([]
 		if b.DecodeError() != "" {
 			return nil, &BucketRefError{Name: ba.BucketRef.Name, Unreadable: true}
 		}
-		names = append(names, b.Spec.BucketName)
+		out = append(out, b)
 	}
-	return names, nil
+	return out, nil
+}
+
+// bucketNames are the names at the provider of the Buckets refs, in order.
+func bucketNames(refs []pailv1.Bucket) []string {
+	names := make([]string, 0, len(refs))
+	for i := range refs {
+		names = append(names, refs[i].Spec.BucketName)
+	}
+	return names
 }
 
 // Document builds the identity policy: a statement pair per spec.buckets

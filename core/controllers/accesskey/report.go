@@ -23,7 +23,7 @@ func report(ak *pailv1.AccessKey, s *state, _ error) {
 	case s.notReady != nil:
 		status.False(conds, gen, pailv1.ConditionProviderReady, s.notReady.Reason, s.notReady.Message)
 	case s.p != nil:
-		status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("Provider %s is Ready.", s.p.Name))
+		status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("%s is Ready.", s.p.Reference()))
 	}
 	if s.ownerChecked {
 		meta.RemoveStatusCondition(conds, pailv1.ConditionConflict)

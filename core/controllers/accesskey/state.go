@@ -22,7 +22,7 @@ type state struct {
 	now      time.Time
 
 	// inputs
-	p        *pailv1.Provider
+	p        pailv1.ProviderObject
 	conn     *connect.Connection
 	notReady *connect.NotReady
 	// rules are the Guardrails of the namespace (required packs).

@@ -26,8 +26,11 @@ import (
 const (
 	userConflictRetry = 30 * time.Second
 	bucketRefRetry    = 15 * time.Second
-	packsRetry        = 30 * time.Second
-	secretRetry       = 30 * time.Second
+	// grantRetry: a grant refused for another namespace's Bucket is looked
+	// at again, since that Bucket may go (it has no watch here).
+	grantRetry  = time.Minute
+	packsRetry  = 30 * time.Second
+	secretRetry = 30 * time.Second
 )
 
 // syncPhases are the AccessKey's sync, in order: everything is checked
@@ -101,10 +104,11 @@ func (r *Reconciler) checkGuardrails(ctx context.Context, ak *pailv1.AccessKey, 
 	return managed.Stop(0), nil
 }
 
-// resolveProvider finds the AccessKey's Provider once it is Ready. When it
-// is not, the Provider watch brings the AccessKey back.
+// resolveProvider finds the AccessKey's Provider or ClusterProvider once
+// the namespace may use it and it is Ready. When it is not, the watches on
+// both and on Namespaces bring the AccessKey back.
 func (r *Reconciler) resolveProvider(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
-	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef.Name, "AccessKey")
+	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, ak.Namespace, ak.Spec.ProviderRef, "AccessKey")
 	s.notReady = nr
 	if err != nil || nr != nil {
 		return managed.Stop(0), err
@@ -150,7 +154,7 @@ func checkDriver(_ context.Context, _ *pailv1.AccessKey, s *state) (managed.Step
 // checkPolicy builds the identity policy and has the packs check it, before
 // anything is created.
 func (r *Reconciler) checkPolicy(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
-	buckets, err := bucketNames(ctx, r.Client, ak)
+	refs, err := bucketRefs(ctx, r.Client, ak)
 	if refErr, ok := errors.AsType[*BucketRefError](err); ok {
 		s.verdict = managed.NotReady(pailv1.ReasonBucketRefNotFound, refErr.Error()+"; the AccessKey proceeds once it does.")
 		return managed.Stop(bucketRefRetry), nil
@@ -158,6 +162,10 @@ func (r *Reconciler) checkPolicy(ctx context.Context, ak *pailv1.AccessKey, s *s
 	if err != nil {
 		return managed.Stop(0), err
 	}
+	if step, stop, err := r.checkGrants(ctx, ak, s, refs); stop || err != nil {
+		return step, err
+	}
+	buckets := bucketNames(refs)
 	doc, err := Document(ak, buckets)
 	var parsed *policydoc.Document
 	if err == nil && doc != "" {
@@ -263,7 +271,11 @@ func (r *Reconciler) syncUser(ctx context.Context, ak *pailv1.AccessKey, s *stat
 	if s.parsed != nil {
 		ak.Status.PolicyHash = s.parsed.Hash()
 	}
-	s.content = secretContent{Endpoint: s.p.Spec.Endpoint, Region: s.p.Spec.Region, Buckets: s.buckets, User: s.user}
+	// Where the user's key works, from the Provider's spec; of the Provider's
+	// own Secret, nothing (a ClusterProvider's admin key stays in its
+	// secret namespace).
+	spec := s.p.ProviderSpec()
+	s.content = secretContent{Endpoint: spec.Endpoint, Region: spec.Region, Buckets: s.buckets, User: s.user}
 	return managed.Next, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
@@ -59,7 +60,7 @@ func (r *Reconciler) claim(ctx context.Context, b *pailv1.Bucket, s *state) erro
 	case s.plan.adopt:
 		b.Status.Ownership = pailv1.OwnershipAdopted
 		b.Status.Location = new(s.cur)
-		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonAdopted, "Adopt", "Adopted existing bucket %s at %s (spec.adopt)", b.Spec.BucketName, s.p.Spec.Endpoint)
+		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonAdopted, "Adopt", "Adopted existing bucket %s at %s (spec.adopt)", b.Spec.BucketName, s.p.ProviderSpec().Endpoint)
 	case b.Status.Ownership == "":
 		b.Status.Ownership = pailv1.OwnershipCreated
 	}
@@ -80,7 +81,7 @@ func (r *Reconciler) create(ctx context.Context, b *pailv1.Bucket, s *state) (ma
 	}
 	if err := s.conn.Driver.ApplyBucket(r.callContext(ctx, s), s.conn.Config, args); err != nil {
 		if abi.CodeOf(err) == abi.CodeAlreadyExists {
-			s.verdict = managed.Refusal(reasonBucketNameTaken, fmt.Sprintf("Bucket name %s is taken by another account at %s; choose another spec.bucketName.", b.Spec.BucketName, s.p.Spec.Endpoint))
+			s.verdict = managed.Refusal(reasonBucketNameTaken, fmt.Sprintf("Bucket name %s is taken by another account at %s; choose another spec.bucketName.", b.Spec.BucketName, s.p.ProviderSpec().Endpoint))
 			return managed.Stop(0), managed.Spec(err)
 		}
 		return managed.Stop(0), r.backendError(b, s, "create", err)
@@ -88,7 +89,7 @@ func (r *Reconciler) create(ctx context.Context, b *pailv1.Bucket, s *state) (ma
 	b.Status.Ownership = pailv1.OwnershipCreated
 	b.Status.Location = new(connect.Backfill(s.rec, s.cur))
 	b.Status.Drift = nil
-	r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonCreated, "Create", "Created bucket %s at %s", b.Spec.BucketName, s.p.Spec.Endpoint)
+	r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonCreated, "Create", "Created bucket %s at %s", b.Spec.BucketName, s.p.ProviderSpec().Endpoint)
 	return managed.Next, nil
 }
 
@@ -123,12 +124,18 @@ func (r *Reconciler) update(ctx context.Context, b *pailv1.Bucket, s *state) (ma
 		r.DriftLoop.Corrected(types.NamespacedName{Namespace: b.Namespace, Name: b.Name}, b.Generation, time.Now())
 		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonDriftCorrected, "Update", "Corrected drift on bucket %s: %s", b.Spec.BucketName, fields)
 		r.Metrics.ObserveDriftCorrected(b.Namespace, b.Name)
-	} else {
+	} else if fields != "" {
 		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonApplied, "Update", "Applied %s to bucket %s", fields, b.Spec.BucketName)
+	}
+	if s.plan.mark {
+		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, reasonMarked, "Update", "Marked bucket %s as owned by this Bucket (tags %s)", b.Spec.BucketName, strings.Join(bucketdiff.MarkKeys(), ", "))
 	}
 	b.Status.Drift = nil
 	return managed.Next, nil
 }
+
+// reasonMarked: the ownership mark was written to an existing bucket.
+const reasonMarked = "OwnershipMarked"
 
 // pausedByDriftLoop asks the breaker about a drift correction (a spec
 // change is not the breaker's business) and reports the pause.

@@ -14,9 +14,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
@@ -24,6 +26,7 @@ import (
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/metrics"
+	"github.com/pail-dev/pail/core/policy"
 )
 
 // Reconciler manages Buckets.
@@ -32,7 +35,14 @@ type Reconciler struct {
 	// Reader reads MFA Secrets uncached.
 	Reader    client.Reader
 	Connector *connect.Connector
-	Recorder  events.EventRecorder
+	// Engine holds the policy packs that judge an inline spec.policy (the
+	// operator's one engine, shared with BucketPolicies); nil is an engine
+	// with no packs.
+	Engine   *policy.Engine
+	Recorder events.EventRecorder
+	// Repack receives an event per Bucket with an inline policy when the
+	// packs change, so each is judged again.
+	Repack chan event.GenericEvent
 	// ResyncPeriod re-observes a Ready bucket.
 	ResyncPeriod time.Duration
 	// NotEmptyRetry is how often a blocked delete looks again.
@@ -45,6 +55,10 @@ type Reconciler struct {
 	// DriftLoop pauses writes to a Bucket that another writer keeps
 	// changing; nil never pauses.
 	DriftLoop *DriftLoop
+	// ClusterID names this cluster in the ownership mark Pail writes on
+	// every bucket it creates or adopts (bucketdiff.Owner); an error is
+	// retried like any other. Nil writes and reads no mark.
+	ClusterID func(context.Context) (string, error)
 	// SlowRetry schedules the retries of errors in the backend's state
 	// (AccessDenied); nil uses the skeleton's defaults.
 	SlowRetry *managed.SlowRetry
@@ -63,6 +77,9 @@ func (r *Reconciler) setup() {
 	managed.Default(&r.NotEmptyRetry, 30*time.Second)
 	managed.Default(&r.RetryBase, 500*time.Millisecond)
 	managed.Default(&r.RetryMax, 2*time.Minute)
+	if r.Engine == nil {
+		r.Engine = policy.NewEngine()
+	}
 	if r.patchMeta == nil {
 		r.patchMeta = func(ctx context.Context, b *pailv1.Bucket, mutate func(*pailv1.Bucket)) error {
 			return status.PatchMetadata(ctx, r.Client, b, mutate)
@@ -75,7 +92,8 @@ func (r *Reconciler) setup() {
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=pail.dev,resources=buckets/finalizers,verbs=update
 // +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get
+// +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -87,18 +105,20 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting()))).
-		Watches(&pailv1.Provider{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.BucketList{}, managed.IndexProvider)), builder.WithPredicates(connect.ReadinessChanged())).
+		For(&pailv1.Bucket{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, status.Deleting())))
+	b = managed.WatchProviders(b, r.Client, &pailv1.BucketList{}).
 		WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.bucketsForSecret))
+	if r.Repack != nil {
+		b = b.WatchesRawSource(source.Channel(r.Repack, &handler.EnqueueRequestForObject{}))
+	}
 	newList := func() client.ObjectList { return &pailv1.BucketList{} }
 	b = guardrails.WatchDeletes(guardrails.Watch(b, r.Client, newList), r.Client, &pailv1.Bucket{}, newList)
-	return b.
-		WithOptions(controller.Options{
-			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
-			// Per-item backoff only: the default adds a global 10 qps bucket
-			// that throttles a thousand healthy Buckets for nothing.
-			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](r.RetryBase, r.RetryMax),
-		}).
+	return b.WithOptions(controller.Options{
+		MaxConcurrentReconciles: r.MaxConcurrentReconciles,
+		// Per-item backoff only: the default adds a global 10 qps bucket
+		// that throttles a thousand healthy Buckets for nothing.
+		RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](r.RetryBase, r.RetryMax),
+	}).
 		Complete(r)
 }
 

@@ -2,6 +2,7 @@ package bucket
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,11 +13,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
+	"github.com/pail-dev/pail/core/policy"
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
 )
@@ -33,6 +36,11 @@ type backend struct {
 	deleted  int
 	// terminating: the Bucket's namespace is being deleted.
 	terminating bool
+	// engine judges the inline policy; nil is one with no packs.
+	engine *policy.Engine
+
+	// cluster holds other objects of the API (other Buckets).
+	cluster []client.Object
 }
 
 func (f *backend) driver() driver.Funcs {
@@ -52,6 +60,9 @@ func (f *backend) driver() driver.Funcs {
 			}
 			if b.Config.Tagging != nil {
 				f.cfg.Tagging = b.Config.Tagging
+			}
+			if b.Config.Policy != nil {
+				f.cfg.Policy = b.Config.Policy
 			}
 			return nil
 		},
@@ -81,12 +92,14 @@ func reconcileOnce(t *testing.T, b *pailv1.Bucket, f *backend) outcome {
 	if f.terminating {
 		ns.Status.Phase = corev1.NamespaceTerminating
 	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ns).WithIndex(&pailv1.Bucket{}, indexLocation, managed.IndexFunc(indexByLocation)).Build()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(append([]client.Object{ns}, f.cluster...)...).WithIndex(&pailv1.Bucket{}, indexLocation, managed.IndexFunc(indexByLocation)).Build()
 	r := &Reconciler{
 		Client:    c,
 		Reader:    c,
 		Recorder:  rec,
+		Engine:    f.engine,
 		DriftLoop: &DriftLoop{Threshold: 3, Window: time.Minute},
+		ClusterID: func(context.Context) (string, error) { return testCluster, nil },
 	}
 	r.setup()
 	r.patchMeta = func(_ context.Context, b *pailv1.Bucket, mutate func(*pailv1.Bucket)) error {
@@ -239,4 +252,124 @@ func deleting(b *pailv1.Bucket, p pailv1.DeletionPolicy) *pailv1.Bucket {
 	b.DeletionTimestamp = &now
 	b.Spec.DeletionPolicy = p
 	return b
+}
+
+// packs is a real policy Engine with the built-in packs.
+var packs = sync.OnceValues(func() (*policy.Engine, error) {
+	e := policy.NewEngine()
+	return e, e.LoadDir(context.Background(), "../../../policies")
+})
+
+func builtinPacks(t *testing.T) *policy.Engine {
+	t.Helper()
+	e, err := packs()
+	require.NoError(t, err)
+	return e
+}
+
+// inlinePolicy is a document granting principal "*" the given action on
+// bucket data.
+func inlinePolicy(action string) *runtime.RawExtension {
+	return &runtime.RawExtension{Raw: []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"Public","Effect":"Allow","Principal":"*","Action":"` +
+		action + `","Resource":"arn:aws:s3:::data/*"}]}`)}
+}
+
+// TestBucketInlinePolicyPacks: the inline spec.policy is judged by every
+// loaded pack in Enforce mode, with a BucketPolicy's PolicyValid condition;
+// a denied one is not written (nor observed), the rest of the spec is, and
+// Ready says why. An allowed one is written, and written only once.
+func TestBucketInlinePolicyPacks(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy *runtime.RawExtension
+		// held: the policy is not applied, for this reason.
+		valid, ready, reason string
+		policyWrites         int
+	}{
+		{name: "public write is denied", policy: inlinePolicy("s3:PutObject"),
+			valid: string(metav1.ConditionFalse), ready: pailv1.ReasonPolicyDenied, reason: pailv1.ReasonPolicyDenied},
+		{name: "public read is allowed with warnings", policy: inlinePolicy("s3:GetObject"),
+			valid: string(metav1.ConditionTrue), ready: pailv1.ReasonAvailable, reason: pailv1.ReasonPolicyWarnings, policyWrites: 1},
+		{name: "no inline policy: no PolicyValid", ready: pailv1.ReasonAvailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &backend{caps: []string{abi.SubVersioning, abi.SubPolicy}, engine: builtinPacks(t)}
+			b := newTestBucket(func(b *pailv1.Bucket) {
+				b.Spec.Policy = tc.policy
+				b.Status.Conditions = []metav1.Condition{{Type: pailv1.ConditionPolicyValid, Status: metav1.ConditionFalse, Reason: "Stale"}}
+			})
+			out := reconcileOnce(t, b, f)
+			require.NoError(t, out.err)
+			require.Len(t, f.applied, 1, "the bucket is created")
+			assert.Equal(t, "Enabled", f.applied[0].Config.Versioning.Status, "the rest of the spec is applied")
+			writes := 0
+			for _, a := range f.applied {
+				if a.Config.Policy != nil {
+					writes++
+				}
+			}
+			assert.Equal(t, tc.policyWrites, writes, "policy writes")
+			ready := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionReady)
+			require.NotNil(t, ready)
+			assert.Equal(t, tc.ready, ready.Reason, ready.Message)
+			valid := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionPolicyValid)
+			if tc.policy == nil {
+				assert.Nil(t, valid, "PolicyValid goes with the inline policy")
+				return
+			}
+			require.NotNil(t, valid)
+			assert.Equal(t, tc.valid, string(valid.Status))
+			assert.Equal(t, tc.reason, valid.Reason, valid.Message)
+			if tc.reason == pailv1.ReasonPolicyDenied {
+				assert.Contains(t, valid.Message, "public write")
+				assert.Equal(t, 2, out.events, "the create, and one Warning event for the denial")
+				synced := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionSynced)
+				assert.Equal(t, pailv1.ReasonPolicyDenied, synced.Reason)
+				// A second reconcile: still not written, no second event.
+				b.Status.Ownership = pailv1.OwnershipCreated
+				again := reconcileOnce(t, b, f)
+				assert.Len(t, f.applied, 1, "nothing written")
+				assert.Zero(t, again.events, "the same denial emits no event")
+			}
+		})
+	}
+}
+
+// TestBucketInlinePolicySemanticDiff: a policy the bucket holds in another
+// form (key order, string for list) is the same policy: nothing is written.
+func TestBucketInlinePolicySemanticDiff(t *testing.T) {
+	f := &backend{caps: []string{abi.SubVersioning, abi.SubPolicy}, exists: true, engine: builtinPacks(t), cfg: enabled()}
+	f.cfg.Policy = &abi.Policy{Document: `{"Statement":[{"Resource":["arn:aws:s3:::data/*"],"Action":["s3:GetObject"],"Principal":"*","Effect":"Allow","Sid":"Public"}],"Version":"2012-10-17"}`}
+	b := ownedBucket()
+	b.Spec.Policy = inlinePolicy("s3:GetObject")
+	out := reconcileOnce(t, b, f)
+	require.NoError(t, out.err)
+	assert.Empty(t, f.applied, "the same policy in another form is not written")
+	assert.True(t, meta.IsStatusConditionTrue(b.Status.Conditions, pailv1.ConditionPolicyValid))
+}
+
+// TestBucketPolicyChanged: the webhook judges an update only when it
+// changes the inline policy, semantically.
+func TestBucketPolicyChanged(t *testing.T) {
+	with := func(p *runtime.RawExtension) *pailv1.Bucket {
+		return newTestBucket(func(b *pailv1.Bucket) { b.Spec.Policy = p })
+	}
+	reordered := &runtime.RawExtension{Raw: []byte(`{"Statement":[{"Resource":"arn:aws:s3:::data/*","Action":"s3:PutObject","Principal":"*","Effect":"Allow","Sid":"Public"}],"Version":"2012-10-17"}`)}
+	for _, tc := range []struct {
+		name     string
+		old, new *pailv1.Bucket
+		want     bool
+	}{
+		{"added", with(nil), with(inlinePolicy("s3:PutObject")), true},
+		{"changed", with(inlinePolicy("s3:GetObject")), with(inlinePolicy("s3:PutObject")), true},
+		{"same, another form", with(inlinePolicy("s3:PutObject")), with(reordered), false},
+		{"unchanged", with(inlinePolicy("s3:PutObject")), with(inlinePolicy("s3:PutObject")), false},
+		{"removed", with(inlinePolicy("s3:PutObject")), with(nil), false},
+		{"none", with(nil), with(nil), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, policyChanged(tc.old, tc.new))
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
 )
@@ -70,7 +71,9 @@ func (r *Reconciler) deleteProvider(ctx context.Context, b *pailv1.Bucket, s *st
 // stays, with Ready saying how to proceed: releasing instead would quietly
 // forget the bucket Pail created, and the user asked for it to be deleted.
 // When another Bucket manages the bucket, this one never did (or lost the
-// race for it), so it is released and the bucket left to its manager.
+// race for it), so it is released and the bucket left to its manager; the
+// same when the bucket carries another owner's mark, in this cluster or
+// another.
 func (r *Reconciler) guardDelete(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
 	if rec, moved, why := movedFrom(b, s.cur); moved {
 		msg := locationChangedDeleteMessage(b, rec, why)
@@ -84,12 +87,19 @@ func (r *Reconciler) guardDelete(ctx context.Context, b *pailv1.Bucket, s *state
 	if err != nil {
 		return managed.Stop(0), err
 	}
-	if other != nil {
+	claim, holder, err := r.markClaim(ctx, b, s)
+	switch {
+	case err != nil:
+		return managed.Stop(0), err
+	case claim == bucketdiff.Other:
+		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonRetained, "Delete", "Left bucket %s in place: it is marked as owned by %s", b.Spec.BucketName, holder)
+		return release(s)
+	case other != nil && claim != bucketdiff.Mine: // this Bucket's mark overrides the index, as in readMark
 		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, pailv1.ReasonRetained, "Delete", "Left bucket %s in place: Bucket %s/%s manages it", b.Spec.BucketName, other.Namespace, other.Name)
 		return release(s)
 	}
 	if b.Spec.ForceDelete && !s.conn.Driver.Describe().Supports(abi.CapForceDelete) {
-		s.verdict = managed.NotReady(pailv1.ReasonUnsupported, fmt.Sprintf("spec.forceDelete is set but driver %s cannot empty a bucket; empty bucket %s yourself, or set spec.deletionPolicy to Retain.", s.p.Spec.Driver, b.Spec.BucketName))
+		s.verdict = managed.NotReady(pailv1.ReasonUnsupported, fmt.Sprintf("spec.forceDelete is set but driver %s cannot empty a bucket; empty bucket %s yourself, or set spec.deletionPolicy to Retain.", s.p.ProviderSpec().Driver, b.Spec.BucketName))
 		return r.blocked(ctx, b, s, blockedCannotEmpty)
 	}
 	return managed.Next, nil
@@ -102,7 +112,7 @@ func (r *Reconciler) deleteBucket(ctx context.Context, b *pailv1.Bucket, s *stat
 	if force {
 		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonEmptying, "Delete", "Emptying bucket %s (spec.forceDelete): deleting every object version and delete marker", b.Spec.BucketName)
 	}
-	err := s.conn.Driver.DeleteBucket(r.callContext(ctx, s), s.conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: s.p.Spec.Region, Force: force})
+	err := s.conn.Driver.DeleteBucket(r.callContext(ctx, s), s.conn.Config, abi.BucketArgs{Name: b.Spec.BucketName, Region: s.p.ProviderSpec().Region, Force: force})
 	switch code := abi.CodeOf(err); {
 	case err == nil:
 		r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted bucket %s (deletionPolicy Delete)", b.Spec.BucketName)
@@ -121,4 +131,26 @@ func (r *Reconciler) deleteBucket(ctx context.Context, b *pailv1.Bucket, s *stat
 		return managed.Stop(r.NotEmptyRetry), nil
 	}
 	return managed.Stop(0), r.backendError(b, s, "delete", err)
+}
+
+// markClaim reads the mark on the bucket before a delete: Unmarked when
+// there is none, or no bucket, or a backend that holds no mark. Another
+// cluster's Bucket, or one whose Provider names the server otherwise, is
+// invisible to the location index, so the mark is the only guard against
+// deleting its data.
+func (r *Reconciler) markClaim(ctx context.Context, b *pailv1.Bucket, s *state) (bucketdiff.Claim, bucketdiff.Owner, error) {
+	self, markable, err := r.markOwner(ctx, b, s.conn.Driver.Describe())
+	if err != nil || !markable {
+		return bucketdiff.Unmarked, bucketdiff.Owner{}, err
+	}
+	args := abi.BucketArgs{Name: b.Spec.BucketName, Region: s.region, Observe: []string{abi.SubTagging}}
+	obs, err := s.conn.Driver.ObserveBucket(r.callContext(ctx, s), s.conn.Config, args)
+	if err != nil {
+		return bucketdiff.Unmarked, bucketdiff.Owner{}, r.backendError(b, s, "observe", err)
+	}
+	if !obs.Exists || obs.Config.Tagging == nil {
+		return bucketdiff.Unmarked, bucketdiff.Owner{}, nil
+	}
+	claim, holder := bucketdiff.ClaimOf(obs.Config.Tagging.Tags, self)
+	return claim, holder, nil
 }

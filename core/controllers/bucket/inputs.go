@@ -9,7 +9,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
-	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 )
 
@@ -35,19 +34,13 @@ func indexInputs(mgr ctrl.Manager) error {
 }
 
 // bucketsForSecret queues the Buckets that read Secret o, directly (their
-// MFA Secret) or through their Provider (its credentials or CA), so a
+// MFA Secret) or through their Provider or ClusterProvider (its
+// credentials or CA), so a
 // Secret created or fixed later recovers them at once, even from a
 // terminal error (AccessDenied, MFAUnavailable). The watch sees metadata
 // only: Secret data is never cached.
 func (r *Reconciler) bucketsForSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	providers, err := connect.SecretReaders(ctx, r.Client, o.GetNamespace(), o.GetName())
-	if err != nil {
-		return nil
-	}
-	var out []reconcile.Request
-	for _, p := range providers {
-		out = append(out, managed.Requests(ctx, r.Client, &pailv1.BucketList{}, p.Namespace, managed.IndexProvider, p.Name)...)
-	}
+	out := managed.SecretReferrers(ctx, r.Client, r.Connector.Namespace, &pailv1.BucketList{}, o)
 	for _, req := range managed.Requests(ctx, r.Client, &pailv1.BucketList{}, o.GetNamespace(), indexMFASecret, o.GetName()) {
 		if !slices.Contains(out, req) {
 			out = append(out, req)

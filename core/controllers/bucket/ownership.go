@@ -7,6 +7,7 @@ import (
 	"time"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/connect"
 )
 
@@ -110,18 +111,18 @@ func where(l pailv1.Location) string {
 // locationChangedMessage says why a moved Bucket writes nothing, and the
 // three ways on.
 func locationChangedMessage(b *pailv1.Bucket, rec, cur pailv1.Location, why string) string {
-	return fmt.Sprintf("Provider %s has moved (%s), but Pail established bucket %s at %s, so it writes and deletes nothing. "+
+	return fmt.Sprintf("%s has moved (%s), but Pail established bucket %s at %s, so it writes and deletes nothing. "+
 		"Point the Provider back at %s to resume; to release this Bucket, set spec.deletionPolicy to Retain and delete it; "+
 		"to manage bucket %s at %s, create a new Bucket (with spec.adopt: true if the bucket exists there).",
-		b.Spec.ProviderRef.Name, why, b.Spec.BucketName, where(rec), where(rec), b.Spec.BucketName, where(cur))
+		b.Spec.ProviderRef, why, b.Spec.BucketName, where(rec), where(rec), b.Spec.BucketName, where(cur))
 }
 
 // locationChangedDeleteMessage says why a moved Bucket with deletionPolicy
 // Delete keeps its finalizer.
 func locationChangedDeleteMessage(b *pailv1.Bucket, rec pailv1.Location, why string) string {
-	return fmt.Sprintf("Not deleting bucket %s: Provider %s has moved (%s), and Pail established the bucket at %s. "+
+	return fmt.Sprintf("Not deleting bucket %s: %s has moved (%s), and Pail established the bucket at %s. "+
 		"Point the Provider back at %s and Pail deletes the bucket there, or set spec.deletionPolicy to Retain to release this Bucket and leave every bucket in place.",
-		b.Spec.BucketName, b.Spec.ProviderRef.Name, why, where(rec), where(rec))
+		b.Spec.BucketName, b.Spec.ProviderRef, why, where(rec), where(rec))
 }
 
 // alreadyManagedMessage names the Bucket that manages the bucket.
@@ -172,4 +173,16 @@ func managedBy(b *pailv1.Bucket, cur pailv1.Location, candidates []pailv1.Bucket
 		}
 	}
 	return winner
+}
+
+// markedByMessage says why b touches a bucket that carries another owner's
+// mark, and names that owner.
+func markedByMessage(b *pailv1.Bucket, holder, self bucketdiff.Owner, at string) string {
+	whose := fmt.Sprintf("Bucket %s/%s in this cluster", holder.Namespace, holder.Name)
+	if holder.Cluster != self.Cluster {
+		whose = fmt.Sprintf("Bucket %s/%s in another cluster (id %s)", holder.Namespace, holder.Name, holder.Cluster)
+	}
+	return fmt.Sprintf("Bucket %s at %s is marked as owned by %s, so this Bucket writes, adopts and deletes nothing. "+
+		"Delete this Bucket and choose another spec.bucketName, or set spec.managementPolicy: ObserveOnly to watch the bucket without writing.",
+		b.Spec.BucketName, at, whose)
 }

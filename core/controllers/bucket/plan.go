@@ -42,6 +42,10 @@ type plan struct {
 	drift bool
 	// refuse stops the sync with this verdict, writing nothing.
 	refuse *managed.Verdict
+	// mark (re)writes the ownership mark: the bucket is this Bucket's and
+	// does not carry its mark (lost after a crash, removed by hand, or the
+	// Bucket object was recreated).
+	mark bool
 }
 
 // needsMFA reports whether the write changes MFA delete, which needs a code.
@@ -52,21 +56,37 @@ func (p plan) needsMFA() bool {
 // decide is the Bucket's decision: a pure function of the Bucket (spec,
 // status, annotations) and what the phases gathered and observed.
 func decide(b *pailv1.Bucket, s *state) plan {
-	name, at := b.Spec.BucketName, s.p.Spec.Endpoint
+	name, at := b.Spec.BucketName, s.p.ProviderSpec().Endpoint
 	switch {
 	case !s.obs.Exists && s.observeOnly:
 		return plan{refuse: managed.NotSynced(pailv1.ReasonBucketNotFound,
 			fmt.Sprintf("Bucket %s does not exist at %s, and managementPolicy ObserveOnly forbids creating it.", name, at))}
 	case !s.obs.Exists:
-		return plan{action: actCreate, write: s.apply}
+		p := plan{action: actCreate, write: s.apply}
+		if writesMark(s) {
+			// The mark travels with the create, in the same call.
+			p.write.Tagging = bucketdiff.WriteTags(s.apply.Tagging, nil, s.owner.Mark())
+		}
+		return p
+	}
+	switch {
+	case s.markable && !s.observeOnly && s.claim == bucketdiff.Other:
+		// Whatever the status says: the bucket is another's, so nothing is
+		// written, adopted or (on delete) emptied.
+		return plan{refuse: managed.Refusal(pailv1.ReasonAlreadyManaged, markedByMessage(b, s.holder, s.owner, at))}
 	case !owned(b) && !b.Spec.Adopt && !s.observeOnly:
 		return plan{refuse: managed.Refusal(pailv1.ReasonBucketExists,
 			fmt.Sprintf("Bucket %s already exists at %s and Pail did not create it. Pail leaves it untouched; set spec.adopt: true to manage it, or spec.managementPolicy: ObserveOnly to watch it.", name, at))}
+	case !owned(b) && b.Spec.Adopt && !s.observeOnly:
+		if v := mayAdopt(b, s); v != nil {
+			return plan{refuse: v}
+		}
 	}
 	// ObserveOnly never takes ownership: an owner may delete the bucket,
 	// and an observer must be able to sit beside the Bucket that manages it.
 	p := plan{adopt: !owned(b) && b.Spec.Adopt && !s.observeOnly}
 	p.claim = (owned(b) || p.adopt) && !s.observeOnly
+	p.mark = p.claim && writesMark(s) && !bucketdiff.Marked(s.obs.Config.Tagging, s.owner)
 	// fields names every difference; changes are those a write can make
 	// (a create-only one, such as objectLock.enabled, is only reported).
 	all := bucketdiff.Diff(s.apply, s.obs.Config)
@@ -78,13 +98,53 @@ func decide(b *pailv1.Bucket, s *state) plan {
 		}
 		return p
 	}
-	if len(changes) > 0 {
+	subs := bucketdiff.SubResources(changes)
+	if p.mark && !slices.Contains(subs, abi.SubTagging) {
+		subs = append(subs, abi.SubTagging)
+	}
+	if len(subs) > 0 {
 		p.action = actUpdate
-		p.write = bucketdiff.Only(s.apply, bucketdiff.SubResources(changes))
-		p.drift = inSyncBefore(b)
+		p.write = bucketdiff.Only(s.apply, subs)
+		p.drift = len(changes) > 0 && inSyncBefore(b)
+	}
+	if slices.Contains(subs, abi.SubTagging) {
+		// The user's tags never replace Pail's reserved ones.
+		var mark map[string]string
+		if writesMark(s) {
+			mark = s.owner.Mark()
+		}
+		p.write.Tagging = bucketdiff.WriteTags(s.apply.Tagging, s.obs.Config.Tagging, mark)
 	}
 	return p
 }
+
+// writesMark reports whether this Bucket's bucket carries its mark: the
+// backend holds marks and the user's tags leave room for it.
+func writesMark(s *state) bool {
+	return s.markable && bucketdiff.RoomForMark(s.desired.Tagging)
+}
+
+// observedTags are the bucket's tags as observed, nil when not read.
+func observedTags(s *state) map[string]string {
+	if t := s.obs.Config.Tagging; t != nil && s.markable {
+		return t.Tags
+	}
+	return nil
+}
+
+// mayAdopt is the one place that decides whether b may adopt an existing
+// bucket that is not another Pail object's (that is refused before): nil
+// allows it, the default. A phase that reads admin guardrails refuses
+// adoption by setting s.adoptDenied to a message naming the guardrail.
+func mayAdopt(_ *pailv1.Bucket, s *state) *managed.Verdict {
+	if s.adoptDenied == "" {
+		return nil
+	}
+	return managed.Refusal(reasonAdoptionForbidden, s.adoptDenied)
+}
+
+// reasonAdoptionForbidden: spec.adopt is not allowed for this Bucket.
+const reasonAdoptionForbidden = "AdoptionForbidden"
 
 // inSyncBefore reports whether the status last said this generation was in
 // sync (or paused by the drift-loop breaker): a difference now was made

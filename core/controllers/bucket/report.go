@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/status"
 )
@@ -23,8 +25,9 @@ func report(b *pailv1.Bucket, s *state, _ error) {
 		}
 		return
 	case s.p != nil:
-		status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("Provider %s is Ready.", s.p.Name))
+		status.True(conds, gen, pailv1.ConditionProviderReady, pailv1.ReasonProviderReady, fmt.Sprintf("%s is Ready.", s.p.Reference()))
 	}
+	reportPolicy(b, s)
 	switch {
 	case s.backend != nil:
 		status.False(conds, gen, pailv1.ConditionSynced, pailv1.ReasonBackendError, s.backend.msg)
@@ -37,6 +40,31 @@ func report(b *pailv1.Bucket, s *state, _ error) {
 		s.verdict.Set(conds, gen)
 	case s.synced:
 		reportSynced(b, s)
+		reportPolicyHeld(b, s)
+	}
+}
+
+// reportPolicy says what the packs found in the inline spec.policy, as a
+// BucketPolicy's PolicyValid says it; with no inline policy the condition
+// goes (it spoke of a policy that is no longer there).
+func reportPolicy(b *pailv1.Bucket, s *state) {
+	switch f := s.policy; {
+	case f != nil:
+		status.Set(&b.Status.Conditions, b.Generation, pailv1.ConditionPolicyValid, f.Status, f.Reason, f.Message)
+	case s.policyChecked:
+		meta.RemoveStatusCondition(&b.Status.Conditions, pailv1.ConditionPolicyValid)
+	}
+}
+
+// reportPolicyHeld: a sync that went through without the inline policy (the
+// packs denied it, or could not judge it) is neither in sync nor Ready, and
+// says why; this ranks above an unsupported feature.
+func reportPolicyHeld(b *pailv1.Bucket, s *state) {
+	if f := s.policy; f != nil && !f.Applies() {
+		gen, conds := b.Generation, &b.Status.Conditions
+		msg := f.Message + " Every other field of the spec is applied; the bucket keeps the policy it holds."
+		status.False(conds, gen, pailv1.ConditionSynced, f.Reason, msg)
+		status.False(conds, gen, pailv1.ConditionReady, f.Reason, msg)
 	}
 }
 

@@ -2,6 +2,9 @@ package bucket
 
 import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
+
+	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
@@ -13,7 +16,7 @@ type state struct {
 	deleting bool
 
 	// inputs
-	p        *pailv1.Provider
+	p        pailv1.ProviderObject
 	conn     *connect.Connection
 	notReady *connect.NotReady
 	region   string
@@ -23,6 +26,28 @@ type state struct {
 	managed        []string
 	unsupported    map[string]string
 	observeOnly    bool
+	// policy is the packs' finding on the inline spec.policy (nil: none, or
+	// not checked); policyChecked: the check ran, so PolicyValid may go
+	// when there is no inline policy.
+	policy        *bucketpolicy.Finding
+	policyChecked bool
+
+	// owner is this Bucket as the ownership mark names it; markable says
+	// the backend holds marks (the driver declares tagging and the observe
+	// did not refuse it), so they are read and checked; else ownership
+	// rests on status alone.
+	owner    bucketdiff.Owner
+	markable bool
+	// claim is how the observed mark relates to this Bucket, and holder
+	// the owner it names (readMark).
+	claim  bucketdiff.Claim
+	holder bucketdiff.Owner
+	// other is the Bucket the location index says manages the bucket
+	// instead, left for the mark to confirm (readMark).
+	other *pailv1.Bucket
+	// adoptDenied, when set, is why this Bucket may not adopt a bucket it
+	// did not create (see mayAdopt); "" allows adoption.
+	adoptDenied string
 
 	// observe and plan
 	obs  abi.BucketObservation

@@ -30,9 +30,11 @@ func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.Bucket, state] {
 	return []managed.Phase[*pailv1.Bucket, state]{
 		{Name: "guardrails", Run: r.checkGuardrails},
 		{Name: "provider", Run: r.resolveProvider},
-		{Name: "spec", Run: readSpec},
+		{Name: "spec", Run: r.readSpec},
+		{Name: "policy", Run: r.checkPolicy},
 		{Name: "ownership", Run: r.checkOwnership},
 		{Name: "observe", Run: r.observe},
+		{Name: "mark", Run: r.readMark},
 		{Name: "plan", Run: r.planSync},
 		{Name: "apply", Run: r.applyPlan},
 		{Name: "done", Run: r.synced},
@@ -67,10 +69,11 @@ func (r *Reconciler) checkGuardrails(ctx context.Context, b *pailv1.Bucket, s *s
 	return managed.Stop(0), nil
 }
 
-// resolveProvider finds the Bucket's Provider once it is Ready. When it is
-// not, the Provider watch brings the Bucket back.
+// resolveProvider finds the Bucket's Provider or ClusterProvider once the
+// namespace may use it and it is Ready. When it is not, the watches on
+// both and on Namespaces bring the Bucket back.
 func (r *Reconciler) resolveProvider(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
-	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, b.Namespace, b.Spec.ProviderRef.Name, "Bucket")
+	p, conn, nr, err := r.Connector.Ready(ctx, r.Client, b.Namespace, b.Spec.ProviderRef, "Bucket")
 	s.notReady = nr
 	if err != nil || nr != nil {
 		return managed.Stop(0), err
@@ -78,14 +81,14 @@ func (r *Reconciler) resolveProvider(ctx context.Context, b *pailv1.Bucket, s *s
 	s.p, s.conn, s.cur = p, conn, connect.LocationOf(p)
 	s.region = b.Spec.Region
 	if s.region == "" {
-		s.region = p.Spec.Region
+		s.region = p.ProviderSpec().Region
 	}
 	return managed.Next, nil
 }
 
 // readSpec turns the spec into the desired config and splits off, by name,
 // the features the driver does not declare; everything else is applied.
-func readSpec(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
+func (r *Reconciler) readSpec(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
 	desired, err := bucketdiff.Desired(&b.Spec)
 	if err != nil {
 		s.verdict = managed.NotSynced(pailv1.ReasonInvalidSpec, status.Sentence(fmt.Sprintf("The spec cannot be applied: %v", err)))
@@ -94,7 +97,29 @@ func readSpec(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, erro
 	s.desired = desired
 	s.managed, s.unsupported = supported(desired, s.conn.Driver.Describe())
 	s.observeOnly = b.Spec.ManagementPolicy == pailv1.ManagementObserveOnly
+	// ObserveOnly never takes ownership, so it neither reads nor writes
+	// the mark.
+	if !s.observeOnly {
+		if s.owner, s.markable, err = r.markOwner(ctx, b, s.conn.Driver.Describe()); err != nil {
+			return managed.Stop(0), err
+		}
+	}
 	return managed.Next, nil
+}
+
+// markOwner is b as its ownership mark names it, and whether buckets of
+// this driver can hold the mark: it is a bucket tag, so the driver must
+// declare tagging. Without a ClusterID (a Reconciler built without the
+// operator) nothing is marked.
+func (r *Reconciler) markOwner(ctx context.Context, b *pailv1.Bucket, info abi.DriverInfo) (bucketdiff.Owner, bool, error) {
+	if r.ClusterID == nil || !info.Supports(abi.SubTagging) {
+		return bucketdiff.Owner{}, false, nil
+	}
+	id, err := r.ClusterID(ctx)
+	if err != nil {
+		return bucketdiff.Owner{}, false, fmt.Errorf("ownership mark: %w", err)
+	}
+	return bucketdiff.Owner{Cluster: id, Namespace: b.Namespace, Name: b.Name, UID: string(b.UID)}, true, nil
 }
 
 // checkOwnership: where the Provider points now must be where the ownership
@@ -113,6 +138,11 @@ func (r *Reconciler) checkOwnership(ctx context.Context, b *pailv1.Bucket, s *st
 	if err != nil || other == nil {
 		return managed.Next, err
 	}
+	if s.markable {
+		// Where the backend holds marks, the mark decides (readMark).
+		s.other = other
+		return managed.Next, nil
+	}
 	return r.refuse(b, s, pailv1.ReasonAlreadyManaged, alreadyManagedMessage(b, other, s.cur)), nil
 }
 
@@ -127,18 +157,30 @@ func (r *Reconciler) refuse(b *pailv1.Bucket, s *state, reason, msg string) mana
 
 // observe reads the bucket's managed sub-resources.
 func (r *Reconciler) observe(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
+	// The mark is read with the tags even when the spec sets none; a
+	// refusal to read it then concerns the mark alone, not the spec.
+	markOnly := s.markable && !slices.Contains(s.managed, abi.SubTagging)
 	args := abi.BucketArgs{Name: b.Spec.BucketName, Region: s.region, Observe: s.managed}
+	if markOnly {
+		args.Observe = append(slices.Clone(s.managed), abi.SubTagging)
+	}
 	obs, err := s.conn.Driver.ObserveBucket(r.callContext(ctx, s), s.conn.Config, args)
 	if err != nil {
 		return managed.Stop(0), r.backendError(b, s, "observe", err)
 	}
 	s.obs = obs
 	maps.Copy(s.unsupported, obs.Unsupported)
+	if _, bad := obs.Unsupported[abi.SubTagging]; bad || (obs.Exists && obs.Config.Tagging == nil) {
+		s.markable = false
+		if markOnly {
+			delete(s.unsupported, abi.SubTagging)
+		}
+	}
 	s.managed = slices.DeleteFunc(s.managed, func(n string) bool { _, bad := s.unsupported[n]; return bad })
 	s.apply = bucketdiff.Only(s.desired, s.managed)
 	// No "last synced" timestamp in status: it would turn every in-sync
 	// resync into a status write.
-	b.Status.Endpoint = s.p.Spec.Endpoint
+	b.Status.Endpoint = s.p.ProviderSpec().Endpoint
 	b.Status.Region = s.region
 	if owned(b) {
 		// The record made with the ownership (or, after an upgrade, the
@@ -146,6 +188,21 @@ func (r *Reconciler) observe(ctx context.Context, b *pailv1.Bucket, s *state) (m
 		b.Status.Location = new(connect.Backfill(s.rec, s.cur))
 	}
 	return managed.Next, nil
+}
+
+// readMark reads the ownership mark the bucket carries. Where the location
+// index named another Bucket of this cluster as the manager (checkOwnership),
+// the mark decides: the index's rule (the earlier-created owner) only
+// guesses, after two Buckets raced to create the bucket, which one Pail
+// meant, and it rests on annotations a user can write; the mark is on the
+// bucket. This Bucket's own mark overrides the index; another's is refused
+// in decide, naming its owner; no mark leaves the index's answer.
+func (r *Reconciler) readMark(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
+	s.claim, s.holder = bucketdiff.ClaimOf(observedTags(s), s.owner)
+	if s.other == nil || s.claim == bucketdiff.Mine || s.claim == bucketdiff.Other {
+		return managed.Next, nil
+	}
+	return r.refuse(b, s, pailv1.ReasonAlreadyManaged, alreadyManagedMessage(b, s.other, s.cur)), nil
 }
 
 // planSync decides, and reports a refusal with its event on the transition.
@@ -158,6 +215,10 @@ func (r *Reconciler) planSync(_ context.Context, b *pailv1.Bucket, s *state) (ma
 	case v.Reason == pailv1.ReasonBucketExists:
 		if c := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionConflict); c == nil || c.Status != metav1.ConditionTrue {
 			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonBucketExists, "Observe", "%s", v.Message)
+		}
+	case v.Reason == pailv1.ReasonAlreadyManaged:
+		if managed.Transition(b.Status.Conditions, pailv1.ConditionConflict, v.Reason, v.Message) {
+			r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, v.Reason, "Observe", "%s", v.Message)
 		}
 	case v.Reason == pailv1.ReasonDrift:
 		if !slices.Equal(b.Status.Drift, s.plan.fields) {
@@ -173,16 +234,20 @@ func (r *Reconciler) planSync(_ context.Context, b *pailv1.Bucket, s *state) (ma
 // in status, with one event when that list changes.
 func (r *Reconciler) synced(_ context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
 	s.synced = true
+	next := r.ResyncPeriod
+	if s.policy != nil && s.policy.Unavailable() {
+		next = packsRetry
+	}
 	if len(s.unsupported) == 0 {
 		b.Status.Unsupported = nil
-		return managed.Stop(r.ResyncPeriod), nil
+		return managed.Stop(next), nil
 	}
 	msg := unsupportedMessage(s.unsupported)
 	if c := meta.FindStatusCondition(b.Status.Conditions, pailv1.ConditionUnsupported); c == nil || c.Status != metav1.ConditionTrue || c.Message != msg {
 		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, pailv1.ReasonUnsupported, "Observe", "%s", msg)
 	}
 	b.Status.Unsupported = unsupportedNames(s.unsupported)
-	return managed.Stop(r.ResyncPeriod), nil
+	return managed.Stop(next), nil
 }
 
 // backendError records a failed driver call, with one event per

@@ -7,9 +7,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
 )
@@ -57,14 +57,15 @@ func (r *Reconciler) governsOnDelete(ctx context.Context, bp *pailv1.BucketPolic
 	return release(s)
 }
 
-// deleteProvider reads the Provider; while it is missing the delete waits.
+// deleteProvider reads the Provider or ClusterProvider; while it is
+// missing the delete waits.
 func (r *Reconciler) deleteProvider(ctx context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
-	var p pailv1.Provider
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.b.Namespace, Name: s.b.Spec.ProviderRef.Name}, &p); err != nil {
+	p, err := connect.Lookup(ctx, r.Client, s.b.Namespace, s.b.Spec.ProviderRef)
+	if err != nil {
 		s.verdict = managed.NotReady(pailv1.ReasonProviderNotFound, fmt.Sprintf("Cannot remove the policy from bucket %s: %v.", s.b.Spec.BucketName, err))
 		return managed.Stop(waitRetry), nil
 	}
-	s.p = &p
+	s.p = p
 	return managed.Next, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
 )
 
 // refused reports whether p's current spec was refused: by the packs
@@ -111,11 +112,11 @@ func sendAgain(prev refusal, gen int64, target string) bool {
 	return prev.generation != gen || prev.target != target
 }
 
-// refusalTarget names the backend a document goes to: the Provider at its
-// current generation (its endpoint and driver are in its spec) and the
-// bucket.
-func refusalTarget(p *pailv1.Provider, bucketName string) string {
-	return fmt.Sprintf("%s/%d/%s", p.Name, p.Generation, bucketName)
+// refusalTarget names the backend a document goes to: the Provider or
+// ClusterProvider at its current generation (its endpoint and driver are in
+// its spec) and the bucket.
+func refusalTarget(p pailv1.ProviderObject, bucketName string) string {
+	return fmt.Sprintf("%s/%d/%s", connect.ProviderKey(p), p.GetGeneration(), bucketName)
 }
 
 // refusals remembers, per BucketPolicy, what the backend refused. It is

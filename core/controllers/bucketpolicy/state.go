@@ -16,7 +16,7 @@ type state struct {
 	// inputs: the Bucket (once read and readable) and its Provider, whose
 	// lookup error waits until the Bucket is known to be in sync.
 	b    *pailv1.Bucket
-	p    *pailv1.Provider
+	p    pailv1.ProviderObject
 	pErr error
 	conn *connect.Connection
 	// rules are the Guardrails of the namespace: required packs, forced

@@ -18,7 +18,6 @@ import (
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/managed"
-	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/guardrail"
 	"github.com/pail-dev/pail/sdk/abi"
 )
@@ -112,19 +111,18 @@ func (r *Reconciler) inlinePolicy(_ context.Context, bp *pailv1.BucketPolicy, s 
 	return managed.Stop(0), nil
 }
 
-// readProvider reads the Bucket's Provider for the packs' input. A failed
-// read does not stop the sync here: the packs still judge the document
-// (with an unknown Provider), and only a policy about to be applied needs
-// the Provider (bucketInSync).
+// readProvider reads the Bucket's Provider or ClusterProvider for the
+// packs' input. A failed read does not stop the sync here: the packs still
+// judge the document (with an unknown Provider), and only a policy about to
+// be applied needs the Provider (bucketInSync).
 func (r *Reconciler) readProvider(ctx context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
-	var p pailv1.Provider
-	s.pErr = r.Client.Get(ctx, types.NamespacedName{Namespace: s.b.Namespace, Name: s.b.Spec.ProviderRef.Name}, &p)
-	s.p = &p
+	s.p, s.pErr = connect.Lookup(ctx, r.Client, s.b.Namespace, s.b.Spec.ProviderRef)
 	return managed.Next, nil
 }
 
-// validate checks the document with the packs and records their verdict;
-// a document they deny (in Enforce mode) is not applied.
+// validate checks the document with the packs and records their verdict
+// (Judge, the rule a Bucket's inline policy is judged by too); a document
+// they deny (in Enforce mode) is not applied.
 func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	start := time.Now()
 	// The packs the Guardrails require run whatever spec.packs says.
@@ -133,40 +131,25 @@ func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *s
 	doc, res, err := check(ctx, r.Engine, &withRequired, s.b, s.p)
 	s.doc = doc
 	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
-	if notJSON, ok := errors.AsType[*NotJSONError](err); ok {
-		msg := notJSON.Error() + "."
-		s.invalid(pailv1.ReasonPolicyNotJSON, msg)
-		return managed.Stop(0), managed.Spec(errors.New(msg))
+	enforce, forced := s.rules.Enforce(bp.Spec.EnforcementMode)
+	f := Judge(res, err, enforce).ForcedBy(forced)
+	if f.NewsIn(bp.Status.Conditions) {
+		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, f.Reason, "Validate", "%s", f.Message)
 	}
-	if err != nil {
-		s.invalid(pailv1.ReasonPacksUnavailable, status.Sentence(fmt.Sprintf("The policy cannot be checked: %v", err)))
+	switch {
+	case f.Terminal:
+		s.invalid(f.Reason, f.Message)
+		return managed.Stop(0), managed.Spec(errors.New(f.Message))
+	case f.Unavailable():
+		s.invalid(f.Reason, f.Message)
 		return managed.Stop(waitRetry), nil
 	}
-	enforce, forced := s.rules.Enforce(bp.Spec.EnforcementMode)
-	prev := meta.FindStatusCondition(bp.Status.Conditions, pailv1.ConditionPolicyValid)
-	bp.Status.Violations = res.Deny
-	bp.Status.Warnings = res.Warn
-	if !enforce {
-		bp.Status.Warnings = append(append([]string(nil), res.Deny...), res.Warn...)
-	}
-	if len(res.Deny) > 0 && enforce {
-		msg := fmt.Sprintf("The policy packs deny this document, so it is not applied%s: %s.", forced, status.Summarize(res.Deny, " (see status)"))
-		if prev == nil || prev.Status != metav1.ConditionFalse || prev.Message != msg {
-			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonPolicyDenied, "Validate", "%s", msg)
-		}
-		s.invalid(pailv1.ReasonPolicyDenied, msg)
+	bp.Status.Violations, bp.Status.Warnings = f.Violations, f.Warnings
+	if !f.Applies() {
+		s.invalid(f.Reason, f.Message)
 		return managed.Stop(0), nil
 	}
-	if w := bp.Status.Warnings; len(w) > 0 {
-		// Whether it is applied is Synced's and Ready's to say.
-		msg := fmt.Sprintf("The policy packs allow this document, with warnings: %s.", status.Summarize(w, " (see status)"))
-		if prev == nil || prev.Message != msg {
-			r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, pailv1.ReasonPolicyWarnings, "Validate", "%s", msg)
-		}
-		s.validity = &validity{metav1.ConditionTrue, pailv1.ReasonPolicyWarnings, msg}
-	} else {
-		s.validity = &validity{metav1.ConditionTrue, pailv1.ReasonPolicyAllowed, "Every selected policy pack allows this document."}
-	}
+	s.validity = &validity{f.Status, f.Reason, f.Message}
 	return managed.Next, nil
 }
 
@@ -227,9 +210,19 @@ func (r *Reconciler) refusedBefore(_ context.Context, bp *pailv1.BucketPolicy, s
 	return managed.Next, nil
 }
 
-// connect gets the Provider's connection. While its driver loads the error
-// goes to the skeleton, which keeps the status as it is.
+// connect gets the Provider's connection, once the Bucket's namespace may
+// use it (a ClusterProvider's allowedNamespaces, checked as for the Bucket
+// itself). While its driver loads the error goes to the skeleton, which
+// keeps the status as it is.
 func (r *Reconciler) connect(ctx context.Context, _ *pailv1.BucketPolicy, s *state) (managed.Step, error) {
+	nr, err := connect.Admitted(ctx, r.Client, s.b.Namespace, s.p, "BucketPolicy")
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	if nr != nil {
+		s.verdict = managed.NotReady(nr.Reason, nr.Message)
+		return managed.Stop(waitRetry), nil
+	}
 	conn, err := r.Connector.Get(ctx, s.p)
 	if _, wait := connect.Waiting(err); wait {
 		return managed.Stop(0), err
@@ -247,7 +240,7 @@ func supportsPolicy(_ context.Context, _ *pailv1.BucketPolicy, s *state) (manage
 	if s.conn.Driver.Describe().Supports(abi.SubPolicy) {
 		return managed.Next, nil
 	}
-	msg := fmt.Sprintf("Driver %s cannot manage bucket policies.", s.p.Spec.Driver)
+	msg := fmt.Sprintf("Driver %s cannot manage bucket policies.", s.p.ProviderSpec().Driver)
 	s.verdict = &managed.Verdict{Reason: pailv1.ReasonUnsupported, Message: msg, Unsupported: true}
 	return managed.Stop(0), nil
 }

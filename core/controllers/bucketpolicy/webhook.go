@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/policy"
 )
@@ -61,7 +63,6 @@ func (v *Validator) ValidateDelete(context.Context, *pailv1.BucketPolicy) (admis
 }
 
 func (v *Validator) validate(ctx context.Context, bp *pailv1.BucketPolicy) (admission.Warnings, error) {
-	path := field.NewPath("spec", "policy")
 	var b pailv1.Bucket
 	if err := v.Reader.Get(ctx, types.NamespacedName{Namespace: bp.Namespace, Name: bp.Spec.BucketRef.Name}, &b); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -71,10 +72,9 @@ func (v *Validator) validate(ctx context.Context, bp *pailv1.BucketPolicy) (admi
 		}
 		return nil, fmt.Errorf("read Bucket %s: %w", bp.Spec.BucketRef.Name, err)
 	}
-	var p pailv1.Provider
-	prov := &p
-	if err := v.Reader.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p); err != nil {
-		prov = nil
+	prov, err := connect.Lookup(ctx, v.Reader, b.Namespace, b.Spec.ProviderRef)
+	if err != nil {
+		prov = nil // unknown: the packs judge the document without it
 	}
 	// The packs the namespace's Guardrails require run too; a failed read
 	// of the Guardrails leaves them to the controller.
@@ -83,10 +83,21 @@ func (v *Validator) validate(ctx context.Context, bp *pailv1.BucketPolicy) (admi
 		withRequired.Spec.Packs = rules.Packs(bp.Spec.Packs)
 	}
 	res, err := Check(ctx, v.Engine, &withRequired, &b, prov)
+	return Admit(pailv1.GroupVersion.WithKind("BucketPolicy").GroupKind(), bp.Name, res, err, bp.Spec.EnforcementMode != pailv1.EnforcementWarn)
+}
+
+// Admit is the admission answer to an evaluation of spec.policy (Check's,
+// or CheckDocument's for a Bucket's inline policy): a document that is not
+// JSON is invalid; packs that cannot be evaluated admit it with a warning
+// (the controller checks again and reports it); a denial refuses it in
+// Enforce mode, each message a Forbidden on spec.policy, and is a warning in
+// Warn mode. The packs' warnings are admission warnings.
+func Admit(gk schema.GroupKind, name string, res policy.Result, err error, enforce bool) (admission.Warnings, error) {
+	path := field.NewPath("spec", "policy")
 	var notJSON *NotJSONError
 	switch {
 	case errors.As(err, &notJSON):
-		return nil, apierrors.NewInvalid(pailv1.GroupVersion.WithKind("BucketPolicy").GroupKind(), bp.Name, field.ErrorList{field.Invalid(path, "", notJSON.Error())})
+		return nil, apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(path, "", notJSON.Error())})
 	case err != nil:
 		// Packs unavailable: admit, the controller reports it as a condition.
 		return admission.Warnings{fmt.Sprintf("The policy packs could not check this policy at admission: %v. The controller checks it again.", err)}, nil
@@ -95,12 +106,12 @@ func (v *Validator) validate(ctx context.Context, bp *pailv1.BucketPolicy) (admi
 	if len(res.Deny) == 0 {
 		return warnings, nil
 	}
-	if bp.Spec.EnforcementMode == pailv1.EnforcementWarn {
+	if !enforce {
 		return append(warnings, res.Deny...), nil
 	}
 	errs := make(field.ErrorList, 0, len(res.Deny))
 	for _, d := range res.Deny {
 		errs = append(errs, field.Forbidden(path, d))
 	}
-	return warnings, apierrors.NewInvalid(pailv1.GroupVersion.WithKind("BucketPolicy").GroupKind(), bp.Name, errs)
+	return warnings, apierrors.NewInvalid(gk, name, errs)
 }

@@ -23,38 +23,36 @@ type checkRecord struct {
 // referrer would use, the referrer waits (Ready): a Secret that changed may
 // point the same endpoint at another account, and nothing may be written
 // there before the Provider's check has said whose it is.
-func (c *Connector) MarkChecked(p *pailv1.Provider, conn *Connection) {
+func (c *Connector) MarkChecked(p pailv1.ProviderObject, conn *Connection) {
 	if conn == nil {
 		return
 	}
-	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.checked == nil {
-		c.checked = map[types.NamespacedName]checkRecord{}
+		c.checked = map[string]checkRecord{}
 	}
-	c.checked[key] = checkRecord{uid: p.UID, versions: conn.secretVersions, account: p.Status.Account}
+	c.checked[ProviderKey(p)] = checkRecord{uid: p.GetUID(), versions: conn.secretVersions, account: p.ProviderStatus().Account}
 }
 
 // describes reports whether p, as the referrer read it, reports the check
 // made with conn's Secrets: a connection rebuilt for a changed Secret, or
 // a Provider read before its new status reached the cache, does not.
-func (c *Connector) describes(p *pailv1.Provider, conn *Connection) bool {
-	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+func (c *Connector) describes(p pailv1.ProviderObject, conn *Connection) bool {
 	c.mu.Lock()
-	rec, ok := c.checked[key]
+	rec, ok := c.checked[ProviderKey(p)]
 	c.mu.Unlock()
 	return describedBy(rec, ok, p, conn)
 }
 
 // describedBy is describes' decision, without the lock.
-func describedBy(rec checkRecord, ok bool, p *pailv1.Provider, conn *Connection) bool {
-	return ok && rec.uid == p.UID && rec.account == p.Status.Account && maps.Equal(rec.versions, conn.secretVersions)
+func describedBy(rec checkRecord, ok bool, p pailv1.ProviderObject, conn *Connection) bool {
+	return ok && rec.uid == p.GetUID() && rec.account == p.ProviderStatus().Account && maps.Equal(rec.versions, conn.secretVersions)
 }
 
 // uncheckedError is the Waiting error of a referrer whose Provider has not
 // yet been checked with the connection it would use.
-func uncheckedError(p *pailv1.Provider) *Error {
+func uncheckedError(p pailv1.ProviderObject) *Error {
 	return &Error{Reason: pailv1.ReasonProviderNotReady, Wait: true,
-		Message: fmt.Sprintf("Provider %s is being checked again with its current Secrets.", p.Name)}
+		Message: fmt.Sprintf("%s is being checked again with its current Secrets.", p.Reference())}
 }

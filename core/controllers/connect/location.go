@@ -36,10 +36,10 @@ func NormalizeEndpoint(s string) string {
 // LocationOf is where the Provider points now. The account counts only
 // when the status describes the current spec: until a changed Provider is
 // checked again, status.account names the account of its old spec.
-func LocationOf(p *pailv1.Provider) pailv1.Location {
-	loc := pailv1.Location{Endpoint: NormalizeEndpoint(p.Spec.Endpoint)}
-	if p.Status.ObservedGeneration == p.Generation {
-		loc.Account = p.Status.Account
+func LocationOf(p pailv1.ProviderObject) pailv1.Location {
+	loc := pailv1.Location{Endpoint: NormalizeEndpoint(p.ProviderSpec().Endpoint)}
+	if st := p.ProviderStatus(); st.ObservedGeneration == p.GetGeneration() {
+		loc.Account = st.Account
 	}
 	return loc
 }

@@ -45,7 +45,7 @@ func TestSecretsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn := func(versions map[string]string) *Connection {
-		return &Connection{key: types.NamespacedName{Namespace: "ns", Name: "p"}, secretVersions: versions}
+		return &Connection{key: "Provider/ns/p", secretNS: "ns", secretVersions: versions}
 	}
 	c := &Connector{Meta: cl}
 	if !c.secretsCurrent(ctx, conn(map[string]string{"creds": m.ResourceVersion})) {

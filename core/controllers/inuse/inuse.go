@@ -1,8 +1,9 @@
 // Package inuse keeps what a resource needs to finish deleting from going
 // away first, the way PVC protection keeps a volume a pod uses: a Provider
-// carries the Finalizer while a Bucket or AccessKey that holds its own
-// finalizer names it, and each Secret a Provider reads carries it while such
-// a Provider exists. Deleting a namespace then deletes the referrers first
+// or ClusterProvider carries the Finalizer while a Bucket or AccessKey that
+// holds its own finalizer names it, and each Secret one reads (a
+// ClusterProvider's in its secret namespace) carries it while it exists.
+// Deleting a namespace then deletes the referrers first
 // (each honouring its deletionPolicy through the Provider) and the Provider
 // and its Secrets last. The Finalizer goes as soon as nobody needs it, so it
 // never holds anything nobody uses.
@@ -23,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/status"
 )
 
@@ -87,13 +89,13 @@ func result(err error) (ctrl.Result, error) {
 
 // referrer is a kind that needs its Provider to finish deleting: what it is,
 // the finalizer it holds while it has something to delete, and the
-// Provider it names.
+// Provider or ClusterProvider it names.
 type referrer struct {
 	kind      string
 	object    func() client.Object
 	list      func() client.ObjectList
 	finalizer string
-	provider  func(client.Object) string
+	ref       func(client.Object) pailv1.ProviderReference
 }
 
 // referrers lists every kind that needs a Provider.
@@ -103,11 +105,11 @@ var referrers = []referrer{
 		object:    func() client.Object { return &pailv1.Bucket{} },
 		list:      func() client.ObjectList { return &pailv1.BucketList{} },
 		finalizer: pailv1.BucketFinalizer,
-		provider: func(o client.Object) string {
+		ref: func(o client.Object) pailv1.ProviderReference {
 			if b, ok := o.(*pailv1.Bucket); ok {
-				return b.Spec.ProviderRef.Name
+				return b.Spec.ProviderRef
 			}
-			return ""
+			return pailv1.ProviderReference{}
 		},
 	},
 	{
@@ -115,13 +117,19 @@ var referrers = []referrer{
 		object:    func() client.Object { return &pailv1.AccessKey{} },
 		list:      func() client.ObjectList { return &pailv1.AccessKeyList{} },
 		finalizer: pailv1.AccessKeyFinalizer,
-		provider: func(o client.Object) string {
+		ref: func(o client.Object) pailv1.ProviderReference {
 			if ak, ok := o.(*pailv1.AccessKey); ok {
-				return ak.Spec.ProviderRef.Name
+				return ak.Spec.ProviderRef
 			}
-			return ""
+			return pailv1.ProviderReference{}
 		},
 	},
+}
+
+// provider is the key (connect.RefKey) of the Provider or ClusterProvider
+// o, a referrer of kind ref, names.
+func (ref referrer) provider(o client.Object) string {
+	return connect.RefKey(o.GetNamespace(), ref.ref(o))
 }
 
 // needs reports whether o, a referrer of kind ref, needs its Provider.

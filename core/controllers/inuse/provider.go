@@ -3,6 +3,7 @@ package inuse
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,55 +17,71 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
 )
 
-// ProviderReconciler keeps the Finalizer on Providers that a referrer needs.
+// ProviderReconciler keeps the Finalizer on the Providers, or the
+// ClusterProviders, that a referrer needs. The operator runs one per kind.
 type ProviderReconciler struct {
 	Client client.Client
+	// Kind is pailv1.KindProvider ("" means it) or pailv1.KindClusterProvider.
+	Kind string
 }
 
 // +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders/finalizers,verbs=update
+
+// kind is the kind r protects.
+func (r *ProviderReconciler) kind() string {
+	if r.Kind == "" {
+		return pailv1.KindProvider
+	}
+	return r.Kind
+}
 
 // SetupWithManager registers the controller.
 func (r *ProviderReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
-		Named("provider-in-use").
-		For(&pailv1.Provider{}, builder.WithPredicates(protectionChanged()))
+		Named(strings.ToLower(r.kind())+"-in-use").
+		For(connect.NewObject(r.kind()), builder.WithPredicates(protectionChanged()))
 	for _, ref := range referrers {
-		b = b.Watches(ref.object(), ref.providerHandler(), builder.WithPredicates(predicate.Or(protectionChanged(), ref.providerChanged())))
+		b = b.Watches(ref.object(), r.providerHandler(ref), builder.WithPredicates(predicate.Or(protectionChanged(), ref.providerChanged())))
 	}
 	return b.Complete(r)
 }
 
-// Reconcile adds or removes the Finalizer of one Provider.
+// Reconcile adds or removes the Finalizer of one Provider or ClusterProvider.
 func (r *ProviderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	var p pailv1.Provider
-	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
+	p := connect.NewObject(r.kind())
+	if err := r.Client.Get(ctx, req.NamespacedName, p); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	users, err := r.users(ctx, req.Namespace, req.Name)
+	users, err := r.users(ctx, connect.ProviderKey(p))
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	a := decide(len(users) > 0, hasFinalizer(&p), !p.DeletionTimestamp.IsZero())
-	if a == keep && len(users) > 0 && !p.DeletionTimestamp.IsZero() {
+	deleting := !p.GetDeletionTimestamp().IsZero()
+	a := decide(len(users) > 0, hasFinalizer(p), deleting)
+	if a == keep && len(users) > 0 && deleting {
 		ctrl.LoggerFrom(ctx).V(1).Info("provider is being deleted and still in use; kept until they are gone", "users", users)
 	}
-	return result(apply(ctx, r.Client, &p, a))
+	return result(apply(ctx, r.Client, p, a))
 }
 
-// users names the referrers in ns that need Provider name, as "Kind name".
-func (r *ProviderReconciler) users(ctx context.Context, ns, name string) ([]string, error) {
+// users names the referrers, in any namespace, that need the Provider or
+// ClusterProvider with key (connect.RefKey), as "Kind namespace/name".
+func (r *ProviderReconciler) users(ctx context.Context, key string) ([]string, error) {
 	var out []string
 	for _, ref := range referrers {
 		list := ref.list()
-		if err := r.Client.List(ctx, list, client.InNamespace(ns), client.MatchingFields{managed.IndexProvider: name}); err != nil {
-			return nil, fmt.Errorf("list %ss of Provider %s: %w", ref.kind, name, err)
+		if err := r.Client.List(ctx, list, client.MatchingFields{managed.IndexProvider: key}); err != nil {
+			return nil, fmt.Errorf("list %ss of %s: %w", ref.kind, key, err)
 		}
 		if err := apimeta.EachListItem(list, func(o runtime.Object) error {
 			if obj, ok := o.(client.Object); ok && ref.needs(obj) { // list items are objects
-				out = append(out, ref.kind+" "+obj.GetName())
+				out = append(out, ref.kind+" "+client.ObjectKeyFromObject(obj).String())
 			}
 			return nil
 		}); err != nil {
@@ -83,10 +100,19 @@ func (ref referrer) providerChanged() predicate.Predicate {
 	}}
 }
 
-// providerHandler queues the Provider a referrer names, before and after
-// an update, so a Provider it stopped naming loses the Finalizer too.
-func (ref referrer) providerHandler() handler.EventHandler {
-	return oldAndNew(func(o client.Object) []types.NamespacedName {
-		return []types.NamespacedName{{Namespace: o.GetNamespace(), Name: ref.provider(o)}}
-	})
+// providerHandler queues the Provider or ClusterProvider (of r's kind) a
+// referrer names, before and after an update, so one it stopped naming
+// loses the Finalizer too.
+func (r *ProviderReconciler) providerHandler(ref referrer) handler.EventHandler {
+	return oldAndNew(func(o client.Object) []types.NamespacedName { return r.named(ref, o) })
+}
+
+// named is the object of r's kind that o, a referrer of kind ref, names:
+// none when it names the other kind.
+func (r *ProviderReconciler) named(ref referrer, o client.Object) []types.NamespacedName {
+	pr := ref.ref(o)
+	if connect.KindOf(pr) != r.kind() {
+		return nil
+	}
+	return []types.NamespacedName{connect.ObjectKey(o.GetNamespace(), pr)}
 }

@@ -22,7 +22,7 @@ import (
 // would go with it anyway: these events (the bucket Pail left in place, and
 // why) are the ones a user must still find afterwards, in namespace
 // default. reader is uncached: it is asked only when an object is being
-// deleted, so the operator holds no namespace informer.
+// deleted.
 func NamespaceRecorder(rec events.EventRecorder, reader client.Reader, scheme *runtime.Scheme) events.EventRecorder {
 	return &namespaceRecorder{rec: rec, reader: reader, scheme: scheme}
 }

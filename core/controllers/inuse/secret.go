@@ -17,31 +17,37 @@ import (
 	"github.com/pail-dev/pail/core/controllers/connect"
 )
 
-// SecretReconciler keeps the Finalizer on the Secrets Providers read. It
-// sees Secrets' metadata only: the operator never caches Secret data.
+// SecretReconciler keeps the Finalizer on the Secrets Providers and
+// ClusterProviders read. It sees Secrets' metadata only: the operator never
+// caches Secret data.
 type SecretReconciler struct {
 	Client client.Client
+	// Namespace is the operator's namespace, where a ClusterProvider's
+	// Secrets live when it names no spec.secretNamespace.
+	Namespace string
 }
 
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;update;patch
 
 // SetupWithManager registers the controller.
 func (r *SecretReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("secret-in-use").
-		WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.relevant)).
-		Watches(&pailv1.Provider{}, secretsHandler(), builder.WithPredicates(predicate.Or(protectionChanged(), secretsChanged()))).
-		Complete(r)
+		WatchesMetadata(connect.SecretMeta(), handler.EnqueueRequestsFromMapFunc(r.relevant))
+	for _, kind := range connect.Kinds {
+		b = b.Watches(connect.NewObject(kind), r.secretsHandler(), builder.WithPredicates(predicate.Or(protectionChanged(), r.secretsChanged())))
+	}
+	return b.Complete(r)
 }
 
 // relevant queues a Secret only when it carries the Finalizer or a Provider
-// reads it: most Secrets in a cluster are neither.
+// or ClusterProvider reads it: most Secrets in a cluster are neither.
 func (r *SecretReconciler) relevant(ctx context.Context, o client.Object) []reconcile.Request {
 	req := []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}}}
 	if hasFinalizer(o) {
 		return req
 	}
-	if readers, err := connect.SecretReaders(ctx, r.Client, o.GetNamespace(), o.GetName()); err != nil || len(readers) > 0 {
+	if readers, err := connect.SecretReaders(ctx, r.Client, r.Namespace, o.GetNamespace(), o.GetName()); err != nil || len(readers) > 0 {
 		return req
 	}
 	return nil
@@ -53,36 +59,32 @@ func (r *SecretReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err := r.Client.Get(ctx, req.NamespacedName, sec); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	readers, err := connect.SecretReaders(ctx, r.Client, req.Namespace, req.Name)
+	readers, err := connect.SecretReaders(ctx, r.Client, r.Namespace, req.Namespace, req.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	return result(apply(ctx, r.Client, sec, decide(len(readers) > 0, hasFinalizer(sec), !sec.DeletionTimestamp.IsZero())))
 }
 
-// secretsChanged passes Provider updates that change which Secrets it reads.
-func secretsChanged() predicate.Funcs {
+// secretsChanged passes Provider and ClusterProvider updates that change
+// which Secrets it reads.
+func (r *SecretReconciler) secretsChanged() predicate.Funcs {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-		return !slices.Equal(secretsOf(e.ObjectOld), secretsOf(e.ObjectNew))
+		return !slices.Equal(r.secretsOf(e.ObjectOld), r.secretsOf(e.ObjectNew))
 	}}
 }
 
-func secretsOf(o client.Object) []string {
-	if p, ok := o.(*pailv1.Provider); ok {
-		return connect.SecretNames(p)
+// secretsOf are the Secrets Provider or ClusterProvider o reads.
+func (r *SecretReconciler) secretsOf(o client.Object) []types.NamespacedName {
+	if p, ok := o.(pailv1.ProviderObject); ok {
+		return connect.Secrets(p, r.Namespace)
 	}
 	return nil
 }
 
-// secretsHandler queues the Secrets a Provider reads, before and after an
-// update, so a Secret it stopped reading loses the Finalizer too.
-func secretsHandler() handler.EventHandler {
-	return oldAndNew(func(o client.Object) []types.NamespacedName {
-		names := secretsOf(o)
-		out := make([]types.NamespacedName, 0, len(names))
-		for _, name := range names {
-			out = append(out, types.NamespacedName{Namespace: o.GetNamespace(), Name: name})
-		}
-		return out
-	})
+// secretsHandler queues the Secrets a Provider or ClusterProvider reads,
+// before and after an update, so a Secret it stopped reading loses the
+// Finalizer too.
+func (r *SecretReconciler) secretsHandler() handler.EventHandler {
+	return oldAndNew(r.secretsOf)
 }

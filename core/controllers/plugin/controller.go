@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
-	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/registry"
 )
 
@@ -41,8 +41,9 @@ type Reconciler struct {
 	Client   client.Client
 	Registry *registry.Registry
 	Recorder events.EventRecorder
-	// Recheck receives the Providers of a driver that changed.
-	Recheck chan event.GenericEvent
+	// Recheck receives, per kind (connect.Kinds), the Providers and
+	// ClusterProviders of a driver that changed.
+	Recheck map[string]chan event.GenericEvent
 
 	mu        sync.Mutex
 	installed map[client.ObjectKey]string // ConfigMap → plugin name
@@ -55,6 +56,7 @@ type Reconciler struct {
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders,verbs=get;list;watch
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -133,26 +135,30 @@ func (r *Reconciler) report(ctx context.Context, cm *corev1.ConfigMap, p registr
 	return ctrl.Result{}
 }
 
-// recheck asks the Provider controller to check every Provider of driver
-// now, so a new version or a missing driver shows at once.
+// recheck asks the Provider controllers to check every Provider and
+// ClusterProvider of driver now, so a new version or a missing driver
+// shows at once.
 func (r *Reconciler) recheck(ctx context.Context, driver string) {
-	if r.Recheck == nil {
-		return
-	}
-	var list pailv1.ProviderList
-	if err := r.Client.List(ctx, &list); err != nil {
-		log.FromContext(ctx).Error(err, "list Providers to recheck", "driver", driver)
-		return
-	}
-	for i := range list.Items {
-		if list.Items[i].Spec.Driver != driver {
+	for _, kind := range connect.Kinds {
+		ch := r.Recheck[kind]
+		if ch == nil {
 			continue
 		}
-		ev := event.GenericEvent{Object: &list.Items[i]}
-		select {
-		case r.Recheck <- ev:
-		default:
-			go func() { r.Recheck <- ev }()
+		list := connect.NewList(kind)
+		if err := r.Client.List(ctx, list); err != nil {
+			log.FromContext(ctx).Error(err, "list to recheck", "kind", kind, "driver", driver)
+			continue
+		}
+		for _, p := range connect.Items(list) {
+			if p.ProviderSpec().Driver != driver {
+				continue
+			}
+			ev := event.GenericEvent{Object: p}
+			select {
+			case ch <- ev:
+			default:
+				go func() { ch <- ev }()
+			}
 		}
 	}
 }

@@ -1,5 +1,7 @@
-// Package provider reconciles Providers: it resolves the connection and runs
-// the driver's connectivity and auth check, backing off while it fails.
+// Package provider reconciles Providers and ClusterProviders: it resolves
+// the connection and runs the driver's connectivity and auth check, backing
+// off while it fails. Both kinds go through one code path, over
+// pailv1.ProviderObject: the operator runs one Reconciler per kind.
 package provider
 
 import (
@@ -20,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
@@ -38,8 +41,11 @@ const (
 	indexSecret = "pail.dev/provider-secret" //nolint:gosec // an index name, not a credential
 )
 
-// Reconciler checks Providers.
+// Reconciler checks Providers, or ClusterProviders.
 type Reconciler struct {
+	// Kind is the kind checked: pailv1.KindProvider ("" means it) or
+	// pailv1.KindClusterProvider.
+	Kind      string
 	Client    client.Client
 	Connector *connect.Connector
 	Recorder  events.EventRecorder
@@ -50,8 +56,8 @@ type Reconciler struct {
 	// DriverPoll is how soon to look again while a driver loads.
 	DriverPoll              time.Duration
 	MaxConcurrentReconciles int
-	// Recheck receives a Provider to check again now, for example when its
-	// driver plugin was upgraded or removed.
+	// Recheck receives a Provider (of Kind) to check again now, for
+	// example when its driver plugin was upgraded or removed.
 	Recheck chan event.GenericEvent
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
@@ -64,8 +70,39 @@ type Reconciler struct {
 
 // +kubebuilder:rbac:groups=pail.dev,resources=providers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=pail.dev,resources=providers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pail.dev,resources=clusterproviders/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// kind is the kind r checks.
+func (r *Reconciler) kind() string {
+	if r.Kind == "" {
+		return pailv1.KindProvider
+	}
+	return r.Kind
+}
+
+// key is the connection cache's key (connect.RefKey) of the object req names.
+func (r *Reconciler) key(req types.NamespacedName) string {
+	return connect.RefKey(req.Namespace, pailv1.ProviderReference{Kind: r.kind(), Name: req.Name})
+}
+
+// secretKeys index a Provider by the Secrets it reads, as namespace/name:
+// a ClusterProvider's live in its secret namespace.
+func (r *Reconciler) secretKeys(p pailv1.ProviderObject) []string {
+	secrets := connect.Secrets(p, r.Connector.Namespace)
+	out := make([]string, 0, len(secrets))
+	for _, s := range secrets {
+		out = append(out, s.String())
+	}
+	return out
+}
+
+// forSecret queues the Providers (of r's kind) that read Secret o.
+func (r *Reconciler) forSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	return managed.Requests(ctx, r.Client, connect.NewList(r.kind()), "", indexSecret, client.ObjectKeyFromObject(o).String())
+}
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -76,15 +113,18 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	if err := managed.Index(mgr, &pailv1.Provider{}, indexSecret, connect.SecretNames); err != nil {
+	if err := managed.Index(mgr, connect.NewObject(r.kind()), indexSecret, r.secretKeys); err != nil {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&pailv1.Provider{}, builder.WithPredicates(generationOrDeletion())).
+		For(connect.NewObject(r.kind()), builder.WithPredicates(generationOrDeletion())).
 		// Metadata only: the operator never caches Secret contents.
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(managed.Referrers(r.Client, &pailv1.ProviderList{}, indexSecret))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forSecret)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles})
-	b = guardrails.Watch(b, r.Client, func() client.ObjectList { return &pailv1.ProviderList{} })
+	if r.kind() == pailv1.KindProvider {
+		// A ClusterProvider is the admin's: no Guardrail speaks of it.
+		b = guardrails.Watch(b, r.Client, func() client.ObjectList { return &pailv1.ProviderList{} })
+	}
 	if r.Recheck != nil {
 		b = b.WatchesRawSource(source.Channel(r.Recheck, &handler.EnqueueRequestForObject{}))
 	}
@@ -93,49 +133,64 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // Reconcile runs the connectivity and auth check.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	var p pailv1.Provider
-	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
+	p := connect.NewObject(r.kind())
+	if err := r.Client.Get(ctx, req.NamespacedName, p); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
 	}
-	if !p.DeletionTimestamp.IsZero() {
+	if !p.GetDeletionTimestamp().IsZero() {
 		r.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	if msg := p.DecodeError(); msg != "" {
-		r.Connector.Forget(req.NamespacedName)
-		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, &p, &p.Status.Conditions, &p.Status.ObservedGeneration, "Provider", msg)
+		r.Connector.Forget(r.key(req.NamespacedName))
+		st := p.ProviderStatus()
+		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, p, &st.Conditions, &st.ObservedGeneration, r.kind(), msg)
 	}
-	if denied, err := r.refuseDenied(ctx, &p); denied || err != nil {
-		return ctrl.Result{}, err
+	if p, ok := p.(*pailv1.Provider); ok {
+		if denied, err := r.refuseDenied(ctx, p); denied || err != nil {
+			return ctrl.Result{}, err
+		}
 	}
-	if res, done := r.start(ctx, &p); done {
+	if res, done := r.start(ctx, p); done {
 		return res, nil
 	}
-	return r.checkAndReport(ctx, &p)
+	return r.checkAndReport(ctx, p)
+}
+
+// copyOf is a deep copy of p.
+func copyOf(p pailv1.ProviderObject) (pailv1.ProviderObject, error) {
+	cp, ok := p.DeepCopyObject().(pailv1.ProviderObject)
+	if !ok { // a deep copy is of the same kind
+		return nil, fmt.Errorf("copy %T: not a Provider", p)
+	}
+	return cp, nil
 }
 
 // checkAndReport runs the check, sets Ready from its outcome and writes the
 // status when it changed.
-func (r *Reconciler) checkAndReport(ctx context.Context, p *pailv1.Provider) (ctrl.Result, error) {
-	before := p.DeepCopy()
-	st := &p.Status
-	if st.ObservedGeneration != p.Generation {
+func (r *Reconciler) checkAndReport(ctx context.Context, p pailv1.ProviderObject) (ctrl.Result, error) {
+	before, err := copyOf(p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	st := p.ProviderStatus()
+	if st.ObservedGeneration != p.GetGeneration() {
 		// The account belongs to the spec it was checked with; a new
 		// endpoint or Secret must be checked before it names one again.
 		st.Account = ""
 	}
-	st.ObservedGeneration = p.Generation
+	st.ObservedGeneration = p.GetGeneration()
 	// Every message below may print the endpoint: never its user info.
-	endpoint := hosthttp.RedactUserinfo(p.Spec.Endpoint)
+	endpoint := hosthttp.RedactUserinfo(p.ProviderSpec().Endpoint)
 
 	conn, checkErr := r.check(ctx, p, endpoint)
 	var ce *checkError
 	loading := errors.As(checkErr, &ce) && ce.wait
-	if loading && keepWhileLoading(&before.Status) {
+	if loading && keepWhileLoading(before.ProviderStatus()) {
 		// The driver loads (a restart, a plugin upgrade): the Provider and
 		// everything using it keep the state they had until it is loaded.
 		return ctrl.Result{RequeueAfter: r.DriverPoll}, nil
@@ -155,11 +210,11 @@ func (r *Reconciler) checkAndReport(ctx context.Context, p *pailv1.Provider) (ct
 	default:
 		result = r.reportFailed(ctx, p, before, ce)
 	}
-	if err := status.Patch(ctx, r.Client, before, p, before.Status, p.Status); err != nil {
+	if err := status.Patch(ctx, r.Client, before, p, *before.ProviderStatus(), *st); err != nil {
 		if res, stale := status.Stale(err); stale {
 			return res, nil
 		}
-		return ctrl.Result{}, fmt.Errorf("write Provider status: %w", err)
+		return ctrl.Result{}, fmt.Errorf("write %s status: %w", r.kind(), err)
 	}
 	// The status now describes a check with conn: referrers may use it.
 	r.Connector.MarkChecked(p, conn)
@@ -168,13 +223,13 @@ func (r *Reconciler) checkAndReport(ctx context.Context, p *pailv1.Provider) (ct
 
 // reportReady sets Ready after a check that passed, with an event when
 // Ready changes, and rechecks on the healthy schedule.
-func (r *Reconciler) reportReady(p, before *pailv1.Provider, endpoint string) ctrl.Result {
-	st := &p.Status
+func (r *Reconciler) reportReady(p, before pailv1.ProviderObject, endpoint string) ctrl.Result {
+	st := p.ProviderStatus()
 	st.ConsecutiveFailures = 0
-	status.True(&st.Conditions, p.Generation, pailv1.ConditionReady, pailv1.ReasonAvailable,
+	status.True(&st.Conditions, p.GetGeneration(), pailv1.ConditionReady, pailv1.ReasonAvailable,
 		fmt.Sprintf("Endpoint %s is reachable and accepted the credentials.", endpoint))
-	if status.Changed(before.Status.Conditions, st.Conditions, pailv1.ConditionReady) {
-		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, pailv1.ReasonAvailable, "Check", "Provider is ready: %s accepted the credentials.", endpoint)
+	if status.Changed(before.ProviderStatus().Conditions, st.Conditions, pailv1.ConditionReady) {
+		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, pailv1.ReasonAvailable, "Check", "%s is ready: %s accepted the credentials.", r.kind(), endpoint)
 	}
 	return ctrl.Result{RequeueAfter: r.RecheckInterval}
 }
@@ -182,8 +237,8 @@ func (r *Reconciler) reportReady(p, before *pailv1.Provider, endpoint string) ct
 // reportFailed sets Ready after a check that failed. A driver still
 // loading is polled; any other failure counts towards the backoff, and only
 // the first of a run emits an event, so a flapping endpoint is not a storm.
-func (r *Reconciler) reportFailed(ctx context.Context, p, before *pailv1.Provider, ce *checkError) ctrl.Result {
-	st := &p.Status
+func (r *Reconciler) reportFailed(ctx context.Context, p, before pailv1.ProviderObject, ce *checkError) ctrl.Result {
+	st := p.ProviderStatus()
 	msg := ce.message
 	var result ctrl.Result
 	if ce.wait {
@@ -197,9 +252,9 @@ func (r *Reconciler) reportFailed(ctx context.Context, p, before *pailv1.Provide
 		msg = fmt.Sprintf("%s Check %d failed; next check in %s.", status.Sentence(msg), st.ConsecutiveFailures, delay)
 		result = ctrl.Result{RequeueAfter: delay}
 	}
-	status.False(&st.Conditions, p.Generation, pailv1.ConditionReady, ce.reason, msg)
-	if status.Changed(before.Status.Conditions, st.Conditions, pailv1.ConditionReady) &&
-		!ce.wait && before.Status.ConsecutiveFailures == 0 {
+	status.False(&st.Conditions, p.GetGeneration(), pailv1.ConditionReady, ce.reason, msg)
+	if status.Changed(before.ProviderStatus().Conditions, st.Conditions, pailv1.ConditionReady) &&
+		!ce.wait && before.ProviderStatus().ConsecutiveFailures == 0 {
 		r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, ce.reason, "Check", "%s", ce.message)
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("provider check failed", "reason", ce.reason, "failures", st.ConsecutiveFailures, "retry_in", result.RequeueAfter.String())
@@ -210,15 +265,15 @@ func (r *Reconciler) reportFailed(ctx context.Context, p, before *pailv1.Provide
 // Provider checked recently keeps its status (see keepAtStart); only its
 // connection is resolved, which reads the Secret and loads the driver
 // without a request to the endpoint. done means the reconcile ends with res.
-func (r *Reconciler) start(ctx context.Context, p *pailv1.Provider) (ctrl.Result, bool) {
-	key := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+func (r *Reconciler) start(ctx context.Context, p pailv1.ProviderObject) (ctrl.Result, bool) {
+	key := client.ObjectKeyFromObject(p)
 	r.mu.Lock()
-	seen := r.started[key] == p.UID
+	seen := r.started[key] == p.GetUID()
 	r.mu.Unlock()
 	if seen {
 		return ctrl.Result{}, false
 	}
-	keep, after := keepAtStart(&p.Status, p.Generation, r.Now(), r.RecheckInterval)
+	keep, after := keepAtStart(p.ProviderStatus(), p.GetGeneration(), r.Now(), r.RecheckInterval)
 	var conn *connect.Connection
 	if keep {
 		var err error
@@ -232,7 +287,7 @@ func (r *Reconciler) start(ctx context.Context, p *pailv1.Provider) (ctrl.Result
 	if r.started == nil {
 		r.started = map[types.NamespacedName]types.UID{}
 	}
-	r.started[key] = p.UID
+	r.started[key] = p.GetUID()
 	r.mu.Unlock()
 	if keep {
 		// The status, from a check shortly before the restart, is taken to
@@ -245,7 +300,7 @@ func (r *Reconciler) start(ctx context.Context, p *pailv1.Provider) (ctrl.Result
 }
 
 func (r *Reconciler) forget(key types.NamespacedName) {
-	r.Connector.Forget(key)
+	r.Connector.Forget(r.key(key))
 	r.mu.Lock()
 	delete(r.started, key)
 	r.mu.Unlock()
@@ -264,9 +319,9 @@ func (e *checkError) Error() string { return e.message }
 // check sets EndpointReachable, AuthValid and DriverReady, and returns the
 // connection it checked with and a checkError naming the Ready reason when
 // the Provider is not ready.
-func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint string) (*connect.Connection, error) {
-	st := &p.Status
-	gen := p.Generation
+func (r *Reconciler) check(ctx context.Context, p pailv1.ProviderObject, endpoint string) (*connect.Connection, error) {
+	st, spec := p.ProviderStatus(), p.ProviderSpec()
+	gen := p.GetGeneration()
 	conn, err := r.Connector.Resolve(ctx, p)
 	if err != nil {
 		var ce *connect.Error
@@ -301,19 +356,19 @@ func (r *Reconciler) check(ctx context.Context, p *pailv1.Provider, endpoint str
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
 			fmt.Sprintf("Endpoint %s answered.", endpoint))
 		status.True(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsAccepted,
-			fmt.Sprintf("The provider accepted the credentials in Secret %s.", p.Spec.CredentialsSecretRef.Name))
+			fmt.Sprintf("The provider accepted the credentials in Secret %s.", spec.CredentialsSecretRef.Name))
 		return conn, nil
 	case code == abi.CodeAccessDenied:
 		status.True(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonReachable,
 			fmt.Sprintf("Endpoint %s answered.", endpoint))
-		msg := status.Sentence(fmt.Sprintf("The provider refused the credentials in Secret %s: %s", p.Spec.CredentialsSecretRef.Name, driverMessage(err))) +
+		msg := status.Sentence(fmt.Sprintf("The provider refused the credentials in Secret %s: %s", spec.CredentialsSecretRef.Name, driverMessage(err))) +
 			" Fix the access key pair in the Secret; Pail rechecks when it changes."
 		status.False(&st.Conditions, gen, pailv1.ConditionAuthValid, pailv1.ReasonCredentialsRefused, msg)
 		return conn, &checkError{reason: pailv1.ReasonCredentialsRefused, message: msg}
 	case wasmhost.IsTrap(err):
 		// The driver, not the endpoint, failed: say so, so nobody debugs a
 		// network that is fine.
-		msg := status.Sentence(fmt.Sprintf("Driver %s failed the connectivity check: %s", p.Spec.Driver, driverMessage(err))) +
+		msg := status.Sentence(fmt.Sprintf("Driver %s failed the connectivity check: %s", spec.Driver, driverMessage(err))) +
 			" The instance was discarded; Pail retries with backoff."
 		status.False(&st.Conditions, gen, pailv1.ConditionDriverReady, pailv1.ReasonDriverTrapped, msg)
 		status.Unknown(&st.Conditions, gen, pailv1.ConditionEndpointReachable, pailv1.ReasonUnknown, "The endpoint cannot be checked while the driver fails.")
