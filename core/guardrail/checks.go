@@ -29,37 +29,41 @@ func (r Rules) listed(ref pailv1.ProviderReference) bool {
 	return false
 }
 
-// CheckProviderRef checks the Provider a Bucket or AccessKey names. cp is
-// the ClusterProvider it names, when it names one that exists (nil
-// otherwise): its own spec.allowedNamespaces must admit the namespace,
-// whether or not a Guardrail selects it.
-func (r Rules) CheckProviderRef(ref pailv1.ProviderReference, cp *pailv1.ClusterProvider) []Violation {
-	var out []Violation
-	if cp != nil {
-		ok, err := cp.Spec.AllowedNamespaces.Admits(r.Namespace, r.Labels)
-		if !ok {
-			why := ""
-			if err != nil {
-				why = fmt.Sprintf(" (its selector does not parse: %v)", err)
-			}
-			out = append(out, Violation{
-				Reason: pailv1.ReasonProviderNotAllowed, Field: "spec.providerRef",
-				Message: fmt.Sprintf("ClusterProvider %s does not admit namespace %s in its spec.allowedNamespaces%s: spec.providerRef names it; use a Provider the namespace is granted, or ask a cluster admin to admit the namespace.", cp.Name, r.Namespace, why),
-			})
-		}
+// ClusterProviderAdmits checks that cp (a ClusterProvider a Bucket or
+// AccessKey names) admits the namespace in its spec.allowedNamespaces,
+// whether or not a Guardrail selects it. The sync refuses such an object
+// with ProviderNotAllowed (connect); admission only warns, so the answer
+// does not hang on a cache that may not have seen a new grant yet.
+func (r Rules) ClusterProviderAdmits(cp *pailv1.ClusterProvider) []Violation {
+	ok, err := cp.Spec.AllowedNamespaces.Admits(r.Namespace, r.Labels)
+	if ok {
+		return nil
 	}
-	if !r.ProviderAllowed(ref) {
-		v := denied(r.Guardrails, "spec.providerRef", fmt.Sprintf("using %s in namespace %s", ref, r.Namespace),
-			"names it, and no Guardrail of the namespace lists it in spec.allowedProviders; use a Provider the namespace is granted, or ask a cluster admin to allow it.")
-		v.Reason = pailv1.ReasonProviderNotAllowed
-		out = append(out, v)
+	why := ""
+	if err != nil {
+		why = fmt.Sprintf(" (its selector does not parse: %v)", err)
 	}
-	return out
+	return []Violation{{
+		Reason: pailv1.ReasonProviderNotAllowed, Field: "spec.providerRef",
+		Message: fmt.Sprintf("ClusterProvider %s does not admit namespace %s in its spec.allowedNamespaces%s: spec.providerRef names it; use a Provider the namespace is granted, or ask a cluster admin to admit the namespace.", cp.Name, r.Namespace, why),
+	}}
 }
 
-// CheckBucket checks a Bucket's spec; cp as for CheckProviderRef.
-func (r Rules) CheckBucket(spec *pailv1.BucketSpec, cp *pailv1.ClusterProvider) []Violation {
-	out := r.CheckProviderRef(spec.ProviderRef, cp)
+// CheckProviderRef checks that a Guardrail lets the namespace use the
+// Provider or ClusterProvider a Bucket or AccessKey names.
+func (r Rules) CheckProviderRef(ref pailv1.ProviderReference) []Violation {
+	if r.ProviderAllowed(ref) {
+		return nil
+	}
+	v := denied(r.Guardrails, "spec.providerRef", fmt.Sprintf("using %s in namespace %s", ref, r.Namespace),
+		"names it, and no Guardrail of the namespace lists it in spec.allowedProviders; use a Provider the namespace is granted, or ask a cluster admin to allow it.")
+	v.Reason = pailv1.ReasonProviderNotAllowed
+	return []Violation{v}
+}
+
+// CheckBucket checks a Bucket's spec.
+func (r Rules) CheckBucket(spec *pailv1.BucketSpec) []Violation {
+	out := r.CheckProviderRef(spec.ProviderRef)
 	if !r.Selected() {
 		return out
 	}
@@ -116,9 +120,9 @@ func (r Rules) publicPolicy(out []Violation, field string, doc []byte) []Violati
 		fmt.Sprintf("grants everyone access (%s: Effect Allow, Principal \"*\", no Condition narrowing who); name the principals, or add a Condition such as aws:SourceIp", strings.Join(which, ", ")))
 }
 
-// CheckAccessKey checks an AccessKey's spec; cp as for CheckProviderRef.
-func (r Rules) CheckAccessKey(spec *pailv1.AccessKeySpec, cp *pailv1.ClusterProvider) []Violation {
-	return r.CheckProviderRef(spec.ProviderRef, cp)
+// CheckAccessKey checks an AccessKey's spec.
+func (r Rules) CheckAccessKey(spec *pailv1.AccessKeySpec) []Violation {
+	return r.CheckProviderRef(spec.ProviderRef)
 }
 
 // CheckBucketPolicy checks a BucketPolicy's spec: no public document

@@ -170,7 +170,11 @@ func TestCheckProviderRef(t *testing.T) {
 		{name: "both refusals", gs: []pailv1.Guardrail{none}, ns: tenant, ref: clusterRef, cp: cp(pailv1.NamespacesFromNone), fields: []string{"spec.providerRef", "spec.providerRef"}, reason: pailv1.ReasonProviderNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			vs := Effective(tc.gs, tc.ns).CheckProviderRef(tc.ref, tc.cp)
+			r := Effective(tc.gs, tc.ns)
+			vs := r.CheckProviderRef(tc.ref)
+			if tc.cp != nil {
+				vs = append(r.ClusterProviderAdmits(tc.cp), vs...)
+			}
 			wantViolations(t, vs, tc.fields...)
 			if Reason(vs) != tc.reason {
 				t.Errorf("Reason = %q, want %q", Reason(vs), tc.reason)
@@ -222,7 +226,7 @@ func TestCheckBucket(t *testing.T) {
 		{name: "provider not allowed", gs: []pailv1.Guardrail{org}, ns: tenant, spec: with(func(s *pailv1.BucketSpec) { s.BucketName = "acme-x" }), fields: []string{"spec.providerRef"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantViolations(t, Effective(tc.gs, tc.ns).CheckBucket(&tc.spec, nil), tc.fields...)
+			wantViolations(t, Effective(tc.gs, tc.ns).CheckBucket(&tc.spec), tc.fields...)
 		})
 	}
 }
@@ -230,9 +234,9 @@ func TestCheckBucket(t *testing.T) {
 func TestCheckAccessKey(t *testing.T) {
 	g := gr("g", sel, pailv1.GuardrailSpec{AllowedProviders: []pailv1.ProviderReference{{Name: "admins"}}})
 	r := Effective([]pailv1.Guardrail{g}, tenant)
-	wantViolations(t, r.CheckAccessKey(&pailv1.AccessKeySpec{ProviderRef: pailv1.ProviderReference{Name: "admins"}}, nil))
-	wantViolations(t, r.CheckAccessKey(&pailv1.AccessKeySpec{ProviderRef: pailv1.ProviderReference{Name: "mine"}}, nil), "spec.providerRef")
-	wantViolations(t, Effective([]pailv1.Guardrail{g}, plain).CheckAccessKey(&pailv1.AccessKeySpec{ProviderRef: pailv1.ProviderReference{Name: "mine"}}, nil))
+	wantViolations(t, r.CheckAccessKey(&pailv1.AccessKeySpec{ProviderRef: pailv1.ProviderReference{Name: "admins"}}))
+	wantViolations(t, r.CheckAccessKey(&pailv1.AccessKeySpec{ProviderRef: pailv1.ProviderReference{Name: "mine"}}), "spec.providerRef")
+	wantViolations(t, Effective([]pailv1.Guardrail{g}, plain).CheckAccessKey(&pailv1.AccessKeySpec{ProviderRef: pailv1.ProviderReference{Name: "mine"}}))
 }
 
 func TestCheckBucketPolicy(t *testing.T) {

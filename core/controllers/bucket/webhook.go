@@ -3,13 +3,13 @@ package bucket
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
+	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/policy"
 	"github.com/pail-dev/pail/sdk/policydoc"
 )
@@ -76,10 +76,11 @@ func (v *Validator) validate(ctx context.Context, b *pailv1.Bucket) (admission.W
 	if !hasInlinePolicy(b) {
 		return nil, nil
 	}
-	var p pailv1.Provider
-	prov := &p
-	if err := v.Reader.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.ProviderRef.Name}, &p); err != nil {
-		prov = nil // the packs judge it with an unknown Provider; the controller judges it again with the Provider
+	// A nil interface, never a nil *Provider in one: the packs judge it with
+	// an unknown Provider; the controller judges it again with the Provider.
+	prov, err := connect.Lookup(ctx, v.Reader, b.Namespace, b.Spec.ProviderRef)
+	if err != nil {
+		prov = nil
 	}
 	_, res, err := bucketpolicy.CheckDocument(ctx, v.Engine, b.Spec.Policy.Raw, inlinePacks, b, prov)
 	return bucketpolicy.Admit(pailv1.GroupVersion.WithKind("Bucket").GroupKind(), b.Name, res, err, true)

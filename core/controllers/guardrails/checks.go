@@ -13,16 +13,12 @@ import (
 type runtimeObject = runtime.Object
 
 // The checks of the kinds that need the cache beyond the Rules of the
-// object's namespace (Rules): a ClusterProvider, the objects counted.
+// object's namespace (Rules): the objects counted.
 
 // Bucket checks a Bucket: its spec, and its place within maxBuckets
 // (creating: it would come after every Bucket of the namespace).
 func Bucket(ctx context.Context, c client.Reader, r guardrail.Rules, b *pailv1.Bucket, creating bool) ([]guardrail.Violation, error) {
-	cp, err := clusterProvider(ctx, c, b.Spec.ProviderRef)
-	if err != nil {
-		return nil, err
-	}
-	vs := r.CheckBucket(&b.Spec, cp)
+	vs := r.CheckBucket(&b.Spec)
 	if _, limited := r.MaxBuckets(); limited {
 		n, err := ahead(ctx, c, &pailv1.BucketList{}, b, creating)
 		if err != nil {
@@ -36,11 +32,7 @@ func Bucket(ctx context.Context, c client.Reader, r guardrail.Rules, b *pailv1.B
 // AccessKey checks an AccessKey: its Provider, and its place within
 // maxAccessKeys.
 func AccessKey(ctx context.Context, c client.Reader, r guardrail.Rules, ak *pailv1.AccessKey, creating bool) ([]guardrail.Violation, error) {
-	cp, err := clusterProvider(ctx, c, ak.Spec.ProviderRef)
-	if err != nil {
-		return nil, err
-	}
-	vs := r.CheckAccessKey(&ak.Spec, cp)
+	vs := r.CheckAccessKey(&ak.Spec)
 	if _, limited := r.MaxAccessKeys(); limited {
 		n, err := ahead(ctx, c, &pailv1.AccessKeyList{}, ak, creating)
 		if err != nil {

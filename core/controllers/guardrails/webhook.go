@@ -35,7 +35,10 @@ type validator[T client.Object] struct {
 	resource string
 	spec     func(T) any
 	check    func(ctx context.Context, r guardrail.Rules, obj T, creating bool) ([]guardrail.Violation, error)
-	c        client.Reader
+	// ref, when set, is the Provider obj names: a ClusterProvider that does
+	// not admit the namespace is a warning (the sync refuses it).
+	ref func(T) pailv1.ProviderReference
+	c   client.Reader
 }
 
 // SetupWebhooks registers the Guardrail webhook of every kind, reading
@@ -51,12 +54,14 @@ func SetupWebhooks(mgr ctrl.Manager, c client.Reader) error {
 	}))
 	register("bucket", admission.WithValidator(scheme, &validator[*pailv1.Bucket]{
 		c: c, resource: "buckets", spec: func(b *pailv1.Bucket) any { return b.Spec },
+		ref: func(b *pailv1.Bucket) pailv1.ProviderReference { return b.Spec.ProviderRef },
 		check: func(ctx context.Context, r guardrail.Rules, b *pailv1.Bucket, creating bool) ([]guardrail.Violation, error) {
 			return Bucket(ctx, c, r, b, creating)
 		},
 	}))
 	register("accesskey", admission.WithValidator(scheme, &validator[*pailv1.AccessKey]{
 		c: c, resource: "accesskeys", spec: func(ak *pailv1.AccessKey) any { return ak.Spec },
+		ref: func(ak *pailv1.AccessKey) pailv1.ProviderReference { return ak.Spec.ProviderRef },
 		check: func(ctx context.Context, r guardrail.Rules, ak *pailv1.AccessKey, creating bool) ([]guardrail.Violation, error) {
 			return AccessKey(ctx, c, r, ak, creating)
 		},
@@ -115,9 +120,28 @@ func (v *validator[T]) validate(ctx context.Context, obj T, creating bool, old .
 		warning := "The Guardrails could not be checked at admission: " + err.Error() + ". The controller checks them again."
 		return admission.Warnings{warning}, nil //nolint:nilerr // admitted on purpose: the sync refuses what this misses
 	}
+	warnings := v.warnings(ctx, r, obj)
 	if len(vs) == 0 {
-		return nil, nil
+		return warnings, nil
 	}
 	gr := schema.GroupResource{Group: pailv1.GroupVersion.Group, Resource: v.resource}
-	return nil, kerrors.NewForbidden(gr, obj.GetName(), errors.New(guardrail.Message(vs)))
+	return warnings, kerrors.NewForbidden(gr, obj.GetName(), errors.New(guardrail.Message(vs)))
+}
+
+// warnings say that the ClusterProvider obj names does not admit its
+// namespace. The cache may not have seen a new grant yet, so this is a
+// warning, never a refusal; the sync refuses with ProviderNotAllowed.
+func (v *validator[T]) warnings(ctx context.Context, r guardrail.Rules, obj T) admission.Warnings {
+	if v.ref == nil {
+		return nil
+	}
+	cp, err := clusterProvider(ctx, v.c, v.ref(obj))
+	if err != nil || cp == nil {
+		return nil
+	}
+	var out admission.Warnings
+	for _, w := range r.ClusterProviderAdmits(cp) {
+		out = append(out, w.Message+" Until it does, this object waits with ProviderNotAllowed.")
+	}
+	return out
 }
