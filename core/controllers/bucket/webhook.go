@@ -76,11 +76,9 @@ func (v *Validator) validate(ctx context.Context, b *pailv1.Bucket) (admission.W
 	if !hasInlinePolicy(b) {
 		return nil, nil
 	}
-	// A nil interface, never a nil *Provider in one: the packs judge it with
-	// an unknown Provider; the controller judges it again with the Provider.
 	prov, err := connect.Lookup(ctx, v.Reader, b.Namespace, b.Spec.ProviderRef)
 	if err != nil {
-		prov = nil
+		prov = nil // the packs judge it with an unknown Provider; the controller judges it again with the Provider
 	}
 	_, res, err := bucketpolicy.CheckDocument(ctx, v.Engine, b.Spec.Policy.Raw, inlinePacks, b, prov)
 	return bucketpolicy.Admit(pailv1.GroupVersion.WithKind("Bucket").GroupKind(), b.Name, res, err, true)
