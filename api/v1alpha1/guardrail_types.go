@@ -35,6 +35,7 @@ type EndpointRules struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=253
 	// +kubebuilder:validation:items:Pattern=`^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`
+	// +kubebuilder:validation:items:MaxLength=253
 	// +listType=set
 	// +optional
 	Hosts []string `json:"hosts,omitempty"`

@@ -36,11 +36,13 @@ import (
 	"github.com/pail-dev/pail/core/controllers/bucket"
 	"github.com/pail-dev/pail/core/controllers/bucketpolicy"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/inuse"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/plugin"
 	"github.com/pail-dev/pail/core/controllers/policypack"
 	"github.com/pail-dev/pail/core/controllers/provider"
+	"github.com/pail-dev/pail/core/guardrail"
 	"github.com/pail-dev/pail/core/logging"
 	"github.com/pail-dev/pail/core/metrics"
 	"github.com/pail-dev/pail/core/policy"
@@ -199,7 +201,10 @@ func New(ctx context.Context, o Options) (*Operator, error) {
 	w := wiring{
 		mgr: mgr, metrics: m, registry: reg, recorder: recorder, cluster: cluster,
 		conn: &connect.Connector{Reader: mgr.GetAPIReader(), Registry: reg, Meta: mgr.GetClient(),
-			Namespace: o.Namespace, Resolver: o.Resolver, Denied: denied},
+			Namespace: o.Namespace, Resolver: o.Resolver, Denied: denied,
+			Guardrails: func(ctx context.Context, ns string) (guardrail.Rules, error) {
+				return guardrails.Rules(ctx, mgr.GetClient(), ns)
+			}},
 		engine:        newEngine(ctx, o, m),
 		recheck:       map[string]chan event.GenericEvent{},
 		repack:        make(chan event.GenericEvent, 64),
@@ -416,13 +421,16 @@ func (w *wiring) storageControllers(o Options) error {
 }
 
 // extensionControllers registers the controllers of what extends Pail:
-// driver plugins (when o names their namespace) and policy packs (from o's
-// namespace, on every replica: see policypack.Reconciler).
+// driver plugins (when o names their namespace), Guardrails, and policy
+// packs (from o's namespace, on every replica: see policypack.Reconciler).
 func (w *wiring) extensionControllers(o Options) error {
 	if o.PluginNamespace != "" {
 		if err := w.pluginController(o.PluginNamespace); err != nil {
 			return err
 		}
+	}
+	if err := (&guardrails.Reconciler{Client: w.mgr.GetClient()}).SetupWithManager(w.mgr); err != nil {
+		return fmt.Errorf("guardrail controller: %w", err)
 	}
 	if err := (&policypack.Reconciler{
 		Client:           w.mgr.GetClient(),
@@ -473,6 +481,9 @@ func (w *wiring) checks(hookServer webhook.Server) error {
 	if hookServer != nil {
 		if err := (&bucketpolicy.Validator{Reader: mgr.GetClient(), Engine: w.engine}).SetupWebhookWithManager(mgr); err != nil {
 			return fmt.Errorf("bucketpolicy webhook: %w", err)
+		}
+		if err := guardrails.SetupWebhooks(mgr, mgr.GetClient()); err != nil {
+			return fmt.Errorf("guardrail webhooks: %w", err)
 		}
 		if err := (&bucket.Validator{Reader: mgr.GetClient(), Engine: w.engine}).SetupWebhookWithManager(mgr); err != nil {
 			return fmt.Errorf("bucket webhook: %w", err)

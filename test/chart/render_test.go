@@ -325,12 +325,18 @@ func TestRenderDefaults(t *testing.T) {
 		sec := typed[corev1.Secret](t, find(objs, "Secret", "pail-webhook-tls"))
 		assert.Equal(t, corev1.SecretTypeTLS, sec.Type)
 		vwc := typed[admissionv1.ValidatingWebhookConfiguration](t, find(objs, "ValidatingWebhookConfiguration", "pail"))
-		// One webhook per validated kind, each from files/manifests.yaml
-		// (the kubebuilder markers), all on the one Service and CA.
+		// The webhooks of files/manifests.yaml (the kubebuilder markers): one
+		// policy or grant check per validated kind and one Guardrail check per
+		// kind, all on the one Service and CA.
 		want := map[string]string{
 			"bucketpolicies": "/validate-pail-dev-v1alpha1-bucketpolicy",
 			"buckets":        "/validate-pail-dev-v1alpha1-bucket",
 			"accesskeys":     "/validate-pail-dev-v1alpha1-accesskey",
+		}
+		for _, kind := range []struct{ resource, path string }{
+			{"providers", "provider"}, {"buckets", "bucket"}, {"accesskeys", "accesskey"}, {"bucketpolicies", "bucketpolicy"},
+		} {
+			want["guardrail "+kind.resource] = "/guardrail-pail-dev-v1alpha1-" + kind.path
 		}
 		got := map[string]string{}
 		require.NotEmpty(t, vwc.Webhooks)
@@ -347,7 +353,11 @@ func TestRenderDefaults(t *testing.T) {
 			assert.Equal(t, []string{"v1alpha1"}, h.Rules[0].APIVersions)
 			require.Len(t, h.Rules[0].Resources, 1)
 			require.NotNil(t, h.ClientConfig.Service)
-			got[h.Rules[0].Resources[0]] = *h.ClientConfig.Service.Path
+			what := h.Rules[0].Resources[0]
+			if strings.HasSuffix(h.Name, ".guardrail.pail.dev") {
+				what = "guardrail " + what
+			}
+			got[what] = *h.ClientConfig.Service.Path
 			assert.Equal(t, releaseNS, h.ClientConfig.Service.Namespace)
 			assert.Equal(t, ref.Name, h.ClientConfig.Service.Name)
 			assert.Equal(t, *ref.Port, *h.ClientConfig.Service.Port)

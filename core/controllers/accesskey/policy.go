@@ -125,12 +125,17 @@ func Document(ak *pailv1.AccessKey, buckets []string) (string, error) {
 	return string(out), err
 }
 
+// packsOf is the packs spec.packs selects: the identity pack when empty.
+func packsOf(ak *pailv1.AccessKey) []string {
+	if len(ak.Spec.Packs) == 0 {
+		return []string{IdentityPack}
+	}
+	return ak.Spec.Packs
+}
+
 // Check runs the identity packs on doc.
 func Check(ctx context.Context, e *policy.Engine, ak *pailv1.AccessKey, user string, doc *policydoc.Document, driver string) (policy.Result, error) {
-	packs := ak.Spec.Packs
-	if len(packs) == 0 {
-		packs = []string{IdentityPack}
-	}
+	packs := packsOf(ak)
 	input := policy.WithDocument(map[string]any{
 		"kind":      "identity",
 		"accessKey": map[string]any{"namespace": ak.Namespace, "name": ak.Name, "userName": user},

@@ -8,6 +8,7 @@ import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
+	"github.com/pail-dev/pail/core/guardrail"
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
 	"github.com/pail-dev/pail/sdk/policydoc"
@@ -24,11 +25,13 @@ type state struct {
 	p        pailv1.ProviderObject
 	conn     *connect.Connection
 	notReady *connect.NotReady
-	loc      pailv1.Location
-	ud       driver.UserDriver
-	info     abi.DriverInfo
-	buckets  []string
-	doc      string
+	// rules are the Guardrails of the namespace (required packs).
+	rules   guardrail.Rules
+	loc     pailv1.Location
+	ud      driver.UserDriver
+	info    abi.DriverInfo
+	buckets []string
+	doc     string
 	// parsed is doc, parsed once for the packs, the diff and the hash; nil: no policy.
 	parsed  *policydoc.Document
 	content secretContent

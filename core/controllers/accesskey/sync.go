@@ -12,8 +12,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
+	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/guardrail"
 	"github.com/pail-dev/pail/sdk/abi"
 	"github.com/pail-dev/pail/sdk/driver"
 	"github.com/pail-dev/pail/sdk/policydoc"
@@ -36,6 +39,7 @@ const (
 func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.AccessKey, state] {
 	return []managed.Phase[*pailv1.AccessKey, state]{
 		{Name: "spec", Run: r.readSpec},
+		{Name: "guardrails", Run: r.checkGuardrails},
 		{Name: "provider", Run: r.resolveProvider},
 		{Name: "location", Run: r.checkLocation},
 		{Name: "owner", Run: r.checkOwner},
@@ -68,6 +72,35 @@ func (r *Reconciler) readSpec(_ context.Context, ak *pailv1.AccessKey, s *state)
 		r.eventf(ak, corev1.EventTypeWarning, pailv1.ReasonInvalidSpec, "Validate", "%s", msg)
 	}
 	s.verdict = managed.NotReady(pailv1.ReasonInvalidSpec, msg)
+	return managed.Stop(0), nil
+}
+
+// checkGuardrails refuses, before the Provider is used, an AccessKey the
+// Guardrails of its namespace forbid (its Provider, or its place past
+// maxAccessKeys), and keeps the rules for the policy check. The Guardrail
+// and namespace watches bring it back.
+func (r *Reconciler) checkGuardrails(ctx context.Context, ak *pailv1.AccessKey, s *state) (managed.Step, error) {
+	rules, err := guardrails.Rules(ctx, r.Client, ak.Namespace)
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	s.rules = rules
+	vs, err := guardrails.AccessKey(ctx, r.Client, rules, ak, false)
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	if len(vs) == 0 {
+		return managed.Next, nil
+	}
+	reason, msg := guardrail.Reason(vs), guardrail.Message(vs)
+	if managed.Transition(ak.Status.Conditions, pailv1.ConditionReady, reason, msg) {
+		r.eventf(ak, corev1.EventTypeWarning, reason, "Validate", "%s", msg)
+	}
+	if reason == pailv1.ReasonProviderNotAllowed {
+		s.notReady = &connect.NotReady{Reason: reason, Message: msg}
+	} else {
+		s.verdict = managed.NotSynced(reason, msg)
+	}
 	return managed.Stop(0), nil
 }
 
@@ -150,7 +183,10 @@ func (r *Reconciler) checkPolicy(ctx context.Context, ak *pailv1.AccessKey, s *s
 		return managed.Next, nil
 	}
 	start := time.Now()
-	res, err := Check(ctx, r.Engine, ak, s.user, parsed, s.info.Name)
+	// The packs the Guardrails require run whatever spec.packs says.
+	withRequired := *ak
+	withRequired.Spec.Packs = s.rules.Packs(packsOf(ak))
+	res, err := Check(ctx, r.Engine, &withRequired, s.user, parsed, s.info.Name)
 	if r.Metrics != nil {
 		r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
 	}

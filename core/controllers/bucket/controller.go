@@ -22,6 +22,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/metrics"
@@ -110,6 +111,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Repack != nil {
 		b = b.WatchesRawSource(source.Channel(r.Repack, &handler.EnqueueRequestForObject{}))
 	}
+	newList := func() client.ObjectList { return &pailv1.BucketList{} }
+	b = guardrails.WatchDeletes(guardrails.Watch(b, r.Client, newList), r.Client, &pailv1.Bucket{}, newList)
 	return b.WithOptions(controller.Options{
 		MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 		// Per-item backoff only: the default adds a global 10 qps bucket

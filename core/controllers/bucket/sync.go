@@ -13,8 +13,10 @@ import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/bucketdiff"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/guardrail"
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -26,6 +28,7 @@ func owned(b *pailv1.Bucket) bool {
 // syncPhases are the Bucket's sync, in order.
 func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.Bucket, state] {
 	return []managed.Phase[*pailv1.Bucket, state]{
+		{Name: "guardrails", Run: r.checkGuardrails},
 		{Name: "provider", Run: r.resolveProvider},
 		{Name: "spec", Run: r.readSpec},
 		{Name: "policy", Run: r.checkPolicy},
@@ -36,6 +39,34 @@ func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.Bucket, state] {
 		{Name: "apply", Run: r.applyPlan},
 		{Name: "done", Run: r.synced},
 	}
+}
+
+// checkGuardrails refuses, before anything is read or written, a Bucket
+// the Guardrails of its namespace forbid (one admitted before a Guardrail
+// or the namespace's labels changed). The Guardrail and namespace watches
+// bring it back.
+func (r *Reconciler) checkGuardrails(ctx context.Context, b *pailv1.Bucket, s *state) (managed.Step, error) {
+	rules, err := guardrails.Rules(ctx, r.Client, b.Namespace)
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	vs, err := guardrails.Bucket(ctx, r.Client, rules, b, false)
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	if len(vs) == 0 {
+		return managed.Next, nil
+	}
+	reason, msg := guardrail.Reason(vs), guardrail.Message(vs)
+	if managed.Transition(b.Status.Conditions, pailv1.ConditionReady, reason, msg) {
+		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, reason, "Check", "%s", msg)
+	}
+	if reason == pailv1.ReasonProviderNotAllowed {
+		s.notReady = &connect.NotReady{Reason: reason, Message: msg}
+	} else {
+		s.verdict = managed.NotSynced(reason, msg)
+	}
+	return managed.Stop(0), nil
 }
 
 // resolveProvider finds the Bucket's Provider or ClusterProvider once the

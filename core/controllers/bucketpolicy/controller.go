@@ -20,6 +20,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/metrics"
@@ -71,6 +72,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Any change to a policy of the same bucket can change who wins.
 		Watches(&pailv1.BucketPolicy{}, handler.EnqueueRequestsFromMapFunc(r.siblings)).
 		Watches(&pailv1.Bucket{}, handler.EnqueueRequestsFromMapFunc(r.forBucket))
+	b = guardrails.Watch(b, r.Client, func() client.ObjectList { return &pailv1.BucketPolicyList{} })
 	if r.Repack != nil {
 		b = b.WatchesRawSource(source.Channel(r.Repack, &handler.EnqueueRequestForObject{}))
 	}

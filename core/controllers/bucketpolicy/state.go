@@ -6,6 +6,7 @@ import (
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
 	"github.com/pail-dev/pail/core/controllers/managed"
+	"github.com/pail-dev/pail/core/guardrail"
 	"github.com/pail-dev/pail/sdk/policydoc"
 )
 
@@ -18,6 +19,9 @@ type state struct {
 	p    pailv1.ProviderObject
 	pErr error
 	conn *connect.Connection
+	// rules are the Guardrails of the namespace: required packs, forced
+	// Enforce.
+	rules guardrail.Rules
 	// target names the backend the document goes to (refusalTarget).
 	target string
 

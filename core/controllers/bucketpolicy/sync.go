@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,7 +16,9 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/managed"
+	"github.com/pail-dev/pail/core/guardrail"
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -30,6 +33,7 @@ const waitRetry = 30 * time.Second
 // governing policy of a Bucket in sync reaches the backend.
 func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.BucketPolicy, state] {
 	return []managed.Phase[*pailv1.BucketPolicy, state]{
+		{Name: "guardrails", Run: r.checkGuardrails},
 		{Name: "bucket", Run: r.readBucket},
 		{Name: "inline", Run: r.inlinePolicy},
 		{Name: "provider", Run: r.readProvider},
@@ -45,6 +49,29 @@ func (r *Reconciler) syncPhases() []managed.Phase[*pailv1.BucketPolicy, state] {
 		{Name: "apply", Run: r.apply},
 		{Name: "done", Run: r.done},
 	}
+}
+
+// checkGuardrails refuses, before anything is evaluated or written, a
+// BucketPolicy the Guardrails of its namespace forbid (a public document),
+// and keeps the rules for validate. enforcementMode Warn where a Guardrail
+// forces Enforce is no refusal here: validate enforces it, and PolicyValid
+// says so. The Guardrail and namespace watches bring it back.
+func (r *Reconciler) checkGuardrails(ctx context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
+	rules, err := guardrails.Rules(ctx, r.Client, bp.Namespace)
+	if err != nil {
+		return managed.Stop(0), err
+	}
+	s.rules = rules
+	vs := slices.DeleteFunc(rules.CheckBucketPolicy(&bp.Spec), func(v guardrail.Violation) bool { return v.Field == guardrail.FieldEnforcementMode })
+	if len(vs) == 0 {
+		return managed.Next, nil
+	}
+	reason, msg := guardrail.Reason(vs), guardrail.Message(vs)
+	if managed.Transition(bp.Status.Conditions, pailv1.ConditionReady, reason, msg) {
+		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, reason, "Validate", "%s", msg)
+	}
+	s.verdict = managed.NotSynced(reason, msg)
+	return managed.Stop(0), nil
 }
 
 // getBucket reads the Bucket bp names.
@@ -98,10 +125,14 @@ func (r *Reconciler) readProvider(ctx context.Context, _ *pailv1.BucketPolicy, s
 // they deny (in Enforce mode) is not applied.
 func (r *Reconciler) validate(ctx context.Context, bp *pailv1.BucketPolicy, s *state) (managed.Step, error) {
 	start := time.Now()
-	doc, res, err := check(ctx, r.Engine, bp, s.b, s.p)
+	// The packs the Guardrails require run whatever spec.packs says.
+	withRequired := *bp
+	withRequired.Spec.Packs = s.rules.Packs(bp.Spec.Packs)
+	doc, res, err := check(ctx, r.Engine, &withRequired, s.b, s.p)
 	s.doc = doc
 	r.Metrics.ObservePolicyEvaluation(time.Since(start), len(res.Deny), len(res.Warn))
-	f := Judge(res, err, bp.Spec.EnforcementMode != pailv1.EnforcementWarn)
+	enforce, forced := s.rules.Enforce(bp.Spec.EnforcementMode)
+	f := Judge(res, err, enforce).ForcedBy(forced)
 	if f.NewsIn(bp.Status.Conditions) {
 		r.Recorder.Eventf(bp, nil, corev1.EventTypeWarning, f.Reason, "Validate", "%s", f.Message)
 	}

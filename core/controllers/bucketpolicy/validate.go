@@ -120,13 +120,29 @@ func Judge(res policy.Result, err error, enforce bool) Finding {
 	switch {
 	case len(res.Deny) > 0 && enforce:
 		f.Status, f.Reason = metav1.ConditionFalse, pailv1.ReasonPolicyDenied
-		f.Message = fmt.Sprintf("The policy packs deny this document, so it is not applied: %s.", status.Summarize(res.Deny, " (see status)"))
+		f.Message = denyMessage(res.Deny, "")
 	case len(f.Warnings) > 0:
 		// Whether it is applied is Synced's and Ready's to say.
 		f.Status, f.Reason = metav1.ConditionTrue, pailv1.ReasonPolicyWarnings
 		f.Message = fmt.Sprintf("The policy packs allow this document, with warnings: %s.", status.Summarize(f.Warnings, " (see status)"))
 	default:
 		f.Status, f.Reason, f.Message = metav1.ConditionTrue, pailv1.ReasonPolicyAllowed, "Every selected policy pack allows this document."
+	}
+	return f
+}
+
+// denyMessage says the packs deny the document; forced is the clause saying
+// a Guardrail forces Enforce ("" when none does).
+func denyMessage(deny []string, forced string) string {
+	return fmt.Sprintf("The policy packs deny this document, so it is not applied%s: %s.", forced, status.Summarize(deny, " (see status)"))
+}
+
+// ForcedBy is f with a denial's message saying that a Guardrail forced
+// Enforce over spec.enforcementMode Warn (forced, from
+// guardrail.Rules.Enforce; "" leaves f as it is).
+func (f Finding) ForcedBy(forced string) Finding {
+	if forced != "" && f.Reason == pailv1.ReasonPolicyDenied {
+		f.Message = denyMessage(f.Violations, forced)
 	}
 	return f
 }

@@ -15,6 +15,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/policy"
 )
 
@@ -75,7 +76,13 @@ func (v *Validator) validate(ctx context.Context, bp *pailv1.BucketPolicy) (admi
 	if err != nil {
 		prov = nil // unknown: the packs judge the document without it
 	}
-	res, err := Check(ctx, v.Engine, bp, &b, prov)
+	// The packs the namespace's Guardrails require run too; a failed read
+	// of the Guardrails leaves them to the controller.
+	withRequired := *bp
+	if rules, err := guardrails.Rules(ctx, v.Reader, bp.Namespace); err == nil {
+		withRequired.Spec.Packs = rules.Packs(bp.Spec.Packs)
+	}
+	res, err := Check(ctx, v.Engine, &withRequired, &b, prov)
 	return Admit(pailv1.GroupVersion.WithKind("BucketPolicy").GroupKind(), bp.Name, res, err, bp.Spec.EnforcementMode != pailv1.EnforcementWarn)
 }
 

@@ -28,6 +28,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/status"
+	"github.com/pail-dev/pail/core/guardrail"
 	"github.com/pail-dev/pail/core/hosthttp"
 	"github.com/pail-dev/pail/core/registry"
 	"github.com/pail-dev/pail/sdk/abi"
@@ -113,6 +114,10 @@ type Connector struct {
 	// Denied are addresses no Provider may reach, whatever name resolves
 	// to them: the Kubernetes API server's, at least (the operator's).
 	Denied []DeniedAddrs
+	// Guardrails returns the Guardrails' rules for a namespace, whose
+	// endpoint rules the dialer enforces for its Providers
+	// (guardrail.Rules.DialFor); nil enforces none.
+	Guardrails func(ctx context.Context, namespace string) (guardrail.Rules, error)
 	// Namespace is the operator's own namespace, where a ClusterProvider's
 	// Secrets live when it names no spec.secretNamespace.
 	Namespace string
@@ -214,7 +219,11 @@ func (c *Connector) Resolve(ctx context.Context, p pailv1.ProviderObject) (*Conn
 	if iam == "" {
 		iam = d.Describe().DefaultIAMEndpoint
 	}
-	policy, err := c.networkPolicy(spec, iam, tlsOpts)
+	dial, err := c.dialRules(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := c.networkPolicy(spec, iam, tlsOpts, dial)
 	if err != nil {
 		return nil, err
 	}
@@ -332,10 +341,24 @@ func (c *Connector) driver(spec *pailv1.ProviderSpec) (driver.Driver, error) {
 	}
 }
 
+// dialRules is what the Guardrails of p's namespace let its dialer reach;
+// a ClusterProvider's endpoints are the admin's, restricted by none.
+func (c *Connector) dialRules(ctx context.Context, p pailv1.ProviderObject) (guardrail.Dial, error) {
+	if c.Guardrails == nil || p.Reference().Cluster() {
+		return guardrail.Dial{}, nil
+	}
+	r, err := c.Guardrails(ctx, p.GetNamespace())
+	if err != nil {
+		return guardrail.Dial{}, fmt.Errorf("read the Guardrails of namespace %s: %w", p.GetNamespace(), err)
+	}
+	return r.DialFor(p.Reference(), p.ProviderSpec()), nil
+}
+
 // networkPolicy builds the host's allow-list and limits for the driver's
 // calls: the endpoint, the IAM endpoint (iam, when used), a plugin's own
-// hosts, the Provider's rate limit and the plugin's call limit.
-func (c *Connector) networkPolicy(spec *pailv1.ProviderSpec, iam string, tlsOpts hosthttp.TLSOptions) (*hosthttp.Policy, error) {
+// hosts, the Provider's rate limit and the plugin's call limit, and what
+// the Guardrails let the dialer reach (dial).
+func (c *Connector) networkPolicy(spec *pailv1.ProviderSpec, iam string, tlsOpts hosthttp.TLSOptions, dial guardrail.Dial) (*hosthttp.Policy, error) {
 	endpoints := []string{spec.Endpoint}
 	if iam != "" {
 		endpoints = append(endpoints, iam)
@@ -361,12 +384,25 @@ func (c *Connector) networkPolicy(spec *pailv1.ProviderSpec, iam string, tlsOpts
 	if !spec.PathStyle {
 		policy = policy.WithSubdomains()
 	}
-	// Link-local and metadata addresses stay refused (NewPolicy's default).
-	policy = policy.WithResolver(c.Resolver)
+	policy = withDial(policy, dial).WithResolver(c.Resolver)
 	for _, d := range c.Denied {
 		policy = policy.WithDeniedAddrs(d.Addrs, d.What)
 	}
 	return policy, nil
+}
+
+// withDial is policy with what the Guardrails let its dialer reach:
+// link-local and metadata addresses stay refused (NewPolicy's default)
+// unless a Guardrail allows them, and a Provider admitted only for its
+// cidrs reaches nothing outside them, wherever its name resolves.
+func withDial(policy *hosthttp.Policy, dial guardrail.Dial) *hosthttp.Policy {
+	if dial.LinkLocal {
+		policy = policy.WithLinkLocal()
+	}
+	if len(dial.Networks) > 0 {
+		policy = policy.WithAllowedNetworks(dial.Networks)
+	}
+	return policy
 }
 
 // store caches conn, closing the policy of the connection it replaces.

@@ -27,6 +27,7 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/controllers/connect"
+	"github.com/pail-dev/pail/core/controllers/guardrails"
 	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/core/controllers/status"
 	"github.com/pail-dev/pail/core/hosthttp"
@@ -120,6 +121,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Metadata only: the operator never caches Secret contents.
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forSecret)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles})
+	if r.kind() == pailv1.KindProvider {
+		// A ClusterProvider is the admin's: no Guardrail speaks of it.
+		b = guardrails.Watch(b, r.Client, func() client.ObjectList { return &pailv1.ProviderList{} })
+	}
 	if r.Recheck != nil {
 		b = b.WatchesRawSource(source.Channel(r.Recheck, &handler.EnqueueRequestForObject{}))
 	}
@@ -144,6 +149,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.Connector.Forget(r.key(req.NamespacedName))
 		st := p.ProviderStatus()
 		return ctrl.Result{}, status.Unreadable(ctx, r.Client, r.Recorder, p, &st.Conditions, &st.ObservedGeneration, r.kind(), msg)
+	}
+	if p, ok := p.(*pailv1.Provider); ok {
+		if denied, err := r.refuseDenied(ctx, p); denied || err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if res, done := r.start(ctx, p); done {
 		return res, nil
