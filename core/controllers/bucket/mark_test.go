@@ -13,7 +13,6 @@ import (
 
 	pailv1 "github.com/pail-dev/pail/api/v1alpha1"
 	"github.com/pail-dev/pail/core/bucketdiff"
-	"github.com/pail-dev/pail/core/controllers/managed"
 	"github.com/pail-dev/pail/sdk/abi"
 )
 
@@ -216,26 +215,6 @@ func TestBucketOwnershipMarkClaims(t *testing.T) {
 		{name: "delete: unmarked, the index's earlier owner keeps it", bucket: deleting(located(ownedBucket()), pailv1.DeletionDelete),
 			backend: &backend{caps: tagCaps, exists: true, cfg: tagged(), cluster: []client.Object{rivalAt(-time.Hour).bucket()}}, released: true},
 	})
-}
-
-// TestMayAdopt: adoption of a bucket no Pail object owns is allowed unless
-// a guardrail phase has denied it, and then nothing is written.
-func TestMayAdopt(t *testing.T) {
-	b := newTestBucket(func(b *pailv1.Bucket) { b.Spec.Adopt = true })
-	s := &state{markable: true, owner: bucketdiff.Owner{Cluster: testCluster, Namespace: "ns", Name: "b", UID: "u1"},
-		obs: abi.BucketObservation{Exists: true, Config: tagged()}, apply: enabled(), desired: enabled()}
-	s.p = &pailv1.Provider{}
-	assert.Nil(t, mayAdopt(b, s), "allowed by default")
-	assert.True(t, decide(b, s).adopt)
-
-	s.adoptDenied = "Guardrail g forbids spec.adopt in namespace ns."
-	v := mayAdopt(b, s)
-	require.NotNil(t, v)
-	p := decide(b, s)
-	assert.False(t, p.adopt)
-	assert.Equal(t, actNone, p.action)
-	require.NotNil(t, p.refuse)
-	assert.Equal(t, managed.Refusal(reasonAdoptionForbidden, s.adoptDenied), p.refuse)
 }
 
 // created is when located Buckets were created; rivals are created

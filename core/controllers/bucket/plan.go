@@ -77,10 +77,6 @@ func decide(b *pailv1.Bucket, s *state) plan {
 	case !owned(b) && !b.Spec.Adopt && !s.observeOnly:
 		return plan{refuse: managed.Refusal(pailv1.ReasonBucketExists,
 			fmt.Sprintf("Bucket %s already exists at %s and Pail did not create it. Pail leaves it untouched; set spec.adopt: true to manage it, or spec.managementPolicy: ObserveOnly to watch it.", name, at))}
-	case !owned(b) && b.Spec.Adopt && !s.observeOnly:
-		if v := mayAdopt(b, s); v != nil {
-			return plan{refuse: v}
-		}
 	}
 	// ObserveOnly never takes ownership: an owner may delete the bucket,
 	// and an observer must be able to sit beside the Bucket that manages it.
@@ -131,20 +127,6 @@ func observedTags(s *state) map[string]string {
 	}
 	return nil
 }
-
-// mayAdopt is the one place that decides whether b may adopt an existing
-// bucket that is not another Pail object's (that is refused before): nil
-// allows it, the default. A phase that reads admin guardrails refuses
-// adoption by setting s.adoptDenied to a message naming the guardrail.
-func mayAdopt(_ *pailv1.Bucket, s *state) *managed.Verdict {
-	if s.adoptDenied == "" {
-		return nil
-	}
-	return managed.Refusal(reasonAdoptionForbidden, s.adoptDenied)
-}
-
-// reasonAdoptionForbidden: spec.adopt is not allowed for this Bucket.
-const reasonAdoptionForbidden = "AdoptionForbidden"
 
 // inSyncBefore reports whether the status last said this generation was in
 // sync (or paused by the drift-loop breaker): a difference now was made

@@ -45,9 +45,6 @@ type state struct {
 	// other is the Bucket the location index says manages the bucket
 	// instead, left for the mark to confirm (readMark).
 	other *pailv1.Bucket
-	// adoptDenied, when set, is why this Bucket may not adopt a bucket it
-	// did not create (see mayAdopt); "" allows adoption.
-	adoptDenied string
 
 	// observe and plan
 	obs  abi.BucketObservation
